@@ -1,0 +1,158 @@
+/**
+ * Reverse-mode automatic differentiation over a tape. Every recorded operation is a node
+ * holding its inputs and a backward rule; `backward` walks the nodes in reverse topological
+ * order, sums the gradients that reach each output, and accumulates (+=) into leaves' `.grad`.
+ */
+import { Tensor, type GradNode, type BackwardOptions } from '../tensor/tensor.js';
+import { shapeEquals, formatShape } from '../tensor/shape.js';
+import { allocLike, type FloatArray } from '../tensor/dtype.js';
+
+let gradEnabled = true;
+
+/** Whether operations are being recorded for autograd. */
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Runs `fn` without recording operations (like `torch.no_grad()`). */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/** True when an operation on these inputs must be recorded. */
+export function needsGrad(...inputs: readonly (Tensor | null | undefined)[]): boolean {
+  if (!gradEnabled) return false;
+  for (const t of inputs) if (t && t.requiresGrad) return true;
+  return false;
+}
+
+export type BackwardRule = (gradOutputs: readonly (Tensor | null)[]) => readonly (Tensor | null)[];
+
+class Node implements GradNode {
+  private rule: BackwardRule | null;
+  constructor(readonly name: string, readonly inputs: readonly Tensor[], readonly numOutputs: number, rule: BackwardRule) {
+    this.rule = rule;
+  }
+  backward(gradOutputs: readonly (Tensor | null)[]): readonly (Tensor | null)[] {
+    if (!this.rule) {
+      throw new Error(`backward: the graph through '${this.name}' was already freed by an earlier backward(); pass { retainGraph: true } to the first call to backward through it twice`);
+    }
+    return this.rule(gradOutputs);
+  }
+  release(): void {
+    this.rule = null;
+  }
+}
+
+/**
+ * Records `outputs` as produced from `inputs` by one operation with the given backward rule.
+ * The rule receives one gradient per output (null where none arrived) and returns one per input.
+ * Call only when `needsGrad(...inputs)`.
+ */
+export function record(name: string, inputs: readonly Tensor[], outputs: readonly Tensor[], rule: BackwardRule): void {
+  const node = new Node(name, inputs, outputs.length, rule);
+  outputs.forEach((o, i) => {
+    o.gradFn = node;
+    (o as { outputIndex: number }).outputIndex = i;
+    o.requiresGrad = true;
+  });
+}
+
+/** Convenience: builds the output tensor of a single-output op and records it when needed. */
+export function result(name: string, data: FloatArray, shape: readonly number[], inputs: readonly Tensor[],
+  rule: (g: Tensor) => readonly (Tensor | null)[]): Tensor {
+  const out = new Tensor(data, shape);
+  if (needsGrad(...inputs)) record(name, inputs, [out], (gs) => (gs[0] ? rule(gs[0]) : inputs.map(() => null)));
+  return out;
+}
+
+function accumulate(into: Tensor | null, g: Tensor): Tensor {
+  if (!into) {
+    // own copy: later accumulations write into it
+    const d = allocLike(g.data as FloatArray, g.data.length);
+    d.set(g.data);
+    return new Tensor(d, g.shape);
+  }
+  const a = into.data;
+  const b = g.data;
+  for (let i = 0; i < a.length; i++) a[i] = a[i]! + b[i]!;
+  return into;
+}
+
+/** Back-propagates from `root`; see `Tensor.backward`. */
+export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions = {}): void {
+  if (!root.requiresGrad) {
+    throw new Error('backward: this tensor does not require gradients (no input of its computation had requiresGrad, or it was computed under noGrad)');
+  }
+  if (!grad) {
+    if (root.size !== 1) {
+      throw new Error(`backward: grad can be implied only for a scalar output; this one has shape ${formatShape(root.shape)} (pass a gradient of that shape)`);
+    }
+    const d = allocLike(root.data as FloatArray, 1);
+    d[0] = 1;
+    grad = new Tensor(d, root.shape);
+  } else if (!shapeEquals(grad.shape, root.shape)) {
+    throw new Error(`backward: grad has shape ${formatShape(grad.shape)}, expected ${formatShape(root.shape)}`);
+  }
+  if (!root.gradFn) {
+    root.grad = accumulate(root.grad, grad);
+    return;
+  }
+  // topological order of the nodes reachable from root (iterative DFS: graphs can be deep)
+  const order: GradNode[] = [];
+  const seen = new Set<GradNode>();
+  const stack: [GradNode, number][] = [[root.gradFn, 0]];
+  seen.add(root.gradFn);
+  while (stack.length) {
+    const top = stack[stack.length - 1]!;
+    const [node, i] = top;
+    if (i < node.inputs.length) {
+      top[1]++;
+      const child = node.inputs[i]!.gradFn;
+      if (child && !seen.has(child)) {
+        seen.add(child);
+        stack.push([child, 0]);
+      }
+    } else {
+      stack.pop();
+      order.push(node);
+    }
+  }
+  const pending = new Map<GradNode, (Tensor | null)[]>();
+  pending.set(root.gradFn, Array.from({ length: root.gradFn.numOutputs }, (_, k) => (k === root.outputIndex ? grad! : null)));
+  noGrad(() => {
+    for (let k = order.length - 1; k >= 0; k--) {
+      const node = order[k]!;
+      const gOut = pending.get(node);
+      pending.delete(node);
+      if (!gOut || gOut.every((g) => g === null)) continue;
+      const gIn = node.backward(gOut);
+      if (!options.retainGraph) node.release();
+      node.inputs.forEach((inp, j) => {
+        const g = gIn[j];
+        if (!g || !inp.requiresGrad) return;
+        if (!shapeEquals(g.shape, inp.shape)) {
+          throw new Error(`backward: internal error in '${node.name}': gradient of input ${j} has shape ${formatShape(g.shape)}, expected ${formatShape(inp.shape)}`);
+        }
+        if (inp.gradFn) {
+          let slot = pending.get(inp.gradFn);
+          if (!slot) {
+            slot = new Array<Tensor | null>(inp.gradFn.numOutputs).fill(null);
+            pending.set(inp.gradFn, slot);
+          }
+          const prev = slot[inp.outputIndex] ?? null;
+          // a fresh sum: rules may hand the same tensor to several inputs
+          slot[inp.outputIndex] = prev ? accumulate(accumulate(null, prev), g) : g;
+        } else {
+          inp.grad = accumulate(inp.grad, g);
+        }
+      });
+    }
+  });
+}

@@ -1,0 +1,143 @@
+import { Tensor } from '../../tensor/tensor.js';
+import { broadcastShapes, formatShape, numel } from '../../tensor/shape.js';
+import type { FloatArray } from '../../tensor/dtype.js';
+import { result } from '../engine.js';
+import { be, alloc, floatData, resultType, reduceTo, requireFloat } from './util.js';
+import { reshape } from './shape.js';
+
+/**
+ * Matrix product with PyTorch's `matmul` rules: 1-D operands become a row (left) or a column
+ * (right) vector and that dimension is dropped again; leading (batch) dimensions broadcast.
+ */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  const who = 'matmul';
+  if (!(b instanceof Tensor)) throw new Error(`${who}: the right operand must be a Tensor`);
+  requireFloat(a, who, 'left operand');
+  requireFloat(b, who, 'right operand');
+  if (a.ndim === 0 || b.ndim === 0) throw new Error(`${who}: both operands need at least one dimension, got shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+  if (a.ndim === 1) {
+    const r = matmul(reshape(a, [1, a.shape[0]!]), b);
+    return reshape(r, [...r.shape.slice(0, -2), r.shape[r.ndim - 1]!]);
+  }
+  if (b.ndim === 1) {
+    const r = matmul(a, reshape(b, [b.shape[0]!, 1]));
+    return reshape(r, r.shape.slice(0, -1));
+  }
+  const n = a.shape[a.ndim - 2]!;
+  const k = a.shape[a.ndim - 1]!;
+  const k2 = b.shape[b.ndim - 2]!;
+  const m = b.shape[b.ndim - 1]!;
+  if (k !== k2) {
+    throw new Error(`${who}: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} do not chain (${k} columns on the left, ${k2} rows on the right)`);
+  }
+  const dtype = resultType(a, b);
+  const ad = floatData(a, dtype);
+  const bd = floatData(b, dtype);
+  const bk = be();
+  if (b.ndim === 2) {
+    // every leading dimension of a folds into rows: one product
+    const rows = numel(a.shape.slice(0, -1));
+    const shape = [...a.shape.slice(0, -1), m];
+    const out = alloc(dtype, shape);
+    bk.gemm(false, false, rows, m, k, ad, 0, bd, 0, out, 0, false);
+    return result(who, out, shape, [a, b], (g) => {
+      const gd = floatData(g, dtype);
+      let da: Tensor | null = null;
+      let db: Tensor | null = null;
+      if (a.requiresGrad) {
+        const d = alloc(dtype, a.shape);
+        bk.gemm(false, true, rows, k, m, gd, 0, bd, 0, d, 0, false);
+        da = reduceTo(new Tensor(d, a.shape), a.shape, a.dtype);
+      }
+      if (b.requiresGrad) {
+        const d = alloc(dtype, b.shape);
+        bk.gemm(true, false, k, m, rows, ad, 0, gd, 0, d, 0, false);
+        db = reduceTo(new Tensor(d, b.shape), b.shape, b.dtype);
+      }
+      return [da, db];
+    });
+  }
+  const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2), who);
+  const nb = numel(batch);
+  const aFull = [...batch, n, k];
+  const bFull = [...batch, k, m];
+  const ae = expandData(ad, a.shape, aFull);
+  const bE = expandData(bd, b.shape, bFull);
+  const shape = [...batch, n, m];
+  const out = alloc(dtype, shape);
+  for (let i = 0; i < nb; i++) bk.gemm(false, false, n, m, k, ae, i * n * k, bE, i * k * m, out, i * n * m, false);
+  return result(who, out, shape, [a, b], (g) => {
+    const gd = floatData(g, dtype);
+    let da: Tensor | null = null;
+    let db: Tensor | null = null;
+    if (a.requiresGrad) {
+      const d = alloc(dtype, aFull);
+      for (let i = 0; i < nb; i++) bk.gemm(false, true, n, k, m, gd, i * n * m, bE, i * k * m, d, i * n * k, false);
+      da = reduceTo(new Tensor(d, aFull), a.shape, a.dtype);
+    }
+    if (b.requiresGrad) {
+      const d = alloc(dtype, bFull);
+      for (let i = 0; i < nb; i++) bk.gemm(true, false, k, m, n, ae, i * n * k, gd, i * n * m, d, i * k * m, false);
+      db = reduceTo(new Tensor(d, bFull), b.shape, b.dtype);
+    }
+    return [da, db];
+  });
+}
+
+/** The data of a (shape) repeated to full (a's shape right-aligned in it). */
+function expandData(d: FloatArray, shape: readonly number[], full: readonly number[]): FloatArray {
+  if (numel(shape) === numel(full)) return d;
+  const padded = [...new Array<number>(full.length - shape.length).fill(1), ...shape];
+  const out = new (d.constructor as new (n: number) => FloatArray)(numel(full));
+  be().broadcastTo(d, padded, out, full);
+  return out;
+}
+
+/**
+ * x (..., in) @ weight (out, in)^T + bias (out): PyTorch's `F.linear`, one node, the weight
+ * read in place (no transposed copy).
+ */
+export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, who = 'linear'): Tensor {
+  requireFloat(x, who, 'input');
+  if (weight.ndim !== 2) throw new Error(`${who}: weight must be 2-D (out, in), got shape ${formatShape(weight.shape)}`);
+  const [O, K] = weight.shape as [number, number];
+  if (x.ndim < 1 || x.shape[x.ndim - 1] !== K) {
+    throw new Error(`${who}: input has ${x.shape[x.ndim - 1] ?? 0} features (shape ${formatShape(x.shape)}), expected ${K}`);
+  }
+  if (bias && (bias.ndim !== 1 || bias.shape[0] !== O)) throw new Error(`${who}: bias must have shape [${O}], got ${formatShape(bias.shape)}`);
+  const dtype = resultType(x, weight);
+  const xd = floatData(x, dtype);
+  const wd = floatData(weight, dtype);
+  const rows = x.size / K;
+  const shape = [...x.shape.slice(0, -1), O];
+  const out = alloc(dtype, shape);
+  const bk = be();
+  bk.gemm(false, true, rows, O, K, xd, 0, wd, 0, out, 0, false);
+  if (bias) {
+    const bd = floatData(bias, dtype);
+    for (let r = 0; r < rows; r++) for (let j = 0; j < O; j++) out[r * O + j] = out[r * O + j]! + bd[j]!;
+  }
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return result(who, out, shape, inputs, (g) => {
+    const gd = floatData(g, dtype);
+    let dx: Tensor | null = null;
+    let dw: Tensor | null = null;
+    let db: Tensor | null = null;
+    if (x.requiresGrad) {
+      const d = alloc(dtype, x.shape);
+      bk.gemm(false, false, rows, K, O, gd, 0, wd, 0, d, 0, false);
+      dx = reduceTo(new Tensor(d, x.shape), x.shape, x.dtype);
+    }
+    if (weight.requiresGrad) {
+      const d = alloc(dtype, weight.shape);
+      bk.gemm(true, false, O, K, rows, gd, 0, xd, 0, d, 0, false);
+      dw = reduceTo(new Tensor(d, weight.shape), weight.shape, weight.dtype);
+    }
+    if (bias && bias.requiresGrad) {
+      const d = alloc(dtype, [O]);
+      bk.sumTo(gd, [rows, O], d, [1, O]);
+      db = reduceTo(new Tensor(d, [O]), [O], bias.dtype);
+    }
+    return bias ? [dx, dw, db] : [dx, dw];
+  });
+}

@@ -1,0 +1,115 @@
+/**
+ * One recurrent layer (both directions) as a single autograd node: the forward runs the whole
+ * sequence in the backend's sequence kernel, the backward is the backend's hand-written BPTT.
+ *
+ * Legend: T steps, B batch, I input features, H hidden size, P projection size (0 = none),
+ * Hout = P || H, D directions.
+ */
+import { Tensor } from '../tensor/tensor.js';
+import { allocLike, convert, type FloatArray } from '../tensor/dtype.js';
+import { getBackend, type RecurrentDims, type RecurrentForwardResult, type RecurrentKind, type RecurrentWeights } from '../backend/backend.js';
+import { needsGrad, record } from './engine.js';
+import { floatData, floatType } from './ops/util.js';
+
+/** One direction's parameters in PyTorch layout. */
+export interface DirectionParams {
+  wih: Tensor;
+  whh: Tensor;
+  bih: Tensor | null;
+  bhh: Tensor | null;
+  whr: Tensor | null;
+}
+
+/**
+ * Runs one layer over x (T, B, I) from h0 (D, B, Hout) and, for the LSTM, c0 (D, B, H).
+ * Returns out (T, B, D*Hout), hN (D, B, Hout) and cN (D, B, H) or null. Shapes are checked by
+ * the modules before this is called.
+ */
+export function recurrentLayer(kind: RecurrentKind, x: Tensor, dirs: readonly DirectionParams[], h0: Tensor,
+  c0: Tensor | null, hiddenSize: number, projSize: number): [Tensor, Tensor, Tensor | null] {
+  const bk = getBackend();
+  const [T, B, I] = x.shape as [number, number, number];
+  const H = hiddenSize;
+  const P = projSize;
+  const Hout = P || H;
+  const D = dirs.length;
+  const dims: RecurrentDims = { kind, T, B, I, H, P };
+  const dtype = floatType(x);
+  const xd = floatData(x, dtype);
+  const h0d = floatData(h0, dtype);
+  const c0d = c0 ? floatData(c0, dtype) : null;
+  const weights: RecurrentWeights[] = dirs.map((p) => ({
+    wih: floatData(p.wih, dtype),
+    whh: floatData(p.whh, dtype),
+    bih: p.bih ? floatData(p.bih, dtype) : null,
+    bhh: p.bhh ? floatData(p.bhh, dtype) : null,
+    whr: p.whr ? floatData(p.whr, dtype) : null,
+  }));
+  const params = dirs.flatMap((p) => [p.wih, p.whh, p.bih, p.bhh, p.whr].filter((t): t is Tensor => t !== null));
+  const inputs = [x, h0, ...(c0 ? [c0] : []), ...params];
+  const keep = needsGrad(...inputs);
+  const BHo = B * Hout;
+  const BH = B * H;
+  const runs: RecurrentForwardResult[] = weights.map((w, d) =>
+    bk.recurrentForward(dims, w, xd, h0d.subarray(d * BHo, (d + 1) * BHo), c0d ? c0d.subarray(d * BH, (d + 1) * BH) : null, d === 1, keep));
+
+  let outData: FloatArray;
+  if (D === 1) outData = runs[0]!.out;
+  else {
+    // interleave directions along the feature axis: out[t, b, d*Hout + j]
+    outData = allocLike(xd, T * B * D * Hout);
+    for (let r = 0; r < T * B; r++) {
+      for (let d = 0; d < D; d++) outData.set(runs[d]!.out.subarray(r * Hout, (r + 1) * Hout), (r * D + d) * Hout);
+    }
+  }
+  const hNData = allocLike(xd, D * BHo);
+  runs.forEach((r, d) => hNData.set(r.hN, d * BHo));
+  let cNData: FloatArray | null = null;
+  if (kind === 'lstm') {
+    cNData = allocLike(xd, D * BH);
+    runs.forEach((r, d) => cNData!.set(r.cN!, d * BH));
+  }
+  const out = new Tensor(outData, [T, B, D * Hout]);
+  const hN = new Tensor(hNData, [D, B, Hout]);
+  const cN = cNData ? new Tensor(cNData, [D, B, H]) : null;
+  if (!keep) return [out, hN, cN];
+
+  const outputs = cN ? [out, hN, cN] : [out, hN];
+  record(`${kind}Layer`, inputs, outputs, (gs) => {
+    const [gOut, ghN, gcN] = gs as [Tensor | null, Tensor | null, Tensor | null | undefined];
+    const dx = allocLike(xd, T * B * I);
+    const dh0 = allocLike(xd, D * BHo);
+    const dc0 = c0 ? allocLike(xd, D * BH) : null;
+    const paramGrads: Tensor[] = [];
+    weights.forEach((w, d) => {
+      let dOut: FloatArray | null = null;
+      if (gOut) {
+        const g = floatData(gOut, dtype);
+        if (D === 1) dOut = g;
+        else {
+          dOut = allocLike(xd, T * BHo);
+          for (let r = 0; r < T * B; r++) dOut.set(g.subarray((r * D + d) * Hout, (r * D + d + 1) * Hout), r * Hout);
+        }
+      }
+      const dhN = ghN ? floatData(ghN, dtype).subarray(d * BHo, (d + 1) * BHo) : null;
+      const dcN = gcN ? floatData(gcN, dtype).subarray(d * BH, (d + 1) * BH) : null;
+      const c0s = c0d ? c0d.subarray(d * BH, (d + 1) * BH) : null;
+      const g = bk.recurrentBackward(dims, w, xd, h0d.subarray(d * BHo, (d + 1) * BHo), c0s, d === 1, runs[d]!, dOut, dhN, dcN);
+      for (let i = 0; i < dx.length; i++) dx[i] = dx[i]! + g.dx[i]!;
+      dh0.set(g.dh0, d * BHo);
+      if (dc0 && g.dc0) dc0.set(g.dc0, d * BH);
+      const p = dirs[d]!;
+      const add = (t: Tensor | null, gd: FloatArray | null): void => {
+        if (t) paramGrads.push(new Tensor(t.dtype === dtype ? gd! : convert(gd!, t.dtype), t.shape));
+      };
+      add(p.wih, g.dwih);
+      add(p.whh, g.dwhh);
+      add(p.bih, g.dbih);
+      add(p.bhh, g.dbhh);
+      add(p.whr, g.dwhr);
+    });
+    const cvt = (t: Tensor, d: FloatArray): Tensor => new Tensor(t.dtype === dtype ? d : convert(d, t.dtype), t.shape);
+    return [cvt(x, dx), cvt(h0, dh0), ...(c0 && dc0 ? [cvt(c0, dc0)] : []), ...paramGrads];
+  });
+  return [out, hN, cN];
+}

@@ -1,0 +1,133 @@
+import type { FloatArray } from '../tensor/dtype.js';
+import type { Shape } from '../tensor/shape.js';
+
+/** Elementwise functions of one argument. */
+export type UnaryOp = 'neg' | 'exp' | 'log' | 'tanh' | 'sigmoid' | 'relu' | 'sqrt' | 'abs';
+export const UNARY_OPS: readonly UnaryOp[] = ['neg', 'exp', 'log', 'tanh', 'sigmoid', 'relu', 'sqrt', 'abs'];
+/** Elementwise functions of two broadcast arguments. */
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div';
+
+/** Which recurrence a sequence kernel runs. */
+export type RecurrentKind = 'lstm' | 'gru' | 'rnn_tanh' | 'rnn_relu';
+
+/**
+ * Sizes of one direction of one recurrent layer. Letters as everywhere in the library:
+ * T steps, B batch, I input features, H hidden size, P projection size (LSTM only, 0 = none).
+ * The state fed back and emitted is Hout = P || H wide.
+ */
+export interface RecurrentDims {
+  kind: RecurrentKind;
+  T: number;
+  B: number;
+  I: number;
+  H: number;
+  P: number;
+}
+
+/** PyTorch layouts: wih (G*H, I), whh (G*H, Hout), biases (G*H), whr (P, H); G = 4 (LSTM i,f,g,o), 3 (GRU r,z,n), 1. */
+export interface RecurrentWeights {
+  wih: FloatArray;
+  whh: FloatArray;
+  bih: FloatArray | null;
+  bhh: FloatArray | null;
+  whr: FloatArray | null;
+}
+
+/** What a backend saves between a sequence forward and its backward; only that backend reads it. */
+export interface RecurrentCache {
+  readonly backend: string;
+}
+
+export interface RecurrentForwardResult {
+  /** (T, B, Hout) */
+  out: FloatArray;
+  /** (B, Hout) */
+  hN: FloatArray;
+  /** (B, H), LSTM only */
+  cN: FloatArray | null;
+  /** null when the forward was run without keeping what backward needs */
+  cache: RecurrentCache | null;
+}
+
+export interface RecurrentGrads {
+  dx: FloatArray;
+  dh0: FloatArray;
+  dc0: FloatArray | null;
+  dwih: FloatArray;
+  dwhh: FloatArray;
+  dbih: FloatArray | null;
+  dbhh: FloatArray | null;
+  dwhr: FloatArray | null;
+}
+
+/**
+ * The kernels every backend provides. Arrays are flat, row-major and contiguous; outputs are
+ * preallocated by the caller and of the inputs' element type. The reference backend is the
+ * specification: any other backend must match it within float32 rounding.
+ */
+export interface Backend {
+  readonly name: string;
+  /**
+   * C (M, N) = op(A) (M, K) @ op(B) (K, N), or C += when `accumulate`.
+   * A is stored (M, K) row-major, or (K, M) when `transA`; B is (K, N), or (N, K) when `transB`.
+   */
+  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number,
+    a: FloatArray, aOff: number, b: FloatArray, bOff: number, c: FloatArray, cOff: number, accumulate: boolean): void;
+  unary(op: UnaryOp, x: FloatArray, out: FloatArray): void;
+  /** out = g * f'(x), given x and y = f(x). */
+  unaryBackward(op: UnaryOp, x: FloatArray, y: FloatArray, g: FloatArray, out: FloatArray): void;
+  pow(x: FloatArray, exponent: number, out: FloatArray): void;
+  binary(op: BinaryOp, a: FloatArray, aShape: Shape, b: FloatArray, bShape: Shape, out: FloatArray, outShape: Shape): void;
+  /** Sums x (xShape) into out (outShape, same rank, 1 where summed over). */
+  sumTo(x: FloatArray, xShape: Shape, out: FloatArray, outShape: Shape): void;
+  /** Repeats x (xShape, same rank as outShape, 1 where repeated) to outShape. */
+  broadcastTo(x: FloatArray, xShape: Shape, out: FloatArray, outShape: Shape): void;
+  /** out = x with its dimensions reordered: out dim i is x dim perm[i]. */
+  permute(x: FloatArray, shape: Shape, perm: readonly number[], out: FloatArray): void;
+  /** Softmax (or log-softmax) over the middle axis of x viewed as (outer, n, inner). */
+  softmax(x: FloatArray, outer: number, n: number, inner: number, out: FloatArray, log: boolean): void;
+  /** Gradient of softmax/log-softmax given its output y and the output gradient g. */
+  softmaxBackward(y: FloatArray, g: FloatArray, outer: number, n: number, inner: number, out: FloatArray, log: boolean): void;
+  /** Runs one direction of a recurrent layer over the whole sequence x (T, B, I) from h0 (B, Hout), c0 (B, H). */
+  recurrentForward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
+    reverse: boolean, keepCache: boolean): RecurrentForwardResult;
+  /** Backpropagation through time for a forward run with keepCache; gradients of null outputs count as zero. */
+  recurrentBackward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
+    reverse: boolean, fwd: RecurrentForwardResult, dOut: FloatArray | null, dhN: FloatArray | null, dcN: FloatArray | null): RecurrentGrads;
+}
+
+export function gateCount(kind: RecurrentKind): number {
+  return kind === 'lstm' ? 4 : kind === 'gru' ? 3 : 1;
+}
+
+const registry = new Map<string, Backend>();
+let current: Backend | undefined;
+
+/** Makes a backend available to `setBackend` under its name. */
+export function registerBackend(b: Backend): void {
+  registry.set(b.name, b);
+  if (!current) current = b;
+}
+
+/** Selects the backend every later operation runs on. */
+export function setBackend(name: string): void {
+  const b = registry.get(name);
+  if (!b) throw new Error(`setBackend: unknown backend '${name}' (available: ${[...registry.keys()].join(', ')})`);
+  current = b;
+}
+
+/** The backend in use. */
+export function getBackend(): Backend {
+  if (!current) throw new Error('recurrent: no backend is registered');
+  return current;
+}
+
+/** The name of the backend in use. */
+export function backend(): string {
+  return getBackend().name;
+}
+
+/** Names of the registered backends. */
+export function listBackends(): string[] {
+  return [...registry.keys()];
+}

@@ -1,0 +1,19 @@
+/**
+ * recurrent: RNN, LSTM and GRU for JavaScript with PyTorch's names, layouts and numbers.
+ * @packageDocumentation
+ */
+import './backend/index.js';
+import './autograd/index.js';
+
+export {
+  Tensor, tensor, zeros, ones, full, zerosLike, onesLike, randn, rand, randint, arange, uniform,
+  manualSeed, Generator, defaultGenerator,
+} from './tensor/index.js';
+export type { DType, FloatArray, TypedArray, Shape, TensorLike, NestedArray, CreateOptions, RandomOptions, GeneratorState, BackwardOptions } from './tensor/index.js';
+export { setBackend, backend, listBackends } from './backend/index.js';
+export {
+  noGrad, isGradEnabled, gradcheck, concat, stack, linear, matmul, softmax, logSoftmax,
+} from './autograd/index.js';
+export type { GradcheckOptions, GradcheckResult } from './autograd/index.js';
+export * from './nn/index.js';
+export * from './optim/index.js';

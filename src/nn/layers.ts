@@ -1,0 +1,129 @@
+import { Tensor } from '../tensor/tensor.js';
+import { randn, uniform, rand } from '../tensor/create.js';
+import { formatShape } from '../tensor/shape.js';
+import type { Generator } from '../tensor/random.js';
+import { linear, embeddingLookup, mul } from '../autograd/index.js';
+import { Module } from './module.js';
+import { checkKnown, positiveInt, bool, probability } from './options.js';
+
+/** Options of `Linear`. */
+export interface LinearOptions {
+  inFeatures: number;
+  outFeatures: number;
+  /** Learn an additive bias (default true). */
+  bias?: boolean;
+}
+
+/**
+ * y = x W^T + b on the last dimension of x (any leading dimensions), like `torch.nn.Linear`.
+ * weight (outFeatures, inFeatures), bias (outFeatures), both U(-1/sqrt(in), 1/sqrt(in)).
+ */
+export class Linear extends Module {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+
+  constructor(options: LinearOptions) {
+    super();
+    const who = 'Linear';
+    checkKnown(options, ['inFeatures', 'outFeatures', 'bias'], who);
+    this.inFeatures = positiveInt(options.inFeatures, 'inFeatures', who);
+    this.outFeatures = positiveInt(options.outFeatures, 'outFeatures', who);
+    const bound = 1 / Math.sqrt(this.inFeatures);
+    this.weight = this.registerParameter('weight', uniform([this.outFeatures, this.inFeatures], bound));
+    this.bias = bool(options.bias, 'bias', who, true) ? this.registerParameter('bias', uniform([this.outFeatures], bound)) : null;
+  }
+
+  /** x (..., inFeatures) -> (..., outFeatures) */
+  forward(x: Tensor): Tensor {
+    if (!(x instanceof Tensor)) throw new Error('Linear.forward: input must be a Tensor');
+    if (x.dtype === 'int32') throw new Error('Linear.forward: input must be a floating-point tensor, got int32');
+    if (x.ndim < 1 || x.shape[x.ndim - 1] !== this.inFeatures) {
+      throw new Error(`Linear.forward: input has ${x.shape[x.ndim - 1] ?? 0} features (shape ${formatShape(x.shape)}), expected inFeatures ${this.inFeatures}`);
+    }
+    return linear(x, this.weight, this.bias, 'Linear.forward');
+  }
+}
+
+/** Options of `Embedding`. */
+export interface EmbeddingOptions {
+  numEmbeddings: number;
+  embeddingDim: number;
+  /** A token id whose row stays fixed (gets no gradient), as in PyTorch. */
+  paddingIdx?: number;
+}
+
+/** A table of learned vectors looked up by int32 token ids: (...) -> (..., embeddingDim). weight ~ N(0, 1). */
+export class Embedding extends Module {
+  readonly numEmbeddings: number;
+  readonly embeddingDim: number;
+  readonly paddingIdx: number | null;
+  readonly weight: Tensor;
+
+  constructor(options: EmbeddingOptions) {
+    super();
+    const who = 'Embedding';
+    checkKnown(options, ['numEmbeddings', 'embeddingDim', 'paddingIdx'], who);
+    this.numEmbeddings = positiveInt(options.numEmbeddings, 'numEmbeddings', who);
+    this.embeddingDim = positiveInt(options.embeddingDim, 'embeddingDim', who);
+    let pad: number | null = null;
+    if (options.paddingIdx !== undefined) {
+      const p = options.paddingIdx;
+      if (!Number.isInteger(p) || p < -this.numEmbeddings || p >= this.numEmbeddings) {
+        throw new Error(`${who}: paddingIdx must be an integer in [${-this.numEmbeddings}, ${this.numEmbeddings}), got ${p}`);
+      }
+      pad = p < 0 ? p + this.numEmbeddings : p;
+    }
+    this.paddingIdx = pad;
+    const w = randn([this.numEmbeddings, this.embeddingDim]);
+    if (pad !== null) w.data.fill(0, pad * this.embeddingDim, (pad + 1) * this.embeddingDim);
+    this.weight = this.registerParameter('weight', w);
+  }
+
+  /** ids: int32 tensor of any shape -> (...ids.shape, embeddingDim) */
+  forward(ids: Tensor): Tensor {
+    const who = 'Embedding.forward';
+    if (!(ids instanceof Tensor)) throw new Error(`${who}: token ids must be a Tensor`);
+    if (ids.dtype !== 'int32') throw new Error(`${who}: token ids must be an int32 tensor (tensor(new Int32Array(ids), shape)), got ${ids.dtype}`);
+    const d = ids.data;
+    for (let i = 0; i < d.length; i++) {
+      const v = d[i]!;
+      if (v < 0 || v >= this.numEmbeddings) {
+        throw new Error(`${who}: token id ${v} at flat position ${i} is out of range [0, ${this.numEmbeddings}) for numEmbeddings ${this.numEmbeddings}`);
+      }
+    }
+    return embeddingLookup(this.weight, ids, this.paddingIdx);
+  }
+}
+
+/** Zeroes each element with probability p in training and scales the rest by 1/(1-p). */
+export function dropout(x: Tensor, p: number, training: boolean, generator?: Generator): Tensor {
+  if (!training || p === 0) return x;
+  if (x.dtype === 'int32') throw new Error('dropout: input must be a floating-point tensor, got int32');
+  const mask = rand(x.shape, { dtype: x.dtype, generator });
+  const m = mask.data;
+  const scale = p === 1 ? 0 : 1 / (1 - p);
+  for (let i = 0; i < m.length; i++) m[i] = m[i]! < p ? 0 : scale;
+  return mul(x, mask);
+}
+
+/** Options of `Dropout`. */
+export interface DropoutOptions {
+  /** Probability of zeroing an element (default 0.5). */
+  p?: number;
+}
+
+/** The `Dropout` layer: active in training mode only. */
+export class Dropout extends Module {
+  readonly p: number;
+  constructor(options: DropoutOptions = {}) {
+    super();
+    checkKnown(options, ['p'], 'Dropout');
+    this.p = probability(options.p, 'p', 'Dropout', 0.5);
+  }
+  forward(x: Tensor): Tensor {
+    return dropout(x, this.p, this.training);
+  }
+}
+

@@ -1,0 +1,228 @@
+/**
+ * Multi-layer, optionally bidirectional recurrent layers with PyTorch's names, layouts and
+ * gate orders. Each layer is one autograd node (see autograd/recurrent.ts).
+ *
+ * Legend: T steps, B batch, I inputSize, H hiddenSize, P projSize (LSTM, 0 = none),
+ * Hout = P || H, L numLayers, D = 2 if bidirectional else 1.
+ *
+ * Parameters, per layer k and direction (suffix `_reverse` for the backward one):
+ *   weight_ih_l{k} (G*H, I for k = 0 else D*Hout), weight_hh_l{k} (G*H, Hout),
+ *   bias_ih_l{k} (G*H), bias_hh_l{k} (G*H), weight_hr_l{k} (P, H) when projecting;
+ *   G = 4 (LSTM gates i, f, g, o), 3 (GRU r, z, n), 1 (RNN); all U(-1/sqrt(H), 1/sqrt(H)).
+ * Shapes: input (T, B, I) or (B, T, I) with batchFirst, or unbatched (T, I);
+ *   output (T, B, D*Hout) (batch-first likewise); states (L*D, B, Hout), cell (L*D, B, H).
+ */
+import { Tensor } from '../tensor/tensor.js';
+import { uniform, zeros } from '../tensor/create.js';
+import { formatShape, shapeEquals } from '../tensor/shape.js';
+import type { RecurrentKind } from '../backend/backend.js';
+import { recurrentLayer, concat, slice, transpose, unsqueeze, squeeze, type DirectionParams } from '../autograd/index.js';
+import { Module } from './module.js';
+import { checkKnown, positiveInt, nonNegativeInt, bool, oneOf } from './options.js';
+import { dropout as dropoutFn } from './layers.js';
+
+/** Options shared by `RNN`, `LSTM` and `GRU`. */
+export interface RecurrentOptions {
+  inputSize: number;
+  hiddenSize: number;
+  /** Stacked layers (default 1). */
+  numLayers?: number;
+  /** Learn the biases b_ih and b_hh (default true). */
+  bias?: boolean;
+  /** Input and output as (B, T, features) instead of (T, B, features) (default false). States stay (L*D, B, H). */
+  batchFirst?: boolean;
+  /** Dropout probability on the outputs of every layer but the last, in training (default 0). */
+  dropout?: number;
+  /** Run a second, reversed direction and concatenate (default false). */
+  bidirectional?: boolean;
+}
+
+export interface RNNOptions extends RecurrentOptions {
+  /** 'tanh' (default) or 'relu'. */
+  nonlinearity?: 'tanh' | 'relu';
+}
+
+export interface LSTMOptions extends RecurrentOptions {
+  /** Project h to this size with weight_hr (default 0: no projection); must be below hiddenSize. */
+  projSize?: number;
+}
+
+export type GRUOptions = RecurrentOptions;
+
+const BASE_KEYS = ['inputSize', 'hiddenSize', 'numLayers', 'bias', 'batchFirst', 'dropout', 'bidirectional'] as const;
+
+abstract class RecurrentBase extends Module {
+  readonly inputSize: number;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly bias: boolean;
+  readonly batchFirst: boolean;
+  readonly dropout: number;
+  readonly bidirectional: boolean;
+  readonly projSize: number;
+  protected readonly kind: RecurrentKind;
+  private readonly who: string;
+
+  protected constructor(who: string, kind: RecurrentKind, options: RecurrentOptions & { projSize?: number }, extraKeys: readonly string[]) {
+    super();
+    checkKnown(options, [...BASE_KEYS, ...extraKeys], who);
+    this.who = who;
+    this.kind = kind;
+    this.inputSize = positiveInt(options.inputSize, 'inputSize', who);
+    this.hiddenSize = positiveInt(options.hiddenSize, 'hiddenSize', who);
+    this.numLayers = nonNegativeInt(options.numLayers, 'numLayers', who, 1);
+    if (this.numLayers < 1) throw new Error(`${who}: numLayers must be a positive integer, got ${this.numLayers}`);
+    this.bias = bool(options.bias, 'bias', who, true);
+    this.batchFirst = bool(options.batchFirst, 'batchFirst', who, false);
+    this.bidirectional = bool(options.bidirectional, 'bidirectional', who, false);
+    const p = options.dropout ?? 0;
+    if (typeof p !== 'number' || !(p >= 0 && p < 1)) throw new Error(`${who}: dropout must be a number in [0, 1), got ${String(p)}`);
+    this.dropout = p;
+    this.projSize = nonNegativeInt(options.projSize, 'projSize', who, 0);
+    if (this.projSize >= this.hiddenSize) throw new Error(`${who}: projSize must be smaller than hiddenSize ${this.hiddenSize}, got ${this.projSize}`);
+
+    const G = kind === 'lstm' ? 4 : kind === 'gru' ? 3 : 1;
+    const H = this.hiddenSize;
+    const Hout = this.projSize || H;
+    const k = 1 / Math.sqrt(H);
+    for (let l = 0; l < this.numLayers; l++) {
+      const inSize = l === 0 ? this.inputSize : this.numDirections * Hout;
+      for (let d = 0; d < this.numDirections; d++) {
+        const sfx = `_l${l}${d === 1 ? '_reverse' : ''}`;
+        this.registerParameter(`weight_ih${sfx}`, uniform([G * H, inSize], k));
+        this.registerParameter(`weight_hh${sfx}`, uniform([G * H, Hout], k));
+        if (this.bias) {
+          this.registerParameter(`bias_ih${sfx}`, uniform([G * H], k));
+          this.registerParameter(`bias_hh${sfx}`, uniform([G * H], k));
+        }
+        if (this.projSize > 0) this.registerParameter(`weight_hr${sfx}`, uniform([this.projSize, H], k));
+      }
+    }
+  }
+
+  /** 2 if bidirectional, else 1. */
+  get numDirections(): number {
+    return this.bidirectional ? 2 : 1;
+  }
+
+  private dirParams(l: number, d: number): DirectionParams {
+    const sfx = `_l${l}${d === 1 ? '_reverse' : ''}`;
+    return {
+      wih: this.param(`weight_ih${sfx}`),
+      whh: this.param(`weight_hh${sfx}`),
+      bih: this.bias ? this.param(`bias_ih${sfx}`) : null,
+      bhh: this.bias ? this.param(`bias_hh${sfx}`) : null,
+      whr: this.projSize > 0 ? this.param(`weight_hr${sfx}`) : null,
+    };
+  }
+
+  private checkState(s: unknown, name: string, width: number, B: number, unbatched: boolean, dtype: string): Tensor {
+    const who = `${this.who}.forward`;
+    const LD = this.numLayers * this.numDirections;
+    const expected = unbatched ? [LD, width] : [LD, B, width];
+    if (!(s instanceof Tensor)) throw new Error(`${who}: ${name} must be a Tensor of shape ${formatShape(expected)}, got ${s === null ? 'null' : typeof s}`);
+    if (!shapeEquals(s.shape, expected)) {
+      throw new Error(`${who}: ${name} has shape ${formatShape(s.shape)}, expected ${formatShape(expected)} (numLayers*numDirections, ${unbatched ? '' : 'batch, '}${name === 'c0' ? 'hiddenSize' : this.projSize ? 'projSize' : 'hiddenSize'})`);
+    }
+    if (s.dtype !== dtype) throw new Error(`${who}: ${name} is ${s.dtype} but the input is ${dtype}`);
+    return unbatched ? unsqueeze(s, 1) : s;
+  }
+
+  /** Runs every layer; returns output and final states in the caller's layout. */
+  protected run(x: Tensor, h0In: unknown, c0In: unknown): { out: Tensor; hN: Tensor; cN: Tensor | null } {
+    const who = `${this.who}.forward`;
+    if (!(x instanceof Tensor)) throw new Error(`${who}: input must be a Tensor, got ${x === null ? 'null' : typeof x}`);
+    if (x.dtype === 'int32') throw new Error(`${who}: input must be a floating-point tensor, got int32 (token ids go through an Embedding first)`);
+    if (x.ndim !== 2 && x.ndim !== 3) {
+      throw new Error(`${who}: input must be 3-D ${this.batchFirst ? '(batch, seq, inputSize)' : '(seq, batch, inputSize)'} or 2-D unbatched (seq, inputSize), got shape ${formatShape(x.shape)}`);
+    }
+    if (x.shape[x.ndim - 1] !== this.inputSize) {
+      throw new Error(`${who}: input has ${x.shape[x.ndim - 1]} features, expected inputSize ${this.inputSize}`);
+    }
+    if (x.dtype !== this.dtype) {
+      throw new Error(`${who}: input is ${x.dtype} but the parameters are ${this.dtype}; convert one (module.to('${x.dtype}') or input.to('${this.dtype}'))`);
+    }
+    const unbatched = x.ndim === 2;
+    const seq = unbatched ? unsqueeze(x, 1) : this.batchFirst ? transpose(x, 0, 1) : x; // (T, B, I)
+    const [T, B] = seq.shape as [number, number, number];
+    if (T < 1) throw new Error(`${who}: input has 0 time steps`);
+    if (B < 1) throw new Error(`${who}: input has batch size 0`);
+    const D = this.numDirections;
+    const L = this.numLayers;
+    const H = this.hiddenSize;
+    const Hout = this.projSize || H;
+    const lstm = this.kind === 'lstm';
+    const h0 = h0In === undefined || h0In === null ? zeros([L * D, B, Hout], { dtype: x.dtype }) : this.checkState(h0In, 'h0', Hout, B, unbatched, x.dtype);
+    const c0 = !lstm ? null : c0In === undefined || c0In === null ? zeros([L * D, B, H], { dtype: x.dtype }) : this.checkState(c0In, 'c0', H, B, unbatched, x.dtype);
+
+    let inp = seq;
+    const hNs: Tensor[] = [];
+    const cNs: Tensor[] = [];
+    for (let l = 0; l < L; l++) {
+      const h0l = L === 1 ? h0 : slice(h0, 0, l * D, (l + 1) * D); // (D, B, Hout)
+      const c0l = c0 && (L === 1 ? c0 : slice(c0, 0, l * D, (l + 1) * D)); // (D, B, H)
+      const dirs = Array.from({ length: D }, (_, d) => this.dirParams(l, d));
+      const [out, hN, cN] = recurrentLayer(this.kind, inp, dirs, h0l, c0l, H, this.projSize); // (T, B, D*Hout)
+      hNs.push(hN);
+      if (cN) cNs.push(cN);
+      inp = l < L - 1 && this.dropout > 0 && this.training ? dropoutFn(out, this.dropout, true) : out;
+    }
+    let out = inp;
+    let hN = L === 1 ? hNs[0]! : concat(hNs, 0);
+    let cN = !lstm ? null : L === 1 ? cNs[0]! : concat(cNs, 0);
+    if (unbatched) {
+      out = squeeze(out, 1);
+      hN = squeeze(hN, 1);
+      cN = cN && squeeze(cN, 1);
+    } else if (this.batchFirst) out = transpose(out, 0, 1);
+    return { out, hN, cN };
+  }
+}
+
+/** Elman RNN: h' = tanh(W_ih x + b_ih + W_hh h + b_hh) (or relu). */
+export class RNN extends RecurrentBase {
+  readonly nonlinearity: 'tanh' | 'relu';
+  constructor(options: RNNOptions) {
+    const nl = oneOf(options?.nonlinearity, ['tanh', 'relu'] as const, 'nonlinearity', 'RNN', 'tanh');
+    super('RNN', nl === 'tanh' ? 'rnn_tanh' : 'rnn_relu', options, ['nonlinearity']);
+    this.nonlinearity = nl;
+  }
+  /** x (T, B, I) [, h0 (L*D, B, H)] -> [output (T, B, D*H), hN (L*D, B, H)] */
+  forward(x: Tensor, h0?: Tensor | null): [Tensor, Tensor] {
+    const { out, hN } = this.run(x, h0, undefined);
+    return [out, hN];
+  }
+}
+
+/**
+ * Long short-term memory: i, f, o = sigmoid(.), g = tanh(.) over W_ih x + b_ih + W_hh h + b_hh
+ * (gate order i, f, g, o), c' = f c + i g, h' = o tanh(c') (times W_hr with a projection).
+ */
+export class LSTM extends RecurrentBase {
+  constructor(options: LSTMOptions) {
+    super('LSTM', 'lstm', options, ['projSize']);
+  }
+  /** x (T, B, I) [, [h0 (L*D, B, Hout), c0 (L*D, B, H)]] -> [output (T, B, D*Hout), [hN, cN]] */
+  forward(x: Tensor, state?: readonly [Tensor, Tensor] | null): [Tensor, [Tensor, Tensor]] {
+    if (state !== undefined && state !== null && (!Array.isArray(state) || state.length !== 2)) {
+      throw new Error('LSTM.forward: the state must be a pair [h0, c0] of tensors');
+    }
+    const { out, hN, cN } = this.run(x, state?.[0], state?.[1]);
+    return [out, [hN, cN!]];
+  }
+}
+
+/**
+ * Gated recurrent unit (PyTorch's form, gate order r, z, n):
+ * r, z = sigmoid(.), n = tanh(W_in x + b_in + r (W_hn h + b_hn)), h' = (1 - z) n + z h.
+ */
+export class GRU extends RecurrentBase {
+  constructor(options: GRUOptions) {
+    super('GRU', 'gru', options, []);
+  }
+  /** x (T, B, I) [, h0 (L*D, B, H)] -> [output (T, B, D*H), hN (L*D, B, H)] */
+  forward(x: Tensor, h0?: Tensor | null): [Tensor, Tensor] {
+    const { out, hN } = this.run(x, h0, undefined);
+    return [out, hN];
+  }
+}

@@ -1,0 +1,44 @@
+import type { Tensor } from '../tensor/tensor.js';
+
+export interface ClipGradNormOptions {
+  /** 2 (default), any p >= 1, or Infinity for the largest absolute value. */
+  normType?: number;
+  /** Throw when the total norm is NaN or infinite (default false, like PyTorch). */
+  errorIfNonfinite?: boolean;
+}
+
+/**
+ * Scales all gradients together so their total norm is at most `maxNorm`
+ * (coefficient maxNorm / (norm + 1e-6), as PyTorch). Returns the total norm before clipping.
+ */
+export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number, options: ClipGradNormOptions = {}): number {
+  const who = 'clipGradNorm';
+  if (typeof maxNorm !== 'number' || !(maxNorm >= 0)) throw new Error(`${who}: maxNorm must be a non-negative number, got ${String(maxNorm)}`);
+  const p = options.normType ?? 2;
+  if (typeof p !== 'number' || !(p >= 1)) throw new Error(`${who}: normType must be >= 1 or Infinity, got ${String(p)}`);
+  const grads = [...params].map((t) => t.grad).filter((g): g is Tensor => g !== null);
+  let total = 0;
+  if (p === Infinity) {
+    for (const g of grads) for (let i = 0; i < g.size; i++) total = Math.max(total, Math.abs(g.data[i]!));
+  } else {
+    let acc = 0;
+    for (const g of grads) for (let i = 0; i < g.size; i++) acc += Math.pow(Math.abs(g.data[i]!), p);
+    total = Math.pow(acc, 1 / p);
+  }
+  if (options.errorIfNonfinite && !Number.isFinite(total)) {
+    throw new Error(`${who}: the total gradient norm is ${total}; the gradients hold NaN or infinite values`);
+  }
+  const coef = Math.min(1, maxNorm / (total + 1e-6));
+  if (coef < 1) for (const g of grads) for (let i = 0; i < g.size; i++) g.data[i] = g.data[i]! * coef;
+  return total;
+}
+
+/** Clamps every gradient element to [-clipValue, clipValue]. */
+export function clipGradValue(params: Iterable<Tensor>, clipValue: number): void {
+  if (typeof clipValue !== 'number' || !(clipValue >= 0)) throw new Error(`clipGradValue: clipValue must be a non-negative number, got ${String(clipValue)}`);
+  for (const t of params) {
+    const g = t.grad;
+    if (!g) continue;
+    for (let i = 0; i < g.size; i++) g.data[i] = Math.min(clipValue, Math.max(-clipValue, g.data[i]!));
+  }
+}

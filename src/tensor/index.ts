@@ -1,0 +1,5 @@
+export * from './dtype.js';
+export * from './shape.js';
+export * from './tensor.js';
+export * from './random.js';
+export * from './create.js';

@@ -1,0 +1,101 @@
+/**
+ * The seeded random generator every random thing in the library draws from
+ * (initialisation, dropout, `randn`, shuffling, sampling). xoshiro128** seeded through
+ * splitmix32; normals by Box-Muller. Its whole state can be read and restored, so a
+ * checkpoint can resume a run exactly.
+ */
+export interface GeneratorState {
+  s: [number, number, number, number];
+  spare: number | null;
+}
+
+export class Generator {
+  private s = new Uint32Array(4);
+  private spare: number | null = null;
+
+  constructor(seed = 0x5eed) {
+    this.seed(seed);
+  }
+
+  /** Resets the stream; the same seed always gives the same numbers. */
+  seed(seed: number): void {
+    if (!Number.isFinite(seed)) throw new Error(`manualSeed: seed must be a finite number, got ${seed}`);
+    // splitmix32 over the low and high 32-bit halves of the seed
+    let x = (Math.trunc(seed) >>> 0) ^ Math.floor(Math.trunc(seed) / 4294967296);
+    for (let i = 0; i < 4; i++) {
+      x = (x + 0x9e3779b9) | 0;
+      let z = x;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+      this.s[i] = (z ^ (z >>> 16)) >>> 0;
+    }
+    if ((this.s[0]! | this.s[1]! | this.s[2]! | this.s[3]!) === 0) this.s[0] = 1;
+    this.spare = null;
+  }
+
+  /** A uniformly distributed unsigned 32-bit integer. */
+  nextUint32(): number {
+    const s = this.s;
+    const result = Math.imul(rotl(Math.imul(s[1]!, 5), 7), 9) >>> 0;
+    const t = s[1]! << 9;
+    s[2] ^= s[0]!;
+    s[3] ^= s[1]!;
+    s[1] ^= s[2]!;
+    s[0] ^= s[3]!;
+    s[2] ^= t;
+    s[3] = rotl(s[3]!, 11);
+    return result;
+  }
+
+  /** Uniform in [0, 1), 53 bits of precision. */
+  random(): number {
+    const hi = this.nextUint32() >>> 5; // 27 bits
+    const lo = this.nextUint32() >>> 6; // 26 bits
+    return (hi * 67108864 + lo) / 9007199254740992;
+  }
+
+  /** A standard normal draw. */
+  normal(): number {
+    if (this.spare !== null) {
+      const v = this.spare;
+      this.spare = null;
+      return v;
+    }
+    let u = 0;
+    while (u === 0) u = this.random();
+    const v = this.random();
+    const r = Math.sqrt(-2 * Math.log(u));
+    this.spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  }
+
+  /** An integer uniform in [0, n). */
+  int(n: number): number {
+    if (!(n >= 1)) throw new Error(`Generator.int: n must be >= 1, got ${n}`);
+    return Math.floor(this.random() * n);
+  }
+
+  getState(): GeneratorState {
+    return { s: [this.s[0]!, this.s[1]!, this.s[2]!, this.s[3]!], spare: this.spare };
+  }
+
+  setState(state: GeneratorState): void {
+    if (!state || !Array.isArray(state.s) || state.s.length !== 4 || state.s.some((v) => !Number.isInteger(v) || v < 0 || v > 0xffffffff)) {
+      throw new Error('Generator.setState: state.s must be four unsigned 32-bit integers');
+    }
+    this.s.set(state.s);
+    this.spare = state.spare ?? null;
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
+
+/** The library-wide default generator. */
+export const defaultGenerator = new Generator();
+
+/** Seeds the default generator, like `torch.manual_seed`. */
+export function manualSeed(seed: number): void {
+  defaultGenerator.seed(seed);
+}
