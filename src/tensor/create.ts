@@ -85,29 +85,33 @@ export function tensor(data: TypedArray | NestedArray, shape?: Shape, options: C
   return new Tensor(convert(flat, dtype), finalShape, { requiresGrad: options.requiresGrad });
 }
 
-/** A tensor filled with `value`. */
-export function full(shape: Shape, value: number, options: CreateOptions = {}): Tensor {
-  checkDtype(options.dtype, 'full');
-  checkShape(shape, 'full');
+function filled(shape: Shape, value: number, options: CreateOptions, who: string): Tensor {
+  checkDtype(options.dtype, who);
+  checkShape(shape, who);
   const data = allocate(options.dtype ?? 'float32', numel(shape));
   data.fill(value);
   return new Tensor(data, shape, { requiresGrad: options.requiresGrad });
 }
 
+/** A tensor filled with `value`. */
+export function full(shape: Shape, value: number, options: CreateOptions = {}): Tensor {
+  return filled(shape, value, options, 'full');
+}
+
 export function zeros(shape: Shape, options: CreateOptions = {}): Tensor {
-  return full(shape, 0, options);
+  return filled(shape, 0, options, 'zeros');
 }
 
 export function ones(shape: Shape, options: CreateOptions = {}): Tensor {
-  return full(shape, 1, options);
+  return filled(shape, 1, options, 'ones');
 }
 
 export function zerosLike(t: Tensor, options: CreateOptions = {}): Tensor {
-  return full(t.shape, 0, { dtype: t.dtype, ...options });
+  return filled(t.shape, 0, { dtype: t.dtype, ...options }, 'zerosLike');
 }
 
 export function onesLike(t: Tensor, options: CreateOptions = {}): Tensor {
-  return full(t.shape, 1, { dtype: t.dtype, ...options });
+  return filled(t.shape, 1, { dtype: t.dtype, ...options }, 'onesLike');
 }
 
 /** Standard normal samples from the seeded generator. */
