@@ -1,0 +1,82 @@
+/** The README's examples run, and the package works when installed in another folder. */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, mkdirSync, writeFileSync, cpSync, rmSync, mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { ROOT } from '../helpers.js';
+
+function run(file: string, cwd: string): { status: number | null; out: string } {
+  const r = spawnSync(process.execPath, [file], { cwd, encoding: 'utf8', timeout: 120_000 });
+  return { status: r.status, out: `${r.stdout}\n${r.stderr}` };
+}
+
+describe('README', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  it('opens with the two commands', () => {
+    const head = readme.split('\n').slice(0, 6).join('\n');
+    assert.match(head, /npm ci && npm start/);
+    assert.match(head, /npm ci && npm test/);
+  });
+  const blocks = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  it('has examples', () => assert.ok(blocks.length >= 3));
+  blocks.forEach((code, i) => {
+    const title = code.split('\n').find((l) => l.includes('new ') || l.includes('tensor('))?.trim().slice(0, 60) ?? `block ${i}`;
+    it(`example ${i + 1} runs: ${title}`, () => {
+      const dir = join(ROOT, 'build', 'readme');
+      mkdirSync(dir, { recursive: true });
+      const file = join(dir, `example-${i + 1}.mjs`);
+      writeFileSync(file, code);
+      const r = run(file, dir);
+      assert.equal(r.status, 0, r.out);
+    });
+  });
+  it('the printed results are what the comments say', () => {
+    const dir = join(ROOT, 'build', 'readme');
+    const r1 = run(join(dir, 'example-1.mjs'), dir);
+    assert.match(r1.out, /\[ 4, 3, 14 \] \[ 4, 3, 7 \] \[ 4, 3, 7 \]/);
+    const r3 = run(join(dir, 'example-3.mjs'), dir);
+    assert.match(r3.out, /entry 'weight_hh_l0' has shape \[4, 12\], expected \[12, 4\]/);
+    const r4 = run(join(dir, 'example-4.mjs'), dir);
+    assert.match(r4.out, /false\ntrue/);
+  });
+});
+
+describe('examples', () => {
+  it('npm start (examples/charlm.mjs) trains, validates and samples at a small size', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'examples', 'charlm.mjs'), '--steps', '3', '--hidden', '16'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /done: 3 steps .* validation loss \d+\.\d+ nats\/char/);
+    assert.ok(r.stdout.startsWith('Call me ') && r.stdout.length > 200, r.stdout);
+  });
+  it('rejects a bad option with a clear message', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'examples', 'charlm.mjs'), '--steps', 'many'], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--steps must be a positive number, got 'many'/);
+  });
+});
+
+describe('package', () => {
+  it("import { LSTM } from 'recurrent' works from another folder that installs it", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recurrent-consumer-'));
+    try {
+      const pkgDir = join(dir, 'node_modules', 'recurrent');
+      mkdirSync(pkgDir, { recursive: true });
+      const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { files: string[] };
+      cpSync(join(ROOT, 'package.json'), join(pkgDir, 'package.json'));
+      for (const f of pkg.files) cpSync(join(ROOT, f), join(pkgDir, f), { recursive: true });
+      writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+      writeFileSync(join(dir, 'main.js'), [
+        "import { LSTM, randn } from 'recurrent';",
+        'const [out] = new LSTM({ inputSize: 2, hiddenSize: 3 }).forward(randn([4, 1, 2]));',
+        'console.log(JSON.stringify(out.shape));',
+      ].join('\n'));
+      const r = run(join(dir, 'main.js'), dir);
+      assert.equal(r.status, 0, r.out);
+      assert.match(r.out, /\[4,1,3\]/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
