@@ -1,6 +1,7 @@
 import type { FloatArray } from '../../tensor/dtype.js';
 import { type Shape, broadcastStrides, shapeEquals } from '../../tensor/shape.js';
 import type { BinaryOp, UnaryOp } from '../backend.js';
+import { stridedOffsets } from './layout.js';
 
 export function sigmoid(v: number): number {
   return 1 / (1 + Math.exp(-v));
@@ -68,23 +69,8 @@ export function binary(op: BinaryOp, a: FloatArray, aShape: Shape, b: FloatArray
     for (let i = 0; i < n; i++) out[i] = apply(op, s, b[i]!);
     return;
   }
-  // general case: walk the output index, carrying both operands' offsets
-  const rank = outShape.length;
-  const sa = broadcastStrides(aShape, outShape);
-  const sb = broadcastStrides(bShape, outShape);
-  const idx = new Array<number>(rank).fill(0);
-  let ia = 0;
-  let ib = 0;
-  for (let i = 0; i < n; i++) {
-    out[i] = apply(op, a[ia]!, b[ib]!);
-    for (let d = rank - 1; d >= 0; d--) {
-      idx[d]!++;
-      ia += sa[d]!;
-      ib += sb[d]!;
-      if (idx[d]! < outShape[d]!) break;
-      ia -= sa[d]! * outShape[d]!;
-      ib -= sb[d]! * outShape[d]!;
-      idx[d] = 0;
-    }
-  }
+  // general case: each operand read through its broadcast strides
+  const ia = stridedOffsets(outShape, broadcastStrides(aShape, outShape));
+  const ib = stridedOffsets(outShape, broadcastStrides(bShape, outShape));
+  for (let i = 0; i < n; i++) out[i] = apply(op, a[ia[i]!]!, b[ib[i]!]!);
 }

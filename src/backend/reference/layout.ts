@@ -1,62 +1,49 @@
 import type { FloatArray } from '../../tensor/dtype.js';
 import { type Shape, broadcastStrides, stridesOf } from '../../tensor/shape.js';
 
-/** Sums x (xShape) into out (outShape: same rank, 1 on summed dimensions), in double precision. */
-export function sumTo(x: FloatArray, xShape: Shape, out: FloatArray, outShape: Shape): void {
-  const rank = xShape.length;
-  const so = broadcastStrides(outShape, xShape);
-  const acc = new Float64Array(out.length);
+/**
+ * For every element of a row-major walk over `shape`, its offset in an array read with `strides`
+ * (0 on broadcast dimensions): the one index walk every strided kernel below shares.
+ */
+export function stridedOffsets(shape: Shape, strides: readonly number[]): Int32Array {
+  const rank = shape.length;
+  let n = 1;
+  for (const d of shape) n *= d;
+  const out = new Int32Array(n);
   const idx = new Array<number>(rank).fill(0);
-  let io = 0;
-  for (let i = 0; i < x.length; i++) {
-    acc[io] += x[i]!;
+  let off = 0;
+  for (let i = 0; i < n; i++) {
+    out[i] = off;
     for (let d = rank - 1; d >= 0; d--) {
       idx[d]!++;
-      io += so[d]!;
-      if (idx[d]! < xShape[d]!) break;
-      io -= so[d]! * xShape[d]!;
+      off += strides[d]!;
+      if (idx[d]! < shape[d]!) break;
+      off -= strides[d]! * shape[d]!;
       idx[d] = 0;
     }
   }
+  return out;
+}
+
+/** Sums x (xShape) into out (outShape: same rank, 1 on summed dimensions), in double precision. */
+export function sumTo(x: FloatArray, xShape: Shape, out: FloatArray, outShape: Shape): void {
+  const to = stridedOffsets(xShape, broadcastStrides(outShape, xShape));
+  const acc = new Float64Array(out.length);
+  for (let i = 0; i < x.length; i++) acc[to[i]!] += x[i]!;
   for (let i = 0; i < out.length; i++) out[i] = acc[i]!;
 }
 
 /** Repeats x (xShape, same rank as outShape) along its size-1 dimensions. */
 export function broadcastTo(x: FloatArray, xShape: Shape, out: FloatArray, outShape: Shape): void {
-  const rank = outShape.length;
-  const sx = broadcastStrides(xShape, outShape);
-  const idx = new Array<number>(rank).fill(0);
-  let ix = 0;
-  for (let i = 0; i < out.length; i++) {
-    out[i] = x[ix]!;
-    for (let d = rank - 1; d >= 0; d--) {
-      idx[d]!++;
-      ix += sx[d]!;
-      if (idx[d]! < outShape[d]!) break;
-      ix -= sx[d]! * outShape[d]!;
-      idx[d] = 0;
-    }
-  }
+  const from = stridedOffsets(outShape, broadcastStrides(xShape, outShape));
+  for (let i = 0; i < out.length; i++) out[i] = x[from[i]!]!;
 }
 
 /** out = x with dimensions reordered (out dim i = x dim perm[i]). */
 export function permute(x: FloatArray, shape: Shape, perm: readonly number[], out: FloatArray): void {
-  const rank = shape.length;
   const xs = stridesOf(shape);
-  const outShape = perm.map((p) => shape[p]!);
-  const st = perm.map((p) => xs[p]!);
-  const idx = new Array<number>(rank).fill(0);
-  let ix = 0;
-  for (let i = 0; i < out.length; i++) {
-    out[i] = x[ix]!;
-    for (let d = rank - 1; d >= 0; d--) {
-      idx[d]!++;
-      ix += st[d]!;
-      if (idx[d]! < outShape[d]!) break;
-      ix -= st[d]! * outShape[d]!;
-      idx[d] = 0;
-    }
-  }
+  const from = stridedOffsets(perm.map((p) => shape[p]!), perm.map((p) => xs[p]!));
+  for (let i = 0; i < out.length; i++) out[i] = x[from[i]!]!;
 }
 
 /** Softmax or log-softmax over the middle axis of x viewed as (outer, n, inner), max-shifted. */
