@@ -1,7 +1,17 @@
-import { registerBackend } from './backend.js';
+import { registerBackend, setBackend as select } from './backend.js';
 import { referenceBackend } from './reference/index.js';
+import { loadWasmSync, markUserChoice } from './wasm/index.js';
 
 registerBackend(referenceBackend);
+loadWasmSync();
 
-export * from './backend.js';
+/** Selects the backend every later operation runs on ('reference' or 'wasm'). */
+export function setBackend(name: string): void {
+  select(name);
+  markUserChoice();
+}
+
+export { registerBackend, getBackend, backend, listBackends, gateCount } from './backend.js';
+export type { Backend, UnaryOp, BinaryOp, RecurrentKind, RecurrentDims, RecurrentWeights, RecurrentCache, RecurrentForwardResult, RecurrentGrads } from './backend.js';
 export { referenceBackend } from './reference/index.js';
+export { ready, backendInfo, type BackendInfo, type WasmVariant } from './wasm/index.js';

@@ -1,0 +1,253 @@
+// Fused sequence kernels, float32: one direction of one RNN / LSTM / GRU layer per call, the
+// whole sequence inside WebAssembly. Same cache layout and equations as the reference backend
+// (src/backend/reference/recurrent.ts), which they must match.
+//
+// Legend: T steps, B batch, I input, H hidden, P projection (0 = none), Hout = P || H, G gates
+// (LSTM 4: i,f,g,o; GRU 3: r,z,n; RNN 1), GH = G*H. All pointers are byte addresses; every
+// buffer has 16 bytes of slack after it, so 4-lane loads at a row's ragged end stay in bounds.
+// Gate math runs four lanes at a time; ragged tails store only their valid lanes.
+import { gemm, gemmPacked, packBFull } from './gemm';
+import { vsigmoid, vtanh, madd } from './vmath';
+
+export const LSTM: i32 = 0;
+export const GRU: i32 = 1;
+export const RNN_TANH: i32 = 2;
+export const RNN_RELU: i32 = 3;
+
+// @ts-ignore: decorator
+@inline function ld(p: usize): v128 {
+  return v128.load(p);
+}
+
+/** Stores the first n (1..4) lanes of v at p. */
+// @ts-ignore: decorator
+@inline function st(p: usize, v: v128, n: i32): void {
+  if (n == 4) {
+    v128.store(p, v);
+    return;
+  }
+  store<f32>(p, f32x4.extract_lane(v, 0));
+  if (n > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
+  if (n > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
+}
+
+function addRows(dst: usize, rows: i32, n: i32, bias: usize): void {
+  for (let r = 0; r < rows; r++) {
+    const row = dst + <usize>(r * n) * 4;
+    for (let j = 0; j < n; j += 4) st(row + j * 4, f32x4.add(ld(row + j * 4), ld(bias + j * 4)), min(4, n - j));
+  }
+}
+
+function colSum(src: usize, rows: i32, n: i32, dst: usize): void {
+  memory.fill(dst, 0, <usize>n * 4);
+  for (let r = 0; r < rows; r++) {
+    const row = src + <usize>(r * n) * 4;
+    for (let j = 0; j < n; j += 4) st(dst + j * 4, f32x4.add(ld(dst + j * 4), ld(row + j * 4)), min(4, n - j));
+  }
+}
+
+function addInto(dst: usize, src: usize, n: i32): void {
+  for (let j = 0; j < n; j += 4) st(dst + j * 4, f32x4.add(ld(dst + j * 4), ld(src + j * 4)), min(4, n - j));
+}
+
+// Argument block (i32 slots) shared by forward and backward.
+const A_KIND = 0, A_T = 1, A_B = 2, A_I = 3, A_H = 4, A_P = 5, A_REV = 6;
+const A_X = 7, A_WIH = 8, A_WHH = 9, A_BIH = 10, A_BHH = 11, A_WHR = 12, A_H0 = 13, A_C0 = 14;
+const A_OUT = 15, A_GATES = 16, A_C = 17, A_TC = 18, A_M = 19, A_HN = 20;
+const A_HH = 21, A_WPACK = 22, A_RPACK = 23, A_WS = 24;
+// backward only
+const A_DOUT = 25, A_DH = 26, A_DC = 27, A_DAX = 28, A_DAH = 29, A_DHALL = 30, A_DM = 31, A_HPREV = 32;
+const A_DX = 33, A_DWIH = 34, A_DWHH = 35, A_DBIH = 36, A_DBHH = 37, A_DWHR = 38;
+
+// @ts-ignore: decorator
+@inline function arg(args: usize, i: i32): i32 {
+  return load<i32>(args + <usize>i * 4);
+}
+
+function gatesOf(kind: i32): i32 {
+  return kind == LSTM ? 4 : kind == GRU ? 3 : 1;
+}
+
+/** Forward over the whole sequence; see the argument slots above. */
+export function recurrentForward(args: usize): void {
+  const kind = arg(args, A_KIND), T = arg(args, A_T), B = arg(args, A_B), I = arg(args, A_I), H = arg(args, A_H), P = arg(args, A_P);
+  const reverse = arg(args, A_REV) != 0;
+  const x = <usize>arg(args, A_X), wih = <usize>arg(args, A_WIH), whh = <usize>arg(args, A_WHH);
+  const bih = <usize>arg(args, A_BIH), bhh = <usize>arg(args, A_BHH), whr = <usize>arg(args, A_WHR);
+  const h0 = <usize>arg(args, A_H0), c0 = <usize>arg(args, A_C0);
+  const out = <usize>arg(args, A_OUT), gates = <usize>arg(args, A_GATES);
+  const cAll = <usize>arg(args, A_C), tcAll = <usize>arg(args, A_TC), mAll = <usize>arg(args, A_M), hnAll = <usize>arg(args, A_HN);
+  const hh = <usize>arg(args, A_HH), wpack = <usize>arg(args, A_WPACK), rpack = <usize>arg(args, A_RPACK), ws = <usize>arg(args, A_WS);
+  const G = gatesOf(kind);
+  const GH = G * H;
+  const Hout = P > 0 ? P : H;
+  const BH = B * H;
+
+  gemm(false, true, T * B, GH, I, x, wih, gates, false, ws); // (T*B, GH) input projection of every step
+  if (bih) addRows(gates, T * B, GH, bih);
+  packBFull(whh, true, Hout, GH, wpack); // whh^T, packed once for all steps
+  if (P > 0) packBFull(whr, true, H, P, rpack);
+
+  let hp = h0;
+  let cp = c0;
+  for (let s = 0; s < T; s++) {
+    const t = reverse ? T - 1 - s : s;
+    gemmPacked(false, B, GH, Hout, hp, wpack, hh, false, ws); // (B, GH) = h @ whh^T
+    const gBase = gates + <usize>(t * B * GH) * 4;
+    const sBase = <usize>(t * BH) * 4;
+    for (let b = 0; b < B; b++) {
+      const row = gBase + <usize>(b * GH) * 4;
+      const hrow = hh + <usize>(b * GH) * 4;
+      for (let j = 0; j < H; j += 4) {
+        const n = min(4, H - j);
+        const o4 = <usize>j * 4;
+        const k = sBase + <usize>(b * H + j) * 4; // (t, b, j) in a (T, B, H) buffer
+        if (kind == LSTM) {
+          const H4 = <usize>H * 4;
+          let ai = f32x4.add(ld(row + o4), ld(hrow + o4));
+          let af = f32x4.add(ld(row + H4 + o4), ld(hrow + H4 + o4));
+          let ag = f32x4.add(ld(row + 2 * H4 + o4), ld(hrow + 2 * H4 + o4));
+          let ao = f32x4.add(ld(row + 3 * H4 + o4), ld(hrow + 3 * H4 + o4));
+          if (bhh) {
+            ai = f32x4.add(ai, ld(bhh + o4));
+            af = f32x4.add(af, ld(bhh + H4 + o4));
+            ag = f32x4.add(ag, ld(bhh + 2 * H4 + o4));
+            ao = f32x4.add(ao, ld(bhh + 3 * H4 + o4));
+          }
+          const ig = vsigmoid(ai), fg = vsigmoid(af), gg = vtanh(ag), og = vsigmoid(ao);
+          const c = madd(fg, ld(cp + <usize>(b * H + j) * 4), f32x4.mul(ig, gg));
+          const tc = vtanh(c);
+          st(row + o4, ig, n);
+          st(row + H4 + o4, fg, n);
+          st(row + 2 * H4 + o4, gg, n);
+          st(row + 3 * H4 + o4, og, n);
+          st(cAll + k, c, n);
+          st(tcAll + k, tc, n);
+          st((P > 0 ? mAll : out) + k, f32x4.mul(og, tc), n);
+        } else if (kind == GRU) {
+          const H4 = <usize>H * 4;
+          let hr = ld(hrow + o4), hz = ld(hrow + H4 + o4), hn = ld(hrow + 2 * H4 + o4);
+          if (bhh) {
+            hr = f32x4.add(hr, ld(bhh + o4));
+            hz = f32x4.add(hz, ld(bhh + H4 + o4));
+            hn = f32x4.add(hn, ld(bhh + 2 * H4 + o4));
+          }
+          const r = vsigmoid(f32x4.add(ld(row + o4), hr));
+          const z = vsigmoid(f32x4.add(ld(row + H4 + o4), hz));
+          const nn = vtanh(madd(r, hn, ld(row + 2 * H4 + o4)));
+          const hprev = ld(hp + <usize>(b * H + j) * 4);
+          st(row + o4, r, n);
+          st(row + H4 + o4, z, n);
+          st(row + 2 * H4 + o4, nn, n);
+          st(hnAll + k, hn, n);
+          st(out + k, madd(z, f32x4.sub(hprev, nn), nn), n); // (1 - z) n + z h
+        } else {
+          let a = f32x4.add(ld(row + o4), ld(hrow + o4));
+          if (bhh) a = f32x4.add(a, ld(bhh + o4));
+          st(out + k, kind == RNN_TANH ? vtanh(a) : f32x4.max(a, f32x4.splat(0)), n);
+        }
+      }
+    }
+    if (P > 0) gemmPacked(false, B, P, H, mAll + sBase, rpack, out + <usize>(t * B * P) * 4, false, ws);
+    hp = out + <usize>(t * B * Hout) * 4;
+    if (kind == LSTM) cp = cAll + sBase;
+  }
+}
+
+/** Backpropagation through time for a forward with the same arguments; see the slots above. */
+export function recurrentBackward(args: usize): void {
+  const kind = arg(args, A_KIND), T = arg(args, A_T), B = arg(args, A_B), I = arg(args, A_I), H = arg(args, A_H), P = arg(args, A_P);
+  const reverse = arg(args, A_REV) != 0;
+  const x = <usize>arg(args, A_X), wih = <usize>arg(args, A_WIH), whh = <usize>arg(args, A_WHH), whr = <usize>arg(args, A_WHR);
+  const h0 = <usize>arg(args, A_H0), c0 = <usize>arg(args, A_C0);
+  const out = <usize>arg(args, A_OUT), gates = <usize>arg(args, A_GATES);
+  const cAll = <usize>arg(args, A_C), tcAll = <usize>arg(args, A_TC), mAll = <usize>arg(args, A_M), hnAll = <usize>arg(args, A_HN);
+  const wpack = <usize>arg(args, A_WPACK), rpack = <usize>arg(args, A_RPACK), ws = <usize>arg(args, A_WS);
+  const dOut = <usize>arg(args, A_DOUT), dh = <usize>arg(args, A_DH), dc = <usize>arg(args, A_DC);
+  const dAx = <usize>arg(args, A_DAX), dAh = <usize>arg(args, A_DAH), dhAll = <usize>arg(args, A_DHALL), dmBuf = <usize>arg(args, A_DM);
+  const hPrevAll = <usize>arg(args, A_HPREV);
+  const dx = <usize>arg(args, A_DX), dwih = <usize>arg(args, A_DWIH), dwhh = <usize>arg(args, A_DWHH);
+  const dbih = <usize>arg(args, A_DBIH), dbhh = <usize>arg(args, A_DBHH), dwhr = <usize>arg(args, A_DWHR);
+  const G = gatesOf(kind);
+  const GH = G * H;
+  const Hout = P > 0 ? P : H;
+  const BH = B * H;
+  const BHo = B * Hout;
+  const one = f32x4.splat(1);
+
+  packBFull(whh, false, GH, Hout, wpack); // whh as the right operand of dA @ whh
+  if (P > 0) packBFull(whr, false, P, H, rpack);
+  const dm = P > 0 ? dmBuf : dh;
+
+  for (let s = T - 1; s >= 0; s--) {
+    const t = reverse ? T - 1 - s : s;
+    const tp = reverse ? t + 1 : t - 1;
+    const gBase = gates + <usize>(t * B * GH) * 4;
+    const sBase = <usize>(t * BH) * 4;
+    if (dOut) addInto(dh, dOut + <usize>(t * BHo) * 4, BHo);
+    if (kind == LSTM && P > 0) {
+      memory.copy(dhAll + <usize>(t * B * P) * 4, dh, <usize>(B * P) * 4);
+      gemmPacked(false, B, H, P, dh, rpack, dm, false, ws);
+    }
+    const hp = s > 0 ? out + <usize>(tp * BHo) * 4 : h0;
+    const cp = s > 0 ? cAll + <usize>(tp * BH) * 4 : c0;
+    for (let b = 0; b < B; b++) {
+      const row = gBase + <usize>(b * GH) * 4;
+      const drow = dAx + <usize>(t * B * GH + b * GH) * 4;
+      for (let j = 0; j < H; j += 4) {
+        const n = min(4, H - j);
+        const o4 = <usize>j * 4;
+        const H4 = <usize>H * 4;
+        const kk = <usize>(b * H + j) * 4; // (b, j) in a (B, H) buffer
+        if (kind == LSTM) {
+          const ig = ld(row + o4), fg = ld(row + H4 + o4), gg = ld(row + 2 * H4 + o4), og = ld(row + 3 * H4 + o4);
+          const tc = ld(tcAll + sBase + kk);
+          const dmv = ld(dm + kk);
+          const dcv = madd(f32x4.mul(dmv, og), f32x4.sub(one, f32x4.mul(tc, tc)), ld(dc + kk));
+          st(drow + o4, f32x4.mul(f32x4.mul(dcv, gg), f32x4.mul(ig, f32x4.sub(one, ig))), n);
+          st(drow + H4 + o4, f32x4.mul(f32x4.mul(dcv, ld(cp + kk)), f32x4.mul(fg, f32x4.sub(one, fg))), n);
+          st(drow + 2 * H4 + o4, f32x4.mul(f32x4.mul(dcv, ig), f32x4.sub(one, f32x4.mul(gg, gg))), n);
+          st(drow + 3 * H4 + o4, f32x4.mul(f32x4.mul(dmv, tc), f32x4.mul(og, f32x4.sub(one, og))), n);
+          st(dc + kk, f32x4.mul(dcv, fg), n);
+        } else if (kind == GRU) {
+          const hrow = dAh + <usize>(t * B * GH + b * GH) * 4;
+          const r = ld(row + o4), z = ld(row + H4 + o4), nn = ld(row + 2 * H4 + o4);
+          const dhv = ld(dh + kk);
+          const dan = f32x4.mul(f32x4.mul(dhv, f32x4.sub(one, z)), f32x4.sub(one, f32x4.mul(nn, nn)));
+          const dar = f32x4.mul(f32x4.mul(dan, ld(hnAll + sBase + kk)), f32x4.mul(r, f32x4.sub(one, r)));
+          const daz = f32x4.mul(f32x4.mul(dhv, f32x4.sub(ld(hp + kk), nn)), f32x4.mul(z, f32x4.sub(one, z)));
+          st(drow + o4, dar, n);
+          st(drow + H4 + o4, daz, n);
+          st(drow + 2 * H4 + o4, dan, n);
+          st(hrow + o4, dar, n);
+          st(hrow + H4 + o4, daz, n);
+          st(hrow + 2 * H4 + o4, f32x4.mul(dan, r), n);
+          st(dh + kk, f32x4.mul(dhv, z), n);
+        } else {
+          const h = ld(out + sBase + kk);
+          const d = kind == RNN_TANH
+            ? f32x4.mul(ld(dh + kk), f32x4.sub(one, f32x4.mul(h, h)))
+            : v128.and(ld(dh + kk), f32x4.gt(h, f32x4.splat(0)));
+          st(drow + o4, d, n);
+        }
+      }
+    }
+    const dAt = dAx + <usize>(t * B * GH) * 4;
+    if (kind == GRU) gemmPacked(false, B, H, GH, dAh + <usize>(t * B * GH) * 4, wpack, dh, true, ws);
+    else gemmPacked(false, B, Hout, GH, dAt, wpack, dh, false, ws);
+  }
+
+  const TB = T * B;
+  const dAhAll = kind == GRU ? dAh : dAx;
+  gemm(false, false, TB, I, GH, dAx, wih, dx, false, ws);
+  gemm(true, false, GH, I, TB, dAx, x, dwih, false, ws);
+  for (let t = 0; t < T; t++) {
+    const first = reverse ? t == T - 1 : t == 0;
+    const src = first ? h0 : out + <usize>((reverse ? t + 1 : t - 1) * BHo) * 4;
+    memory.copy(hPrevAll + <usize>(t * BHo) * 4, src, <usize>BHo * 4);
+  }
+  gemm(true, false, GH, Hout, TB, dAhAll, hPrevAll, dwhh, false, ws);
+  if (dbih) colSum(dAx, TB, GH, dbih);
+  if (dbhh) colSum(dAhAll, TB, GH, dbhh);
+  if (P > 0) gemm(true, false, P, H, TB, dhAll, mAll, dwhr, false, ws);
+}

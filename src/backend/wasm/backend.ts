@@ -1,0 +1,152 @@
+/**
+ * The `wasm` backend: float32 matrix products and whole-sequence recurrent kernels in
+ * WebAssembly SIMD (kernels/); float64 and the remaining small ops run on the reference
+ * backend, which every kernel here must match.
+ */
+import type { FloatArray } from '../../tensor/dtype.js';
+import {
+  gateCount, type Backend, type RecurrentCache, type RecurrentDims, type RecurrentForwardResult, type RecurrentGrads,
+  type RecurrentWeights,
+} from '../backend.js';
+import { referenceBackend as ref } from '../reference/index.js';
+import { WasmHeap } from './heap.js';
+
+/** What the kernel module exports (see kernels/index.ts). */
+export interface KernelExports {
+  memory: WebAssembly.Memory;
+  heapBase(): number;
+  gemmWorkspaceBytes(): number;
+  packedBytes(K: number, N: number): number;
+  gemm(transA: number, transB: number, M: number, N: number, K: number, a: number, b: number, c: number, accumulate: number, ws: number): void;
+  recurrentForward(args: number): void;
+  recurrentBackward(args: number): void;
+}
+
+interface WasmCache extends RecurrentCache {
+  gates: Float32Array;
+  c: Float32Array | null;
+  tc: Float32Array | null;
+  m: Float32Array | null;
+  hn: Float32Array | null;
+}
+
+const KIND = { lstm: 0, gru: 1, rnn_tanh: 2, rnn_relu: 3 } as const;
+
+function f32(...arrays: (FloatArray | null)[]): boolean {
+  return arrays.every((a) => a === null || a instanceof Float32Array);
+}
+
+export function createWasmBackend(k: KernelExports, name = 'wasm'): Backend {
+  const heap = new WasmHeap(k.memory, k.heapBase());
+  const wsBytes = k.gemmWorkspaceBytes();
+  const putOr0 = (a: FloatArray | null): number => (a ? heap.put(a as Float32Array) : 0);
+
+  function gemm(transA: boolean, transB: boolean, M: number, N: number, K: number,
+    a: FloatArray, aOff: number, b: FloatArray, bOff: number, c: FloatArray, cOff: number, accumulate: boolean): void {
+    if (!f32(a, b, c)) return ref.gemm(transA, transB, M, N, K, a, aOff, b, bOff, c, cOff, accumulate);
+    heap.reset();
+    const pa = heap.put((a as Float32Array).subarray(aOff, aOff + M * K));
+    const pb = heap.put((b as Float32Array).subarray(bOff, bOff + K * N));
+    const pc = accumulate ? heap.put((c as Float32Array).subarray(cOff, cOff + M * N)) : heap.alloc(M * N * 4);
+    const ws = heap.alloc(wsBytes);
+    k.gemm(+transA, +transB, M, N, K, pa, pb, pc, +accumulate, ws);
+    c.set(heap.f32(pc, M * N), cOff);
+  }
+
+  /** Copies the weights and state in and fills the argument slots both kernels share. */
+  function common(dims: RecurrentDims, w: RecurrentWeights, x: Float32Array, h0: Float32Array, c0: Float32Array | null, reverse: boolean) {
+    const { kind, T, B, I, H, P } = dims;
+    const GH = gateCount(kind) * H;
+    const Hout = P || H;
+    heap.reset();
+    const slots = new Array<number>(39).fill(0);
+    slots[0] = KIND[kind];
+    slots[1] = T; slots[2] = B; slots[3] = I; slots[4] = H; slots[5] = P; slots[6] = +reverse;
+    slots[7] = heap.put(x);
+    slots[8] = heap.put(w.wih as Float32Array);
+    slots[9] = heap.put(w.whh as Float32Array);
+    slots[10] = putOr0(w.bih);
+    slots[11] = putOr0(w.bhh);
+    slots[12] = putOr0(w.whr);
+    slots[13] = heap.put(h0);
+    slots[14] = c0 ? heap.put(c0) : 0;
+    slots[21] = heap.alloc(B * GH * 4); // hh
+    slots[22] = heap.alloc(Math.max(k.packedBytes(Hout, GH), k.packedBytes(GH, Hout)));
+    slots[23] = P ? heap.alloc(Math.max(k.packedBytes(H, P), k.packedBytes(P, H))) : 0;
+    slots[24] = heap.alloc(wsBytes);
+    return { slots, GH, Hout };
+  }
+
+  function recurrentForward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
+    reverse: boolean, keepCache: boolean): RecurrentForwardResult {
+    if (!f32(x, h0, c0, w.wih, w.whh, w.bih, w.bhh, w.whr)) return ref.recurrentForward(dims, w, x, h0, c0, reverse, keepCache);
+    const { kind, T, B, H, P } = dims;
+    const { slots, GH, Hout } = common(dims, w, x as Float32Array, h0 as Float32Array, c0 as Float32Array | null, reverse);
+    const lstm = kind === 'lstm';
+    slots[15] = heap.alloc(T * B * Hout * 4); // out
+    slots[16] = heap.alloc(T * B * GH * 4); // gates
+    slots[17] = lstm ? heap.alloc(T * B * H * 4) : 0; // c
+    slots[18] = lstm ? heap.alloc(T * B * H * 4) : 0; // tanh c
+    slots[19] = lstm && P ? heap.alloc(T * B * H * 4) : 0; // m
+    slots[20] = kind === 'gru' ? heap.alloc(T * B * H * 4) : 0; // Whn h + bhn
+    k.recurrentForward(heap.args(slots));
+    const out = heap.take(slots[15]!, T * B * Hout);
+    const last = reverse ? 0 : T - 1;
+    const hN = out.slice(last * B * Hout, (last + 1) * B * Hout);
+    const cN = lstm ? heap.take(slots[17]! + last * B * H * 4, B * H) : null;
+    const cache: WasmCache | null = keepCache ? {
+      backend: 'wasm',
+      gates: heap.take(slots[16]!, T * B * GH),
+      c: lstm ? heap.take(slots[17]!, T * B * H) : null,
+      tc: lstm ? heap.take(slots[18]!, T * B * H) : null,
+      m: slots[19] ? heap.take(slots[19]!, T * B * H) : null,
+      hn: slots[20] ? heap.take(slots[20]!, T * B * H) : null,
+    } : null;
+    return { out, hN, cN, cache };
+  }
+
+  function recurrentBackward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
+    reverse: boolean, fwd: RecurrentForwardResult, dOut: FloatArray | null, dhN: FloatArray | null, dcN: FloatArray | null): RecurrentGrads {
+    const cache = fwd.cache as WasmCache | null;
+    if (!cache || cache.backend !== 'wasm') {
+      if (cache && cache.backend === 'reference') return ref.recurrentBackward(dims, w, x, h0, c0, reverse, fwd, dOut, dhN, dcN);
+      throw new Error('recurrentBackward: the forward pass kept no cache');
+    }
+    const { kind, T, B, I, H, P } = dims;
+    const { slots, GH, Hout } = common(dims, w, x as Float32Array, h0 as Float32Array, c0 as Float32Array | null, reverse);
+    const TB = T * B;
+    slots[15] = heap.put(fwd.out as Float32Array);
+    slots[16] = heap.put(cache.gates);
+    slots[17] = putOr0(cache.c);
+    slots[18] = putOr0(cache.tc);
+    slots[19] = putOr0(cache.m);
+    slots[20] = putOr0(cache.hn);
+    slots[25] = putOr0(dOut);
+    slots[26] = dhN ? heap.put(dhN as Float32Array) : heap.zeros(B * Hout);
+    slots[27] = kind === 'lstm' ? (dcN ? heap.put(dcN as Float32Array) : heap.zeros(B * H)) : 0;
+    slots[28] = heap.alloc(TB * GH * 4); // dAx
+    slots[29] = kind === 'gru' ? heap.alloc(TB * GH * 4) : 0; // dAh
+    slots[30] = P ? heap.alloc(TB * P * 4) : 0; // dh of every step (projection)
+    slots[31] = P ? heap.alloc(B * H * 4) : 0; // dm
+    slots[32] = heap.alloc(TB * Hout * 4); // h_{t-1} of every step
+    slots[33] = heap.alloc(TB * I * 4); // dx
+    slots[34] = heap.alloc(GH * I * 4);
+    slots[35] = heap.alloc(GH * Hout * 4);
+    slots[36] = w.bih ? heap.alloc(GH * 4) : 0;
+    slots[37] = w.bhh ? heap.alloc(GH * 4) : 0;
+    slots[38] = P ? heap.alloc(P * H * 4) : 0;
+    k.recurrentBackward(heap.args(slots));
+    return {
+      dx: heap.take(slots[33]!, TB * I),
+      dh0: heap.take(slots[26]!, B * Hout),
+      dc0: kind === 'lstm' ? heap.take(slots[27]!, B * H) : null,
+      dwih: heap.take(slots[34]!, GH * I),
+      dwhh: heap.take(slots[35]!, GH * Hout),
+      dbih: w.bih ? heap.take(slots[36]!, GH) : null,
+      dbhh: w.bhh ? heap.take(slots[37]!, GH) : null,
+      dwhr: P ? heap.take(slots[38]!, P * H) : null,
+    };
+  }
+
+  return { ...ref, name, gemm, recurrentForward, recurrentBackward };
+}
