@@ -1,0 +1,84 @@
+/**
+ * Every fast backend matches the reference backend (the specification) kernel by kernel, over a
+ * grid of flags and odd sizes: not multiples of 4, T = 1, B = 1, projections, both directions,
+ * with and without biases and incoming gradients.
+ */
+import { describe, it } from 'node:test';
+import {
+  referenceBackend, getBackend, setBackend, listBackends, Generator, type RecurrentDims, type RecurrentKind, type RecurrentWeights,
+} from 'recurrent/internal';
+import { assertClose } from '../helpers.js';
+
+const rng = new Generator(2024);
+const rand = (n: number, scale = 1): Float32Array => Float32Array.from({ length: n }, () => (rng.random() * 2 - 1) * scale);
+const pick = <T>(xs: readonly T[]): T => xs[rng.int(xs.length)]!;
+
+for (const name of listBackends().filter((b) => b !== 'reference')) {
+  describe(`${name} matches reference`, () => {
+    it('gemm over transposes, accumulate, offsets and odd sizes', () => {
+      setBackend(name);
+      const be = getBackend();
+      const sizes = [1, 2, 3, 5, 7, 8, 9, 13, 17, 31, 67];
+      for (let c = 0; c < 120; c++) {
+        const [ta, tb, acc] = [rng.random() < 0.5, rng.random() < 0.5, rng.random() < 0.5];
+        const M = pick(sizes), N = pick(sizes), K = c < 4 ? [1, 300, 513, 0][c]! : pick(sizes);
+        const aOff = rng.int(5), bOff = rng.int(5), cOff = rng.int(5);
+        const a = rand(aOff + M * K), b = rand(bOff + K * N);
+        const c0 = rand(cOff + M * N);
+        const want = c0.slice();
+        const got = c0.slice();
+        referenceBackend.gemm(ta, tb, M, N, K, a, aOff, b, bOff, want, cOff, acc);
+        be.gemm(ta, tb, M, N, K, a, aOff, b, bOff, got, cOff, acc);
+        assertClose(got, want, `gemm ta=${ta} tb=${tb} acc=${acc} M=${M} N=${N} K=${K}`, 1e-5, 1e-4);
+      }
+    });
+
+    const kinds: RecurrentKind[] = ['lstm', 'gru', 'rnn_tanh', 'rnn_relu'];
+    const grid: RecurrentDims[] = [];
+    for (const kind of kinds) {
+      grid.push({ kind, T: 1, B: 1, I: 1, H: 1, P: 0 });
+      grid.push({ kind, T: 1, B: 3, I: 5, H: 7, P: 0 });
+      grid.push({ kind, T: 7, B: 1, I: 3, H: 9, P: 0 });
+      for (let c = 0; c < 10; c++) {
+        const H = pick([1, 2, 3, 5, 6, 9, 13, 17]);
+        grid.push({ kind, T: pick([1, 2, 3, 7, 11]), B: pick([1, 2, 3, 5, 9]), I: pick([1, 2, 3, 6, 7, 10]), H, P: kind === 'lstm' && H > 1 && rng.random() < 0.4 ? 1 + rng.int(H - 1) : 0 });
+      }
+    }
+    for (const dims of grid) {
+      for (const reverse of [false, true]) {
+        const bias = rng.random() < 0.7;
+        const withGrads = rng.random() < 0.8;
+        const label = `${dims.kind} T=${dims.T} B=${dims.B} I=${dims.I} H=${dims.H} P=${dims.P}${reverse ? ' reverse' : ''}${bias ? '' : ' no-bias'}${withGrads ? '' : ' (output gradient only)'}`;
+        it(`sequence kernel ${label}`, () => {
+          setBackend(name);
+          const be = getBackend();
+          const { kind, T, B, I, H, P } = dims;
+          const G = kind === 'lstm' ? 4 : kind === 'gru' ? 3 : 1;
+          const Hout = P || H;
+          const w: RecurrentWeights = {
+            wih: rand(G * H * I, 0.6), whh: rand(G * H * Hout, 0.6), bih: bias ? rand(G * H, 0.5) : null, bhh: bias ? rand(G * H, 0.5) : null,
+            whr: P ? rand(P * H, 0.6) : null,
+          };
+          const x = rand(T * B * I), h0 = rand(B * Hout), c0 = kind === 'lstm' ? rand(B * H) : null;
+          const fr = referenceBackend.recurrentForward(dims, w, x, h0, c0, reverse, true);
+          const fb = be.recurrentForward(dims, w, x, h0, c0, reverse, true);
+          assertClose(fb.out, fr.out, `${label} out`);
+          assertClose(fb.hN, fr.hN, `${label} hN`);
+          if (fr.cN) assertClose(fb.cN!, fr.cN, `${label} cN`);
+          const dOut = rand(T * B * Hout), dhN = withGrads ? rand(B * Hout) : null, dcN = withGrads && c0 ? rand(B * H) : null;
+          const gr = referenceBackend.recurrentBackward(dims, w, x, h0, c0, reverse, fr, dOut, dhN, dcN);
+          const gb = be.recurrentBackward(dims, w, x, h0, c0, reverse, fb, dOut, dhN, dcN);
+          for (const key of ['dx', 'dh0', 'dc0', 'dwih', 'dwhh', 'dbih', 'dbhh', 'dwhr'] as const) {
+            const r = gr[key];
+            const b = gb[key];
+            if (r === null || b === null) {
+              if (r !== b) throw new Error(`${label} ${key}: one backend returned null`);
+              continue;
+            }
+            assertClose(b, r, `${label} ${key}`, 2e-5, 2e-4);
+          }
+        });
+      }
+    }
+  });
+}
