@@ -12,19 +12,14 @@ const KC: i32 = 256;
 const MC: i32 = 64;
 const NC: i32 = 1024;
 
-/** Bytes of workspace `gemm` needs. */
-export function gemmWorkspaceBytes(): i32 {
-  return (MC * KC + KC * NC) * 4 + 64;
-}
-
 /** Packs rows k0..k0+kc and columns j0..j0+nc of op(B) into NR-wide panels at dst ([panel][k][NR]). */
-export function packB(b: usize, transB: bool, K: i32, N: i32, k0: i32, kc: i32, j0: i32, nc: i32, dst: usize): void {
+export function packB(b: usize, transB: bool, ldb: i32, k0: i32, kc: i32, j0: i32, nc: i32, dst: usize): void {
   for (let jp = 0; jp < nc; jp += NR) {
     const w = min(NR, nc - jp);
     const panel = dst + <usize>(jp * kc) * 4;
     if (!transB) {
       for (let k = 0; k < kc; k++) {
-        const src = b + (<usize>(k0 + k) * N + j0 + jp) * 4;
+        const src = b + (<usize>(k0 + k) * ldb + j0 + jp) * 4;
         const d = panel + <usize>(k * NR) * 4;
         if (w == NR) {
           v128.store(d, v128.load(src));
@@ -36,7 +31,7 @@ export function packB(b: usize, transB: bool, K: i32, N: i32, k0: i32, kc: i32, 
     } else {
       for (let jj = 0; jj < NR; jj++) {
         if (jj < w) {
-          const src = b + (<usize>(j0 + jp + jj) * K + k0) * 4;
+          const src = b + (<usize>(j0 + jp + jj) * ldb + k0) * 4;
           for (let k = 0; k < kc; k++) store<f32>(panel + <usize>(k * NR + jj) * 4, load<f32>(src + k * 4));
         } else {
           for (let k = 0; k < kc; k++) store<f32>(panel + <usize>(k * NR + jj) * 4, 0);
@@ -47,13 +42,13 @@ export function packB(b: usize, transB: bool, K: i32, N: i32, k0: i32, kc: i32, 
 }
 
 /** Packs rows i0..i0+mc and columns k0..k0+kc of op(A) into MR-high panels at dst ([panel][k][MR]). */
-function packA(a: usize, transA: bool, M: i32, K: i32, i0: i32, mc: i32, k0: i32, kc: i32, dst: usize): void {
+function packA(a: usize, transA: bool, lda: i32, i0: i32, mc: i32, k0: i32, kc: i32, dst: usize): void {
   for (let ip = 0; ip < mc; ip += MR) {
     const h = min(MR, mc - ip);
     const panel = dst + <usize>(ip * kc) * 4;
     if (transA) {
       for (let k = 0; k < kc; k++) {
-        const src = a + (<usize>(k0 + k) * M + i0 + ip) * 4;
+        const src = a + (<usize>(k0 + k) * lda + i0 + ip) * 4;
         const d = panel + <usize>(k * MR) * 4;
         if (h == MR) v128.store(d, v128.load(src));
         else for (let ii = 0; ii < MR; ii++) store<f32>(d + ii * 4, ii < h ? load<f32>(src + ii * 4) : 0);
@@ -61,7 +56,7 @@ function packA(a: usize, transA: bool, M: i32, K: i32, i0: i32, mc: i32, k0: i32
     } else {
       for (let ii = 0; ii < MR; ii++) {
         if (ii < h) {
-          const src = a + (<usize>(i0 + ip + ii) * K + k0) * 4;
+          const src = a + (<usize>(i0 + ip + ii) * lda + k0) * 4;
           for (let k = 0; k < kc; k++) store<f32>(panel + <usize>(k * MR + ii) * 4, load<f32>(src + k * 4));
         } else {
           for (let k = 0; k < kc; k++) store<f32>(panel + <usize>(k * MR + ii) * 4, 0);
@@ -72,7 +67,7 @@ function packA(a: usize, transA: bool, M: i32, K: i32, i0: i32, mc: i32, k0: i32
 }
 
 // @ts-ignore: decorator
-@inline function storeRow(p: usize, v0: v128, v1: v128, nr: i32, acc: bool): void {
+@inline function storeRow(p: usize, v0: v128, v1: v128, nr: i32, acc: bool, tmp: usize): void {
   if (nr == NR) {
     if (acc) {
       v0 = f32x4.add(v0, v128.load(p));
@@ -82,8 +77,7 @@ function packA(a: usize, transA: bool, M: i32, K: i32, i0: i32, mc: i32, k0: i32
     v128.store(p, v1, 16);
     return;
   }
-  // ragged: spill the two vectors and copy the valid lanes
-  const tmp = memory.data(32, 16);
+  // ragged: spill the two vectors to the caller's scratch and copy the valid lanes
   v128.store(tmp, v0);
   v128.store(tmp, v1, 16);
   for (let j = 0; j < nr; j++) {
@@ -93,7 +87,7 @@ function packA(a: usize, transA: bool, M: i32, K: i32, i0: i32, mc: i32, k0: i32
 }
 
 /** The 4x8 register tile over kc: C[0..mr, 0..nr] (+)= Apanel (kc x 4) . Bpanel (kc x 8). */
-function kernel(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, mr: i32, nr: i32, acc: bool): void {
+function kernel(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, mr: i32, nr: i32, acc: bool, tmp: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
@@ -117,50 +111,94 @@ function kernel(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, mr: i32, nr: 
     bp += 32;
   }
   const row = <usize>ldc * 4;
-  storeRow(c, c00, c01, nr, acc);
-  if (mr > 1) storeRow(c + row, c10, c11, nr, acc);
-  if (mr > 2) storeRow(c + 2 * row, c20, c21, nr, acc);
-  if (mr > 3) storeRow(c + 3 * row, c30, c31, nr, acc);
+  storeRow(c, c00, c01, nr, acc, tmp);
+  if (mr > 1) storeRow(c + row, c10, c11, nr, acc, tmp);
+  if (mr > 2) storeRow(c + 2 * row, c20, c21, nr, acc, tmp);
+  if (mr > 3) storeRow(c + 3 * row, c30, c31, nr, acc, tmp);
 }
 
 /**
  * Runs every tile of one (mc x kc) A block against nc columns of packed B.
  * Panel p of B starts at bp0 + p * panelStride bytes.
  */
-function macro(pa: usize, mc: i32, kc: i32, bp0: usize, panelStride: usize, nc: i32, c: usize, ldc: i32, acc: bool): void {
+function macro(pa: usize, mc: i32, kc: i32, bp0: usize, panelStride: usize, nc: i32, c: usize, ldc: i32, acc: bool, tmp: usize): void {
   for (let jp = 0; jp < nc; jp += NR) {
     const bp = bp0 + <usize>(jp / NR) * panelStride;
     for (let ip = 0; ip < mc; ip += MR) {
-      kernel(pa + <usize>(ip * kc) * 4, bp, kc, c + (<usize>ip * ldc + jp) * 4, ldc, min(MR, mc - ip), min(NR, nc - jp), acc);
+      kernel(pa + <usize>(ip * kc) * 4, bp, kc, c + (<usize>ip * ldc + jp) * 4, ldc, min(MR, mc - ip), min(NR, nc - jp), acc, tmp);
     }
   }
 }
 
-function zeroC(c: usize, M: i32, N: i32): void {
-  memory.fill(c, 0, <usize>M * N * 4);
+function zeroC(c: usize, M: i32, N: i32, ldc: i32): void {
+  for (let i = 0; i < M; i++) memory.fill(c + <usize>(i * ldc) * 4, 0, <usize>N * 4);
 }
 
-/** C (+)= op(A) op(B); ws: gemmWorkspaceBytes() of scratch. */
-export function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usize, b: usize, c: usize, accumulate: bool, ws: usize): void {
-  if (M == 0 || N == 0) return;
+/** Bytes of workspace one thread's `gemm` needs. */
+export function gemmWorkspaceBytes(): i32 {
+  return (MC * KC + KC * NC) * 4 + 128;
+}
+
+/**
+ * C (+)= op(A) op(B) with leading dimensions (row strides, in elements) lda, ldb, ldc;
+ * ws: gemmWorkspaceBytes() of this thread's scratch.
+ */
+export function gemmLd(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32,
+  c: usize, ldc: i32, accumulate: bool, ws: usize): void {
+  if (M <= 0 || N <= 0) return;
   if (K == 0) {
-    if (!accumulate) zeroC(c, M, N);
+    if (!accumulate) zeroC(c, M, N, ldc);
     return;
   }
-  const pa = (ws + 15) & ~15;
+  const tmp = (ws + 15) & ~15;
+  const pa = tmp + 64;
   const pb = pa + <usize>(MC * KC) * 4;
   for (let j0 = 0; j0 < N; j0 += NC) {
     const nc = min(NC, N - j0);
     for (let k0 = 0; k0 < K; k0 += KC) {
       const kc = min(KC, K - k0);
-      packB(b, transB, K, N, k0, kc, j0, nc, pb);
+      packB(b, transB, ldb, k0, kc, j0, nc, pb);
       const acc = accumulate || k0 > 0;
       for (let i0 = 0; i0 < M; i0 += MC) {
         const mc = min(MC, M - i0);
-        packA(a, transA, M, K, i0, mc, k0, kc, pa);
-        macro(pa, mc, kc, pb, <usize>(kc * NR) * 4, nc, c + (<usize>i0 * N + j0) * 4, N, acc);
+        packA(a, transA, lda, i0, mc, k0, kc, pa);
+        macro(pa, mc, kc, pb, <usize>(kc * NR) * 4, nc, c + (<usize>i0 * ldc + j0) * 4, ldc, acc, tmp);
       }
     }
+  }
+}
+
+/** Contiguous C (M, N) (+)= op(A) op(B). */
+export function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usize, b: usize, c: usize, accumulate: bool, ws: usize): void {
+  gemmLd(transA, transB, M, N, K, a, transA ? M : K, b, transB ? K : N, c, N, accumulate, ws);
+}
+
+/**
+ * Thread `tid` of `nth`'s share of a contiguous gemm: a range of column panels, or of rows when
+ * there are too few columns. Each element of C is computed whole by one thread, in the same
+ * order as with one thread, so results do not depend on the thread count.
+ */
+export function gemmShare(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usize, b: usize, c: usize, accumulate: bool,
+  ws: usize, tid: i32, nth: i32): void {
+  const lda = transA ? M : K;
+  const ldb = transB ? K : N;
+  if (nth == 1) {
+    gemmLd(transA, transB, M, N, K, a, lda, b, ldb, c, N, accumulate, ws);
+    return;
+  }
+  const panels = (N + NR - 1) / NR;
+  if (panels >= 2 * nth || panels >= (M + MR - 1) / MR) {
+    const p0 = (panels * tid) / nth, p1 = (panels * (tid + 1)) / nth;
+    const j0 = p0 * NR, j1 = min(N, p1 * NR);
+    if (j1 <= j0) return;
+    const boff = transB ? <usize>j0 * ldb : <usize>j0;
+    gemmLd(transA, transB, M, j1 - j0, K, a, lda, b + boff * 4, ldb, c + <usize>j0 * 4, N, accumulate, ws);
+  } else {
+    const blocks = (M + MR - 1) / MR;
+    const i0 = ((blocks * tid) / nth) * MR, i1 = min(M, ((blocks * (tid + 1)) / nth) * MR);
+    if (i1 <= i0) return;
+    const aoff = transA ? <usize>i0 : <usize>i0 * lda;
+    gemmLd(transA, transB, i1 - i0, N, K, a + aoff * 4, lda, b, ldb, c + <usize>i0 * N * 4, N, accumulate, ws);
   }
 }
 
@@ -169,26 +207,32 @@ export function packedBytes(K: i32, N: i32): usize {
   return <usize>(K * ((N + NR - 1) / NR) * NR) * 4;
 }
 
-/** Packs all of op(B) (K, N) once, for repeated products against it (the recurrent weights). */
-export function packBFull(b: usize, transB: bool, K: i32, N: i32, dst: usize): void {
-  packB(b, transB, K, N, 0, K, 0, N, dst);
+/** Packs this thread's share of the column panels of op(B) (K, N), for repeated products against it. */
+export function packBShare(b: usize, transB: bool, K: i32, N: i32, dst: usize, tid: i32, nth: i32): void {
+  const panels = (N + NR - 1) / NR;
+  const p0 = (panels * tid) / nth, p1 = (panels * (tid + 1)) / nth;
+  if (p1 <= p0) return;
+  const j0 = p0 * NR;
+  // a full-K pack puts panel p at p * K * NR floats: pack the share's panels in place
+  packB(b, transB, transB ? K : N, 0, K, j0, min(N, p1 * NR) - j0, dst + <usize>(j0 * K) * 4);
 }
 
-/** C (+)= op(A) @ Bp, with Bp from packBFull(K, N); ws: MC * KC floats of scratch. */
-export function gemmPacked(transA: bool, M: i32, N: i32, K: i32, a: usize, bp: usize, c: usize, accumulate: bool, ws: usize): void {
-  if (M == 0 || N == 0) return;
+/** C (M, N) (+)= op(A) @ Bp (ldc = N), with Bp a full-K pack of op(B) (K, N); ws: this thread's scratch. */
+export function gemmPacked(transA: bool, M: i32, N: i32, K: i32, a: usize, lda: i32, bp: usize, c: usize, accumulate: bool, ws: usize): void {
+  if (M <= 0 || N <= 0) return;
   if (K == 0) {
-    if (!accumulate) zeroC(c, M, N);
+    if (!accumulate) zeroC(c, M, N, N);
     return;
   }
-  const pa = (ws + 15) & ~15;
+  const tmp = (ws + 15) & ~15;
+  const pa = tmp + 64;
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = min(KC, K - k0);
     const acc = accumulate || k0 > 0;
     for (let i0 = 0; i0 < M; i0 += MC) {
       const mc = min(MC, M - i0);
-      packA(a, transA, M, K, i0, mc, k0, kc, pa);
-      macro(pa, mc, kc, bp + <usize>(k0 * NR) * 4, <usize>(K * NR) * 4, N, c + <usize>i0 * N * 4, N, acc);
+      packA(a, transA, lda, i0, mc, k0, kc, pa);
+      macro(pa, mc, kc, bp + <usize>(k0 * NR) * 4, <usize>(K * NR) * 4, N, c + <usize>i0 * N * 4, N, acc, tmp);
     }
   }
 }

@@ -1,12 +1,16 @@
 // The WebAssembly kernels of the `wasm` backend. Memory is managed from JavaScript, starting
-// at heapBase(); every pointer argument is a byte address in this module's memory.
+// at heapBase(); every pointer argument is a byte address in this module's memory. Kernels that
+// take `tid` run as one of several threads over shared memory (see recurrent.ts).
 export { gemmWorkspaceBytes, packedBytes } from './gemm';
 export { recurrentForward, recurrentBackward } from './recurrent';
-import { gemm as gemmImpl } from './gemm';
+import { gemmShare, gemmWorkspaceBytes } from './gemm';
 
-/** C (M, N) (+)= op(A) op(B); see gemm.ts. */
-export function gemm(transA: i32, transB: i32, M: i32, N: i32, K: i32, a: usize, b: usize, c: usize, accumulate: i32, ws: usize): void {
-  gemmImpl(transA != 0, transB != 0, M, N, K, a, b, c, accumulate != 0, ws);
+/**
+ * Thread tid of nth: C (M, N) (+)= op(A) op(B), its share of the output (see gemm.ts).
+ * ws: the workspaces of all threads, gemmWorkspaceBytes() each.
+ */
+export function gemm(transA: i32, transB: i32, M: i32, N: i32, K: i32, a: usize, b: usize, c: usize, accumulate: i32, ws: usize, tid: i32, nth: i32): void {
+  gemmShare(transA != 0, transB != 0, M, N, K, a, b, c, accumulate != 0, ws + <usize>tid * gemmWorkspaceBytes(), tid, nth);
 }
 
 /** The first byte JavaScript may allocate from. */

@@ -6,7 +6,12 @@
 // (LSTM 4: i,f,g,o; GRU 3: r,z,n; RNN 1), GH = G*H. All pointers are byte addresses; every
 // buffer has 16 bytes of slack after it, so 4-lane loads at a row's ragged end stay in bounds.
 // Gate math runs four lanes at a time; ragged tails store only their valid lanes.
-import { gemm, gemmPacked, packBFull } from './gemm';
+//
+// Threads: every thread calls the same function with its id `tid` (0..nth-1) on shared memory.
+// The recurrence splits by batch rows (rows never interact, so each row's arithmetic is the same
+// whatever thread runs it); the matrix products split by whole output elements (gemmShare).
+// Results are therefore identical for any thread count.
+import { gemmShare, gemmPacked, packBShare } from './gemm';
 import { vsigmoid, vtanh, madd } from './vmath';
 
 export const LSTM: i32 = 0;
@@ -38,11 +43,38 @@ function addRows(dst: usize, rows: i32, n: i32, bias: usize): void {
   }
 }
 
-function colSum(src: usize, rows: i32, n: i32, dst: usize): void {
-  memory.fill(dst, 0, <usize>n * 4);
+/** dst[j] = sum over rows of src[r, j], for columns j0..j1 (a multiple-of-4 start). */
+function colSum(src: usize, rows: i32, n: i32, dst: usize, j0: i32, j1: i32): void {
+  if (j1 <= j0) return;
+  memory.fill(dst + <usize>j0 * 4, 0, <usize>(j1 - j0) * 4);
   for (let r = 0; r < rows; r++) {
     const row = src + <usize>(r * n) * 4;
-    for (let j = 0; j < n; j += 4) st(dst + j * 4, f32x4.add(ld(dst + j * 4), ld(row + j * 4)), min(4, n - j));
+    for (let j = j0; j < j1; j += 4) st(dst + j * 4, f32x4.add(ld(dst + j * 4), ld(row + j * 4)), min(4, j1 - j));
+  }
+}
+
+/** Columns of thread tid's share of n, in multiples of 4. */
+// @ts-ignore: decorator
+@inline function share4(n: i32, tid: i32, nth: i32): i32 {
+  const q = (n + 3) / 4;
+  return min(n, ((q * tid) / nth) * 4);
+}
+
+/** Waits until all nth threads have arrived (a counter and a generation at ctrl, ctrl + 4). */
+function barrier(ctrl: usize, nth: i32): void {
+  if (nth <= 1) return;
+  if (ASC_FEATURE_THREADS) {
+    const gen = atomic.load<i32>(ctrl + 4);
+    if (atomic.add<i32>(ctrl, 1) == nth - 1) {
+      atomic.store<i32>(ctrl, 0);
+      atomic.add<i32>(ctrl + 4, 1);
+      atomic.notify(ctrl + 4, nth);
+    } else {
+      let spins = 0;
+      while (atomic.load<i32>(ctrl + 4) == gen) {
+        if (++spins > 4096) atomic.wait<i32>(ctrl + 4, gen, -1);
+      }
+    }
   }
 }
 
@@ -58,6 +90,8 @@ const A_HH = 21, A_WPACK = 22, A_RPACK = 23, A_WS = 24;
 // backward only
 const A_DOUT = 25, A_DH = 26, A_DC = 27, A_DAX = 28, A_DAH = 29, A_DHALL = 30, A_DM = 31, A_HPREV = 32;
 const A_DX = 33, A_DWIH = 34, A_DWHH = 35, A_DBIH = 36, A_DBHH = 37, A_DWHR = 38;
+// threads: how many, the barrier's control words, and the bytes of each thread's workspace
+const A_NTH = 39, A_CTRL = 40, A_WSB = 41;
 
 // @ts-ignore: decorator
 @inline function arg(args: usize, i: i32): i32 {
@@ -69,7 +103,7 @@ function gatesOf(kind: i32): i32 {
 }
 
 /** Forward over the whole sequence; see the argument slots above. */
-export function recurrentForward(args: usize): void {
+export function recurrentForward(args: usize, tid: i32): void {
   const kind = arg(args, A_KIND), T = arg(args, A_T), B = arg(args, A_B), I = arg(args, A_I), H = arg(args, A_H), P = arg(args, A_P);
   const reverse = arg(args, A_REV) != 0;
   const x = <usize>arg(args, A_X), wih = <usize>arg(args, A_WIH), whh = <usize>arg(args, A_WHH);
@@ -77,25 +111,30 @@ export function recurrentForward(args: usize): void {
   const h0 = <usize>arg(args, A_H0), c0 = <usize>arg(args, A_C0);
   const out = <usize>arg(args, A_OUT), gates = <usize>arg(args, A_GATES);
   const cAll = <usize>arg(args, A_C), tcAll = <usize>arg(args, A_TC), mAll = <usize>arg(args, A_M), hnAll = <usize>arg(args, A_HN);
-  const hh = <usize>arg(args, A_HH), wpack = <usize>arg(args, A_WPACK), rpack = <usize>arg(args, A_RPACK), ws = <usize>arg(args, A_WS);
+  const hh = <usize>arg(args, A_HH), wpack = <usize>arg(args, A_WPACK), rpack = <usize>arg(args, A_RPACK);
+  const nth = arg(args, A_NTH), ctrl = <usize>arg(args, A_CTRL);
+  const ws = <usize>arg(args, A_WS) + <usize>tid * arg(args, A_WSB);
   const G = gatesOf(kind);
   const GH = G * H;
   const Hout = P > 0 ? P : H;
   const BH = B * H;
+  const b0 = (B * tid) / nth, b1 = (B * (tid + 1)) / nth; // this thread's batch rows
 
-  gemm(false, true, T * B, GH, I, x, wih, gates, false, ws); // (T*B, GH) input projection of every step
-  if (bih) addRows(gates, T * B, GH, bih);
-  packBFull(whh, true, Hout, GH, wpack); // whh^T, packed once for all steps
-  if (P > 0) packBFull(whr, true, H, P, rpack);
+  gemmShare(false, true, T * B, GH, I, x, wih, gates, false, ws, tid, nth); // (T*B, GH) input projection of every step
+  packBShare(whh, true, Hout, GH, wpack, tid, nth); // whh^T, packed once for all steps
+  if (P > 0) packBShare(whr, true, H, P, rpack, tid, nth);
+  barrier(ctrl, nth);
+  if (bih) for (let t = 0; t < T; t++) addRows(gates + <usize>((t * B + b0) * GH) * 4, b1 - b0, GH, bih);
 
   let hp = h0;
   let cp = c0;
   for (let s = 0; s < T; s++) {
     const t = reverse ? T - 1 - s : s;
-    gemmPacked(false, B, GH, Hout, hp, wpack, hh, false, ws); // (B, GH) = h @ whh^T
+    // (rows, GH) = h[rows] @ whh^T
+    gemmPacked(false, b1 - b0, GH, Hout, hp + <usize>(b0 * Hout) * 4, Hout, wpack, hh + <usize>(b0 * GH) * 4, false, ws);
     const gBase = gates + <usize>(t * B * GH) * 4;
     const sBase = <usize>(t * BH) * 4;
-    for (let b = 0; b < B; b++) {
+    for (let b = b0; b < b1; b++) {
       const row = gBase + <usize>(b * GH) * 4;
       const hrow = hh + <usize>(b * GH) * 4;
       for (let j = 0; j < H; j += 4) {
@@ -148,21 +187,23 @@ export function recurrentForward(args: usize): void {
         }
       }
     }
-    if (P > 0) gemmPacked(false, B, P, H, mAll + sBase, rpack, out + <usize>(t * B * P) * 4, false, ws);
+    if (P > 0) gemmPacked(false, b1 - b0, P, H, mAll + sBase + <usize>(b0 * H) * 4, H, rpack, out + <usize>((t * B + b0) * P) * 4, false, ws);
     hp = out + <usize>(t * B * Hout) * 4;
     if (kind == LSTM) cp = cAll + sBase;
   }
 }
 
 /** Backpropagation through time for a forward with the same arguments; see the slots above. */
-export function recurrentBackward(args: usize): void {
+export function recurrentBackward(args: usize, tid: i32): void {
   const kind = arg(args, A_KIND), T = arg(args, A_T), B = arg(args, A_B), I = arg(args, A_I), H = arg(args, A_H), P = arg(args, A_P);
   const reverse = arg(args, A_REV) != 0;
   const x = <usize>arg(args, A_X), wih = <usize>arg(args, A_WIH), whh = <usize>arg(args, A_WHH), whr = <usize>arg(args, A_WHR);
   const h0 = <usize>arg(args, A_H0), c0 = <usize>arg(args, A_C0);
   const out = <usize>arg(args, A_OUT), gates = <usize>arg(args, A_GATES);
   const cAll = <usize>arg(args, A_C), tcAll = <usize>arg(args, A_TC), mAll = <usize>arg(args, A_M), hnAll = <usize>arg(args, A_HN);
-  const wpack = <usize>arg(args, A_WPACK), rpack = <usize>arg(args, A_RPACK), ws = <usize>arg(args, A_WS);
+  const wpack = <usize>arg(args, A_WPACK), rpack = <usize>arg(args, A_RPACK);
+  const nth = arg(args, A_NTH), ctrl = <usize>arg(args, A_CTRL);
+  const ws = <usize>arg(args, A_WS) + <usize>tid * arg(args, A_WSB);
   const dOut = <usize>arg(args, A_DOUT), dh = <usize>arg(args, A_DH), dc = <usize>arg(args, A_DC);
   const dAx = <usize>arg(args, A_DAX), dAh = <usize>arg(args, A_DAH), dhAll = <usize>arg(args, A_DHALL), dmBuf = <usize>arg(args, A_DM);
   const hPrevAll = <usize>arg(args, A_HPREV);
@@ -174,9 +215,12 @@ export function recurrentBackward(args: usize): void {
   const BH = B * H;
   const BHo = B * Hout;
   const one = f32x4.splat(1);
+  const b0 = (B * tid) / nth, b1 = (B * (tid + 1)) / nth; // this thread's batch rows
+  const rows = b1 - b0;
 
-  packBFull(whh, false, GH, Hout, wpack); // whh as the right operand of dA @ whh
-  if (P > 0) packBFull(whr, false, P, H, rpack);
+  packBShare(whh, false, GH, Hout, wpack, tid, nth); // whh as the right operand of dA @ whh
+  if (P > 0) packBShare(whr, false, P, H, rpack, tid, nth);
+  barrier(ctrl, nth);
   const dm = P > 0 ? dmBuf : dh;
 
   for (let s = T - 1; s >= 0; s--) {
@@ -184,14 +228,14 @@ export function recurrentBackward(args: usize): void {
     const tp = reverse ? t + 1 : t - 1;
     const gBase = gates + <usize>(t * B * GH) * 4;
     const sBase = <usize>(t * BH) * 4;
-    if (dOut) addInto(dh, dOut + <usize>(t * BHo) * 4, BHo);
+    if (dOut) addInto(dh + <usize>(b0 * Hout) * 4, dOut + <usize>(t * BHo + b0 * Hout) * 4, rows * Hout);
     if (kind == LSTM && P > 0) {
-      memory.copy(dhAll + <usize>(t * B * P) * 4, dh, <usize>(B * P) * 4);
-      gemmPacked(false, B, H, P, dh, rpack, dm, false, ws);
+      memory.copy(dhAll + <usize>(t * B * P + b0 * P) * 4, dh + <usize>(b0 * P) * 4, <usize>(rows * P) * 4);
+      gemmPacked(false, rows, H, P, dh + <usize>(b0 * P) * 4, P, rpack, dm + <usize>(b0 * H) * 4, false, ws);
     }
     const hp = s > 0 ? out + <usize>(tp * BHo) * 4 : h0;
     const cp = s > 0 ? cAll + <usize>(tp * BH) * 4 : c0;
-    for (let b = 0; b < B; b++) {
+    for (let b = b0; b < b1; b++) {
       const row = gBase + <usize>(b * GH) * 4;
       const drow = dAx + <usize>(t * B * GH + b * GH) * 4;
       for (let j = 0; j < H; j += 4) {
@@ -232,22 +276,24 @@ export function recurrentBackward(args: usize): void {
         }
       }
     }
-    const dAt = dAx + <usize>(t * B * GH) * 4;
-    if (kind == GRU) gemmPacked(false, B, H, GH, dAh + <usize>(t * B * GH) * 4, wpack, dh, true, ws);
-    else gemmPacked(false, B, Hout, GH, dAt, wpack, dh, false, ws);
+    // dh[rows] (+)= dA_t[rows] @ whh
+    const dAt = (kind == GRU ? dAh : dAx) + <usize>(t * B * GH + b0 * GH) * 4;
+    gemmPacked(false, rows, Hout, GH, dAt, GH, wpack, dh + <usize>(b0 * Hout) * 4, kind == GRU, ws);
   }
-
-  const TB = T * B;
-  const dAhAll = kind == GRU ? dAh : dAx;
-  gemm(false, false, TB, I, GH, dAx, wih, dx, false, ws);
-  gemm(true, false, GH, I, TB, dAx, x, dwih, false, ws);
-  for (let t = 0; t < T; t++) {
+  // h_{t-1} of every step, by time position (this thread's steps)
+  for (let t = (T * tid) / nth; t < (T * (tid + 1)) / nth; t++) {
     const first = reverse ? t == T - 1 : t == 0;
     const src = first ? h0 : out + <usize>((reverse ? t + 1 : t - 1) * BHo) * 4;
     memory.copy(hPrevAll + <usize>(t * BHo) * 4, src, <usize>BHo * 4);
   }
-  gemm(true, false, GH, Hout, TB, dAhAll, hPrevAll, dwhh, false, ws);
-  if (dbih) colSum(dAx, TB, GH, dbih);
-  if (dbhh) colSum(dAhAll, TB, GH, dbhh);
-  if (P > 0) gemm(true, false, P, H, TB, dhAll, mAll, dwhr, false, ws);
+  barrier(ctrl, nth);
+
+  const TB = T * B;
+  const dAhAll = kind == GRU ? dAh : dAx;
+  gemmShare(false, false, TB, I, GH, dAx, wih, dx, false, ws, tid, nth);
+  gemmShare(true, false, GH, I, TB, dAx, x, dwih, false, ws, tid, nth);
+  gemmShare(true, false, GH, Hout, TB, dAhAll, hPrevAll, dwhh, false, ws, tid, nth);
+  if (dbih) colSum(dAx, TB, GH, dbih, share4(GH, tid, nth), share4(GH, tid + 1, nth));
+  if (dbhh) colSum(dAhAll, TB, GH, dbhh, share4(GH, tid, nth), share4(GH, tid + 1, nth));
+  if (P > 0) gemmShare(true, false, P, H, TB, dhAll, mAll, dwhr, false, ws, tid, nth);
 }

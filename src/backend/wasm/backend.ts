@@ -10,17 +10,20 @@ import {
 } from '../backend.js';
 import { referenceBackend as ref } from '../reference/index.js';
 import { WasmHeap } from './heap.js';
+import type { ThreadPool } from './pool.js';
 
 /** What the kernel module exports (see kernels/index.ts). */
 export interface KernelExports {
-  memory: WebAssembly.Memory;
   heapBase(): number;
   gemmWorkspaceBytes(): number;
   packedBytes(K: number, N: number): number;
-  gemm(transA: number, transB: number, M: number, N: number, K: number, a: number, b: number, c: number, accumulate: number, ws: number): void;
-  recurrentForward(args: number): void;
-  recurrentBackward(args: number): void;
+  gemm(transA: number, transB: number, M: number, N: number, K: number, a: number, b: number, c: number, accumulate: number, ws: number, tid: number, nth: number): void;
+  recurrentForward(args: number, tid: number): void;
+  recurrentBackward(args: number, tid: number): void;
 }
+
+/** Below this many multiply-adds a kernel runs on the calling thread alone (waking workers costs more). */
+const PARALLEL_MIN_WORK = 1 << 18;
 
 interface WasmCache extends RecurrentCache {
   gates: Float32Array;
@@ -36,10 +39,20 @@ function f32(...arrays: (FloatArray | null)[]): boolean {
   return arrays.every((a) => a === null || a instanceof Float32Array);
 }
 
-export function createWasmBackend(k: KernelExports, name = 'wasm'): Backend {
-  const heap = new WasmHeap(k.memory, k.heapBase());
+/**
+ * The backend over one kernel instance and its memory; with a pool, big kernels run on every
+ * thread (control words for the pool and the kernels' barrier at `ctrl`).
+ */
+export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, heapStart: number, pool: ThreadPool | null, ctrl: number, name = 'wasm'): Backend {
+  const heap = new WasmHeap(memory, heapStart);
   const wsBytes = k.gemmWorkspaceBytes();
   const putOr0 = (a: FloatArray | null): number => (a ? heap.put(a as Float32Array) : 0);
+  const threadsFor = (work: number): number => (pool && work >= PARALLEL_MIN_WORK ? pool.size : 1);
+  /** Runs a kernel on `nth` threads (the pool's, or this one alone). */
+  const launch = (nth: number, kernel: 'gemm' | 'recurrentForward' | 'recurrentBackward', args: number[], own: (n: number) => void): void => {
+    if (nth > 1 && pool) pool.run(kernel, args, own);
+    else own(1);
+  };
 
   function gemm(transA: boolean, transB: boolean, M: number, N: number, K: number,
     a: FloatArray, aOff: number, b: FloatArray, bOff: number, c: FloatArray, cOff: number, accumulate: boolean): void {
@@ -48,8 +61,10 @@ export function createWasmBackend(k: KernelExports, name = 'wasm'): Backend {
     const pa = heap.put((a as Float32Array).subarray(aOff, aOff + M * K));
     const pb = heap.put((b as Float32Array).subarray(bOff, bOff + K * N));
     const pc = accumulate ? heap.put((c as Float32Array).subarray(cOff, cOff + M * N)) : heap.alloc(M * N * 4);
-    const ws = heap.alloc(wsBytes);
-    k.gemm(+transA, +transB, M, N, K, pa, pb, pc, +accumulate, ws);
+    const nth = threadsFor(M * N * K);
+    const ws = heap.alloc(wsBytes * nth);
+    const args = [+transA, +transB, M, N, K, pa, pb, pc, +accumulate, ws];
+    launch(nth, 'gemm', args, (n) => k.gemm(+transA, +transB, M, N, K, pa, pb, pc, +accumulate, ws, 0, n));
     c.set(heap.f32(pc, M * N), cOff);
   }
 
@@ -59,7 +74,7 @@ export function createWasmBackend(k: KernelExports, name = 'wasm'): Backend {
     const GH = gateCount(kind) * H;
     const Hout = P || H;
     heap.reset();
-    const slots = new Array<number>(39).fill(0);
+    const slots = new Array<number>(42).fill(0);
     slots[0] = KIND[kind];
     slots[1] = T; slots[2] = B; slots[3] = I; slots[4] = H; slots[5] = P; slots[6] = +reverse;
     slots[7] = heap.put(x);
@@ -73,15 +88,19 @@ export function createWasmBackend(k: KernelExports, name = 'wasm'): Backend {
     slots[21] = heap.alloc(B * GH * 4); // hh
     slots[22] = heap.alloc(Math.max(k.packedBytes(Hout, GH), k.packedBytes(GH, Hout)));
     slots[23] = P ? heap.alloc(Math.max(k.packedBytes(H, P), k.packedBytes(P, H))) : 0;
-    slots[24] = heap.alloc(wsBytes);
-    return { slots, GH, Hout };
+    const nth = Math.min(threadsFor(T * B * GH * (I + Hout)), B > 1 ? Infinity : 1);
+    slots[24] = heap.alloc(wsBytes * nth);
+    slots[39] = nth;
+    slots[40] = ctrl;
+    slots[41] = wsBytes;
+    return { slots, GH, Hout, nth };
   }
 
   function recurrentForward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
     reverse: boolean, keepCache: boolean): RecurrentForwardResult {
     if (!f32(x, h0, c0, w.wih, w.whh, w.bih, w.bhh, w.whr)) return ref.recurrentForward(dims, w, x, h0, c0, reverse, keepCache);
     const { kind, T, B, H, P } = dims;
-    const { slots, GH, Hout } = common(dims, w, x as Float32Array, h0 as Float32Array, c0 as Float32Array | null, reverse);
+    const { slots, GH, Hout, nth } = common(dims, w, x as Float32Array, h0 as Float32Array, c0 as Float32Array | null, reverse);
     const lstm = kind === 'lstm';
     slots[15] = heap.alloc(T * B * Hout * 4); // out
     slots[16] = heap.alloc(T * B * GH * 4); // gates
@@ -89,7 +108,8 @@ export function createWasmBackend(k: KernelExports, name = 'wasm'): Backend {
     slots[18] = lstm ? heap.alloc(T * B * H * 4) : 0; // tanh c
     slots[19] = lstm && P ? heap.alloc(T * B * H * 4) : 0; // m
     slots[20] = kind === 'gru' ? heap.alloc(T * B * H * 4) : 0; // Whn h + bhn
-    k.recurrentForward(heap.args(slots));
+    const args = heap.args(slots);
+    launch(nth, 'recurrentForward', [args], () => k.recurrentForward(args, 0));
     const out = heap.take(slots[15]!, T * B * Hout);
     const last = reverse ? 0 : T - 1;
     const hN = out.slice(last * B * Hout, (last + 1) * B * Hout);
@@ -113,7 +133,7 @@ export function createWasmBackend(k: KernelExports, name = 'wasm'): Backend {
       throw new Error('recurrentBackward: the forward pass kept no cache');
     }
     const { kind, T, B, I, H, P } = dims;
-    const { slots, GH, Hout } = common(dims, w, x as Float32Array, h0 as Float32Array, c0 as Float32Array | null, reverse);
+    const { slots, GH, Hout, nth } = common(dims, w, x as Float32Array, h0 as Float32Array, c0 as Float32Array | null, reverse);
     const TB = T * B;
     slots[15] = heap.put(fwd.out as Float32Array);
     slots[16] = heap.put(cache.gates);
@@ -135,7 +155,8 @@ export function createWasmBackend(k: KernelExports, name = 'wasm'): Backend {
     slots[36] = w.bih ? heap.alloc(GH * 4) : 0;
     slots[37] = w.bhh ? heap.alloc(GH * 4) : 0;
     slots[38] = P ? heap.alloc(P * H * 4) : 0;
-    k.recurrentBackward(heap.args(slots));
+    const args = heap.args(slots);
+    launch(nth, 'recurrentBackward', [args], () => k.recurrentBackward(args, 0));
     return {
       dx: heap.take(slots[33]!, TB * I),
       dh0: heap.take(slots[26]!, B * Hout),

@@ -1,12 +1,16 @@
 /**
- * Loading the WebAssembly kernels: a feature probe (WebAssembly.validate on the real modules)
- * picks relaxed SIMD, then plain SIMD; without either, the reference backend stays in use.
- * In Node the module compiles synchronously at import; where synchronous compilation of a
- * module this size is refused (browsers' main thread), `ready()` compiles it asynchronously.
+ * Loading the WebAssembly kernels. A feature probe (WebAssembly.validate on the real modules)
+ * picks, in order: relaxed SIMD with threads, SIMD with threads, relaxed SIMD, SIMD; without
+ * any, the reference backend stays in use. Threads need shared memory and workers (in Node,
+ * `worker_threads`); relaxed SIMD is finished but still behind a flag in Node 20, which the
+ * loader turns on (RECURRENT_RELAXED_SIMD=0 leaves it off). In Node the module compiles
+ * synchronously at import; where synchronous compilation is refused (a browser's main thread),
+ * `ready()` compiles it asynchronously.
  */
 import { registerBackend, setBackend, getBackend, listBackends } from '../backend.js';
 import { createWasmBackend, type KernelExports } from './backend.js';
-import { SIMD_WASM, RELAXED_SIMD_WASM } from './kernels.generated.js';
+import { ThreadPool, CTRL_WORDS } from './pool.js';
+import { SIMD_WASM, RELAXED_SIMD_WASM, SIMD_MT_WASM, RELAXED_SIMD_MT_WASM } from './kernels.generated.js';
 
 export type WasmVariant = 'relaxed-simd' | 'simd';
 
@@ -16,16 +20,26 @@ export interface BackendInfo {
   name: string;
   /** Registered backends. */
   available: string[];
-  /** The WebAssembly kernel variant loaded, or null. */
+  /** The WebAssembly SIMD variant loaded, or null. */
   wasm: WasmVariant | null;
-  /** Worker threads the kernels use (1: the calling thread only). */
+  /** Threads the wasm kernels run on (the calling thread included). */
   threads: number;
-  /** Why the wasm backend is missing, when it is. */
-  reason: string | null;
+  /** Why the wasm backend, relaxed SIMD or threads are missing, where they are. */
+  notes: string[];
 }
 
+interface NodeProcess {
+  versions?: { node?: string };
+  env?: Record<string, string | undefined>;
+  getBuiltinModule?: (name: string) => unknown;
+}
+
+const proc = (globalThis as { process?: NodeProcess }).process;
+const builtin = <T>(name: string): T | null => (proc?.getBuiltinModule ? (proc.getBuiltinModule(name) as T) : null);
+
 let variant: WasmVariant | null = null;
-let reason: string | null = null;
+let pool: ThreadPool | null = null;
+const notes: string[] = [];
 let userChose = false;
 
 function decode(b64: string): Uint8Array<ArrayBuffer> {
@@ -35,35 +49,85 @@ function decode(b64: string): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-function candidates(): [WasmVariant, Uint8Array<ArrayBuffer>][] {
-  if (typeof WebAssembly !== 'object') return [];
-  return ([['relaxed-simd', RELAXED_SIMD_WASM], ['simd', SIMD_WASM]] as const)
-    .map(([v, b]) => [v, decode(b)] as [WasmVariant, Uint8Array<ArrayBuffer>])
-    .filter(([, bytes]) => WebAssembly.validate(bytes));
+function defaultThreads(): number {
+  const env = proc?.env?.['RECURRENT_NUM_THREADS'];
+  if (env !== undefined && /^\d+$/.test(env) && Number(env) >= 1) return Number(env);
+  const os = builtin<{ availableParallelism?: () => number; cpus(): unknown[] }>('node:os');
+  const n = os ? (os.availableParallelism ? os.availableParallelism() : os.cpus().length) : 1;
+  return Math.max(1, Math.min(8, n));
 }
 
-function install(v: WasmVariant, module: WebAssembly.Module): void {
-  const instance = new WebAssembly.Instance(module, {});
-  registerBackend(createWasmBackend(instance.exports as unknown as KernelExports));
-  variant = v;
-  reason = null;
+function enableRelaxedSimd(): void {
+  if (proc?.env?.['RECURRENT_RELAXED_SIMD'] === '0') return;
+  const v8 = builtin<{ setFlagsFromString(f: string): void }>('node:v8');
+  if (v8 && !WebAssembly.validate(decode(RELAXED_SIMD_WASM))) {
+    try {
+      v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+    } catch {
+      /* left off */
+    }
+  }
+}
+
+interface Candidate {
+  variant: WasmVariant;
+  threaded: boolean;
+  bytes: Uint8Array<ArrayBuffer>;
+}
+
+function candidates(): Candidate[] {
+  if (typeof WebAssembly !== 'object') {
+    notes.push('no WebAssembly in this runtime');
+    return [];
+  }
+  enableRelaxedSimd();
+  const all: Candidate[] = [
+    { variant: 'relaxed-simd', threaded: true, bytes: decode(RELAXED_SIMD_MT_WASM) },
+    { variant: 'simd', threaded: true, bytes: decode(SIMD_MT_WASM) },
+    { variant: 'relaxed-simd', threaded: false, bytes: decode(RELAXED_SIMD_WASM) },
+    { variant: 'simd', threaded: false, bytes: decode(SIMD_WASM) },
+  ];
+  const ok = all.filter((c) => WebAssembly.validate(c.bytes));
+  if (ok.length === 0) notes.push('this runtime lacks WebAssembly SIMD');
+  else if (ok[0]!.variant !== 'relaxed-simd') notes.push('relaxed SIMD unavailable: plain SIMD (no fused multiply-add)');
+  return ok;
+}
+
+type WorkerCtor = ConstructorParameters<typeof ThreadPool>[0];
+
+function install(c: Candidate, module: WebAssembly.Module): void {
+  const Worker = builtin<{ Worker: WorkerCtor }>('node:worker_threads')?.Worker ?? null;
+  const threads = defaultThreads();
+  if (c.threaded && (!Worker || typeof SharedArrayBuffer === 'undefined' || threads < 2)) {
+    throw new Error(threads < 2 ? 'one core' : 'no worker threads or shared memory here');
+  }
+  let memory: WebAssembly.Memory;
+  let exports: KernelExports;
+  if (c.threaded) {
+    memory = new WebAssembly.Memory({ initial: 32, maximum: 32768, shared: true });
+    exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
+  } else {
+    const instance = new WebAssembly.Instance(module, {});
+    memory = instance.exports['memory'] as WebAssembly.Memory;
+    exports = instance.exports as unknown as KernelExports;
+  }
+  const ctrl = (exports.heapBase() + 63) & ~63;
+  new Int32Array(memory.buffer, ctrl, CTRL_WORDS).fill(0);
+  pool = c.threaded ? new ThreadPool(Worker!, module, memory, ctrl, threads) : null;
+  registerBackend(createWasmBackend(exports, memory, ctrl + CTRL_WORDS * 4, pool, ctrl));
+  variant = c.variant;
   if (!userChose) setBackend('wasm');
 }
 
 /** Tries to load the kernels synchronously; returns whether they are in. */
 export function loadWasmSync(): boolean {
   if (variant) return true;
-  const c = candidates();
-  if (c.length === 0) {
-    reason = typeof WebAssembly !== 'object' ? 'no WebAssembly in this runtime' : 'this runtime lacks WebAssembly SIMD';
-    return false;
-  }
-  for (const [v, bytes] of c) {
+  for (const c of candidates()) {
     try {
-      install(v, new WebAssembly.Module(bytes));
+      install(c, new WebAssembly.Module(c.bytes));
       return true;
     } catch (e) {
-      reason = `synchronous compilation refused (${(e as Error).message}); await ready()`;
+      notes.push(`${c.variant}${c.threaded ? ' with threads' : ''}: ${(e as Error).message}`);
     }
   }
   return false;
@@ -72,12 +136,12 @@ export function loadWasmSync(): boolean {
 /** Resolves once the fastest available kernels are loaded (at once where they already are). */
 export async function ready(): Promise<void> {
   if (variant) return;
-  for (const [v, bytes] of candidates()) {
+  for (const c of candidates()) {
     try {
-      install(v, await WebAssembly.compile(bytes));
+      install(c, await WebAssembly.compile(c.bytes));
       return;
     } catch (e) {
-      reason = `WebAssembly compilation failed: ${(e as Error).message}`;
+      notes.push(`${c.variant}${c.threaded ? ' with threads' : ''}: ${(e as Error).message}`);
     }
   }
 }
@@ -87,6 +151,17 @@ export function markUserChoice(): void {
   userChose = true;
 }
 
+/**
+ * Sets how many threads the wasm kernels use (the calling thread included); results are the
+ * same for any count. Returns the count in force (1 without a thread pool).
+ */
+export function setNumThreads(n: number): number {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`setNumThreads: n must be a positive integer, got ${n}`);
+  if (!pool) return 1;
+  pool.resize(n);
+  return pool.size;
+}
+
 export function backendInfo(): BackendInfo {
-  return { name: getBackend().name, available: listBackends(), wasm: variant, threads: 1, reason };
+  return { name: getBackend().name, available: listBackends(), wasm: variant, threads: pool ? pool.size : variant ? 1 : 0, notes: [...notes] };
 }

@@ -1,0 +1,48 @@
+/** The wasm kernels give bit-identical results whatever the thread count. */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { getBackend, setBackend, listBackends, backendInfo, setNumThreads, Generator, type RecurrentDims } from 'recurrent/internal';
+
+
+describe('thread count does not change results', { skip: !listBackends().includes('wasm') || backendInfo().threads < 2 }, () => {
+  it('gemm and the sequence kernels, 1 vs 2 vs 3 threads', () => {
+    setBackend('wasm');
+    const be = getBackend();
+    const runAll = (): Float32Array[] => {
+      const outs: Float32Array[] = [];
+      const r = new Generator(5);
+      const rnd = (n: number): Float32Array => Float32Array.from({ length: n }, () => r.random() * 2 - 1);
+      for (const [ta, tb, M, N, K] of [[false, true, 301, 517, 67], [true, false, 130, 45, 900], [false, false, 9, 700, 200]] as const) {
+        const c = new Float32Array(M * N);
+        be.gemm(ta, tb, M, N, K, rnd(M * K), 0, rnd(K * N), 0, c, 0, false);
+        outs.push(c);
+      }
+      for (const kind of ['lstm', 'gru', 'rnn_tanh'] as const) {
+        const dims: RecurrentDims = { kind, T: 9, B: 37, I: 30, H: 61, P: kind === 'lstm' ? 13 : 0 };
+        const G = kind === 'lstm' ? 4 : kind === 'gru' ? 3 : 1;
+        const Hout = dims.P || dims.H;
+        const w = { wih: rnd(G * 61 * 30), whh: rnd(G * 61 * Hout), bih: rnd(G * 61), bhh: rnd(G * 61), whr: dims.P ? rnd(dims.P * 61) : null };
+        const x = rnd(9 * 37 * 30), h0 = rnd(37 * Hout), c0 = kind === 'lstm' ? rnd(37 * 61) : null;
+        for (const reverse of [false, true]) {
+          const f = be.recurrentForward(dims, w, x, h0, c0, reverse, true);
+          const g = be.recurrentBackward(dims, w, x, h0, c0, reverse, f, rnd(9 * 37 * Hout), rnd(37 * Hout), c0 ? rnd(37 * 61) : null);
+          outs.push(f.out as Float32Array, g.dx as Float32Array, g.dwih as Float32Array, g.dwhh as Float32Array, g.dbih as Float32Array, g.dh0 as Float32Array);
+          if (g.dwhr) outs.push(g.dwhr as Float32Array);
+        }
+      }
+      return outs;
+    };
+    const threads = backendInfo().threads;
+    try {
+      setNumThreads(1);
+      const one = runAll();
+      for (const n of [2, 3]) {
+        setNumThreads(n);
+        const many = runAll();
+        one.forEach((a, i) => assert.deepEqual(many[i], a, `output ${i} differs with ${n} threads`));
+      }
+    } finally {
+      setNumThreads(threads);
+    }
+  });
+});
