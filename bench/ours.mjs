@@ -1,0 +1,85 @@
+// recurrent on the standard workloads of BENCHMARKS.md. One workload per process:
+//   node bench/ours.mjs WORKLOAD [SECONDS]   -> one JSON line
+import {
+  LSTM, GRU, RNN, Linear, Embedding, crossEntropy, mseLoss, Adam, randn, randint, tensor, manualSeed, noGrad, Generator,
+  backendInfo,
+} from '../dist/index.js';
+import { measure } from './measure.mjs';
+
+const [name, secondsArg] = process.argv.slice(2);
+const seconds = Number(secondsArg ?? 5);
+manualSeed(0);
+
+function lm(kind, H, layers = 1) {
+  const T = 64, B = 32, I = 64, V = 65;
+  const Cls = kind === 'lstm' ? LSTM : kind === 'gru' ? GRU : RNN;
+  const rnn = new Cls({ inputSize: I, hiddenSize: H, numLayers: layers });
+  const head = new Linear({ inFeatures: H, outFeatures: V });
+  const params = [...rnn.parameters(), ...head.parameters()];
+  const opt = new Adam(params, { lr: 1e-3 });
+  const x = randn([T, B, I]);
+  const y = randint(0, V, [T * B]);
+  return {
+    unit: 'tokens/s', perStep: T * B, step() {
+      opt.zeroGrad();
+      const [seq] = rnn.forward(x);
+      const loss = crossEntropy(head.forward(seq).reshape([T * B, V]), y);
+      loss.backward();
+      opt.step();
+    },
+  };
+}
+
+function ts() {
+  const T = 24, B = 64, H = 32;
+  const rnn = new LSTM({ inputSize: 1, hiddenSize: H });
+  const head = new Linear({ inFeatures: H, outFeatures: 1 });
+  const params = [...rnn.parameters(), ...head.parameters()];
+  const opt = new Adam(params, { lr: 1e-3 });
+  const x = randn([T, B, 1]);
+  const y = randn([B, 1]);
+  return {
+    unit: 'sequences/s', perStep: B, step() {
+      opt.zeroGrad();
+      const [, [hN]] = rnn.forward(x);
+      const loss = mseLoss(head.forward(hN.squeeze(0)), y);
+      loss.backward();
+      opt.step();
+    },
+  };
+}
+
+function gen() {
+  const V = 65, E = 64, H = 256;
+  const emb = new Embedding({ numEmbeddings: V, embeddingDim: E });
+  const rnn = new LSTM({ inputSize: E, hiddenSize: H });
+  const head = new Linear({ inFeatures: H, outFeatures: V });
+  const rng = new Generator(1);
+  let state = null;
+  let token = 0;
+  return {
+    unit: 'tokens/s', perStep: 1, step() {
+      noGrad(() => {
+        const [h, s] = rnn.forward(emb.forward(tensor(Int32Array.of(token), [1, 1])), state);
+        state = s;
+        const p = head.forward(h).softmax(-1).data;
+        let r = rng.random();
+        let k = 0;
+        while (k < V - 1 && (r -= p[k]) > 0) k++;
+        token = k;
+      });
+    },
+  };
+}
+
+const workloads = {
+  'lstm-lm': () => lm('lstm', 256), 'gru-lm': () => lm('gru', 256), 'rnn-lm': () => lm('rnn', 256),
+  'lstm-big': () => lm('lstm', 512, 2), 'lstm-ts': ts, 'lstm-gen': gen,
+};
+if (!workloads[name]) {
+  console.error(`ours.mjs: unknown workload '${name}' (${Object.keys(workloads).join(', ')})`);
+  process.exit(2);
+}
+const info = backendInfo();
+const r = measure(workloads[name](), seconds);
+console.log(JSON.stringify({ lib: 'recurrent', variant: `${info.name} ${info.wasm ?? ''} ${info.threads}t`.trim(), workload: name, ...r }));

@@ -1,0 +1,102 @@
+"""PyTorch on the standard workloads (BENCHMARKS.md), for `npm run bench`.
+
+    /usr/bin/python3 bench/torch_bench.py WORKLOAD THREADS [SECONDS]   -> one JSON line
+    /usr/bin/python3 bench/torch_bench.py matmul [SECONDS]             -> numpy single-thread matmul lines
+"""
+import json, os, resource, sys, time
+
+if len(sys.argv) > 1 and sys.argv[1] == "matmul":
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+import numpy as np  # noqa: E402
+
+
+def measure(step, per_step, unit, seconds):
+    for _ in range(2):
+        step()
+    t0 = time.perf_counter()
+    steps = 0
+    while steps < 3 or time.perf_counter() - t0 < seconds:
+        step()
+        steps += 1
+    s = time.perf_counter() - t0
+    return {"value": round(steps * per_step / s), "unit": unit, "steps": steps, "stepMs": round(s / steps * 1000, 2),
+            "peakMB": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+
+
+def main():
+    name = sys.argv[1]
+    if name == "matmul":
+        seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 1.0
+        shapes = [("input projection x @ Wih^T", False, True, 2048, 1024, 64), ("recurrent step h @ Whh^T", False, True, 32, 1024, 256),
+                  ("head seq @ W^T", False, True, 2048, 65, 256), ("dWhh = dA^T @ Hprev", True, False, 1024, 256, 2048),
+                  ("dx = dA @ Wih", False, False, 2048, 64, 1024), ("square 512", False, False, 512, 512, 512)]
+        for label, ta, tb, M, N, K in shapes:
+            a = np.random.rand(*((K, M) if ta else (M, K))).astype(np.float32)
+            b = np.random.rand(*((N, K) if tb else (K, N))).astype(np.float32)
+            A = a.T if ta else a
+            B = b.T if tb else b
+            np.matmul(A, B)
+            t0 = time.perf_counter(); reps = 0
+            while time.perf_counter() - t0 < seconds:
+                np.matmul(A, B); reps += 1
+            s = (time.perf_counter() - t0) / reps
+            print(json.dumps({"shape": label, "M": M, "N": N, "K": K, "backend": "numpy (OpenBLAS, 1 thread)", "gflops": round(2 * M * N * K / s / 1e9, 2)}))
+        return
+    threads = int(sys.argv[2])
+    seconds = float(sys.argv[3]) if len(sys.argv) > 3 else 5.0
+    import torch
+    import torch.nn as nn
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+
+    def lm(kind, H, layers=1):
+        T, B, I, V = 64, 32, 64, 65
+        rnn = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[kind](I, H, num_layers=layers)
+        head = nn.Linear(H, V)
+        params = list(rnn.parameters()) + list(head.parameters())
+        opt = torch.optim.Adam(params, lr=1e-3)
+        x = torch.randn(T, B, I)
+        y = torch.randint(0, V, (T * B,))
+
+        def step():
+            opt.zero_grad()
+            out, _ = rnn(x)
+            loss = nn.functional.cross_entropy(head(out).reshape(T * B, V), y)
+            loss.backward()
+            opt.step()
+        return step, T * B, "tokens/s"
+
+    def ts():
+        T, B, H = 24, 64, 32
+        rnn, head = nn.LSTM(1, H), nn.Linear(H, 1)
+        opt = torch.optim.Adam(list(rnn.parameters()) + list(head.parameters()), lr=1e-3)
+        x, y = torch.randn(T, B, 1), torch.randn(B, 1)
+
+        def step():
+            opt.zero_grad()
+            _, (h, _) = rnn(x)
+            loss = nn.functional.mse_loss(head(h[0]), y)
+            loss.backward()
+            opt.step()
+        return step, B, "sequences/s"
+
+    def gen():
+        V, E, H = 65, 64, 256
+        emb, rnn, head = nn.Embedding(V, E), nn.LSTM(E, H), nn.Linear(H, V)
+        state = {"s": None, "tok": torch.zeros(1, 1, dtype=torch.long)}
+
+        def step():
+            with torch.no_grad():
+                out, state["s"] = rnn(emb(state["tok"]), state["s"])
+                p = torch.softmax(head(out[0]), -1)
+                state["tok"] = torch.multinomial(p, 1)
+        return step, 1, "tokens/s"
+
+    workloads = {"lstm-lm": lambda: lm("lstm", 256), "gru-lm": lambda: lm("gru", 256), "rnn-lm": lambda: lm("rnn", 256),
+                 "lstm-big": lambda: lm("lstm", 512, 2), "lstm-ts": ts, "lstm-gen": gen}
+    step, per, unit = workloads[name]()
+    r = measure(step, per, unit, seconds)
+    print(json.dumps({"lib": "pytorch", "variant": f"PyTorch {torch.__version__} {threads}t", "workload": name, "threads": threads, **r}))
+
+
+main()
