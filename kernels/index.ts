@@ -3,7 +3,7 @@
 // take `tid` run as one of several threads over shared memory (see recurrent.ts).
 export { gemmWorkspaceBytes, packedBytes } from './gemm';
 export { recurrentForward, recurrentBackward } from './recurrent';
-import { gemmShare, gemmWorkspaceBytes } from './gemm';
+import { gemmShare, gemmWorkspaceBytes, packBShare } from './gemm';
 
 /**
  * Thread tid of nth: C (M, N) (+)= op(A) op(B), its share of the output (see gemm.ts).
@@ -16,4 +16,9 @@ export function gemm(transA: i32, transB: i32, M: i32, N: i32, K: i32, a: usize,
 /** The first byte JavaScript may allocate from. */
 export function heapBase(): usize {
   return __heap_base;
+}
+
+/** Packs all of op(B) (K, N) at dst (packedBytes(K, N) bytes) for gemmPacked and prepacked kernels. */
+export function pack(b: usize, transB: i32, K: i32, N: i32, dst: usize): void {
+  packBShare(b, transB != 0, K, N, dst, 0, 1);
 }

@@ -92,6 +92,8 @@ const A_DOUT = 25, A_DH = 26, A_DC = 27, A_DAX = 28, A_DAH = 29, A_DHALL = 30, A
 const A_DX = 33, A_DWIH = 34, A_DWHH = 35, A_DBIH = 36, A_DBHH = 37, A_DWHR = 38;
 // threads: how many, the barrier's control words, and the bytes of each thread's workspace
 const A_NTH = 39, A_CTRL = 40, A_WSB = 41;
+// 1: wih, wpack and rpack already hold packed wih^T, whh^T, whr^T (a snapshot for stepping)
+const A_PREPACKED = 42;
 
 // @ts-ignore: decorator
 @inline function arg(args: usize, i: i32): i32 {
@@ -120,10 +122,18 @@ export function recurrentForward(args: usize, tid: i32): void {
   const BH = B * H;
   const b0 = (B * tid) / nth, b1 = (B * (tid + 1)) / nth; // this thread's batch rows
 
-  gemmShare(false, true, T * B, GH, I, x, wih, gates, false, ws, tid, nth); // (T*B, GH) input projection of every step
-  packBShare(whh, true, Hout, GH, wpack, tid, nth); // whh^T, packed once for all steps
-  if (P > 0) packBShare(whr, true, H, P, rpack, tid, nth);
-  barrier(ctrl, nth);
+  if (arg(args, A_PREPACKED)) {
+    // weights packed once for many calls: project this thread's rows of every step
+    for (let t = 0; t < T; t++) {
+      const r0 = t * B + b0;
+      gemmPacked(false, b1 - b0, GH, I, x + <usize>(r0 * I) * 4, I, wih, gates + <usize>(r0 * GH) * 4, false, ws);
+    }
+  } else {
+    gemmShare(false, true, T * B, GH, I, x, wih, gates, false, ws, tid, nth); // (T*B, GH) input projection of every step
+    packBShare(whh, true, Hout, GH, wpack, tid, nth); // whh^T, packed once for all steps
+    if (P > 0) packBShare(whr, true, H, P, rpack, tid, nth);
+    barrier(ctrl, nth);
+  }
   if (bih) for (let t = 0; t < T; t++) addRows(gates + <usize>((t * B + b0) * GH) * 4, b1 - b0, GH, bih);
 
   let hp = h0;

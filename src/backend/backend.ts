@@ -61,6 +61,17 @@ export interface RecurrentGrads {
 }
 
 /**
+ * One direction of a recurrent layer with its weights snapshotted (packed once) in the backend's
+ * memory, for running a few steps at a time (generation, streaming).
+ */
+export interface RecurrentStepper {
+  /** x (T, B, I) from h0 (B, Hout), c0 (B, H): out (T, B, Hout), hN, cN. */
+  run(x: FloatArray, T: number, B: number, h0: FloatArray, c0: FloatArray | null): { out: FloatArray; hN: FloatArray; cN: FloatArray | null };
+  /** Frees the snapshot (it is also freed when the stepper is garbage-collected). */
+  dispose(): void;
+}
+
+/**
  * The kernels every backend provides. Arrays are flat, row-major and contiguous; outputs are
  * preallocated by the caller and of the inputs' element type. The reference backend is the
  * specification: any other backend must match it within float32 rounding.
@@ -94,6 +105,8 @@ export interface Backend {
   /** Backpropagation through time for a forward run with keepCache; gradients of null outputs count as zero. */
   recurrentBackward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
     reverse: boolean, fwd: RecurrentForwardResult, dOut: FloatArray | null, dhN: FloatArray | null, dcN: FloatArray | null): RecurrentGrads;
+  /** A snapshot of one forward direction's weights for stepping (dims.T and dims.B are ignored). */
+  recurrentStepper(dims: RecurrentDims, w: RecurrentWeights): RecurrentStepper;
 }
 
 export function gateCount(kind: RecurrentKind): number {

@@ -1,5 +1,5 @@
 export { Module, type LoadStateDictOptions } from './module.js';
 export { Linear, Embedding, Dropout, dropout, type LinearOptions, type EmbeddingOptions, type DropoutOptions } from './layers.js';
-export { RNN, LSTM, GRU, type RecurrentOptions, type RNNOptions, type LSTMOptions, type GRUOptions } from './rnn.js';
+export { RNN, LSTM, GRU, LayerStepper, type StepState, type RecurrentOptions, type RNNOptions, type LSTMOptions, type GRUOptions } from './rnn.js';
 export { RNNCell, LSTMCell, GRUCell, type CellOptions, type RNNCellOptions } from './cells.js';
 export { crossEntropy, nllLoss, mseLoss, bceWithLogits, type ClassLossOptions, type BceOptions, type Reduction } from './losses.js';

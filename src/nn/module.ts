@@ -97,7 +97,10 @@ export class Module {
     if (problems.length) throw new Error(`${who}: ${problems.join('; ')}`);
     for (const [name, p] of own) {
       const v = state[name];
-      if (v) p.data.set(v.dtype === p.dtype ? v.data : convert(v.data, p.dtype));
+      if (v) {
+        p.data.set(v.dtype === p.dtype ? v.data : convert(v.data, p.dtype));
+        p.markModified();
+      }
     }
   }
 

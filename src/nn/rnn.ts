@@ -15,7 +15,8 @@
 import { Tensor } from '../tensor/tensor.js';
 import { uniform, zeros } from '../tensor/create.js';
 import { formatShape, shapeEquals } from '../tensor/shape.js';
-import type { RecurrentKind } from '../backend/backend.js';
+import { getBackend, type RecurrentKind, type RecurrentStepper } from '../backend/backend.js';
+import type { FloatArray } from '../tensor/dtype.js';
 import { recurrentLayer, concat, slice, transpose, unsqueeze, squeeze, type DirectionParams } from '../autograd/index.js';
 import { Module } from './module.js';
 import { checkKnown, positiveInt, nonNegativeInt, bool, oneOf } from './options.js';
@@ -128,6 +129,22 @@ abstract class RecurrentBase extends Module {
     return unbatched ? unsqueeze(s, 1) : s;
   }
 
+  /**
+   * A snapshot of the weights for running one step at a time (generation, streaming): each
+   * `step(x, state)` takes x (B, inputSize) or (inputSize) and returns the top layer's output and
+   * the new state, in the layout of `forward`'s final states. Unidirectional layers only; no
+   * gradients. After the weights change (training, loadStateDict), make a new stepper: an old one
+   * refuses to run.
+   */
+  stepper(): LayerStepper {
+    return new LayerStepper(this, this.who, this.kind);
+  }
+
+  /** @internal the weights of layer l, forward direction */
+  layerWeights(l: number): DirectionParams {
+    return this.dirParams(l, 0);
+  }
+
   /** Runs every layer; returns output and final states in the caller's layout. */
   protected run(x: Tensor, h0In: unknown, c0In: unknown): { out: Tensor; hN: Tensor; cN: Tensor | null } {
     const who = `${this.who}.forward`;
@@ -224,5 +241,82 @@ export class GRU extends RecurrentBase {
   forward(x: Tensor, h0?: Tensor | null): [Tensor, Tensor] {
     const { out, hN } = this.run(x, h0, undefined);
     return [out, hN];
+  }
+}
+
+/** The state a stepper carries: h (L, B, Hout), and c (L, B, H) for the LSTM. */
+export type StepState = Tensor | readonly [Tensor, Tensor];
+
+/** Runs a recurrent layer one step at a time on a snapshot of its weights; see `stepper()`. */
+export class LayerStepper {
+  private readonly steppers: RecurrentStepper[];
+  private readonly versions: [Tensor, number][];
+  private readonly dtype: 'float32' | 'float64';
+
+  constructor(private readonly m: RecurrentBase, private readonly who: string, private readonly kind: RecurrentKind) {
+    if (m.bidirectional) throw new Error(`${who}.stepper: a bidirectional layer reads the sequence backwards and cannot run one step at a time`);
+    this.dtype = m.dtype === 'float64' ? 'float64' : 'float32';
+    const H = m.hiddenSize;
+    const P = m.projSize;
+    const Hout = P || H;
+    this.steppers = Array.from({ length: m.numLayers }, (_, l) => {
+      const p = m.layerWeights(l);
+      const d = (t: Tensor | null): FloatArray | null => (t ? (t.data as FloatArray) : null);
+      return getBackend().recurrentStepper({ kind, T: 1, B: 1, I: l === 0 ? m.inputSize : Hout, H, P }, { wih: d(p.wih)!, whh: d(p.whh)!, bih: d(p.bih), bhh: d(p.bhh), whr: d(p.whr) });
+    });
+    this.versions = m.parameters().map((p) => [p, p.version]);
+  }
+
+  /** x (B, inputSize) or (inputSize) [, state] -> [output (B, Hout) or (Hout), new state]. */
+  step(x: Tensor, state?: StepState | null): [Tensor, StepState] {
+    const who = `${this.who}.stepper().step`;
+    for (const [p, v] of this.versions) {
+      if (p.version !== v) throw new Error(`${who}: the layer's weights changed after this stepper was made; make a new one with stepper()`);
+    }
+    if (!(x instanceof Tensor)) throw new Error(`${who}: x must be a Tensor`);
+    if (x.ndim !== 1 && x.ndim !== 2) throw new Error(`${who}: x must be (batch, inputSize) or (inputSize), got shape ${formatShape(x.shape)}`);
+    if (x.shape[x.ndim - 1] !== this.m.inputSize) throw new Error(`${who}: x has ${x.shape[x.ndim - 1]} features, expected inputSize ${this.m.inputSize}`);
+    if (x.dtype !== this.dtype) throw new Error(`${who}: x is ${x.dtype} but the weights are ${this.dtype}`);
+    const unbatched = x.ndim === 1;
+    const B = unbatched ? 1 : x.shape[0]!;
+    const L = this.m.numLayers;
+    const H = this.m.hiddenSize;
+    const Hout = this.m.projSize || H;
+    const lstm = this.kind === 'lstm';
+    let h: Tensor | null = null;
+    let c: Tensor | null = null;
+    if (state !== undefined && state !== null) {
+      if (lstm && (!Array.isArray(state) || state.length !== 2)) throw new Error(`${who}: the LSTM state must be a pair [h, c]`);
+      h = lstm ? (state as readonly [Tensor, Tensor])[0] : (state as Tensor);
+      c = lstm ? (state as readonly [Tensor, Tensor])[1] : null;
+      const want = (w: number): number[] => (unbatched ? [L, w] : [L, B, w]);
+      if (!(h instanceof Tensor) || !shapeEquals(h.shape, want(Hout)) || h.dtype !== this.dtype) {
+        throw new Error(`${who}: h must be a ${this.dtype} tensor of shape ${formatShape(want(Hout))}, got ${h instanceof Tensor ? `${h.dtype} ${formatShape(h.shape)}` : typeof h}`);
+      }
+      if (lstm && (!(c instanceof Tensor) || !shapeEquals(c.shape, want(H)) || c.dtype !== this.dtype)) {
+        throw new Error(`${who}: c must be a ${this.dtype} tensor of shape ${formatShape(want(H))}`);
+      }
+    }
+    const alloc = (n: number): FloatArray => (this.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n));
+    const hAll = alloc(L * B * Hout);
+    const cAll = lstm ? alloc(L * B * H) : null;
+    let inp = x.data as FloatArray;
+    for (let l = 0; l < L; l++) {
+      const h0 = h ? (h.data as FloatArray).subarray(l * B * Hout, (l + 1) * B * Hout) : alloc(B * Hout);
+      const c0 = lstm ? (c ? (c.data as FloatArray).subarray(l * B * H, (l + 1) * B * H) : alloc(B * H)) : null;
+      const r = this.steppers[l]!.run(inp, 1, B, h0, c0);
+      hAll.set(r.hN, l * B * Hout);
+      if (cAll && r.cN) cAll.set(r.cN, l * B * H);
+      inp = r.out;
+    }
+    const shapeOf = (w: number): number[] => (unbatched ? [L, w] : [L, B, w]);
+    const y = new Tensor(inp, unbatched ? [Hout] : [B, Hout]);
+    const hT = new Tensor(hAll, shapeOf(Hout));
+    return [y, lstm ? [hT, new Tensor(cAll!, shapeOf(H))] : hT];
+  }
+
+  /** Frees the snapshot now (otherwise it goes when the stepper is garbage-collected). */
+  dispose(): void {
+    for (const s of this.steppers) s.dispose();
   }
 }

@@ -83,6 +83,7 @@ export abstract class Optimizer<O extends { lr?: number }> {
           this.state.set(p, st);
         }
         this.update(p.data as FloatArray, p.grad.data as FloatArray, st, g);
+        p.markModified();
       }
     }
   }

@@ -91,8 +91,13 @@ export interface TensorInit {
  * (a `reshape` may share storage with its input).
  */
 export class Tensor {
-  /** The flat, row-major storage. */
+  /**
+   * The flat, row-major storage. Writing into it is allowed; call `markModified()` afterwards so
+   * snapshots of it (a layer's `stepper()`) notice.
+   */
   data: TypedArray;
+  /** Counts in-place modifications made by the library (optimizer steps, loadStateDict, ...). */
+  version = 0;
   /** The size of every dimension. */
   readonly shape: readonly number[];
   /** Whether gradients flow to (and, for a leaf, accumulate in) this tensor. */
@@ -167,6 +172,12 @@ export class Tensor {
       throw new Error(`Tensor.setData: new data has ${data.length} elements, expected ${this.data.length}`);
     }
     this.data = data;
+    this.version++;
+  }
+
+  /** Records that `data` was modified in place. */
+  markModified(): void {
+    this.version++;
   }
 
   add(other: TensorLike): Tensor { return op().add(this, other); }

@@ -4,8 +4,9 @@
  * with and without biases and incoming gradients.
  */
 import { describe, it } from 'node:test';
+import { after, before } from 'node:test';
 import {
-  referenceBackend, getBackend, setBackend, listBackends, Generator, type RecurrentDims, type RecurrentKind, type RecurrentWeights,
+  referenceBackend, getBackend, setBackend, listBackends, Generator, setWasmPoison, type RecurrentDims, type RecurrentKind, type RecurrentWeights,
 } from 'recurrent/internal';
 import { assertClose } from '../helpers.js';
 
@@ -15,6 +16,9 @@ const pick = <T>(xs: readonly T[]): T => xs[rng.int(xs.length)]!;
 
 for (const name of listBackends().filter((b) => b !== 'reference')) {
   describe(`${name} matches reference`, () => {
+    // every call starts on NaN-filled scratch: reading memory a kernel did not write shows up
+    before(() => setWasmPoison(true));
+    after(() => setWasmPoison(false));
     it('gemm over transposes, accumulate, offsets and odd sizes', () => {
       setBackend(name);
       const be = getBackend();
@@ -39,8 +43,9 @@ for (const name of listBackends().filter((b) => b !== 'reference')) {
       grid.push({ kind, T: 1, B: 1, I: 1, H: 1, P: 0 });
       grid.push({ kind, T: 1, B: 3, I: 5, H: 7, P: 0 });
       grid.push({ kind, T: 7, B: 1, I: 3, H: 9, P: 0 });
+      grid.push({ kind, T: 2, B: 1, I: 4, H: 8, P: kind === 'lstm' ? 1 : 0 });
       for (let c = 0; c < 10; c++) {
-        const H = pick([1, 2, 3, 5, 6, 9, 13, 17]);
+        const H = pick([1, 2, 3, 4, 5, 6, 8, 9, 12, 13, 16, 17]);
         grid.push({ kind, T: pick([1, 2, 3, 7, 11]), B: pick([1, 2, 3, 5, 9]), I: pick([1, 2, 3, 6, 7, 10]), H, P: kind === 'lstm' && H > 1 && rng.random() < 0.4 ? 1 + rng.int(H - 1) : 0 });
       }
     }
@@ -77,6 +82,43 @@ for (const name of listBackends().filter((b) => b !== 'reference')) {
             }
             assertClose(b, r, `${label} ${key}`, 2e-5, 2e-4);
           }
+        });
+      }
+    }
+  });
+}
+
+for (const name of listBackends()) {
+  describe(`${name} stepper matches the sequence kernel`, () => {
+    before(() => setWasmPoison(true));
+    after(() => setWasmPoison(false));
+    for (const kind of ['lstm', 'gru', 'rnn_tanh', 'rnn_relu'] as const) {
+      for (const [B, I, H, P] of [[1, 5, 8, 0], [3, 4, 7, 0], [2, 3, 9, 4], [1, 1, 1, 0]] as const) {
+        if (P && kind !== 'lstm') continue;
+        it(`${kind} B=${B} I=${I} H=${H} P=${P}: four single steps equal one four-step call`, () => {
+          setBackend(name);
+          const be = getBackend();
+          const G = kind === 'lstm' ? 4 : kind === 'gru' ? 3 : 1;
+          const Hout = P || H;
+          const w: RecurrentWeights = { wih: rand(G * H * I), whh: rand(G * H * Hout), bih: rand(G * H), bhh: rand(G * H), whr: P ? rand(P * H) : null };
+          const T = 4;
+          const x = rand(T * B * I), h0 = rand(B * Hout), c0 = kind === 'lstm' ? rand(B * H) : null;
+          const dims: RecurrentDims = { kind, T, B, I, H, P };
+          const want = referenceBackend.recurrentForward(dims, w, x, h0, c0, false, false);
+          const st = be.recurrentStepper(dims, w);
+          let h: ArrayLike<number> & Float32Array | Float64Array = h0;
+          let c: Float32Array | Float64Array | null = c0;
+          const outs: number[] = [];
+          for (let t = 0; t < T; t++) {
+            const r = st.run(x.subarray(t * B * I, (t + 1) * B * I), 1, B, h as Float32Array, c);
+            outs.push(...r.out);
+            h = r.hN;
+            c = r.cN;
+          }
+          st.dispose();
+          assertClose(outs, want.out, 'stepped output');
+          assertClose(h, want.hN, 'hN');
+          if (want.cN) assertClose(c!, want.cN, 'cN');
         });
       }
     }

@@ -1,8 +1,17 @@
-import type { Backend } from '../backend.js';
+import type { Backend, RecurrentDims, RecurrentStepper, RecurrentWeights } from '../backend.js';
 import { gemm } from './gemm.js';
 import { unary, unaryBackward, pow, binary } from './elementwise.js';
 import { sumTo, broadcastTo, permute, softmax, softmaxBackward } from './layout.js';
 import { recurrentForward, recurrentBackward } from './recurrent.js';
+
+/** Steps with copies of the weights through the sequence kernel. */
+function recurrentStepper(dims: RecurrentDims, w: RecurrentWeights): RecurrentStepper {
+  const copy = { wih: w.wih.slice(), whh: w.whh.slice(), bih: w.bih?.slice() ?? null, bhh: w.bhh?.slice() ?? null, whr: w.whr?.slice() ?? null };
+  return {
+    run: (x, T, B, h0, c0) => recurrentForward({ ...dims, T, B }, copy, x, h0, c0, false, false),
+    dispose: () => undefined,
+  };
+}
 
 /** The reference backend: plain TypeScript loops, the specification of every fast kernel. */
 export const referenceBackend: Backend = {
@@ -19,4 +28,5 @@ export const referenceBackend: Backend = {
   softmaxBackward,
   recurrentForward,
   recurrentBackward,
+  recurrentStepper,
 };

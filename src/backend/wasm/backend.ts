@@ -5,7 +5,7 @@
  */
 import type { FloatArray } from '../../tensor/dtype.js';
 import {
-  gateCount, type Backend, type RecurrentCache, type RecurrentDims, type RecurrentForwardResult, type RecurrentGrads,
+  gateCount, type Backend, type RecurrentStepper, type RecurrentCache, type RecurrentDims, type RecurrentForwardResult, type RecurrentGrads,
   type RecurrentWeights,
 } from '../backend.js';
 import { referenceBackend as ref } from '../reference/index.js';
@@ -20,6 +20,7 @@ export interface KernelExports {
   gemm(transA: number, transB: number, M: number, N: number, K: number, a: number, b: number, c: number, accumulate: number, ws: number, tid: number, nth: number): void;
   recurrentForward(args: number, tid: number): void;
   recurrentBackward(args: number, tid: number): void;
+  pack(b: number, transB: number, K: number, N: number, dst: number): void;
 }
 
 /** Below this many multiply-adds a kernel runs on the calling thread alone (waking workers costs more). */
@@ -34,6 +35,8 @@ interface WasmCache extends RecurrentCache {
 }
 
 const KIND = { lstm: 0, gru: 1, rnn_tanh: 2, rnn_relu: 3 } as const;
+/** Slots of the sequence kernels' argument block (kernels/recurrent.ts, A_KIND .. A_PREPACKED). */
+const ARG_SLOTS = 43;
 
 function f32(...arrays: (FloatArray | null)[]): boolean {
   return arrays.every((a) => a === null || a instanceof Float32Array);
@@ -43,7 +46,7 @@ function f32(...arrays: (FloatArray | null)[]): boolean {
  * The backend over one kernel instance and its memory; with a pool, big kernels run on every
  * thread (control words for the pool and the kernels' barrier at `ctrl`).
  */
-export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, heapStart: number, pool: ThreadPool | null, ctrl: number, name = 'wasm'): Backend {
+export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, heapStart: number, pool: ThreadPool | null, ctrl: number, name = 'wasm'): Backend & { heap: WasmHeap } {
   const heap = new WasmHeap(memory, heapStart);
   const wsBytes = k.gemmWorkspaceBytes();
   const putOr0 = (a: FloatArray | null): number => (a ? heap.put(a as Float32Array) : 0);
@@ -74,7 +77,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     const GH = gateCount(kind) * H;
     const Hout = P || H;
     heap.reset();
-    const slots = new Array<number>(42).fill(0);
+    const slots = new Array<number>(ARG_SLOTS).fill(0);
     slots[0] = KIND[kind];
     slots[1] = T; slots[2] = B; slots[3] = I; slots[4] = H; slots[5] = P; slots[6] = +reverse;
     slots[7] = heap.put(x);
@@ -169,5 +172,85 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     };
   }
 
-  return { ...ref, name, gemm, recurrentForward, recurrentBackward };
+  interface Block { p: number; bytes: number }
+  const freeBlocks = (blocks: Block[]): void => blocks.forEach((b) => heap.release(b.p, b.bytes));
+  const finalizer = new FinalizationRegistry<Block[]>(freeBlocks);
+
+  function recurrentStepper(dims: RecurrentDims, w: RecurrentWeights): RecurrentStepper {
+    if (!f32(w.wih, w.whh, w.bih, w.bhh, w.whr)) return ref.recurrentStepper(dims, w);
+    const { kind, I, H, P } = dims;
+    const GH = gateCount(kind) * H;
+    const Hout = P || H;
+    // persistent blocks first (they move the scratch area), then pack through scratch copies
+    const blocks: Block[] = [];
+    const keep = (bytes: number): number => {
+      const p = heap.persistent(bytes);
+      blocks.push({ p, bytes });
+      return p;
+    };
+    const wihP = keep(k.packedBytes(I, GH));
+    const whhP = keep(k.packedBytes(Hout, GH));
+    const whrP = P ? keep(k.packedBytes(H, P)) : 0;
+    const bihP = w.bih ? keep(GH * 4) : 0;
+    const bhhP = w.bhh ? keep(GH * 4) : 0;
+    heap.reset();
+    k.pack(heap.put(w.wih as Float32Array), 1, I, GH, wihP);
+    k.pack(heap.put(w.whh as Float32Array), 1, Hout, GH, whhP);
+    if (P) k.pack(heap.put(w.whr as Float32Array), 1, H, P, whrP);
+    if (w.bih) heap.f32(bihP, GH).set(w.bih);
+    if (w.bhh) heap.f32(bhhP, GH).set(w.bhh);
+    let live = true;
+    const token = {};
+    finalizer.register(token, blocks, token);
+    const stepper: RecurrentStepper & { token: object } = {
+      token,
+      run(x, T, B, h0, c0) {
+        if (!live) throw new Error('RecurrentStepper.run: the stepper was disposed');
+        if (!f32(x, h0, c0)) throw new Error('RecurrentStepper.run: float32 inputs expected');
+        heap.reset();
+        const lstm = kind === 'lstm';
+        const nth = Math.min(threadsFor(T * B * GH * (I + Hout)), B > 1 ? Infinity : 1);
+        const slots = new Array<number>(ARG_SLOTS).fill(0);
+        slots[0] = KIND[kind];
+        slots[1] = T; slots[2] = B; slots[3] = I; slots[4] = H; slots[5] = P;
+        slots[7] = heap.put(x as Float32Array);
+        slots[8] = wihP;
+        slots[10] = bihP;
+        slots[11] = bhhP;
+        slots[13] = heap.put(h0 as Float32Array);
+        slots[14] = c0 ? heap.put(c0 as Float32Array) : 0;
+        slots[15] = heap.alloc(T * B * Hout * 4);
+        slots[16] = heap.alloc(T * B * GH * 4);
+        slots[17] = lstm ? heap.alloc(T * B * H * 4) : 0;
+        slots[18] = lstm ? heap.alloc(T * B * H * 4) : 0;
+        slots[19] = lstm && P ? heap.alloc(T * B * H * 4) : 0;
+        slots[20] = kind === 'gru' ? heap.alloc(T * B * H * 4) : 0;
+        slots[21] = heap.alloc(B * GH * 4);
+        slots[22] = whhP;
+        slots[23] = whrP;
+        slots[24] = heap.alloc(wsBytes * nth);
+        slots[39] = nth;
+        slots[40] = ctrl;
+        slots[41] = wsBytes;
+        slots[42] = 1;
+        const args = heap.args(slots);
+        launch(nth, 'recurrentForward', [args], () => k.recurrentForward(args, 0));
+        const out = heap.take(slots[15]!, T * B * Hout);
+        return {
+          out,
+          hN: out.slice((T - 1) * B * Hout),
+          cN: lstm ? heap.take(slots[17]! + (T - 1) * B * H * 4, B * H) : null,
+        };
+      },
+      dispose() {
+        if (!live) return;
+        live = false;
+        finalizer.unregister(token);
+        freeBlocks(blocks);
+      },
+    };
+    return stepper;
+  }
+
+  return { ...ref, name, gemm, recurrentForward, recurrentBackward, recurrentStepper, heap };
 }

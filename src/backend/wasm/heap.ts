@@ -5,27 +5,68 @@
  */
 export class WasmHeap {
   private top: number;
-  constructor(private readonly memory: WebAssembly.Memory, private readonly base: number) {
-    this.top = base;
+  /** Scratch starts here; persistent blocks live below it. */
+  private scratchBase: number;
+  /** Free persistent blocks: start -> bytes. */
+  private readonly free = new Map<number, number>();
+  /** Testing aid: fill used scratch with NaN at every reset, so a read of memory not written shows. */
+  poison = false;
+  private highWater = 0;
+
+  constructor(private readonly memory: WebAssembly.Memory, base: number) {
+    this.scratchBase = (base + 15) & ~15;
+    this.top = this.scratchBase;
   }
 
   reset(): void {
-    this.top = this.base;
+    this.highWater = Math.max(this.highWater, this.top);
+    if (this.poison && this.highWater > this.scratchBase) {
+      new Float32Array(this.memory.buffer, this.scratchBase, (this.highWater - this.scratchBase) >> 2).fill(NaN);
+    }
+    this.top = this.scratchBase;
+  }
+
+  /**
+   * A block that outlives kernel calls (packed weight snapshots). Call between kernel calls
+   * only: it may move the scratch area up.
+   */
+  persistent(bytes: number): number {
+    const need = ((bytes + 16 + 15) & ~15);
+    for (const [p, size] of this.free) {
+      if (size >= need) {
+        this.free.delete(p);
+        if (size > need) this.free.set(p + need, size - need);
+        return p;
+      }
+    }
+    const p = this.scratchBase;
+    this.scratchBase += need;
+    this.top = this.scratchBase;
+    this.ensure(this.scratchBase);
+    return p;
+  }
+
+  /** Returns a persistent block (of `bytes`, as allocated) to the free list. */
+  release(p: number, bytes: number): void {
+    this.free.set(p, (bytes + 16 + 15) & ~15);
+  }
+
+  private ensure(end: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      try {
+        this.memory.grow(Math.ceil((end - have) / 65536));
+      } catch {
+        throw new Error(`wasm backend: cannot grow memory to ${Math.ceil(end / 2 ** 20)} MiB`);
+      }
+    }
   }
 
   /** A block of `bytes`, zero-filled when `zero`. */
   alloc(bytes: number, zero = false): number {
     const p = (this.top + 15) & ~15;
     const end = p + bytes + 16;
-    const have = this.memory.buffer.byteLength;
-    if (end > have) {
-      const pages = Math.ceil((end - have) / 65536);
-      try {
-        this.memory.grow(pages);
-      } catch {
-        throw new Error(`wasm backend: cannot grow memory to ${Math.ceil(end / 2 ** 20)} MiB`);
-      }
-    }
+    this.ensure(end);
     this.top = end;
     if (zero) new Uint8Array(this.memory.buffer, p, bytes).fill(0);
     return p;

@@ -38,6 +38,7 @@ const proc = (globalThis as { process?: NodeProcess }).process;
 const builtin = <T>(name: string): T | null => (proc?.getBuiltinModule ? (proc.getBuiltinModule(name) as T) : null);
 
 let variant: WasmVariant | null = null;
+let heapOf: { poison: boolean } | null = null;
 let pool: ThreadPool | null = null;
 const notes: string[] = [];
 let userChose = false;
@@ -114,7 +115,9 @@ function install(c: Candidate, module: WebAssembly.Module): void {
   const ctrl = (exports.heapBase() + 63) & ~63;
   new Int32Array(memory.buffer, ctrl, CTRL_WORDS).fill(0);
   pool = c.threaded ? new ThreadPool(Worker!, module, memory, ctrl, threads) : null;
-  registerBackend(createWasmBackend(exports, memory, ctrl + CTRL_WORDS * 4, pool, ctrl));
+  const be = createWasmBackend(exports, memory, ctrl + CTRL_WORDS * 4, pool, ctrl);
+  heapOf = be.heap;
+  registerBackend(be);
   variant = c.variant;
   if (!userChose) setBackend('wasm');
 }
@@ -164,4 +167,12 @@ export function setNumThreads(n: number): number {
 
 export function backendInfo(): BackendInfo {
   return { name: getBackend().name, available: listBackends(), wasm: variant, threads: pool ? pool.size : variant ? 1 : 0, notes: [...notes] };
+}
+
+/**
+ * Testing aid: with `on`, every wasm kernel call starts with its scratch memory filled with NaN,
+ * so a kernel that reads memory it did not write gives NaN instead of a plausible number.
+ */
+export function setWasmPoison(on: boolean): void {
+  if (heapOf) heapOf.poison = on;
 }
