@@ -53,7 +53,8 @@ for (const w of only) {
   }
   if (peers) {
     for (const b of ['wasm', 'cpu']) {
-      if (w === 'lstm-big') continue; // far too slow to be worth the minutes (BENCHMARKS.md lists none)
+      // too slow to be worth the minutes where BENCHMARKS.md lists no figure either
+      if (w === 'lstm-big' || (b === 'cpu' && !['lstm-lm', 'lstm-ts', 'lstm-gen'].includes(w))) continue;
       results.push(...runJson(process.execPath, [join(here, 'peers', 'tfjs.mjs'), b, w, String(b === 'cpu' ? Math.min(seconds, 3) : seconds)]));
     }
     if (w === 'lstm-lm' || w === 'lstm-ts') results.push(...runJson(process.execPath, [join(here, 'peers', 'brain.cjs'), w, String(seconds)]));

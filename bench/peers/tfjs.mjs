@@ -64,5 +64,5 @@ const workloads = {
   'lstm-lm': () => lm('lstm', 256), 'gru-lm': () => lm('gru', 256), 'rnn-lm': () => lm('simpleRNN', 256),
   'lstm-big': () => lm('lstm', 512, 2), 'lstm-ts': ts, 'lstm-gen': gen,
 };
-const r = await measureAsync(workloads[name](), seconds);
+const r = await measureAsync(workloads[name](), seconds, backend === 'cpu');
 console.log(JSON.stringify({ lib: `tfjs-${backend}`, variant: `TensorFlow.js ${tf.version.tfjs} ${backend}`, workload: name, ...r }));
