@@ -55,12 +55,13 @@ function gen() {
   const rnn = new LSTM({ inputSize: E, hiddenSize: H });
   const head = new Linear({ inFeatures: H, outFeatures: V });
   const rng = new Generator(1);
+  const stepper = rnn.stepper(); // the fused one-step path: weights packed once
   let state = null;
   let token = 0;
   return {
     unit: 'tokens/s', perStep: 1, step() {
       noGrad(() => {
-        const [h, s] = rnn.forward(emb.forward(tensor(Int32Array.of(token), [1, 1])), state);
+        const [h, s] = stepper.step(emb.forward(tensor(Int32Array.of(token), [1])), state);
         state = s;
         const p = head.forward(h).softmax(-1).data;
         let r = rng.random();

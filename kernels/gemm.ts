@@ -130,6 +130,81 @@ function macro(pa: usize, mc: i32, kc: i32, bp0: usize, panelStride: usize, nc: 
   }
 }
 
+/**
+ * One row against packed B (full-K panels): c (1, N) (+)= a (1, K) @ Bp. Four panels at a time
+ * keep eight independent accumulators in flight; a 4-row tile would waste three rows here.
+ */
+function gemv1Packed(a: usize, bp: usize, K: i32, N: i32, c: usize, acc: bool, tmp: usize): void {
+  const panels = (N + NR - 1) / NR;
+  const stride = <usize>(K * NR) * 4;
+  let p = 0;
+  for (; p + 4 <= panels; p += 4) {
+    let q0 = bp + <usize>p * stride;
+    let q1 = q0 + stride, q2 = q1 + stride, q3 = q2 + stride;
+    let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s10 = f32x4.splat(0), s11 = f32x4.splat(0);
+    let s20 = f32x4.splat(0), s21 = f32x4.splat(0), s30 = f32x4.splat(0), s31 = f32x4.splat(0);
+    for (let k = 0; k < K; k++) {
+      const x = v128.load32_splat(a + <usize>k * 4);
+      s00 = madd(x, v128.load(q0), s00);
+      s01 = madd(x, v128.load(q0, 16), s01);
+      s10 = madd(x, v128.load(q1), s10);
+      s11 = madd(x, v128.load(q1, 16), s11);
+      s20 = madd(x, v128.load(q2), s20);
+      s21 = madd(x, v128.load(q2, 16), s21);
+      s30 = madd(x, v128.load(q3), s30);
+      s31 = madd(x, v128.load(q3, 16), s31);
+      q0 += 32; q1 += 32; q2 += 32; q3 += 32;
+    }
+    const j = p * NR;
+    storeRow(c + <usize>j * 4, s00, s01, min(NR, N - j), acc, tmp);
+    storeRow(c + <usize>(j + NR) * 4, s10, s11, min(NR, N - j - NR), acc, tmp);
+    storeRow(c + <usize>(j + 2 * NR) * 4, s20, s21, min(NR, N - j - 2 * NR), acc, tmp);
+    storeRow(c + <usize>(j + 3 * NR) * 4, s30, s31, min(NR, N - j - 3 * NR), acc, tmp);
+  }
+  for (; p < panels; p++) {
+    let q = bp + <usize>p * stride;
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+    for (let k = 0; k < K; k++) {
+      const x = v128.load32_splat(a + <usize>k * 4);
+      s0 = madd(x, v128.load(q), s0);
+      s1 = madd(x, v128.load(q, 16), s1);
+      q += 32;
+    }
+    storeRow(c + <usize>(p * NR) * 4, s0, s1, min(NR, N - p * NR), acc, tmp);
+  }
+}
+
+/** One row, B unpacked: c (1, N) (+)= a (1, K) @ op(B); dot products (transB) or row updates. */
+function gemv1(a: usize, transB: bool, N: i32, K: i32, b: usize, ldb: i32, c: usize, acc: bool, tmp: usize): void {
+  if (transB) {
+    // c[j] = a . B[j, :], both contiguous
+    for (let j = 0; j < N; j++) {
+      const row = b + <usize>(j * ldb) * 4;
+      let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+      let k = 0;
+      for (; k + 8 <= K; k += 8) {
+        s0 = madd(v128.load(a + <usize>k * 4), v128.load(row + <usize>k * 4), s0);
+        s1 = madd(v128.load(a + <usize>k * 4, 16), v128.load(row + <usize>k * 4, 16), s1);
+      }
+      s0 = f32x4.add(s0, s1);
+      let sum = f32x4.extract_lane(s0, 0) + f32x4.extract_lane(s0, 1) + f32x4.extract_lane(s0, 2) + f32x4.extract_lane(s0, 3);
+      for (; k < K; k++) sum += load<f32>(a + <usize>k * 4) * load<f32>(row + <usize>k * 4);
+      const dst = c + <usize>j * 4;
+      store<f32>(dst, acc ? load<f32>(dst) + sum : sum);
+    }
+    return;
+  }
+  // c += a[k] * B[k, :], four lanes of c at a time
+  if (!acc) memory.fill(c, 0, <usize>N * 4);
+  for (let k = 0; k < K; k++) {
+    const x = v128.load32_splat(a + <usize>k * 4);
+    const row = b + <usize>(k * ldb) * 4;
+    let j = 0;
+    for (; j + 4 <= N; j += 4) v128.store(c + <usize>j * 4, madd(x, v128.load(row + <usize>j * 4), v128.load(c + <usize>j * 4)));
+    for (; j < N; j++) store<f32>(c + <usize>j * 4, load<f32>(c + <usize>j * 4) + load<f32>(a + <usize>k * 4) * load<f32>(row + <usize>j * 4));
+  }
+}
+
 function zeroC(c: usize, M: i32, N: i32, ldc: i32): void {
   for (let i = 0; i < M; i++) memory.fill(c + <usize>(i * ldc) * 4, 0, <usize>N * 4);
 }
@@ -151,6 +226,10 @@ export function gemmLd(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: us
     return;
   }
   const tmp = (ws + 15) & ~15;
+  if (M == 1 && !transA && ldc == N) {
+    gemv1(a, transB, N, K, b, ldb, c, accumulate, tmp);
+    return;
+  }
   const pa = tmp + 64;
   const pb = pa + <usize>(MC * KC) * 4;
   for (let j0 = 0; j0 < N; j0 += NC) {
@@ -225,6 +304,10 @@ export function gemmPacked(transA: bool, M: i32, N: i32, K: i32, a: usize, lda: 
     return;
   }
   const tmp = (ws + 15) & ~15;
+  if (M == 1 && !transA) {
+    gemv1Packed(a, bp, K, N, c, accumulate, tmp);
+    return;
+  }
   const pa = tmp + 64;
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = min(KC, K - k0);
