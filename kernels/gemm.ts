@@ -54,12 +54,29 @@ function packA(a: usize, transA: bool, lda: i32, i0: i32, mc: i32, k0: i32, kc: 
         else for (let ii = 0; ii < MR; ii++) store<f32>(d + ii * 4, ii < h ? load<f32>(src + ii * 4) : 0);
       }
     } else {
+      let k = 0;
+      if (h == MR) {
+        // four rows by four k at a time, transposed in registers
+        const s0 = a + (<usize>(i0 + ip) * lda + k0) * 4;
+        const s1 = s0 + <usize>lda * 4, s2 = s1 + <usize>lda * 4, s3 = s2 + <usize>lda * 4;
+        for (; k + 4 <= kc; k += 4) {
+          const o = <usize>k * 4;
+          const r0 = v128.load(s0 + o), r1 = v128.load(s1 + o), r2 = v128.load(s2 + o), r3 = v128.load(s3 + o);
+          const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+          const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+          const d = panel + <usize>(k * MR) * 4;
+          v128.store(d, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+          v128.store(d, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 16);
+          v128.store(d, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 32);
+          v128.store(d, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 48);
+        }
+      }
       for (let ii = 0; ii < MR; ii++) {
         if (ii < h) {
           const src = a + (<usize>(i0 + ip + ii) * lda + k0) * 4;
-          for (let k = 0; k < kc; k++) store<f32>(panel + <usize>(k * MR + ii) * 4, load<f32>(src + k * 4));
+          for (let kk = k; kk < kc; kk++) store<f32>(panel + <usize>(kk * MR + ii) * 4, load<f32>(src + kk * 4));
         } else {
-          for (let k = 0; k < kc; k++) store<f32>(panel + <usize>(k * MR + ii) * 4, 0);
+          for (let kk = k; kk < kc; kk++) store<f32>(panel + <usize>(kk * MR + ii) * 4, 0);
         }
       }
     }
@@ -205,6 +222,62 @@ function gemv1(a: usize, transB: bool, N: i32, K: i32, b: usize, ldb: i32, c: us
   }
 }
 
+/**
+ * Few columns (N <= 4): an 8-wide tile would waste most of its lanes, so each column is a
+ * vector product instead: dot products of A's rows with B's columns, or (transA) row updates
+ * over A's stored rows. B's columns and C's transposed columns go through `buf` when strided.
+ */
+function gemmSkinny(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32,
+  c: usize, ldc: i32, accumulate: bool, buf: usize): void {
+  // columns of op(B), contiguous: bcol(n)[k]
+  let bc = b;
+  let bstride = <usize>ldb * 4;
+  if (!transB) {
+    for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) store<f32>(buf + <usize>(n * K + k) * 4, load<f32>(b + <usize>(k * ldb + n) * 4));
+    bc = buf;
+    bstride = <usize>K * 4;
+  }
+  if (!transA) {
+    for (let i = 0; i < M; i++) {
+      const row = a + <usize>(i * lda) * 4;
+      for (let n = 0; n < N; n++) {
+        const col = bc + <usize>n * bstride;
+        let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+        let k = 0;
+        for (; k + 8 <= K; k += 8) {
+          s0 = madd(v128.load(row + <usize>k * 4), v128.load(col + <usize>k * 4), s0);
+          s1 = madd(v128.load(row + <usize>k * 4, 16), v128.load(col + <usize>k * 4, 16), s1);
+        }
+        s0 = f32x4.add(s0, s1);
+        let sum = f32x4.extract_lane(s0, 0) + f32x4.extract_lane(s0, 1) + f32x4.extract_lane(s0, 2) + f32x4.extract_lane(s0, 3);
+        for (; k < K; k++) sum += load<f32>(row + <usize>k * 4) * load<f32>(col + <usize>k * 4);
+        const dst = c + <usize>(i * ldc + n) * 4;
+        store<f32>(dst, accumulate ? load<f32>(dst) + sum : sum);
+      }
+    }
+    return;
+  }
+  // transA: op(A) row i is stored column i; C[:, n] = sum_k A[k, :] * bcol(n)[k], accumulated in buf
+  const acc = buf + <usize>(N * K) * 4;
+  for (let n = 0; n < N; n++) {
+    const cn = acc + <usize>(n * M) * 4;
+    memory.fill(cn, 0, <usize>M * 4);
+    const col = bc + <usize>n * bstride;
+    for (let k = 0; k < K; k++) {
+      const x = v128.load32_splat(col + <usize>k * 4);
+      const row = a + <usize>(k * lda) * 4;
+      let i = 0;
+      for (; i + 4 <= M; i += 4) v128.store(cn + <usize>i * 4, madd(x, v128.load(row + <usize>i * 4), v128.load(cn + <usize>i * 4)));
+      for (; i < M; i++) store<f32>(cn + <usize>i * 4, load<f32>(cn + <usize>i * 4) + load<f32>(col + <usize>k * 4) * load<f32>(row + <usize>i * 4));
+    }
+    for (let i = 0; i < M; i++) {
+      const dst = c + <usize>(i * ldc + n) * 4;
+      const v = load<f32>(cn + <usize>i * 4);
+      store<f32>(dst, accumulate ? load<f32>(dst) + v : v);
+    }
+  }
+}
+
 function zeroC(c: usize, M: i32, N: i32, ldc: i32): void {
   for (let i = 0; i < M; i++) memory.fill(c + <usize>(i * ldc) * 4, 0, <usize>N * 4);
 }
@@ -231,6 +304,10 @@ export function gemmLd(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: us
     return;
   }
   const pa = tmp + 64;
+  if (N <= 4 && <i64>N * K + <i64>N * M <= <i64>(MC * KC + KC * NC)) {
+    gemmSkinny(transA, transB, M, N, K, a, lda, b, ldb, c, ldc, accumulate, pa);
+    return;
+  }
   const pb = pa + <usize>(MC * KC) * 4;
   for (let j0 = 0; j0 < N; j0 += NC) {
     const nc = min(NC, N - j0);

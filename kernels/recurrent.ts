@@ -193,7 +193,7 @@ export function recurrentForward(args: usize, tid: i32): void {
         } else {
           let a = f32x4.add(ld(row + o4), ld(hrow + o4));
           if (bhh) a = f32x4.add(a, ld(bhh + o4));
-          st(out + k, kind == RNN_TANH ? vtanh(a) : f32x4.max(a, f32x4.splat(0)), n);
+          st(out + k, kind == RNN_TANH ? vtanh(a) : f32x4.pmax(a, f32x4.splat(0)), n);
         }
       }
     }

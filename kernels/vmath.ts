@@ -1,6 +1,9 @@
 // Four-lane float32 math for the gate nonlinearities (wasm SIMD has no exp).
 // exp: Cephes expf (range reduction by ln 2, degree-6 polynomial), relative error ~1e-7.
-// tanh: Cephes tanhf's odd polynomial below 0.625, 1 - 2 / (exp(2|x|) + 1) above.
+// tanh: Eigen's rational approximation (odd degree-13 / even degree-6), relative error < 4e-7.
+// Clamps use pmin/pmax, which map to single instructions (min/max must order NaNs, which costs
+// several) and still pass NaN through in the operand order used here. 2^n is built from the
+// bits of n + 127 + 1.5 * 2^23, avoiding the saturating float-to-int conversion.
 
 /** a * b + c, fused where the runtime has relaxed SIMD. */
 // @ts-ignore: decorator
@@ -9,9 +12,15 @@
   return f32x4.add(f32x4.mul(a, b), c);
 }
 
+/** min(max(x, lo), hi), NaN passing through */
+// @ts-ignore: decorator
+@inline function clamp(x: v128, lo: f32, hi: f32): v128 {
+  return f32x4.pmax(f32x4.pmin(x, f32x4.splat(hi)), f32x4.splat(lo));
+}
+
 // @ts-ignore: decorator
 @inline export function vexp(x: v128): v128 {
-  x = f32x4.min(f32x4.max(x, f32x4.splat(-87.3365447505)), f32x4.splat(88.3762626647));
+  x = clamp(x, -87.3365447505, 88.3762626647);
   const fx = f32x4.floor(madd(x, f32x4.splat(1.44269504088896341), f32x4.splat(0.5)));
   x = f32x4.sub(x, f32x4.mul(fx, f32x4.splat(0.693359375)));
   x = f32x4.sub(x, f32x4.mul(fx, f32x4.splat(-2.12194440e-4)));
@@ -23,7 +32,9 @@
   y = madd(y, x, f32x4.splat(1.6666665459e-1));
   y = madd(y, x, f32x4.splat(5.0000001201e-1));
   y = f32x4.add(madd(y, z, x), f32x4.splat(1.0));
-  const n = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(fx), i32x4.splat(127)), 23);
+  // bits of fx + 127 + 1.5 * 2^23 are 0x4B400000 + (fx + 127): shift the exponent into place
+  const biased = f32x4.add(fx, f32x4.splat(12583039.0));
+  const n = i32x4.shl(i32x4.sub(biased, i32x4.splat(0x4b400000)), 23);
   return f32x4.mul(y, n);
 }
 
@@ -34,33 +45,19 @@
 }
 
 // @ts-ignore: decorator
-@inline export function vtanh(x: v128): v128 {
-  const ax = f32x4.abs(x);
-  // small |x|: odd polynomial keeps the relative error small near 0
-  const z = f32x4.mul(x, x);
-  let p = f32x4.splat(-5.70498872745e-3);
-  p = madd(p, z, f32x4.splat(2.06390887954e-2));
-  p = madd(p, z, f32x4.splat(-5.37397155531e-2));
-  p = madd(p, z, f32x4.splat(1.33314422036e-1));
-  p = madd(p, z, f32x4.splat(-3.33332819422e-1));
-  const small = madd(f32x4.mul(p, z), x, x);
-  // large |x|: 1 - 2 / (exp(2|x|) + 1), sign restored
-  const e = vexp(f32x4.add(ax, ax));
-  const one = f32x4.splat(1.0);
-  const big = f32x4.sub(one, f32x4.div(f32x4.splat(2.0), f32x4.add(e, one)));
-  const signed = v128.bitselect(big, f32x4.neg(big), f32x4.ge(x, f32x4.splat(0)));
-  return v128.bitselect(small, signed, f32x4.lt(ax, f32x4.splat(0.625)));
-}
-
-// @ts-ignore: decorator
-@inline export function sexp(x: f32): f32 {
-  return f32x4.extract_lane(vexp(f32x4.splat(x)), 0);
-}
-// @ts-ignore: decorator
-@inline export function ssigmoid(x: f32): f32 {
-  return f32x4.extract_lane(vsigmoid(f32x4.splat(x)), 0);
-}
-// @ts-ignore: decorator
-@inline export function stanh(x: f32): f32 {
-  return f32x4.extract_lane(vtanh(f32x4.splat(x)), 0);
+@inline export function vtanh(a: v128): v128 {
+  const x = clamp(a, -7.99881172180175781, 7.99881172180175781);
+  const x2 = f32x4.mul(x, x);
+  let p = madd(x2, f32x4.splat(-2.76076847742355e-16), f32x4.splat(2.00018790482477e-13));
+  p = madd(x2, p, f32x4.splat(-8.60467152213735e-11));
+  p = madd(x2, p, f32x4.splat(5.12229709037114e-8));
+  p = madd(x2, p, f32x4.splat(1.48572235717979e-5));
+  p = madd(x2, p, f32x4.splat(6.37261928875436e-4));
+  p = madd(x2, p, f32x4.splat(4.89352455891786e-3));
+  p = f32x4.mul(x, p);
+  let q = madd(x2, f32x4.splat(1.19825839466702e-6), f32x4.splat(1.18534705686654e-4));
+  q = madd(x2, q, f32x4.splat(2.26843463243900e-3));
+  q = madd(x2, q, f32x4.splat(4.89352518554385e-3));
+  // tiny |x|: tanh(x) = x to float precision
+  return v128.bitselect(a, f32x4.div(p, q), f32x4.lt(f32x4.abs(a), f32x4.splat(0.0004)));
 }
