@@ -80,23 +80,38 @@ function adamUpdate(p: FloatArray, g: FloatArray, st: ParamState, o: Required<Ad
   const bc1 = 1 - Math.pow(b1, step);
   const bc2sqrt = Math.sqrt(1 - Math.pow(b2, step));
   const stepSize = lr / bc1;
+  const sg = maximize ? -1 : 1;
+  const l2 = decoupled ? 0 : wd;
+  const shrink = decoupled && wd !== 0 ? 1 - lr * wd : 1;
+  const c1 = 1 - b1;
+  const c2 = 1 - b2;
+  const inv = 1 / bc2sqrt;
+  if (!vmax) {
+    // the common case in one tight pass; `round` stores the moments at the buffers' precision
+    // (float32 like PyTorch's) without reading them back
+    const round = p instanceof Float32Array ? Math.fround : identity;
+    for (let i = 0; i < p.length; i++) {
+      const p0 = p[i]!;
+      const gi = sg * g[i]! + l2 * p0;
+      const mi = round(b1 * m[i]! + c1 * gi);
+      const vi = round(b2 * v[i]! + c2 * gi * gi);
+      m[i] = mi;
+      v[i] = vi;
+      p[i] = p0 * shrink - stepSize * (mi / (Math.sqrt(vi) * inv + eps));
+    }
+    return;
+  }
   for (let i = 0; i < p.length; i++) {
-    let gi = maximize ? -g[i]! : g[i]!;
-    if (wd !== 0) {
-      if (decoupled) p[i] = p[i]! * (1 - lr * wd);
-      else gi += wd * p[i]!;
-    }
-    m[i] = b1 * m[i]! + (1 - b1) * gi;
-    v[i] = b2 * v[i]! + (1 - b2) * gi * gi;
-    let vv = v[i]!;
-    if (vmax) {
-      vmax[i] = Math.max(vmax[i]!, vv);
-      vv = vmax[i]!;
-    }
-    const denom = Math.sqrt(vv) / bc2sqrt + eps;
-    p[i] = p[i]! - stepSize * (m[i]! / denom);
+    const pi = p[i]! * shrink;
+    const gi = sg * g[i]! + l2 * p[i]!;
+    m[i] = b1 * m[i]! + c1 * gi;
+    v[i] = b2 * v[i]! + c2 * gi * gi;
+    vmax[i] = Math.max(vmax[i]!, v[i]!);
+    p[i] = pi - stepSize * (m[i]! / (Math.sqrt(vmax[i]!) * inv + eps));
   }
 }
+
+const identity = (x: number): number => x;
 
 /** Adam (Kingma & Ba), PyTorch's defaults: lr 1e-3, betas [0.9, 0.999], eps 1e-8, L2 weight decay 0. */
 export class Adam extends Optimizer<AdamOptions> {

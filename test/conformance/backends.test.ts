@@ -37,6 +37,25 @@ for (const name of listBackends().filter((b) => b !== 'reference')) {
       }
     });
 
+    it('softmax and log-softmax, forward and backward, over odd row lengths', () => {
+      setBackend(name);
+      const be = getBackend();
+      for (const [outer, n, inner] of [[1, 1, 1], [3, 5, 1], [7, 65, 1], [2, 4, 3], [5, 9, 1]] as const) {
+        for (const log of [false, true]) {
+          const x = rand(outer * n * inner, 6);
+          const g = rand(outer * n * inner);
+          const yr = new Float32Array(x.length), yb = new Float32Array(x.length);
+          referenceBackend.softmax(x, outer, n, inner, yr, log);
+          be.softmax(x, outer, n, inner, yb, log);
+          assertClose(yb, yr, `softmax log=${log} (${outer}, ${n}, ${inner})`);
+          const dr = new Float32Array(x.length), db = new Float32Array(x.length);
+          referenceBackend.softmaxBackward(yr, g, outer, n, inner, dr, log);
+          be.softmaxBackward(yr, g, outer, n, inner, db, log);
+          assertClose(db, dr, `softmax backward log=${log} (${outer}, ${n}, ${inner})`);
+        }
+      }
+    });
+
     const kinds: RecurrentKind[] = ['lstm', 'gru', 'rnn_tanh', 'rnn_relu'];
     const grid: RecurrentDims[] = [];
     for (const kind of kinds) {

@@ -27,6 +27,18 @@ export function stridedOffsets(shape: Shape, strides: readonly number[]): Int32A
 
 /** Sums x (xShape) into out (outShape: same rank, 1 on summed dimensions), in double precision. */
 export function sumTo(x: FloatArray, xShape: Shape, out: FloatArray, outShape: Shape): void {
+  // common case (bias gradients): summing leading dimensions into a trailing row
+  const n = out.length;
+  let lead = 0;
+  while (lead < outShape.length && outShape[lead] === 1) lead++;
+  let trailing = true;
+  for (let d = lead; d < outShape.length; d++) if (outShape[d] !== xShape[d]) trailing = false;
+  if (trailing && n > 0) {
+    const accRow = new Float64Array(n);
+    for (let r = 0; r < x.length; r += n) for (let j = 0; j < n; j++) accRow[j] += x[r + j]!;
+    for (let j = 0; j < n; j++) out[j] = accRow[j]!;
+    return;
+  }
   const to = stridedOffsets(xShape, broadcastStrides(outShape, xShape));
   const acc = new Float64Array(out.length);
   for (let i = 0; i < x.length; i++) acc[to[i]!] += x[i]!;

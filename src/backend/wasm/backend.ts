@@ -21,6 +21,8 @@ export interface KernelExports {
   recurrentForward(args: number, tid: number): void;
   recurrentBackward(args: number, tid: number): void;
   pack(b: number, transB: number, K: number, N: number, dst: number): void;
+  softmaxRows(x: number, rows: number, n: number, out: number, log: number): void;
+  softmaxRowsBackward(y: number, g: number, rows: number, n: number, out: number, log: number): void;
 }
 
 /** Below this many multiply-adds a kernel runs on the calling thread alone (waking workers costs more). */
@@ -172,6 +174,25 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     };
   }
 
+  function softmax(x: FloatArray, outer: number, n: number, inner: number, out: FloatArray, log: boolean): void {
+    if (inner !== 1 || !f32(x, out)) return ref.softmax(x, outer, n, inner, out, log);
+    heap.reset();
+    const px = heap.put(x as Float32Array);
+    const po = heap.alloc(x.length * 4);
+    k.softmaxRows(px, outer, n, po, +log);
+    out.set(heap.f32(po, x.length));
+  }
+
+  function softmaxBackward(y: FloatArray, g: FloatArray, outer: number, n: number, inner: number, out: FloatArray, log: boolean): void {
+    if (inner !== 1 || !f32(y, g, out)) return ref.softmaxBackward(y, g, outer, n, inner, out, log);
+    heap.reset();
+    const py = heap.put(y as Float32Array);
+    const pg = heap.put(g as Float32Array);
+    const po = heap.alloc(y.length * 4);
+    k.softmaxRowsBackward(py, pg, outer, n, po, +log);
+    out.set(heap.f32(po, y.length));
+  }
+
   interface Block { p: number; bytes: number }
   const freeBlocks = (blocks: Block[]): void => blocks.forEach((b) => heap.release(b.p, b.bytes));
   const finalizer = new FinalizationRegistry<Block[]>(freeBlocks);
@@ -252,5 +273,5 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     return stepper;
   }
 
-  return { ...ref, name, gemm, recurrentForward, recurrentBackward, recurrentStepper, heap };
+  return { ...ref, name, gemm, softmax, softmaxBackward, recurrentForward, recurrentBackward, recurrentStepper, heap };
 }

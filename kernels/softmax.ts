@@ -1,0 +1,64 @@
+// Softmax and log-softmax over the rows of a contiguous (rows, n) float32 matrix, max-shifted,
+// and their gradients given the output y and its gradient g:
+//   softmax:     dx = y (g - sum(g y))
+//   log-softmax: dx = g - exp(y) sum(g)
+import { vexp } from './vmath';
+
+// @ts-ignore: decorator
+@inline function hsum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+}
+
+export function softmaxRows(x: usize, rows: i32, n: i32, out: usize, log: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const xr = x + <usize>(r * n) * 4;
+    const yr = out + <usize>(r * n) * 4;
+    let m: f32 = -Infinity;
+    for (let j = 0; j < n; j++) m = max(m, load<f32>(xr + <usize>j * 4));
+    if (m == -Infinity) m = 0;
+    const mv = f32x4.splat(m);
+    let s = f32x4.splat(0);
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const e = vexp(f32x4.sub(v128.load(xr + <usize>j * 4), mv));
+      if (!log) v128.store(yr + <usize>j * 4, e);
+      s = f32x4.add(s, e);
+    }
+    let sum = hsum(s);
+    for (; j < n; j++) {
+      const e = f32x4.extract_lane(vexp(f32x4.splat(load<f32>(xr + <usize>j * 4) - m)), 0);
+      if (!log) store<f32>(yr + <usize>j * 4, e);
+      sum += e;
+    }
+    if (log) {
+      const shift = m + Mathf.log(sum);
+      for (let k = 0; k < n; k++) store<f32>(yr + <usize>k * 4, load<f32>(xr + <usize>k * 4) - shift);
+    } else {
+      const inv = f32x4.splat(1 / sum);
+      let k = 0;
+      for (; k + 4 <= n; k += 4) v128.store(yr + <usize>k * 4, f32x4.mul(v128.load(yr + <usize>k * 4), inv));
+      for (; k < n; k++) store<f32>(yr + <usize>k * 4, load<f32>(yr + <usize>k * 4) / sum);
+    }
+  }
+}
+
+export function softmaxRowsBackward(y: usize, g: usize, rows: i32, n: i32, out: usize, log: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const o = <usize>(r * n) * 4;
+    let s: f32 = 0;
+    if (log) for (let j = 0; j < n; j++) s += load<f32>(g + o + <usize>j * 4);
+    else for (let j = 0; j < n; j++) s += load<f32>(g + o + <usize>j * 4) * load<f32>(y + o + <usize>j * 4);
+    const sv = f32x4.splat(s);
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const p = o + <usize>j * 4;
+      const yv = v128.load(y + p), gv = v128.load(g + p);
+      v128.store(out + p, log ? f32x4.sub(gv, f32x4.mul(vexp(yv), sv)) : f32x4.mul(yv, f32x4.sub(gv, sv)));
+    }
+    for (; j < n; j++) {
+      const p = o + <usize>j * 4;
+      const yv = load<f32>(y + p), gv = load<f32>(g + p);
+      store<f32>(out + p, log ? gv - f32x4.extract_lane(vexp(f32x4.splat(yv)), 0) * s : yv * (gv - s));
+    }
+  }
+}
