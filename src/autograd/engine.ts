@@ -36,7 +36,8 @@ export type BackwardRule = (gradOutputs: readonly (Tensor | null)[]) => readonly
 
 class Node implements GradNode {
   private rule: BackwardRule | null;
-  constructor(readonly name: string, readonly inputs: readonly Tensor[], readonly numOutputs: number, rule: BackwardRule) {
+  constructor(readonly name: string, readonly inputs: readonly Tensor[], readonly numOutputs: number, rule: BackwardRule,
+    private onRelease: (() => void) | null) {
     this.rule = rule;
   }
   backward(gradOutputs: readonly (Tensor | null)[]): readonly (Tensor | null)[] {
@@ -47,16 +48,21 @@ class Node implements GradNode {
   }
   release(): void {
     this.rule = null;
+    const f = this.onRelease;
+    this.onRelease = null;
+    if (f) f();
   }
 }
 
 /**
  * Records `outputs` as produced from `inputs` by one operation with the given backward rule.
  * The rule receives one gradient per output (null where none arrived) and returns one per input.
- * Call only when `needsGrad(...inputs)`.
+ * Call only when `needsGrad(...inputs)`. `onRelease` runs once the node is released (after a
+ * backward that does not retain the graph), to free memory its rule held.
  */
-export function record(name: string, inputs: readonly Tensor[], outputs: readonly Tensor[], rule: BackwardRule): void {
-  const node = new Node(name, inputs, outputs.length, rule);
+export function record(name: string, inputs: readonly Tensor[], outputs: readonly Tensor[], rule: BackwardRule,
+  onRelease: (() => void) | null = null): void {
+  const node = new Node(name, inputs, outputs.length, rule, onRelease);
   outputs.forEach((o, i) => {
     o.gradFn = node;
     (o as { outputIndex: number }).outputIndex = i;

@@ -110,6 +110,6 @@ export function recurrentLayer(kind: RecurrentKind, x: Tensor, dirs: readonly Di
     });
     const cvt = (t: Tensor, d: FloatArray): Tensor => new Tensor(t.dtype === dtype ? d : convert(d, t.dtype), t.shape);
     return [cvt(x, dx), cvt(h0, dh0), ...(c0 && dc0 ? [cvt(c0, dc0)] : []), ...paramGrads];
-  });
+  }, () => runs.forEach((r) => r.cache?.release?.()));
   return [out, hN, cN];
 }

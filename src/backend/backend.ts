@@ -36,6 +36,8 @@ export interface RecurrentWeights {
 /** What a backend saves between a sequence forward and its backward; only that backend reads it. */
 export interface RecurrentCache {
   readonly backend: string;
+  /** Frees backend memory held for backward (called once the graph is released). */
+  release?(): void;
 }
 
 export interface RecurrentForwardResult {

@@ -6,7 +6,8 @@
 import { describe, it } from 'node:test';
 import { after, before } from 'node:test';
 import {
-  referenceBackend, getBackend, setBackend, listBackends, Generator, setWasmPoison, type RecurrentDims, type RecurrentKind, type RecurrentWeights,
+  referenceBackend, getBackend, setBackend, listBackends, Generator, setWasmPoison, wasmControls, LSTM, GRU, randn, crossEntropy, Linear, randint,
+  type RecurrentDims, type RecurrentKind, type RecurrentWeights,
 } from 'recurrent/internal';
 import { assertClose } from '../helpers.js';
 
@@ -72,10 +73,13 @@ for (const name of listBackends().filter((b) => b !== 'reference')) {
       for (const reverse of [false, true]) {
         const bias = rng.random() < 0.7;
         const withGrads = rng.random() < 0.8;
+        // some cases copy their caches out instead of keeping them in wasm memory
+        const copied = rng.random() < 0.3;
         const label = `${dims.kind} T=${dims.T} B=${dims.B} I=${dims.I} H=${dims.H} P=${dims.P}${reverse ? ' reverse' : ''}${bias ? '' : ' no-bias'}${withGrads ? '' : ' (output gradient only)'}`;
-        it(`sequence kernel ${label}`, () => {
+        it(`sequence kernel ${label}${copied ? ' (cache copied out)' : ''}`, () => {
           setBackend(name);
           const be = getBackend();
+          wasmControls()?.setResidentBudget(copied ? 0 : 1 << 30);
           const { kind, T, B, I, H, P } = dims;
           const G = kind === 'lstm' ? 4 : kind === 'gru' ? 3 : 1;
           const Hout = P || H;
@@ -143,3 +147,25 @@ for (const name of listBackends()) {
     }
   });
 }
+
+describe('wasm resident caches', { skip: !listBackends().includes('wasm') }, () => {
+  it('are freed when backward releases the graph, and a released cache cannot be reused', () => {
+    setBackend('wasm');
+    const c = wasmControls()!;
+    c.setResidentBudget(1 << 30);
+    const before = c.residentBytes();
+    const m = new GRU({ inputSize: 3, hiddenSize: 5, numLayers: 2, bidirectional: true });
+    const head = new Linear({ inFeatures: 10, outFeatures: 4 });
+    for (let i = 0; i < 3; i++) {
+      const [out] = m.forward(randn([6, 2, 3]));
+      if (c.residentBytes() <= before) throw new Error('the forward kept no resident cache');
+      crossEntropy(head.forward(out).reshape([12, 4]), randint(0, 4, [12])).backward();
+      if (c.residentBytes() !== before) throw new Error(`${c.residentBytes() - before} bytes still resident after backward`);
+    }
+    const [out] = new LSTM({ inputSize: 2, hiddenSize: 3 }).forward(randn([4, 1, 2]));
+    const loss = out.sum();
+    loss.backward(undefined, { retainGraph: true });
+    loss.backward();
+    if (c.residentBytes() !== before) throw new Error('retained graph not freed after its last backward');
+  });
+});

@@ -28,12 +28,29 @@ export interface KernelExports {
 /** Below this many multiply-adds a kernel runs on the calling thread alone (waking workers costs more). */
 const PARALLEL_MIN_WORK = 1 << 18;
 
+/**
+ * What backward needs, either resident in wasm memory (addresses, freed by release()) or, past
+ * the residency budget, copied out to JavaScript arrays.
+ */
 interface WasmCache extends RecurrentCache {
-  gates: Float32Array;
+  resident: { out: number; gates: number; c: number; tc: number; m: number; hn: number; x: number; h0: number; c0: number } | null;
+  gates: Float32Array | null;
   c: Float32Array | null;
   tc: Float32Array | null;
   m: Float32Array | null;
   hn: Float32Array | null;
+}
+
+/** Bytes of wasm memory that resident caches may hold at once; beyond it caches are copied out. */
+const RESIDENT_BUDGET = 1 << 30;
+
+/** Testing and tuning knobs of one wasm backend instance. */
+export interface WasmBackendControls {
+  heap: WasmHeap;
+  /** Bytes held by resident caches now. */
+  residentBytes(): number;
+  /** Changes the residency budget (0: always copy caches out). */
+  setResidentBudget(bytes: number): void;
 }
 
 const KIND = { lstm: 0, gru: 1, rnn_tanh: 2, rnn_relu: 3 } as const;
@@ -48,7 +65,7 @@ function f32(...arrays: (FloatArray | null)[]): boolean {
  * The backend over one kernel instance and its memory; with a pool, big kernels run on every
  * thread (control words for the pool and the kernels' barrier at `ctrl`).
  */
-export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, heapStart: number, pool: ThreadPool | null, ctrl: number, name = 'wasm'): Backend & { heap: WasmHeap } {
+export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, heapStart: number, pool: ThreadPool | null, ctrl: number, name = 'wasm'): Backend & WasmBackendControls {
   const heap = new WasmHeap(memory, heapStart);
   const wsBytes = k.gemmWorkspaceBytes();
   const putOr0 = (a: FloatArray | null): number => (a ? heap.put(a as Float32Array) : 0);
@@ -74,7 +91,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
   }
 
   /** Copies the weights and state in and fills the argument slots both kernels share. */
-  function common(dims: RecurrentDims, w: RecurrentWeights, x: Float32Array, h0: Float32Array, c0: Float32Array | null, reverse: boolean) {
+  function common(dims: RecurrentDims, w: RecurrentWeights, x: Float32Array | null, h0: Float32Array | null, c0: Float32Array | null, reverse: boolean) {
     const { kind, T, B, I, H, P } = dims;
     const GH = gateCount(kind) * H;
     const Hout = P || H;
@@ -82,13 +99,13 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     const slots = new Array<number>(ARG_SLOTS).fill(0);
     slots[0] = KIND[kind];
     slots[1] = T; slots[2] = B; slots[3] = I; slots[4] = H; slots[5] = P; slots[6] = +reverse;
-    slots[7] = heap.put(x);
+    slots[7] = x ? heap.put(x) : 0;
     slots[8] = heap.put(w.wih as Float32Array);
     slots[9] = heap.put(w.whh as Float32Array);
     slots[10] = putOr0(w.bih);
     slots[11] = putOr0(w.bhh);
     slots[12] = putOr0(w.whr);
-    slots[13] = heap.put(h0);
+    slots[13] = h0 ? heap.put(h0) : 0;
     slots[14] = c0 ? heap.put(c0) : 0;
     slots[21] = heap.alloc(B * GH * 4); // hh
     slots[22] = heap.alloc(Math.max(k.packedBytes(Hout, GH), k.packedBytes(GH, Hout)));
@@ -101,32 +118,97 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     return { slots, GH, Hout, nth };
   }
 
+  let residentBytes = 0;
+  let budget = RESIDENT_BUDGET;
+  const residentFinalizer = new FinalizationRegistry<{ blocks: { p: number; bytes: number }[] }>((h) => releaseBlocks(h.blocks));
+  function releaseBlocks(blocks: { p: number; bytes: number }[]): void {
+    for (const b of blocks) {
+      heap.release(b.p, b.bytes);
+      residentBytes -= b.bytes;
+    }
+    blocks.length = 0;
+  }
+
   function recurrentForward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
     reverse: boolean, keepCache: boolean): RecurrentForwardResult {
     if (!f32(x, h0, c0, w.wih, w.whh, w.bih, w.bhh, w.whr)) return ref.recurrentForward(dims, w, x, h0, c0, reverse, keepCache);
-    const { kind, T, B, H, P } = dims;
-    const { slots, GH, Hout, nth } = common(dims, w, x as Float32Array, h0 as Float32Array, c0 as Float32Array | null, reverse);
+    const { kind, T, B, I, H, P } = dims;
     const lstm = kind === 'lstm';
-    slots[15] = heap.alloc(T * B * Hout * 4); // out
-    slots[16] = heap.alloc(T * B * GH * 4); // gates
-    slots[17] = lstm ? heap.alloc(T * B * H * 4) : 0; // c
-    slots[18] = lstm ? heap.alloc(T * B * H * 4) : 0; // tanh c
-    slots[19] = lstm && P ? heap.alloc(T * B * H * 4) : 0; // m
-    slots[20] = kind === 'gru' ? heap.alloc(T * B * H * 4) : 0; // Whn h + bhn
+    const GH = gateCount(kind) * H;
+    const Hout = P || H;
+    // what backward reads stays in wasm memory when the budget allows (allocated before the scratch)
+    const sizes = {
+      out: T * B * Hout, gates: T * B * GH, c: lstm ? T * B * H : 0, tc: lstm ? T * B * H : 0, m: lstm && P ? T * B * H : 0,
+      hn: kind === 'gru' ? T * B * H : 0, x: T * B * I, h0: B * Hout, c0: c0 ? B * H : 0,
+    };
+    const total = Object.values(sizes).reduce((a, b) => a + (b ? b * 4 + 32 : 0), 0);
+    let resident: NonNullable<WasmCache['resident']> | null = null;
+    const blocks: { p: number; bytes: number }[] = [];
+    if (keepCache && residentBytes + total <= budget) {
+      const r = {} as Record<keyof typeof sizes, number>;
+      for (const [key, n] of Object.entries(sizes) as [keyof typeof sizes, number][]) {
+        if (!n) {
+          r[key] = 0;
+          continue;
+        }
+        r[key] = heap.persistent(n * 4);
+        blocks.push({ p: r[key], bytes: n * 4 });
+        residentBytes += n * 4;
+      }
+      resident = r;
+    }
+    const { slots, nth } = resident
+      ? common(dims, w, null, null, null, reverse)
+      : common(dims, w, x as Float32Array, h0 as Float32Array, c0 as Float32Array | null, reverse);
+    if (resident) {
+      heap.f32(resident.x, x.length).set(x);
+      heap.f32(resident.h0, h0.length).set(h0);
+      if (c0) heap.f32(resident.c0, c0.length).set(c0);
+      slots[7] = resident.x;
+      slots[13] = resident.h0;
+      slots[14] = resident.c0;
+      slots[15] = resident.out;
+      slots[16] = resident.gates;
+      slots[17] = resident.c;
+      slots[18] = resident.tc;
+      slots[19] = resident.m;
+      slots[20] = resident.hn;
+    } else {
+      slots[15] = heap.alloc(sizes.out * 4);
+      slots[16] = heap.alloc(sizes.gates * 4);
+      slots[17] = lstm ? heap.alloc(sizes.c * 4) : 0;
+      slots[18] = lstm ? heap.alloc(sizes.tc * 4) : 0;
+      slots[19] = sizes.m ? heap.alloc(sizes.m * 4) : 0;
+      slots[20] = sizes.hn ? heap.alloc(sizes.hn * 4) : 0;
+    }
     const args = heap.args(slots);
     launch(nth, 'recurrentForward', [args], () => k.recurrentForward(args, 0));
     const out = heap.take(slots[15]!, T * B * Hout);
     const last = reverse ? 0 : T - 1;
     const hN = out.slice(last * B * Hout, (last + 1) * B * Hout);
     const cN = lstm ? heap.take(slots[17]! + last * B * H * 4, B * H) : null;
-    const cache: WasmCache | null = keepCache ? {
-      backend: 'wasm',
-      gates: heap.take(slots[16]!, T * B * GH),
-      c: lstm ? heap.take(slots[17]!, T * B * H) : null,
-      tc: lstm ? heap.take(slots[18]!, T * B * H) : null,
-      m: slots[19] ? heap.take(slots[19]!, T * B * H) : null,
-      hn: slots[20] ? heap.take(slots[20]!, T * B * H) : null,
-    } : null;
+    let cache: WasmCache | null = null;
+    if (keepCache && resident) {
+      const holder = { blocks };
+      cache = {
+        backend: 'wasm', resident, gates: null, c: null, tc: null, m: null, hn: null,
+        release: () => {
+          residentFinalizer.unregister(holder);
+          releaseBlocks(blocks);
+          for (const key of Object.keys(resident!) as (keyof typeof resident)[]) resident![key] = 0;
+        },
+      };
+      residentFinalizer.register(cache, holder, holder);
+    } else if (keepCache) {
+      cache = {
+        backend: 'wasm', resident: null,
+        gates: heap.take(slots[16]!, T * B * GH),
+        c: lstm ? heap.take(slots[17]!, T * B * H) : null,
+        tc: lstm ? heap.take(slots[18]!, T * B * H) : null,
+        m: slots[19] ? heap.take(slots[19]!, T * B * H) : null,
+        hn: slots[20] ? heap.take(slots[20]!, T * B * H) : null,
+      };
+    }
     return { out, hN, cN, cache };
   }
 
@@ -138,14 +220,29 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
       throw new Error('recurrentBackward: the forward pass kept no cache');
     }
     const { kind, T, B, I, H, P } = dims;
-    const { slots, GH, Hout, nth } = common(dims, w, x as Float32Array, h0 as Float32Array, c0 as Float32Array | null, reverse);
+    const res = cache.resident;
+    if (res && res.out === 0) throw new Error('recurrentBackward: the cache was already released');
+    // resident x, h0, c0 need no copy; common() still copies the weights
+    const { slots, GH, Hout, nth } = common(dims, w, res ? null : (x as Float32Array), res ? null : (h0 as Float32Array), res ? null : (c0 as Float32Array | null), reverse);
     const TB = T * B;
-    slots[15] = heap.put(fwd.out as Float32Array);
-    slots[16] = heap.put(cache.gates);
-    slots[17] = putOr0(cache.c);
-    slots[18] = putOr0(cache.tc);
-    slots[19] = putOr0(cache.m);
-    slots[20] = putOr0(cache.hn);
+    if (res) {
+      slots[7] = res.x;
+      slots[13] = res.h0;
+      slots[14] = res.c0;
+      slots[15] = res.out;
+      slots[16] = res.gates;
+      slots[17] = res.c;
+      slots[18] = res.tc;
+      slots[19] = res.m;
+      slots[20] = res.hn;
+    } else {
+      slots[15] = heap.put(fwd.out as Float32Array);
+      slots[16] = heap.put(cache.gates!);
+      slots[17] = putOr0(cache.c);
+      slots[18] = putOr0(cache.tc);
+      slots[19] = putOr0(cache.m);
+      slots[20] = putOr0(cache.hn);
+    }
     slots[25] = putOr0(dOut);
     slots[26] = dhN ? heap.put(dhN as Float32Array) : heap.zeros(B * Hout);
     slots[27] = kind === 'lstm' ? (dcN ? heap.put(dcN as Float32Array) : heap.zeros(B * H)) : 0;
@@ -273,5 +370,11 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     return stepper;
   }
 
-  return { ...ref, name, gemm, softmax, softmaxBackward, recurrentForward, recurrentBackward, recurrentStepper, heap };
+  return {
+    ...ref, name, gemm, softmax, softmaxBackward, recurrentForward, recurrentBackward, recurrentStepper, heap,
+    residentBytes: () => residentBytes,
+    setResidentBudget: (bytes: number) => {
+      budget = bytes;
+    },
+  };
 }

@@ -8,7 +8,7 @@
  * `ready()` compiles it asynchronously.
  */
 import { registerBackend, setBackend, getBackend, listBackends } from '../backend.js';
-import { createWasmBackend, type KernelExports } from './backend.js';
+import { createWasmBackend, type KernelExports, type WasmBackendControls } from './backend.js';
 import { ThreadPool, CTRL_WORDS } from './pool.js';
 import { SIMD_WASM, RELAXED_SIMD_WASM, SIMD_MT_WASM, RELAXED_SIMD_MT_WASM } from './kernels.generated.js';
 
@@ -38,7 +38,7 @@ const proc = (globalThis as { process?: NodeProcess }).process;
 const builtin = <T>(name: string): T | null => (proc?.getBuiltinModule ? (proc.getBuiltinModule(name) as T) : null);
 
 let variant: WasmVariant | null = null;
-let heapOf: { poison: boolean } | null = null;
+let controls: WasmBackendControls | null = null;
 let pool: ThreadPool | null = null;
 const notes: string[] = [];
 let userChose = false;
@@ -116,7 +116,7 @@ function install(c: Candidate, module: WebAssembly.Module): void {
   new Int32Array(memory.buffer, ctrl, CTRL_WORDS).fill(0);
   pool = c.threaded ? new ThreadPool(Worker!, module, memory, ctrl, threads) : null;
   const be = createWasmBackend(exports, memory, ctrl + CTRL_WORDS * 4, pool, ctrl);
-  heapOf = be.heap;
+  controls = be;
   registerBackend(be);
   variant = c.variant;
   if (!userChose) setBackend('wasm');
@@ -174,5 +174,10 @@ export function backendInfo(): BackendInfo {
  * so a kernel that reads memory it did not write gives NaN instead of a plausible number.
  */
 export function setWasmPoison(on: boolean): void {
-  if (heapOf) heapOf.poison = on;
+  if (controls) controls.heap.poison = on;
+}
+
+/** Testing and tuning knobs of the loaded wasm backend (null without one). */
+export function wasmControls(): WasmBackendControls | null {
+  return controls;
 }
