@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import {
-  tensor, manualSeed, Generator, noGrad, Embedding, LSTM, Linear, crossEntropy, Adam, clipGradNorm,
+  tensor, manualSeed, Generator, noGrad, Embedding, LSTM, Linear, crossEntropy, Adam, clipGradNorm, backendInfo,
 } from 'recurrent';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => {
@@ -26,7 +26,8 @@ const num = (k, d) => {
 };
 const STEPS = num('steps', 1000000);
 const MINUTES = num('minutes', 3);
-const H = num('hidden', 128), E = 32, T = num('seq-len', 32), B = num('batch', 16);
+// the moby-charlm configuration of BENCHMARKS.md
+const H = num('hidden', 256), E = num('embed', 64), T = num('seq-len', 64), B = num('batch', 32);
 manualSeed(num('seed', 1));
 
 const require = createRequire(import.meta.url);
@@ -62,27 +63,31 @@ function batch(src) {
 }
 
 function sample(prompt, length, temperature = 0.8) {
-  return noGrad(() => {
-    let state = null;
-    let out = prompt;
-    let logits;
-    for (const c of prompt) {
-      const [h, s] = lstm.forward(emb.forward(tensor(Int32Array.of(index.get(c)), [1, 1])), state);
-      state = s;
-      logits = head.forward(h);
-    }
-    for (let i = 0; i < length; i++) {
-      const p = logits.div(temperature).softmax(-1).data;
-      let r = rng.random();
-      let k = 0;
-      while (k < V - 1 && (r -= p[k]) > 0) k++;
-      out += chars[k];
-      const [h, s] = lstm.forward(emb.forward(tensor(Int32Array.of(k), [1, 1])), state);
-      state = s;
-      logits = head.forward(h);
-    }
-    return out;
-  });
+  const stepper = lstm.stepper(); // a snapshot of the weights, one character at a time
+  try {
+    return noGrad(() => {
+      let state = null;
+      let out = prompt;
+      let logits;
+      const feed = (id) => {
+        const [h, s] = stepper.step(emb.forward(tensor(Int32Array.of(id), [1])), state);
+        state = s;
+        logits = head.forward(h);
+      };
+      for (const c of prompt) feed(index.get(c));
+      for (let i = 0; i < length; i++) {
+        const p = logits.div(temperature).softmax(-1).data;
+        let r = rng.random();
+        let k = 0;
+        while (k < V - 1 && (r -= p[k]) > 0) k++;
+        out += chars[k];
+        feed(k);
+      }
+      return out;
+    });
+  } finally {
+    stepper.dispose();
+  }
 }
 
 function validate(windows = 20) {
@@ -101,6 +106,8 @@ function validate(windows = 20) {
 }
 
 const fmt = (s) => (s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${s.toFixed(0)}s`);
+const info = backendInfo();
+console.error(`backend: ${info.name}${info.wasm ? ` (${info.wasm}, ${info.threads} thread${info.threads > 1 ? 's' : ''})` : ''}`);
 console.error(`Moby Dick: ${ids.length.toLocaleString()} characters, ${V} distinct; LSTM hidden ${H}, ${params.reduce((n, p) => n + p.size, 0).toLocaleString()} parameters`);
 console.error(`training for up to ${MINUTES} minutes or ${STEPS} steps (batch ${B} x ${T} characters)`);
 const t0 = performance.now();

@@ -99,8 +99,10 @@ type WorkerCtor = ConstructorParameters<typeof ThreadPool>[0];
 function install(c: Candidate, module: WebAssembly.Module): void {
   const Worker = builtin<{ Worker: WorkerCtor }>('node:worker_threads')?.Worker ?? null;
   const threads = defaultThreads();
-  if (c.threaded && (!Worker || typeof SharedArrayBuffer === 'undefined' || threads < 2)) {
-    throw new Error(threads < 2 ? 'one core' : 'no worker threads or shared memory here');
+  if (c.threaded) {
+    if (!Worker) throw new Error('the thread pool needs Node worker_threads (browsers run the kernels on one thread for now)');
+    if (typeof SharedArrayBuffer === 'undefined') throw new Error('no SharedArrayBuffer here');
+    if (threads < 2) throw new Error('one core (RECURRENT_NUM_THREADS or the machine)');
   }
   let memory: WebAssembly.Memory;
   let exports: KernelExports;
