@@ -72,7 +72,7 @@ function barrier(ctrl: usize, nth: i32): void {
     } else {
       let spins = 0;
       while (atomic.load<i32>(ctrl + 4) == gen) {
-        if (++spins > 4096) atomic.wait<i32>(ctrl + 4, gen, -1);
+        if (++spins > 65536) atomic.wait<i32>(ctrl + 4, gen, -1);
       }
     }
   }

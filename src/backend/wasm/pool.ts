@@ -22,7 +22,7 @@ const names = ${JSON.stringify(KERNELS)};
 let seq = seq0;
 for (;;) {
   let spins = 0;
-  while (Atomics.load(w, 2) === seq && ++spins < 20000);
+  while (Atomics.load(w, 2) === seq && ++spins < 2000000);
   Atomics.wait(w, 2, seq);
   seq = Atomics.load(w, 2);
   const name = names[w[4]];
