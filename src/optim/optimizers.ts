@@ -86,15 +86,26 @@ function adamUpdate(p: FloatArray, g: FloatArray, st: ParamState, o: Required<Ad
   const c1 = 1 - b1;
   const c2 = 1 - b2;
   const inv = 1 / bc2sqrt;
-  if (!vmax) {
-    // the common case in one tight pass; `round` stores the moments at the buffers' precision
-    // (float32 like PyTorch's) without reading them back
-    const round = p instanceof Float32Array ? Math.fround : identity;
+  if (!vmax && p instanceof Float32Array && m instanceof Float32Array && v instanceof Float32Array) {
+    // the common case in one tight, monomorphic pass; the moments are rounded to float32 as
+    // PyTorch stores them, without reading them back
     for (let i = 0; i < p.length; i++) {
       const p0 = p[i]!;
       const gi = sg * g[i]! + l2 * p0;
-      const mi = round(b1 * m[i]! + c1 * gi);
-      const vi = round(b2 * v[i]! + c2 * gi * gi);
+      const mi = Math.fround(b1 * m[i]! + c1 * gi);
+      const vi = Math.fround(b2 * v[i]! + c2 * gi * gi);
+      m[i] = mi;
+      v[i] = vi;
+      p[i] = p0 * shrink - stepSize * (mi / (Math.sqrt(vi) * inv + eps));
+    }
+    return;
+  }
+  if (!vmax) {
+    for (let i = 0; i < p.length; i++) {
+      const p0 = p[i]!;
+      const gi = sg * g[i]! + l2 * p0;
+      const mi = b1 * m[i]! + c1 * gi;
+      const vi = b2 * v[i]! + c2 * gi * gi;
       m[i] = mi;
       v[i] = vi;
       p[i] = p0 * shrink - stepSize * (mi / (Math.sqrt(vi) * inv + eps));
@@ -110,8 +121,6 @@ function adamUpdate(p: FloatArray, g: FloatArray, st: ParamState, o: Required<Ad
     p[i] = pi - stepSize * (m[i]! / (Math.sqrt(vmax[i]!) * inv + eps));
   }
 }
-
-const identity = (x: number): number => x;
 
 /** Adam (Kingma & Ba), PyTorch's defaults: lr 1e-3, betas [0.9, 0.999], eps 1e-8, L2 weight decay 0. */
 export class Adam extends Optimizer<AdamOptions> {
