@@ -303,7 +303,13 @@ export function recurrentBackward(args: usize, tid: i32): void {
   gemmShare(false, false, TB, I, GH, dAx, wih, dx, false, ws, tid, nth);
   gemmShare(true, false, GH, I, TB, dAx, x, dwih, false, ws, tid, nth);
   gemmShare(true, false, GH, Hout, TB, dAhAll, hPrevAll, dwhh, false, ws, tid, nth);
-  if (dbih) colSum(dAx, TB, GH, dbih, share4(GH, tid, nth), share4(GH, tid + 1, nth));
-  if (dbhh) colSum(dAhAll, TB, GH, dbhh, share4(GH, tid, nth), share4(GH, tid + 1, nth));
+  const j0 = share4(GH, tid, nth), j1 = share4(GH, tid + 1, nth);
+  if (dbih) colSum(dAx, TB, GH, dbih, j0, j1);
+  if (dbhh) {
+    // without the GRU's reset gate both biases see the same gradient: sum it once
+    if (dbih && kind != GRU) {
+      if (j1 > j0) memory.copy(dbhh + <usize>j0 * 4, dbih + <usize>j0 * 4, <usize>(j1 - j0) * 4);
+    } else colSum(dAhAll, TB, GH, dbhh, j0, j1);
+  }
   if (P > 0) gemmShare(true, false, P, H, TB, dhAll, mAll, dwhr, false, ws, tid, nth);
 }
