@@ -5,7 +5,7 @@
  */
 import type { FloatArray } from '../../tensor/dtype.js';
 import {
-  gateCount, type Backend, type RecurrentStepper, type RecurrentCache, type RecurrentDims, type RecurrentForwardResult, type RecurrentGrads,
+  gateCount, type Backend, type RecurrentStepper, type UnaryOp, type RecurrentCache, type RecurrentDims, type RecurrentForwardResult, type RecurrentGrads,
   type RecurrentWeights,
 } from '../backend.js';
 import { referenceBackend as ref } from '../reference/index.js';
@@ -23,7 +23,12 @@ export interface KernelExports {
   pack(b: number, transB: number, K: number, N: number, dst: number): void;
   softmaxRows(x: number, rows: number, n: number, out: number, log: number): void;
   softmaxRowsBackward(y: number, g: number, rows: number, n: number, out: number, log: number): void;
+  unaryF32(op: number, x: number, out: number, n: number, tmp: number): void;
 }
+
+/** Unary ops with a wasm kernel (others, and small arrays, stay on the reference loops). */
+const WASM_UNARY: Partial<Record<UnaryOp, number>> = { exp: 0, tanh: 1, sigmoid: 2 };
+const UNARY_MIN = 4096;
 
 /** Below this many multiply-adds a kernel runs on the calling thread alone (waking workers costs more). */
 const PARALLEL_MIN_WORK = 1 << 18;
@@ -271,6 +276,16 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     };
   }
 
+  function unary(op: UnaryOp, x: FloatArray, out: FloatArray): void {
+    const code = WASM_UNARY[op];
+    if (code === undefined || x.length < UNARY_MIN || !f32(x, out)) return ref.unary(op, x, out);
+    heap.reset();
+    const px = heap.put(x as Float32Array);
+    const po = heap.alloc(x.length * 4);
+    k.unaryF32(code, px, po, x.length, heap.alloc(16));
+    out.set(heap.f32(po, x.length));
+  }
+
   function softmax(x: FloatArray, outer: number, n: number, inner: number, out: FloatArray, log: boolean): void {
     if (inner !== 1 || !f32(x, out)) return ref.softmax(x, outer, n, inner, out, log);
     heap.reset();
@@ -371,7 +386,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
   }
 
   return {
-    ...ref, name, gemm, softmax, softmaxBackward, recurrentForward, recurrentBackward, recurrentStepper, heap,
+    ...ref, name, gemm, unary, softmax, softmaxBackward, recurrentForward, recurrentBackward, recurrentStepper, heap,
     residentBytes: () => residentBytes,
     setResidentBudget: (bytes: number) => {
       budget = bytes;
