@@ -2,7 +2,7 @@
 // at heapBase(); every pointer argument is a byte address in this module's memory. Kernels that
 // take `tid` run as one of several threads over shared memory (see recurrent.ts).
 export { gemmWorkspaceBytes, packedBytes } from './gemm';
-export { recurrentForward, recurrentBackward } from './recurrent';
+export { recurrentForward, recurrentBackward, setMayWait } from './recurrent';
 import { gemmShare, gemmWorkspaceBytes, packBShare } from './gemm';
 
 /**

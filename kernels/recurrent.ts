@@ -60,6 +60,13 @@ function colSum(src: usize, rows: i32, n: i32, dst: usize, j0: i32, j1: i32): vo
   return min(n, ((q * tid) / nth) * 4);
 }
 
+/** Whether this thread may block in atomic.wait (a browser's main thread may not: it spins). */
+let mayWait: bool = true;
+
+export function setMayWait(flag: i32): void {
+  mayWait = flag != 0;
+}
+
 /** Waits until all nth threads have arrived (a counter and a generation at ctrl, ctrl + 4). */
 function barrier(ctrl: usize, nth: i32): void {
   if (nth <= 1) return;
@@ -72,7 +79,7 @@ function barrier(ctrl: usize, nth: i32): void {
     } else {
       let spins = 0;
       while (atomic.load<i32>(ctrl + 4) == gen) {
-        if (++spins > 65536) atomic.wait<i32>(ctrl + 4, gen, -1);
+        if (++spins > 65536 && mayWait) atomic.wait<i32>(ctrl + 4, gen, -1);
       }
     }
   }

@@ -1,7 +1,8 @@
 /**
  * The library in a browser: headless Chromium loads dist/ as plain ES modules from a local
- * server, awaits ready() (which compiles the WebAssembly kernels asynchronously, as browsers
- * require), and reproduces a PyTorch fixture through the public API.
+ * server, awaits ready() (which compiles the WebAssembly kernels and starts the Web Worker pool
+ * asynchronously, as browsers require), reproduces a PyTorch fixture through the public API,
+ * and gets identical results from the pool and from one thread.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -33,7 +34,21 @@ window.result = (async () => {
   const grads = Object.fromEntries(m.namedParameters());
   const ratios = [worst(out, fx.output), worst(hN, fx.h_n), worst(cN, fx.c_n), worst(x.grad, fx.grads.input),
     ...Object.keys(fx.params).map((k) => worst(grads[k].grad, fx.grads[k]))];
-  return { before, info, worstRatio: Math.max(...ratios), isolated: self.crossOriginIsolated };
+  // big enough for the worker pool: the same results on every thread count
+  const run = () => {
+    R.manualSeed(9);
+    const big = new R.LSTM({ inputSize: 32, hiddenSize: 64, numLayers: 2 });
+    const xb = R.randn([16, 8, 32], { requiresGrad: true });
+    const [o] = big.forward(xb);
+    o.mul(o).sum().backward();
+    return [...o.data, ...xb.grad.data, ...big.parameters()[1].grad.data];
+  };
+  const many = run();
+  R.setNumThreads(1);
+  const one = run();
+  R.setNumThreads(info.threads);
+  const threadsIdentical = many.length === one.length && many.every((v, i) => v === one[i]);
+  return { before, info, worstRatio: Math.max(...ratios), isolated: self.crossOriginIsolated, threadsIdentical };
 })();
 </script>`;
 
@@ -80,12 +95,16 @@ describe('in a browser (headless Chromium)', { skip: existsSync(CHROMIUM) ? fals
       await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
       const r = await page.evaluate(() => (window as unknown as { result: Promise<unknown> }).result) as {
         before: string; info: { name: string; wasm: string | null; threads: number; notes: string[] }; worstRatio: number; isolated: boolean;
+        threadsIdentical: boolean;
       };
       console.log(`browser: ${JSON.stringify(r.info)}, crossOriginIsolated=${r.isolated}, worst error ratio ${r.worstRatio.toFixed(3)}`);
       assert.deepEqual(errors, []);
       assert.equal(r.info.name, 'wasm', `backend info: ${JSON.stringify(r.info)}`);
       assert.ok(r.info.wasm === 'simd' || r.info.wasm === 'relaxed-simd');
       assert.ok(r.worstRatio <= 1, `worst |a - b| / (1e-5 + 1e-4 |b|) = ${r.worstRatio}`);
+      // a cross-origin-isolated page with several cores gets the Web Worker pool
+      assert.ok(r.info.threads >= 2, `threads: ${r.info.threads}`);
+      assert.equal(r.threadsIdentical, true, 'results differ between thread counts');
     } finally {
       await browser.close();
     }

@@ -24,6 +24,7 @@ export interface KernelExports {
   softmaxRows(x: number, rows: number, n: number, out: number, log: number): void;
   softmaxRowsBackward(y: number, g: number, rows: number, n: number, out: number, log: number): void;
   unaryF32(op: number, x: number, out: number, n: number, tmp: number): void;
+  setMayWait(flag: number): void;
 }
 
 /** Unary ops with a wasm kernel (others, and small arrays, stay on the reference loops). */

@@ -9,7 +9,7 @@
  */
 import { registerBackend, setBackend, getBackend, listBackends } from '../backend.js';
 import { createWasmBackend, type KernelExports, type WasmBackendControls } from './backend.js';
-import { ThreadPool, CTRL_WORDS } from './pool.js';
+import { ThreadPool, CTRL_WORDS, NODE_WORKER_SOURCE, WEB_WORKER_SOURCE, type SpawnWorker, type WorkerLike } from './pool.js';
 import { SIMD_WASM, RELAXED_SIMD_WASM, SIMD_MT_WASM, RELAXED_SIMD_MT_WASM } from './kernels.generated.js';
 
 export type WasmVariant = 'relaxed-simd' | 'simd';
@@ -94,14 +94,42 @@ function candidates(): Candidate[] {
   return ok;
 }
 
-type WorkerCtor = ConstructorParameters<typeof ThreadPool>[0];
+interface NodeWorker extends WorkerLike {
+  unref(): void;
+}
+type NodeWorkerCtor = new (src: string, opts: { eval: true; workerData: unknown }) => NodeWorker;
 
-function install(c: Candidate, module: WebAssembly.Module): void {
-  const Worker = builtin<{ Worker: WorkerCtor }>('node:worker_threads')?.Worker ?? null;
-  const threads = defaultThreads();
+interface WebWorker extends WorkerLike {
+  postMessage(m: unknown): void;
+  addEventListener(type: 'message' | 'error', f: (e: { data?: unknown; message?: string }) => void): void;
+}
+type WebWorkerCtor = new (url: string) => WebWorker;
+
+/** How this runtime starts pool workers: Node's worker_threads, or Web Workers (async start). */
+function workerKind(): { node: NodeWorkerCtor } | { web: WebWorkerCtor } | null {
+  const nodeWorker = builtin<{ Worker: NodeWorkerCtor }>('node:worker_threads')?.Worker;
+  if (nodeWorker) return { node: nodeWorker };
+  const g = globalThis as { Worker?: WebWorkerCtor; crossOriginIsolated?: boolean; Blob?: unknown };
+  if (g.Worker && g.crossOriginIsolated && typeof SharedArrayBuffer !== 'undefined') return { web: g.Worker };
+  return null;
+}
+
+function browserThreads(): number {
+  const n = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
+  return Math.max(1, Math.min(8, n));
+}
+
+/**
+ * Instantiates a candidate; with threads, starts the pool. Web Workers start asynchronously:
+ * the returned promise settles once every one has answered, so only `ready()` can use them.
+ */
+function install(c: Candidate, module: WebAssembly.Module, allowAsync: boolean): Promise<void> | void {
+  const kind = workerKind();
+  let threads = 1;
   if (c.threaded) {
-    if (!Worker) throw new Error('the thread pool needs Node worker_threads (browsers run the kernels on one thread for now)');
-    if (typeof SharedArrayBuffer === 'undefined') throw new Error('no SharedArrayBuffer here');
+    if (!kind) throw new Error('threads need worker_threads (Node) or Web Workers on a cross-origin-isolated page');
+    if ('web' in kind && !allowAsync) throw new Error('Web Workers start asynchronously; await ready()');
+    threads = 'node' in kind ? defaultThreads() : browserThreads();
     if (threads < 2) throw new Error('one core (RECURRENT_NUM_THREADS or the machine)');
   }
   let memory: WebAssembly.Memory;
@@ -116,20 +144,59 @@ function install(c: Candidate, module: WebAssembly.Module): void {
   }
   const ctrl = (exports.heapBase() + 63) & ~63;
   new Int32Array(memory.buffer, ctrl, CTRL_WORDS).fill(0);
-  pool = c.threaded ? new ThreadPool(Worker!, module, memory, ctrl, threads) : null;
-  const be = createWasmBackend(exports, memory, ctrl + CTRL_WORDS * 4, pool, ctrl);
-  controls = be;
-  registerBackend(be);
-  variant = c.variant;
-  if (!userChose) setBackend('wasm');
+  const finish = (p: ThreadPool | null): void => {
+    pool = p;
+    const be = createWasmBackend(exports, memory, ctrl + CTRL_WORDS * 4, p, ctrl);
+    controls = be;
+    registerBackend(be);
+    variant = c.variant;
+    if (!userChose) setBackend('wasm');
+  };
+  if (!c.threaded || !kind) return finish(null);
+  if ('node' in kind) {
+    const spawn: SpawnWorker = (setup) => {
+      const w = new kind.node(NODE_WORKER_SOURCE, { eval: true, workerData: setup });
+      w.unref();
+      return w;
+    };
+    return finish(new ThreadPool(spawn, module, memory, ctrl, threads));
+  }
+  // browsers: the page's thread may not block, so it spins at barriers and while waiting
+  exports.setMayWait(0);
+  const url = URL.createObjectURL(new Blob([WEB_WORKER_SOURCE], { type: 'text/javascript' }));
+  const started: Promise<void>[] = [];
+  const spawned: WebWorker[] = [];
+  const spawn: SpawnWorker = (setup) => {
+    const w = new kind.web(url);
+    spawned.push(w);
+    started.push(new Promise<void>((resolve, reject) => {
+      w.addEventListener('message', (e) => (e.data === 'ready' ? resolve() : undefined));
+      w.addEventListener('error', (e) => reject(new Error(`a Web Worker failed to start: ${e.message ?? 'unknown error'}`)));
+    }));
+    w.postMessage(setup);
+    return w;
+  };
+  const p = new ThreadPool(spawn, module, memory, ctrl, threads, false, true);
+  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('Web Workers did not start within 10 s')), 10000));
+  return Promise.race([Promise.all(started), timeout]).then(() => finish(p), (e: unknown) => {
+    spawned.forEach((w) => w.terminate());
+    throw e;
+  });
 }
 
 /** Tries to load the kernels synchronously; returns whether they are in. */
 export function loadWasmSync(): boolean {
   if (variant) return true;
-  for (const c of candidates()) {
+  const all = candidates();
+  const kind = workerKind();
+  if (kind && 'web' in kind && all.some((c) => c.threaded) && browserThreads() > 1) {
+    // a page that can run a Web Worker pool: the pool starts asynchronously, in ready()
+    notes.push('Web Workers start asynchronously: await ready() to load the threaded kernels');
+    return false;
+  }
+  for (const c of all) {
     try {
-      install(c, new WebAssembly.Module(c.bytes));
+      install(c, new WebAssembly.Module(c.bytes), false);
       return true;
     } catch (e) {
       notes.push(`${c.variant}${c.threaded ? ' with threads' : ''}: ${(e as Error).message}`);
@@ -141,9 +208,10 @@ export function loadWasmSync(): boolean {
 /** Resolves once the fastest available kernels are loaded (at once where they already are). */
 export async function ready(): Promise<void> {
   if (variant) return;
+  notes.length = 0;
   for (const c of candidates()) {
     try {
-      install(c, await WebAssembly.compile(c.bytes));
+      await install(c, await WebAssembly.compile(c.bytes), true);
       return;
     } catch (e) {
       notes.push(`${c.variant}${c.threaded ? ' with threads' : ''}: ${(e as Error).message}`);

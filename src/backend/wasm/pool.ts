@@ -11,11 +11,11 @@ export const CTRL_WORDS = 24;
 export const KERNELS = ['gemm', 'recurrentForward', 'recurrentBackward', 'exit'] as const;
 export type KernelName = (typeof KERNELS)[number];
 
-/** The worker's source: instantiates the module on the shared memory and serves jobs. */
-const WORKER_SOURCE = `
-const { workerData } = require('node:worker_threads');
-const { module, memory, tid, ctrl, seq: seq0 } = workerData;
+/** The job loop every worker runs once it has its module, memory, id and control words. */
+const SERVE = `
+function serve({ module, memory, tid, ctrl, seq: seq0 }, ready) {
 const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
+if (ready) ready();
 const w = new Int32Array(memory.buffer, ctrl, ${CTRL_WORDS});
 const names = ${JSON.stringify(KERNELS)};
 // the job counter at spawn: a job posted while this worker booted still counts as new
@@ -38,24 +38,45 @@ for (;;) {
     }
   }
 }
+}
 `;
 
-interface WorkerLike {
-  unref(): void;
-  terminate(): Promise<number>;
+/** Node: an eval'd worker_threads worker with its setup in workerData. */
+export const NODE_WORKER_SOURCE = `${SERVE}\nserve(require('node:worker_threads').workerData, null);`;
+
+/** Browsers: a classic Web Worker that receives its setup by message and answers 'ready'. */
+export const WEB_WORKER_SOURCE = `${SERVE}\nonmessage = (e) => serve(e.data, () => postMessage('ready'));`;
+
+/** What a pool needs to start worker number `tid` with its setup message. */
+export type SpawnWorker = (setup: { module: WebAssembly.Module; memory: WebAssembly.Memory; tid: number; ctrl: number; seq: number }) => WorkerLike;
+
+export interface WorkerLike {
+  terminate(): unknown;
 }
-type WorkerCtor = new (src: string, opts: { eval: true; workerData: unknown }) => WorkerLike;
 
 export class ThreadPool {
   private readonly workers: WorkerLike[] = [];
   private readonly w: Int32Array;
   private threads: number;
 
-  constructor(private readonly Worker: WorkerCtor, private readonly module: WebAssembly.Module,
-    private readonly memory: WebAssembly.Memory, private readonly ctrl: number, threads: number) {
+  /**
+   * `spawn` starts one worker; `mayWait` says whether the calling thread may block in
+   * Atomics.wait (a browser's main thread may not, and spins instead).
+   */
+  constructor(private readonly spawn: SpawnWorker, private readonly module: WebAssembly.Module,
+    private readonly memory: WebAssembly.Memory, private readonly ctrl: number, threads: number, private readonly mayWait = true,
+    /** Browsers: workers are all started up front (a new one could not boot while the page's thread spins). */
+    private readonly fixedSize = false) {
     this.w = new Int32Array(memory.buffer, ctrl, CTRL_WORDS);
     this.threads = 1;
-    this.resize(threads);
+    this.grow(threads);
+    this.threads = threads;
+  }
+
+  private grow(threads: number): void {
+    while (this.workers.length < threads - 1) {
+      this.workers.push(this.spawn({ module: this.module, memory: this.memory, tid: this.workers.length + 1, ctrl: this.ctrl, seq: Atomics.load(this.w, 2) }));
+    }
   }
 
   /** Threads a job runs on (the caller included). */
@@ -64,14 +85,8 @@ export class ThreadPool {
   }
 
   resize(threads: number): void {
-    while (this.workers.length < threads - 1) {
-      const worker = new this.Worker(WORKER_SOURCE, {
-        eval: true,
-        workerData: { module: this.module, memory: this.memory, tid: this.workers.length + 1, ctrl: this.ctrl, seq: Atomics.load(this.w, 2) },
-      });
-      worker.unref();
-      this.workers.push(worker);
-    }
+    if (this.fixedSize) threads = Math.min(threads, this.workers.length + 1);
+    else this.grow(threads);
     this.threads = threads;
   }
 
@@ -93,7 +108,7 @@ export class ThreadPool {
       error = e;
     }
     let done: number;
-    while ((done = Atomics.load(w, 3)) < nth - 1) Atomics.wait(w, 3, done);
+    while ((done = Atomics.load(w, 3)) < nth - 1) if (this.mayWait) Atomics.wait(w, 3, done);
     if (error) throw error;
   }
 }
