@@ -191,21 +191,27 @@ function gemv1Packed(a: usize, bp: usize, K: i32, N: i32, c: usize, acc: bool, t
   }
 }
 
+/** Dot product of two contiguous float32 vectors of length K. */
+// @ts-ignore: decorator
+@inline function dot(x: usize, y: usize, K: i32): f32 {
+  let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+  let k = 0;
+  for (; k + 8 <= K; k += 8) {
+    s0 = madd(v128.load(x + <usize>k * 4), v128.load(y + <usize>k * 4), s0);
+    s1 = madd(v128.load(x + <usize>k * 4, 16), v128.load(y + <usize>k * 4, 16), s1);
+  }
+  s0 = f32x4.add(s0, s1);
+  let sum = f32x4.extract_lane(s0, 0) + f32x4.extract_lane(s0, 1) + f32x4.extract_lane(s0, 2) + f32x4.extract_lane(s0, 3);
+  for (; k < K; k++) sum += load<f32>(x + <usize>k * 4) * load<f32>(y + <usize>k * 4);
+  return sum;
+}
+
 /** One row, B unpacked: c (1, N) (+)= a (1, K) @ op(B); dot products (transB) or row updates. */
 function gemv1(a: usize, transB: bool, N: i32, K: i32, b: usize, ldb: i32, c: usize, acc: bool, tmp: usize): void {
   if (transB) {
     // c[j] = a . B[j, :], both contiguous
     for (let j = 0; j < N; j++) {
-      const row = b + <usize>(j * ldb) * 4;
-      let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
-      let k = 0;
-      for (; k + 8 <= K; k += 8) {
-        s0 = madd(v128.load(a + <usize>k * 4), v128.load(row + <usize>k * 4), s0);
-        s1 = madd(v128.load(a + <usize>k * 4, 16), v128.load(row + <usize>k * 4, 16), s1);
-      }
-      s0 = f32x4.add(s0, s1);
-      let sum = f32x4.extract_lane(s0, 0) + f32x4.extract_lane(s0, 1) + f32x4.extract_lane(s0, 2) + f32x4.extract_lane(s0, 3);
-      for (; k < K; k++) sum += load<f32>(a + <usize>k * 4) * load<f32>(row + <usize>k * 4);
+      const sum = dot(a, b + <usize>(j * ldb) * 4, K);
       const dst = c + <usize>j * 4;
       store<f32>(dst, acc ? load<f32>(dst) + sum : sum);
     }
@@ -241,16 +247,7 @@ function gemmSkinny(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usize
     for (let i = 0; i < M; i++) {
       const row = a + <usize>(i * lda) * 4;
       for (let n = 0; n < N; n++) {
-        const col = bc + <usize>n * bstride;
-        let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
-        let k = 0;
-        for (; k + 8 <= K; k += 8) {
-          s0 = madd(v128.load(row + <usize>k * 4), v128.load(col + <usize>k * 4), s0);
-          s1 = madd(v128.load(row + <usize>k * 4, 16), v128.load(col + <usize>k * 4, 16), s1);
-        }
-        s0 = f32x4.add(s0, s1);
-        let sum = f32x4.extract_lane(s0, 0) + f32x4.extract_lane(s0, 1) + f32x4.extract_lane(s0, 2) + f32x4.extract_lane(s0, 3);
-        for (; k < K; k++) sum += load<f32>(row + <usize>k * 4) * load<f32>(col + <usize>k * 4);
+        const sum = dot(row, bc + <usize>n * bstride, K);
         const dst = c + <usize>(i * ldc + n) * 4;
         store<f32>(dst, accumulate ? load<f32>(dst) + sum : sum);
       }

@@ -47,6 +47,19 @@ interface WasmCache extends RecurrentCache {
   hn: Float32Array | null;
 }
 
+/** Points the argument slots of the sequence kernels at a resident cache. */
+function residentSlots(slots: number[], r: NonNullable<WasmCache['resident']>): void {
+  slots[7] = r.x;
+  slots[13] = r.h0;
+  slots[14] = r.c0;
+  slots[15] = r.out;
+  slots[16] = r.gates;
+  slots[17] = r.c;
+  slots[18] = r.tc;
+  slots[19] = r.m;
+  slots[20] = r.hn;
+}
+
 /** Bytes of wasm memory that resident caches may hold at once; beyond it caches are copied out. */
 const RESIDENT_BUDGET = 1 << 30;
 
@@ -170,15 +183,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
       heap.f32(resident.x, x.length).set(x);
       heap.f32(resident.h0, h0.length).set(h0);
       if (c0) heap.f32(resident.c0, c0.length).set(c0);
-      slots[7] = resident.x;
-      slots[13] = resident.h0;
-      slots[14] = resident.c0;
-      slots[15] = resident.out;
-      slots[16] = resident.gates;
-      slots[17] = resident.c;
-      slots[18] = resident.tc;
-      slots[19] = resident.m;
-      slots[20] = resident.hn;
+      residentSlots(slots, resident);
     } else {
       slots[15] = heap.alloc(sizes.out * 4);
       slots[16] = heap.alloc(sizes.gates * 4);
@@ -232,15 +237,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     const { slots, GH, Hout, nth } = common(dims, w, res ? null : (x as Float32Array), res ? null : (h0 as Float32Array), res ? null : (c0 as Float32Array | null), reverse);
     const TB = T * B;
     if (res) {
-      slots[7] = res.x;
-      slots[13] = res.h0;
-      slots[14] = res.c0;
-      slots[15] = res.out;
-      slots[16] = res.gates;
-      slots[17] = res.c;
-      slots[18] = res.tc;
-      slots[19] = res.m;
-      slots[20] = res.hn;
+      residentSlots(slots, res);
     } else {
       slots[15] = heap.put(fwd.out as Float32Array);
       slots[16] = heap.put(cache.gates!);
