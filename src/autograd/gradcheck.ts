@@ -1,6 +1,7 @@
 import { Tensor } from '../tensor/tensor.js';
 import { noGrad } from './engine.js';
 
+/** Tolerances of `gradcheck`: an element passes when |analytic - numeric| <= atol + rtol |numeric|. */
 export interface GradcheckOptions {
   /** Finite-difference step (default 1e-6). */
   eps?: number;
@@ -10,6 +11,7 @@ export interface GradcheckOptions {
   rtol?: number;
 }
 
+/** What `gradcheck` found. */
 export interface GradcheckResult {
   ok: boolean;
   /** The largest |analytic - numeric| over every checked element. */

@@ -13,6 +13,7 @@ import { linear, slice, unsqueeze, squeeze } from '../autograd/index.js';
 import { Module } from './module.js';
 import { checkKnown, positiveInt, bool, oneOf } from './options.js';
 
+/** Options of `LSTMCell` and `GRUCell` (and the base of `RNNCell`'s). */
 export interface CellOptions {
   inputSize: number;
   hiddenSize: number;
@@ -20,6 +21,7 @@ export interface CellOptions {
   bias?: boolean;
 }
 
+/** Options of `RNNCell`. */
 export interface RNNCellOptions extends CellOptions {
   nonlinearity?: 'tanh' | 'relu';
 }

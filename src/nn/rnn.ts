@@ -38,16 +38,19 @@ export interface RecurrentOptions {
   bidirectional?: boolean;
 }
 
+/** Options of `RNN`. */
 export interface RNNOptions extends RecurrentOptions {
   /** 'tanh' (default) or 'relu'. */
   nonlinearity?: 'tanh' | 'relu';
 }
 
+/** Options of `LSTM`. */
 export interface LSTMOptions extends RecurrentOptions {
   /** Project h to this size with weight_hr (default 0: no projection); must be below hiddenSize. */
   projSize?: number;
 }
 
+/** Options of `GRU`. */
 export type GRUOptions = RecurrentOptions;
 
 const BASE_KEYS = ['inputSize', 'hiddenSize', 'numLayers', 'bias', 'batchFirst', 'dropout', 'bidirectional'] as const;

@@ -1,5 +1,6 @@
 import type { Tensor } from '../tensor/tensor.js';
 
+/** Options of `clipGradNorm`. */
 export interface ClipGradNormOptions {
   /** 2 (default), any p >= 1, or Infinity for the largest absolute value. */
   normType?: number;

@@ -2,6 +2,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { FloatArray } from '../tensor/dtype.js';
 import { Optimizer, type ParamGroupInput, type ParamState, checkLr, checkRange } from './optimizer.js';
 
+/** Hyper-parameters of `SGD` (PyTorch's names in camelCase). */
 export interface SGDOptions {
   lr: number;
   momentum?: number;
@@ -40,6 +41,7 @@ export class SGD extends Optimizer<SGDOptions> {
   }
 }
 
+/** Hyper-parameters of `Adam` and `AdamW`. */
 export interface AdamOptions {
   lr?: number;
   betas?: [number, number];
@@ -144,6 +146,7 @@ export class AdamW extends Optimizer<AdamOptions> {
   }
 }
 
+/** Hyper-parameters of `RMSprop`. */
 export interface RMSpropOptions {
   lr?: number;
   alpha?: number;

@@ -64,6 +64,7 @@ export class CosineAnnealingLR extends LRScheduler {
   }
 }
 
+/** Options of `ReduceLROnPlateau`, PyTorch's defaults. */
 export interface ReduceLROnPlateauOptions {
   mode?: 'min' | 'max';
   factor?: number;

@@ -98,18 +98,22 @@ export function full(shape: Shape, value: number, options: CreateOptions = {}): 
   return filled(shape, value, options, 'full');
 }
 
+/** A tensor of zeros. */
 export function zeros(shape: Shape, options: CreateOptions = {}): Tensor {
   return filled(shape, 0, options, 'zeros');
 }
 
+/** A tensor of ones. */
 export function ones(shape: Shape, options: CreateOptions = {}): Tensor {
   return filled(shape, 1, options, 'ones');
 }
 
+/** Zeros of the shape and dtype of `t`. */
 export function zerosLike(t: Tensor, options: CreateOptions = {}): Tensor {
   return filled(t.shape, 0, { dtype: t.dtype, ...options }, 'zerosLike');
 }
 
+/** Ones of the shape and dtype of `t`. */
 export function onesLike(t: Tensor, options: CreateOptions = {}): Tensor {
   return filled(t.shape, 1, { dtype: t.dtype, ...options }, 'onesLike');
 }

@@ -9,6 +9,7 @@ export interface GeneratorState {
   spare: number | null;
 }
 
+/** A seeded random stream; see the module comment. `new Generator(seed)` for one of your own. */
 export class Generator {
   private s = new Uint32Array(4);
   private spare: number | null = null;

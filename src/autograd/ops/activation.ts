@@ -20,5 +20,7 @@ function softmaxImpl(a: Tensor, dim: number, log: boolean): Tensor {
   });
 }
 
+/** exp(x) / sum(exp(x)) along `dim`, max-shifted for stability. */
 export const softmax = (a: Tensor, dim: number): Tensor => softmaxImpl(a, dim, false);
+/** log(softmax(x)) along `dim`, computed without forming the softmax. */
 export const logSoftmax = (a: Tensor, dim: number): Tensor => softmaxImpl(a, dim, true);

@@ -3,6 +3,7 @@ import { formatShape, shapeEquals } from '../../tensor/shape.js';
 import { result } from '../engine.js';
 import { alloc, floatData, floatType, requireFloat, requireInt } from './util.js';
 
+/** How a loss reduces over elements: their mean, their sum, or none (one value each). */
 export type Reduction = 'mean' | 'sum' | 'none';
 
 export function checkReduction(r: unknown, who: string): Reduction {

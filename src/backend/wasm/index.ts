@@ -12,6 +12,7 @@ import { createWasmBackend, type KernelExports, type WasmBackendControls } from 
 import { ThreadPool, CTRL_WORDS, NODE_WORKER_SOURCE, WEB_WORKER_SOURCE, type SpawnWorker, type WorkerLike } from './pool.js';
 import { SIMD_WASM, RELAXED_SIMD_WASM, SIMD_MT_WASM, RELAXED_SIMD_MT_WASM } from './kernels.generated.js';
 
+/** Which WebAssembly kernels are loaded: with fused multiply-add (relaxed SIMD) or plain SIMD. */
 export type WasmVariant = 'relaxed-simd' | 'simd';
 
 /** What `backendInfo()` reports. */
@@ -235,6 +236,7 @@ export function setNumThreads(n: number): number {
   return pool.size;
 }
 
+/** The backend in use, the kernels loaded, the threads, and why anything faster is missing. */
 export function backendInfo(): BackendInfo {
   return { name: getBackend().name, available: listBackends(), wasm: variant, threads: pool ? pool.size : variant ? 1 : 0, notes: [...notes] };
 }
