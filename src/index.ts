@@ -17,3 +17,4 @@ export {
 export type { GradcheckOptions, GradcheckResult } from './autograd/index.js';
 export * from './nn/index.js';
 export * from './optim/index.js';
+export * from './io/index.js';

@@ -1,0 +1,1 @@
+export { loadSafetensors, saveSafetensors, withPrefix, MAX_HEADER_BYTES, type Safetensors } from './safetensors.js';
