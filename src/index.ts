@@ -18,3 +18,4 @@ export type { GradcheckOptions, GradcheckResult } from './autograd/index.js';
 export * from './nn/index.js';
 export * from './optim/index.js';
 export * from './io/index.js';
+export { VERSION } from './version.js';

@@ -1,1 +1,3 @@
 export { loadSafetensors, saveSafetensors, withPrefix, MAX_HEADER_BYTES, type Safetensors } from './safetensors.js';
+export { saveModel, loadModel, MODEL_FORMAT, MODEL_FORMAT_VERSION, type LoadedModel } from './model-file.js';
+export { saveModelFile, loadModelFile, writeFileAtomic } from './files.js';

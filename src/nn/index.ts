@@ -3,3 +3,4 @@ export { Linear, Embedding, Dropout, dropout, type LinearOptions, type Embedding
 export { RNN, LSTM, GRU, LayerStepper, type StepState, type RecurrentOptions, type RNNOptions, type LSTMOptions, type GRUOptions } from './rnn.js';
 export { RNNCell, LSTMCell, GRUCell, type CellOptions, type RNNCellOptions } from './cells.js';
 export { crossEntropy, nllLoss, mseLoss, bceWithLogits, type ClassLossOptions, type BceOptions, type Reduction } from './losses.js';
+export { SequenceModel, type SequenceModelConfig, type RecurrentConfig, type SequenceState } from './sequence-model.js';

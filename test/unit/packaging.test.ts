@@ -45,6 +45,7 @@ describe('README', () => {
     assert.match(output('lstm.stepper()'), /^(\d+ ){19}\d+$/m);
     assert.match(output('backendInfo()'), /name: 'wasm'/);
     assert.match(output('withPrefix(tensors'), /^pt 0$/m);
+    assert.match(output('saveModel(model'), /\[ 3, 1, 30 \] 30/);
   });
 });
 

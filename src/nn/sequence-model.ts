@@ -1,0 +1,98 @@
+/**
+ * A model built from a plain config: optional Embedding, a recurrent layer, a Linear head. The
+ * shape of what people train for language modelling, forecasting and classification, and the
+ * unit that model files save and load. Parameter names: `embedding.weight`, `rnn.weight_ih_l0`,
+ * ..., `head.weight`, `head.bias` (those of a PyTorch module with the same attributes).
+ *
+ * Legend: T steps, B batch, F input features, V vocabulary, H hidden, O outputs.
+ */
+import { Tensor } from '../tensor/tensor.js';
+import { formatShape } from '../tensor/shape.js';
+import { mean as meanOp, slice, squeeze } from '../autograd/index.js';
+import { Module } from './module.js';
+import { Embedding, Linear } from './layers.js';
+import { LSTM, GRU, RNN, type LSTMOptions, type RNNOptions, type GRUOptions } from './rnn.js';
+import { checkKnown, oneOf } from './options.js';
+
+/** The recurrent layer of a SequenceModel: its kind and the layer's own options. */
+export type RecurrentConfig =
+  | ({ kind: 'lstm' } & LSTMOptions)
+  | ({ kind: 'gru' } & GRUOptions)
+  | ({ kind: 'rnn' } & RNNOptions);
+
+/** Everything needed to rebuild a SequenceModel. */
+export interface SequenceModelConfig {
+  /** Token ids in, through an Embedding of this size; omit for real-valued input features. */
+  embedding?: { numEmbeddings: number; embeddingDim: number; paddingIdx?: number };
+  /** The recurrent layer (its inputSize must match the embedding or input features). */
+  rnn: RecurrentConfig;
+  /** The linear head on the recurrent output. */
+  head: { outFeatures: number; bias?: boolean };
+  /**
+   * What the head sees: 'sequence' (every step: language models), 'last' (the last step's
+   * output: forecasting, classification) or 'mean' (the mean over steps).
+   */
+  output?: 'sequence' | 'last' | 'mean';
+}
+
+/** The state a SequenceModel carries between calls: the recurrent layer's. */
+export type SequenceState = Tensor | readonly [Tensor, Tensor];
+
+export class SequenceModel extends Module {
+  readonly config: SequenceModelConfig;
+  readonly embedding: Embedding | null;
+  readonly rnn: LSTM | GRU | RNN;
+  readonly head: Linear;
+  readonly output: 'sequence' | 'last' | 'mean';
+
+  constructor(config: SequenceModelConfig) {
+    super();
+    const who = 'SequenceModel';
+    checkKnown(config, ['embedding', 'rnn', 'head', 'output'], who);
+    if (!config.rnn || typeof config.rnn !== 'object') throw new Error(`${who}: rnn must be an object with a kind ('lstm', 'gru' or 'rnn') and the layer's options`);
+    if (!config.head || typeof config.head !== 'object') throw new Error(`${who}: head must be an object with outFeatures`);
+    this.config = JSON.parse(JSON.stringify(config)) as SequenceModelConfig;
+    this.output = oneOf(config.output, ['sequence', 'last', 'mean'] as const, 'output', who, 'sequence');
+    this.embedding = config.embedding ? this.registerModule('embedding', new Embedding(config.embedding)) : null;
+    const { kind, ...options } = config.rnn;
+    const k = oneOf(kind, ['lstm', 'gru', 'rnn'] as const, 'rnn.kind', who, 'lstm');
+    if (this.embedding && options.inputSize !== this.embedding.embeddingDim) {
+      throw new Error(`${who}: rnn.inputSize is ${options.inputSize} but the embedding gives ${this.embedding.embeddingDim} features`);
+    }
+    this.rnn = this.registerModule('rnn', k === 'lstm' ? new LSTM(options as LSTMOptions) : k === 'gru' ? new GRU(options as GRUOptions) : new RNN(options as RNNOptions));
+    const width = (this.rnn.projSize || this.rnn.hiddenSize) * this.rnn.numDirections;
+    this.head = this.registerModule('head', new Linear({ inFeatures: width, outFeatures: config.head.outFeatures, bias: config.head.bias }));
+  }
+
+  /**
+   * x: int32 token ids (T, B) with an embedding, else features (T, B, F) (batch-first layouts
+   * when rnn.batchFirst). Returns the head's output, (T, B, O) for 'sequence', else (B, O), and
+   * the recurrent layer's final state.
+   */
+  forward(x: Tensor, state?: SequenceState | null): [Tensor, SequenceState] {
+    const who = 'SequenceModel.forward';
+    if (!(x instanceof Tensor)) throw new Error(`${who}: input must be a Tensor`);
+    if (this.embedding && x.dtype !== 'int32') throw new Error(`${who}: this model embeds token ids: input must be an int32 tensor, got ${x.dtype}`);
+    const feats = this.embedding ? this.embedding.forward(x) : x; // (T, B, F)
+    let seq: Tensor;
+    let next: SequenceState;
+    if (this.rnn instanceof LSTM) {
+      const [o, s] = this.rnn.forward(feats, state as readonly [Tensor, Tensor] | null | undefined);
+      seq = o;
+      next = s;
+    } else {
+      const [o, h] = this.rnn.forward(feats, state as Tensor | null | undefined);
+      seq = o;
+      next = h;
+    }
+    const timeDim = this.rnn.batchFirst && seq.ndim === 3 ? 1 : 0;
+    if (seq.ndim < 2) throw new Error(`${who}: unexpected recurrent output shape ${formatShape(seq.shape)}`);
+    let feat: Tensor;
+    if (this.output === 'sequence') feat = seq;
+    else if (this.output === 'last') {
+      const T = seq.shape[timeDim]!;
+      feat = squeeze(slice(seq, timeDim, T - 1, T), timeDim);
+    } else feat = meanOp(seq, timeDim);
+    return [this.head.forward(feat), next];
+  }
+}
