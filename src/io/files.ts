@@ -4,6 +4,7 @@
  * clear errors. In browsers, use the byte functions (saveModel, loadModel, saveSafetensors, ...).
  */
 import { loadModel, saveModel, type LoadedModel } from './model-file.js';
+import { exportOnnx } from './onnx.js';
 import type { SequenceModel } from '../nn/sequence-model.js';
 
 interface Fs {
@@ -65,4 +66,9 @@ export function loadModelFile(path: string): LoadedModel {
   } catch (e) {
     throw new Error(`${path}: ${(e as Error).message}`);
   }
+}
+
+/** Exports `model` to an ONNX file at `path`, atomically. */
+export async function exportOnnxFile(path: string, model: SequenceModel): Promise<void> {
+  writeFileAtomic(path, await exportOnnx(model));
 }

@@ -46,6 +46,7 @@ describe('README', () => {
     assert.match(output('backendInfo()'), /name: 'wasm'/);
     assert.match(output('withPrefix(tensors'), /^pt 0$/m);
     assert.match(output('saveModel(model'), /\[ 3, 1, 30 \] 30/);
+    assert.match(output('exportOnnx(model)'), /^true$/m);
   });
 });
 
