@@ -1,4 +1,4 @@
-export { loadSafetensors, saveSafetensors, withPrefix, MAX_HEADER_BYTES, type Safetensors } from './safetensors.js';
+export { loadSafetensors, saveSafetensors, withPrefix, renamePrefixes, MAX_HEADER_BYTES, type Safetensors } from './safetensors.js';
 export { saveModel, loadModel, MODEL_FORMAT, MODEL_FORMAT_VERSION, type LoadedModel } from './model-file.js';
 export { saveModelFile, loadModelFile, writeFileAtomic, exportOnnxFile } from './files.js';
 export { exportOnnx } from './onnx.js';

@@ -209,3 +209,20 @@ export function withPrefix(tensors: Record<string, Tensor>, prefix: string): Rec
   for (const [k, v] of Object.entries(tensors)) if (k.startsWith(prefix)) out[k.slice(prefix.length)] = v;
   return out;
 }
+
+/**
+ * Renames entries by prefix, first match wins: `renamePrefixes(tensors, { 'encoder.': 'rnn.',
+ * 'fc.': 'head.' })` maps a PyTorch model whose submodules have other names onto a
+ * SequenceModel's (`embedding.`, `rnn.`, `head.`). Entries matching no prefix are kept as they are.
+ */
+export function renamePrefixes(tensors: Record<string, Tensor>, map: Record<string, string>): Record<string, Tensor> {
+  const rules = Object.entries(map);
+  const out: Record<string, Tensor> = {};
+  for (const [k, v] of Object.entries(tensors)) {
+    const rule = rules.find(([from]) => k.startsWith(from));
+    const name = rule ? rule[1] + k.slice(rule[0].length) : k;
+    if (name in out) throw new Error(`renamePrefixes: two entries become '${name}'`);
+    out[name] = v;
+  }
+  return out;
+}

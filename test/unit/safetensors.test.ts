@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadSafetensors, saveSafetensors, withPrefix, LSTM, GRU, tensor, randn, manualSeed, Generator, type Tensor } from 'recurrent';
+import { loadSafetensors, saveSafetensors, withPrefix, renamePrefixes, SequenceModel, LSTM, GRU, tensor, randn, manualSeed, Generator, type Tensor } from 'recurrent';
 import { ROOT, fixture, fromArr, assertClose, assertThrowsMatching as throws, type Arr } from '../helpers.js';
 
 const dir = join(ROOT, 'test', 'fixtures', 'safetensors');
@@ -43,6 +43,16 @@ describe('safetensors', () => {
     const [out, [hN]] = lstm.forward(fromArr(c.input), [fromArr(c.h_0), fromArr(c.c_0)]);
     assertClose(out, c.output, 'output');
     assertClose(hN, c.h_n, 'h_n');
+  });
+
+  it('maps other submodule names onto a SequenceModel with renamePrefixes', () => {
+    const { tensors } = loadSafetensors(file('lstm_2layer_bidir.safetensors'));
+    const renamed = renamePrefixes(tensors, { 'rnn.': 'encoder.' });
+    assert.ok('encoder.weight_ih_l0' in renamed && !('rnn.weight_ih_l0' in renamed));
+    const m = new SequenceModel({ rnn: { kind: 'lstm', inputSize: 5, hiddenSize: 7, numLayers: 2, bidirectional: true }, head: { outFeatures: 2 } });
+    const back = renamePrefixes(renamed, { 'encoder.': 'rnn.' });
+    m.loadStateDict({ ...back, 'head.weight': m.head.weight, 'head.bias': m.head.bias! });
+    throws(() => renamePrefixes({ 'a.x': m.head.weight, 'b.x': m.head.weight }, { 'a.': 'c.', 'b.': 'c.' }), "two entries become 'c.x'");
   });
 
   it('round-trips tensors of every dtype and metadata exactly; outputs are identical after reload', () => {
