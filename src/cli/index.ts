@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+/// <reference types="node" />
+/**
+ * The `recurrent` command. Each command has --help; progress and errors go to stderr, and with
+ * --json a final machine-readable line goes to stdout. Exit codes: 0 done, 1 failed, 2 bad usage.
+ */
+import { parseArgs } from 'node:util';
+import { existsSync, statSync } from 'node:fs';
+import { loadModelFile, exportOnnxFile } from '../io/index.js';
+import { VERSION } from '../version.js';
+import { LSTM } from '../nn/rnn.js';
+
+const USAGE = `recurrent ${VERSION}: recurrent neural networks for JavaScript
+
+Usage: recurrent <command> [options]
+
+Commands:
+  export onnx --model MODEL --out FILE.onnx   export a model file to ONNX (opset 14)
+
+Options:
+  --help      this help, or a command's with the command
+  --version   the version
+`;
+
+const EXPORT_USAGE = `Usage: recurrent export onnx --model MODEL --out FILE.onnx [--json]
+
+Writes the model (a recurrent model file, .safetensors) as ONNX with the RNN, LSTM and GRU
+operators; batch and sequence length are dynamic, initial states are the inputs h0 (c0) and
+final states the outputs hN (cN). LSTM projections cannot be exported.
+
+Options:
+  --model MODEL   the model file to read
+  --out FILE      the ONNX file to write (atomically)
+  --json          print {"out", "bytes", "inputs"} on stdout when done
+`;
+
+class UsageError extends Error {}
+
+async function exportOnnx(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args, allowPositionals: true, strict: true,
+    options: { model: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } },
+  });
+  if (values.help) {
+    process.stdout.write(EXPORT_USAGE);
+    return;
+  }
+  if (positionals[0] !== 'onnx') throw new UsageError(`export: unknown format '${positionals[0] ?? ''}' (supported: onnx)\n\n${EXPORT_USAGE}`);
+  if (!values.model) throw new UsageError(`export onnx: --model is required\n\n${EXPORT_USAGE}`);
+  if (!values.out) throw new UsageError(`export onnx: --out is required\n\n${EXPORT_USAGE}`);
+  if (!existsSync(values.model)) throw new Error(`export onnx: the model file ${values.model} does not exist`);
+  const { model } = loadModelFile(values.model);
+  await exportOnnxFile(values.out, model);
+  const bytes = statSync(values.out).size;
+  process.stderr.write(`wrote ${values.out} (${bytes} bytes)\n`);
+  if (values.json) {
+    const inputs = ['input', 'h0', ...(model.rnn instanceof LSTM ? ['c0'] : [])];
+    process.stdout.write(`${JSON.stringify({ out: values.out, bytes, inputs })}\n`);
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+      process.stdout.write(USAGE);
+      return cmd ? 0 : 2;
+    }
+    if (cmd === '--version') {
+      process.stdout.write(`${VERSION}\n`);
+      return 0;
+    }
+    if (cmd === 'export') {
+      await exportOnnx(rest);
+      return 0;
+    }
+    throw new UsageError(`unknown command '${cmd}'\n\n${USAGE}`);
+  } catch (e) {
+    const usage = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    process.stderr.write(`recurrent: ${(e as Error).message}\n`);
+    return usage ? 2 : 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
