@@ -26,14 +26,15 @@ export interface DirectionParams {
  * the modules before this is called.
  */
 export function recurrentLayer(kind: RecurrentKind, x: Tensor, dirs: readonly DirectionParams[], h0: Tensor,
-  c0: Tensor | null, hiddenSize: number, projSize: number): [Tensor, Tensor, Tensor | null] {
+  c0: Tensor | null, hiddenSize: number, projSize: number,
+  variant: Pick<RecurrentDims, 'resetAfter' | 'gateActivation'> = {}): [Tensor, Tensor, Tensor | null] {
   const bk = getBackend();
   const [T, B, I] = x.shape as [number, number, number];
   const H = hiddenSize;
   const P = projSize;
   const Hout = P || H;
   const D = dirs.length;
-  const dims: RecurrentDims = { kind, T, B, I, H, P };
+  const dims: RecurrentDims = { kind, T, B, I, H, P, ...variant };
   const dtype = floatType(x);
   const xd = floatData(x, dtype);
   const h0d = floatData(h0, dtype);

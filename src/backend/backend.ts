@@ -22,6 +22,15 @@ export interface RecurrentDims {
   I: number;
   H: number;
   P: number;
+  /** GRU: false applies the reset gate to h before its product (Keras's reset_after=False); default true (PyTorch). */
+  resetAfter?: boolean;
+  /** Nonlinearity of the LSTM's i, f, o and the GRU's r, z gates; default 'sigmoid' (PyTorch), 'hard_sigmoid' as Keras. */
+  gateActivation?: 'sigmoid' | 'hard_sigmoid';
+}
+
+/** True for the variants only the reference backend runs (Keras's; PyTorch's defaults are fast everywhere). */
+export function isKerasVariant(d: RecurrentDims): boolean {
+  return d.resetAfter === false || d.gateActivation === 'hard_sigmoid';
 }
 
 /** PyTorch layouts: wih (G*H, I), whh (G*H, Hout), biases (G*H), whr (P, H); G = 4 (LSTM i,f,g,o), 3 (GRU r,z,n), 1. */

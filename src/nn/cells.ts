@@ -9,9 +9,19 @@
 import { Tensor } from '../tensor/tensor.js';
 import { uniform, zeros } from '../tensor/create.js';
 import { formatShape, shapeEquals } from '../tensor/shape.js';
-import { linear, slice, unsqueeze, squeeze } from '../autograd/index.js';
+import { linear, slice, unsqueeze, squeeze, relu } from '../autograd/index.js';
 import { Module } from './module.js';
 import { checkKnown, positiveInt, bool, oneOf } from './options.js';
+
+/** clip(0.2 x + 0.5, 0, 1) from ops: relu(0.2x + 0.5) - relu(0.2x - 0.5). */
+function hardSigmoid(x: Tensor): Tensor {
+  const y = x.mul(0.2);
+  return relu(y.add(0.5)).sub(relu(y.sub(0.5)));
+}
+
+function gateFn(kind: 'sigmoid' | 'hard_sigmoid'): (t: Tensor) => Tensor {
+  return kind === 'hard_sigmoid' ? hardSigmoid : (t) => t.sigmoid();
+}
 
 /** Options of `LSTMCell` and `GRUCell` (and the base of `RNNCell`'s). */
 export interface CellOptions {
@@ -19,6 +29,19 @@ export interface CellOptions {
   hiddenSize: number;
   /** Learn b_ih and b_hh (default true). */
   bias?: boolean;
+}
+
+/** Options of `RNNCell`. */
+/** Options of `LSTMCell` and `GRUCell` beyond the shared ones: Keras's variants. */
+export interface GatedCellOptions extends CellOptions {
+  /** The gates' nonlinearity: 'sigmoid' (default) or Keras's 'hard_sigmoid'. */
+  recurrentActivation?: 'sigmoid' | 'hard_sigmoid';
+}
+
+/** Options of `GRUCell`. */
+export interface GRUCellOptions extends GatedCellOptions {
+  /** false: n = tanh(Win x + bin + Whn (r h) + bhn) (Keras's reset_after=False); default true. */
+  resetAfter?: boolean;
 }
 
 /** Options of `RNNCell`. */
@@ -95,8 +118,10 @@ export class RNNCell extends CellBase {
 
 /** i, f, g, o from W_ih x + b_ih + W_hh h + b_hh; c' = f c + i g; h' = o tanh(c'). */
 export class LSTMCell extends CellBase {
-  constructor(options: CellOptions) {
-    super('LSTMCell', 4, options, []);
+  readonly recurrentActivation: 'sigmoid' | 'hard_sigmoid';
+  constructor(options: GatedCellOptions) {
+    super('LSTMCell', 4, options, ['recurrentActivation']);
+    this.recurrentActivation = oneOf(options.recurrentActivation, ['sigmoid', 'hard_sigmoid'] as const, 'recurrentActivation', 'LSTMCell', 'sigmoid');
   }
   /** x (B, I) [, [h (B, H), c (B, H)]] -> [h', c'] */
   forward(x: Tensor, state?: readonly [Tensor, Tensor] | null): [Tensor, Tensor] {
@@ -107,10 +132,11 @@ export class LSTMCell extends CellBase {
     const [h, c] = p.states as [Tensor, Tensor];
     const H = this.hiddenSize;
     const gates = linear(p.x, this.weight_ih, this.bias_ih).add(linear(h, this.weight_hh, this.bias_hh)); // (B, 4H)
-    const i = slice(gates, 1, 0, H).sigmoid();
-    const f = slice(gates, 1, H, 2 * H).sigmoid();
+    const act = gateFn(this.recurrentActivation);
+    const i = act(slice(gates, 1, 0, H));
+    const f = act(slice(gates, 1, H, 2 * H));
     const g = slice(gates, 1, 2 * H, 3 * H).tanh();
-    const o = slice(gates, 1, 3 * H, 4 * H).sigmoid();
+    const o = act(slice(gates, 1, 3 * H, 4 * H));
     const c1 = f.mul(c).add(i.mul(g)); // (B, H)
     const h1 = o.mul(c1.tanh()); // (B, H)
     return [this.out(h1, p.unbatched), this.out(c1, p.unbatched)];
@@ -119,8 +145,12 @@ export class LSTMCell extends CellBase {
 
 /** r, z = sigmoid(.), n = tanh(W_in x + b_in + r (W_hn h + b_hn)), h' = (1 - z) n + z h. */
 export class GRUCell extends CellBase {
-  constructor(options: CellOptions) {
-    super('GRUCell', 3, options, []);
+  readonly recurrentActivation: 'sigmoid' | 'hard_sigmoid';
+  readonly resetAfter: boolean;
+  constructor(options: GRUCellOptions) {
+    super('GRUCell', 3, options, ['recurrentActivation', 'resetAfter']);
+    this.recurrentActivation = oneOf(options.recurrentActivation, ['sigmoid', 'hard_sigmoid'] as const, 'recurrentActivation', 'GRUCell', 'sigmoid');
+    this.resetAfter = bool(options.resetAfter, 'resetAfter', 'GRUCell', true);
   }
   /** x (B, I) [, h (B, H)] -> h' (B, H) */
   forward(x: Tensor, h?: Tensor | null): Tensor {
@@ -129,9 +159,13 @@ export class GRUCell extends CellBase {
     const H = this.hiddenSize;
     const gi = linear(p.x, this.weight_ih, this.bias_ih); // (B, 3H)
     const gh = linear(hp, this.weight_hh, this.bias_hh); // (B, 3H)
-    const r = slice(gi, 1, 0, H).add(slice(gh, 1, 0, H)).sigmoid();
-    const z = slice(gi, 1, H, 2 * H).add(slice(gh, 1, H, 2 * H)).sigmoid();
-    const n = slice(gi, 1, 2 * H, 3 * H).add(r.mul(slice(gh, 1, 2 * H, 3 * H))).tanh();
+    const act = gateFn(this.recurrentActivation);
+    const r = act(slice(gi, 1, 0, H).add(slice(gh, 1, 0, H)));
+    const z = act(slice(gi, 1, H, 2 * H).add(slice(gh, 1, H, 2 * H)));
+    const hn = this.resetAfter
+      ? r.mul(slice(gh, 1, 2 * H, 3 * H)) // r (Whn h + bhn)
+      : linear(r.mul(hp), slice(this.weight_hh, 0, 2 * H, 3 * H), this.bias_hh && slice(this.bias_hh, 0, 2 * H, 3 * H)); // Whn (r h) + bhn
+    const n = slice(gi, 1, 2 * H, 3 * H).add(hn).tanh();
     const h1 = n.add(z.mul(hp.sub(n))); // (1 - z) n + z h
     return this.out(h1, p.unbatched);
   }

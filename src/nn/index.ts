@@ -1,6 +1,6 @@
 export { Module, type LoadStateDictOptions } from './module.js';
 export { Linear, Embedding, Dropout, dropout, type LinearOptions, type EmbeddingOptions, type DropoutOptions } from './layers.js';
 export { RNN, LSTM, GRU, LayerStepper, type StepState, type RecurrentOptions, type RNNOptions, type LSTMOptions, type GRUOptions } from './rnn.js';
-export { RNNCell, LSTMCell, GRUCell, type CellOptions, type RNNCellOptions } from './cells.js';
+export { RNNCell, LSTMCell, GRUCell, type CellOptions, type RNNCellOptions, type GatedCellOptions, type GRUCellOptions } from './cells.js';
 export { crossEntropy, nllLoss, mseLoss, bceWithLogits, type ClassLossOptions, type BceOptions, type Reduction } from './losses.js';
 export { SequenceModel, type SequenceModelConfig, type RecurrentConfig, type SequenceState } from './sequence-model.js';

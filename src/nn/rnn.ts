@@ -48,10 +48,20 @@ export interface RNNOptions extends RecurrentOptions {
 export interface LSTMOptions extends RecurrentOptions {
   /** Project h to this size with weight_hr (default 0: no projection); must be below hiddenSize. */
   projSize?: number;
+  /** The i, f, o gates' nonlinearity: 'sigmoid' (default, PyTorch) or Keras's 'hard_sigmoid' (clip(0.2 x + 0.5, 0, 1)). */
+  recurrentActivation?: 'sigmoid' | 'hard_sigmoid';
 }
 
 /** Options of `GRU`. */
-export type GRUOptions = RecurrentOptions;
+export interface GRUOptions extends RecurrentOptions {
+  /** The r, z gates' nonlinearity: 'sigmoid' (default, PyTorch) or Keras's 'hard_sigmoid'. */
+  recurrentActivation?: 'sigmoid' | 'hard_sigmoid';
+  /**
+   * true (default, PyTorch and Keras's reset_after=True): n = tanh(Win x + bin + r (Whn h + bhn));
+   * false (Keras's reset_after=False): n = tanh(Win x + bin + Whn (r h) + bhn).
+   */
+  resetAfter?: boolean;
+}
 
 const BASE_KEYS = ['inputSize', 'hiddenSize', 'numLayers', 'bias', 'batchFirst', 'dropout', 'bidirectional'] as const;
 
@@ -66,8 +76,10 @@ abstract class RecurrentBase extends Module {
   readonly projSize: number;
   protected readonly kind: RecurrentKind;
   private readonly who: string;
+  /** Keras's variants, where chosen (both default to PyTorch's). */
+  readonly variant: { resetAfter?: boolean; gateActivation?: 'sigmoid' | 'hard_sigmoid' };
 
-  protected constructor(who: string, kind: RecurrentKind, options: RecurrentOptions & { projSize?: number }, extraKeys: readonly string[]) {
+  protected constructor(who: string, kind: RecurrentKind, options: RecurrentOptions & { projSize?: number; recurrentActivation?: unknown; resetAfter?: unknown }, extraKeys: readonly string[]) {
     super();
     checkKnown(options, [...BASE_KEYS, ...extraKeys], who);
     this.who = who;
@@ -83,6 +95,11 @@ abstract class RecurrentBase extends Module {
     if (typeof p !== 'number' || !(p >= 0 && p < 1)) throw new Error(`${who}: dropout must be a number in [0, 1), got ${String(p)}`);
     this.dropout = p;
     this.projSize = nonNegativeInt(options.projSize, 'projSize', who, 0);
+    this.variant = {};
+    if (options.recurrentActivation !== undefined) {
+      this.variant.gateActivation = oneOf(options.recurrentActivation, ['sigmoid', 'hard_sigmoid'] as const, 'recurrentActivation', who, 'sigmoid');
+    }
+    if (options.resetAfter !== undefined) this.variant.resetAfter = bool(options.resetAfter, 'resetAfter', who, true);
     if (this.projSize >= this.hiddenSize) throw new Error(`${who}: projSize must be smaller than hiddenSize ${this.hiddenSize}, got ${this.projSize}`);
 
     const G = kind === 'lstm' ? 4 : kind === 'gru' ? 3 : 1;
@@ -182,7 +199,7 @@ abstract class RecurrentBase extends Module {
       const h0l = L === 1 ? h0 : slice(h0, 0, l * D, (l + 1) * D); // (D, B, Hout)
       const c0l = c0 && (L === 1 ? c0 : slice(c0, 0, l * D, (l + 1) * D)); // (D, B, H)
       const dirs = Array.from({ length: D }, (_, d) => this.dirParams(l, d));
-      const [out, hN, cN] = recurrentLayer(this.kind, inp, dirs, h0l, c0l, H, this.projSize); // (T, B, D*Hout)
+      const [out, hN, cN] = recurrentLayer(this.kind, inp, dirs, h0l, c0l, H, this.projSize, this.variant); // (T, B, D*Hout)
       hNs.push(hN);
       if (cN) cNs.push(cN);
       inp = l < L - 1 && this.dropout > 0 && this.training ? dropoutFn(out, this.dropout, true) : out;
@@ -220,7 +237,7 @@ export class RNN extends RecurrentBase {
  */
 export class LSTM extends RecurrentBase {
   constructor(options: LSTMOptions) {
-    super('LSTM', 'lstm', options, ['projSize']);
+    super('LSTM', 'lstm', options, ['projSize', 'recurrentActivation']);
   }
   /** x (T, B, I) [, [h0 (L*D, B, Hout), c0 (L*D, B, H)]] -> [output (T, B, D*Hout), [hN, cN]] */
   forward(x: Tensor, state?: readonly [Tensor, Tensor] | null): [Tensor, [Tensor, Tensor]] {
@@ -238,7 +255,7 @@ export class LSTM extends RecurrentBase {
  */
 export class GRU extends RecurrentBase {
   constructor(options: GRUOptions) {
-    super('GRU', 'gru', options, []);
+    super('GRU', 'gru', options, ['recurrentActivation', 'resetAfter']);
   }
   /** x (T, B, I) [, h0 (L*D, B, H)] -> [output (T, B, D*H), hN (L*D, B, H)] */
   forward(x: Tensor, h0?: Tensor | null): [Tensor, Tensor] {
@@ -265,7 +282,7 @@ export class LayerStepper {
     this.steppers = Array.from({ length: m.numLayers }, (_, l) => {
       const p = m.layerWeights(l);
       const d = (t: Tensor | null): FloatArray | null => (t ? (t.data as FloatArray) : null);
-      return getBackend().recurrentStepper({ kind, T: 1, B: 1, I: l === 0 ? m.inputSize : Hout, H, P }, { wih: d(p.wih)!, whh: d(p.whh)!, bih: d(p.bih), bhh: d(p.bhh), whr: d(p.whr) });
+      return getBackend().recurrentStepper({ kind, T: 1, B: 1, I: l === 0 ? m.inputSize : Hout, H, P, ...m.variant }, { wih: d(p.wih)!, whh: d(p.whh)!, bih: d(p.bih), bhh: d(p.bhh), whr: d(p.whr) });
     });
     this.versions = m.parameters().map((p) => [p, p.version]);
   }

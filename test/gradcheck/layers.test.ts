@@ -21,6 +21,9 @@ const configs: [string, () => Layer][] = [
   ['LSTM projection, no bias', () => new LSTM({ inputSize: 3, hiddenSize: 5, projSize: 2, bias: false, bidirectional: true })],
   ['GRU', () => new GRU({ inputSize: 3, hiddenSize: 4 })],
   ['GRU 2-layer bidirectional', () => new GRU({ inputSize: 2, hiddenSize: 3, numLayers: 2, bidirectional: true })],
+  ["GRU, Keras's reset_after=False", () => new GRU({ inputSize: 3, hiddenSize: 4, resetAfter: false, bidirectional: true })],
+  ["GRU, Keras's hard_sigmoid gates, reset_after=False", () => new GRU({ inputSize: 3, hiddenSize: 4, resetAfter: false, recurrentActivation: 'hard_sigmoid' })],
+  ["LSTM, Keras's hard_sigmoid gates", () => new LSTM({ inputSize: 3, hiddenSize: 4, recurrentActivation: 'hard_sigmoid', numLayers: 2 })],
 ];
 
 for (const be of listBackends()) {
@@ -59,15 +62,21 @@ for (const be of listBackends()) {
     const B = 3;
     const I = 4;
     const H = 5;
-    for (const kind of ['RNN', 'LSTM', 'GRU'] as const) {
-      it(`${kind}, both directions: outputs, states and every gradient`, () => {
+    const variants = [
+      ['RNN', {}], ['LSTM', {}], ['GRU', {}],
+      ['LSTM', { recurrentActivation: 'hard_sigmoid' }],
+      ['GRU', { resetAfter: false }],
+      ['GRU', { resetAfter: false, recurrentActivation: 'hard_sigmoid' }],
+    ] as const;
+    for (const [kind, variant] of variants) {
+      it(`${kind} ${JSON.stringify(variant)}, both directions: outputs, states and every gradient`, () => {
         setBackend(be);
         manualSeed(5);
-        const layer = kind === 'LSTM' ? new LSTM({ inputSize: I, hiddenSize: H, bidirectional: true })
-          : kind === 'GRU' ? new GRU({ inputSize: I, hiddenSize: H, bidirectional: true })
+        const layer = kind === 'LSTM' ? new LSTM({ inputSize: I, hiddenSize: H, bidirectional: true, ...variant })
+          : kind === 'GRU' ? new GRU({ inputSize: I, hiddenSize: H, bidirectional: true, ...variant })
             : new RNN({ inputSize: I, hiddenSize: H, bidirectional: true });
-        const mkCell = (): LSTMCell | GRUCell | RNNCell => kind === 'LSTM' ? new LSTMCell({ inputSize: I, hiddenSize: H })
-          : kind === 'GRU' ? new GRUCell({ inputSize: I, hiddenSize: H }) : new RNNCell({ inputSize: I, hiddenSize: H });
+        const mkCell = (): LSTMCell | GRUCell | RNNCell => kind === 'LSTM' ? new LSTMCell({ inputSize: I, hiddenSize: H, ...variant })
+          : kind === 'GRU' ? new GRUCell({ inputSize: I, hiddenSize: H, ...variant }) : new RNNCell({ inputSize: I, hiddenSize: H });
         const cells = [mkCell(), mkCell()];
         const sd = layer.stateDict();
         cells.forEach((c, d) => {

@@ -8,6 +8,8 @@
  * LSTM:  i,f,o = sigmoid(Wi x + bi + Wh h + bh)[gate], g = tanh(...),
  *        c' = f c + i g,  m = o tanh(c'),  h' = m (or Whr m with a projection)
  * GRU:   r,z = sigmoid(...),  n = tanh(Win x + bin + r (Whn h + bhn)),  h' = (1 - z) n + z h
+ *        (Keras's reset_after=False: n = tanh(Win x + bin + Whn (r h) + bhn))
+ * Keras's hard_sigmoid(x) = clip(0.2 x + 0.5, 0, 1) may replace the gates' sigmoid.
  * RNN:   h' = act(Wih x + bih + Whh h + bhh)
  *
  * "Processing order" is t = 0..T-1 forward and T-1..0 for the reverse direction; the output at
@@ -20,6 +22,15 @@ import {
 } from '../backend.js';
 import { gemm } from './gemm.js';
 import { sigmoid } from './elementwise.js';
+
+function hardSigmoid(v: number): number {
+  return Math.min(1, Math.max(0, 0.2 * v + 0.5));
+}
+
+/** d act / d a from the activation's output y. */
+function gateSlope(y: number, hard: boolean): number {
+  return hard ? (y > 0 && y < 1 ? 0.2 : 0) : y * (1 - y);
+}
 
 interface ReferenceCache extends RecurrentCache {
   /** (T, B, G*H) activated gates (LSTM i,f,g,o; GRU r,z,n) */
@@ -71,6 +82,10 @@ export function recurrentForward(dims: RecurrentDims, w: RecurrentWeights, x: Fl
   const tcAll = lstm ? allocLike(x, T * BH) : null;
   const mAll = lstm && P > 0 ? allocLike(x, T * BH) : null;
   const hnAll = kind === 'gru' ? allocLike(x, T * BH) : null;
+  const act = dims.gateActivation === 'hard_sigmoid' ? hardSigmoid : sigmoid;
+  const resetBefore = kind === 'gru' && dims.resetAfter === false;
+  const rh = resetBefore ? allocLike(x, BH) : null; // (B, H) r * h of one step
+  const hnB = resetBefore ? allocLike(x, BH) : null; // (B, H) Whn (r h) + bhn of one step
 
   let hArr: FloatArray = h0;
   let hOff = 0;
@@ -90,10 +105,10 @@ export function recurrentForward(dims: RecurrentDims, w: RecurrentWeights, x: Fl
         const row = gBase + b * GH;
         const hrow = b * GH;
         for (let j = 0; j < H; j++) {
-          const ig = sigmoid(gates[row + j]! + hh[hrow + j]!);
-          const fg = sigmoid(gates[row + H + j]! + hh[hrow + H + j]!);
+          const ig = act(gates[row + j]! + hh[hrow + j]!);
+          const fg = act(gates[row + H + j]! + hh[hrow + H + j]!);
           const gg = Math.tanh(gates[row + 2 * H + j]! + hh[hrow + 2 * H + j]!);
-          const og = sigmoid(gates[row + 3 * H + j]! + hh[hrow + 3 * H + j]!);
+          const og = act(gates[row + 3 * H + j]! + hh[hrow + 3 * H + j]!);
           gates[row + j] = ig;
           gates[row + H + j] = fg;
           gates[row + 2 * H + j] = gg;
@@ -114,12 +129,26 @@ export function recurrentForward(dims: RecurrentDims, w: RecurrentWeights, x: Fl
         const row = gBase + b * GH;
         const hrow = b * GH;
         for (let j = 0; j < H; j++) {
-          const r = sigmoid(gates[row + j]! + hh[hrow + j]!);
-          const z = sigmoid(gates[row + H + j]! + hh[hrow + H + j]!);
-          const hn = hh[hrow + 2 * H + j]!;
-          const n = Math.tanh(gates[row + 2 * H + j]! + r * hn);
+          const r = act(gates[row + j]! + hh[hrow + j]!);
+          const z = act(gates[row + H + j]! + hh[hrow + H + j]!);
           gates[row + j] = r;
           gates[row + H + j] = z;
+          if (rh) rh[b * H + j] = r * hArr[hOff + b * H + j]!;
+        }
+      }
+      if (rh) {
+        // reset before the product: Whn (r h) + bhn, the n block of whh being rows 2H..3H
+        gemm(false, true, B, H, H, rh, 0, w.whh, 2 * H * H, hnB!, 0, false);
+        if (w.bhh) for (let b = 0; b < B; b++) for (let j = 0; j < H; j++) hnB![b * H + j] = hnB![b * H + j]! + w.bhh[2 * H + j]!;
+      }
+      for (let b = 0; b < B; b++) {
+        const row = gBase + b * GH;
+        const hrow = b * GH;
+        for (let j = 0; j < H; j++) {
+          const r = gates[row + j]!;
+          const z = gates[row + H + j]!;
+          const hn = rh ? hnB![b * H + j]! : hh[hrow + 2 * H + j]!;
+          const n = Math.tanh(gates[row + 2 * H + j]! + (rh ? hn : r * hn));
           gates[row + 2 * H + j] = n;
           hnA[sBase + b * H + j] = hn;
           out[sBase + b * H + j] = (1 - z) * n + z * hArr[hOff + b * H + j]!;
@@ -170,6 +199,16 @@ export function recurrentBackward(dims: RecurrentDims, w: RecurrentWeights, x: F
   if (dc && dcN) dc.set(dcN);
   const dhAll = P > 0 ? allocLike(x, T * B * P) : null;
   const dm = P > 0 ? allocLike(x, BH) : dh;
+  const hard = dims.gateActivation === 'hard_sigmoid';
+  const resetBefore = gru && dims.resetAfter === false;
+  const danB = resetBefore ? allocLike(x, BH) : null;
+  const drh = resetBefore ? allocLike(x, BH) : null;
+  const rzBuf = resetBefore ? allocLike(x, B * 2 * H) : null;
+  /** The r and z columns of one step's dAh, contiguous (B, 2H). */
+  const dAhRZ = (gBase: number): FloatArray => {
+    for (let b = 0; b < B; b++) rzBuf!.set(dAh.subarray(gBase + b * GH, gBase + b * GH + 2 * H), b * 2 * H);
+    return rzBuf!;
+  };
 
   for (let s = T - 1; s >= 0; s--) {
     const t = reverse ? T - 1 - s : s;
@@ -196,10 +235,10 @@ export function recurrentBackward(dims: RecurrentDims, w: RecurrentWeights, x: F
           const tcv = tc[sBase + k]!;
           const dmv = dm[k]!;
           const dcv = dc![k]! + dmv * og * (1 - tcv * tcv);
-          dAx[row + j] = dcv * gg * ig * (1 - ig);
-          dAx[row + H + j] = dcv * cPrev[cpOff + k]! * fg * (1 - fg);
+          dAx[row + j] = dcv * gg * gateSlope(ig, hard);
+          dAx[row + H + j] = dcv * cPrev[cpOff + k]! * gateSlope(fg, hard);
           dAx[row + 2 * H + j] = dcv * ig * (1 - gg * gg);
-          dAx[row + 3 * H + j] = dmv * tcv * og * (1 - og);
+          dAx[row + 3 * H + j] = dmv * tcv * gateSlope(og, hard);
           dc![k] = dcv * fg;
         }
       }
@@ -215,18 +254,41 @@ export function recurrentBackward(dims: RecurrentDims, w: RecurrentWeights, x: F
           const r = gates[row + j]!, z = gates[row + H + j]!, n = gates[row + 2 * H + j]!;
           const dhv = dh[k]!;
           const dan = dhv * (1 - z) * (1 - n * n);
-          const dar = dan * hnA[sBase + k]! * r * (1 - r);
-          const daz = dhv * (hPrev[hpOff + k]! - n) * z * (1 - z);
-          dAx[row + j] = dar;
+          const daz = dhv * (hPrev[hpOff + k]! - n) * gateSlope(z, hard);
           dAx[row + H + j] = daz;
           dAx[row + 2 * H + j] = dan;
-          dAh[row + j] = dar;
           dAh[row + H + j] = daz;
-          dAh[row + 2 * H + j] = dan * r;
+          if (resetBefore) {
+            dAh[row + 2 * H + j] = dan; // the n block's pre-activation Whn (r h) + bhn
+            danB![k] = dan;
+          } else {
+            const dar = dan * hnA[sBase + k]! * gateSlope(r, hard);
+            dAx[row + j] = dar;
+            dAh[row + j] = dar;
+            dAh[row + 2 * H + j] = dan * r;
+          }
           dh[k] = dhv * z;
         }
       }
-      gemm(false, false, B, H, GH, dAh, gBase, w.whh, 0, dh, 0, true);
+      if (resetBefore) {
+        // d(r h) = dan @ Whn; dr = d(r h) h_prev; dh_prev += d(r h) r
+        gemm(false, false, B, H, H, danB!, 0, w.whh, 2 * H * H, drh!, 0, false);
+        for (let b = 0; b < B; b++) {
+          const row = gBase + b * GH;
+          for (let j = 0; j < H; j++) {
+            const k = b * H + j;
+            const r = gates[row + j]!;
+            const dar = drh![k]! * hPrev[hpOff + k]! * gateSlope(r, hard);
+            dAx[row + j] = dar;
+            dAh[row + j] = dar;
+            dh[k] = dh[k]! + drh![k]! * r;
+          }
+        }
+        // the r and z blocks only: the n block went through r h above
+        gemm(false, false, B, H, 2 * H, dAhRZ(gBase), 0, w.whh, 0, dh, 0, true);
+      } else {
+        gemm(false, false, B, H, GH, dAh, gBase, w.whh, 0, dh, 0, true);
+      }
     } else {
       const relu = kind === 'rnn_relu';
       for (let i = 0; i < BH; i++) {
@@ -256,6 +318,22 @@ export function recurrentBackward(dims: RecurrentDims, w: RecurrentWeights, x: F
   }
   const dwhh = allocLike(x, GH * Hout);
   gemm(true, false, GH, Hout, TB, dAh, 0, hPrevAll, 0, dwhh, 0, false);
+  if (resetBefore) {
+    // rows 2H..3H of dwhh pair the n block's gradient with r h, not h
+    const dan = allocLike(x, TB * H);
+    const rhAll = allocLike(x, TB * H);
+    for (let t = 0; t < T; t++) {
+      for (let b = 0; b < B; b++) {
+        const row = t * B * GH + b * GH;
+        const k = (t * B + b) * H;
+        for (let j = 0; j < H; j++) {
+          dan[k + j] = dAh[row + 2 * H + j]!;
+          rhAll[k + j] = gates[row + j]! * hPrevAll[k + j]!;
+        }
+      }
+    }
+    gemm(true, false, H, H, TB, dan, 0, rhAll, 0, dwhh, 2 * H * H, false);
+  }
   const dbih = w.bih ? colSum(dAx, TB, GH) : null;
   const dbhh = w.bhh ? colSum(dAh, TB, GH) : null;
   let dwhr: FloatArray | null = null;

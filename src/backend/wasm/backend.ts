@@ -5,7 +5,7 @@
  */
 import type { FloatArray } from '../../tensor/dtype.js';
 import {
-  gateCount, type Backend, type RecurrentStepper, type UnaryOp, type RecurrentCache, type RecurrentDims, type RecurrentForwardResult, type RecurrentGrads,
+  gateCount, isKerasVariant, type Backend, type RecurrentStepper, type UnaryOp, type RecurrentCache, type RecurrentDims, type RecurrentForwardResult, type RecurrentGrads,
   type RecurrentWeights,
 } from '../backend.js';
 import { referenceBackend as ref } from '../reference/index.js';
@@ -150,7 +150,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
 
   function recurrentForward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
     reverse: boolean, keepCache: boolean): RecurrentForwardResult {
-    if (!f32(x, h0, c0, w.wih, w.whh, w.bih, w.bhh, w.whr)) return ref.recurrentForward(dims, w, x, h0, c0, reverse, keepCache);
+    if (isKerasVariant(dims) || !f32(x, h0, c0, w.wih, w.whh, w.bih, w.bhh, w.whr)) return ref.recurrentForward(dims, w, x, h0, c0, reverse, keepCache);
     const { kind, T, B, I, H, P } = dims;
     const lstm = kind === 'lstm';
     const GH = gateCount(kind) * H;
@@ -308,7 +308,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
   const finalizer = new FinalizationRegistry<Block[]>(freeBlocks);
 
   function recurrentStepper(dims: RecurrentDims, w: RecurrentWeights): RecurrentStepper {
-    if (!f32(w.wih, w.whh, w.bih, w.bhh, w.whr)) return ref.recurrentStepper(dims, w);
+    if (isKerasVariant(dims) || !f32(w.wih, w.whh, w.bih, w.bhh, w.whr)) return ref.recurrentStepper(dims, w);
     const { kind, I, H, P } = dims;
     const GH = gateCount(kind) * H;
     const Hout = P || H;
