@@ -2,3 +2,4 @@ export { loadSafetensors, saveSafetensors, withPrefix, renamePrefixes, MAX_HEADE
 export { saveModel, loadModel, MODEL_FORMAT, MODEL_FORMAT_VERSION, type LoadedModel } from './model-file.js';
 export { saveModelFile, loadModelFile, writeFileAtomic, exportOnnxFile } from './files.js';
 export { exportOnnx } from './onnx.js';
+export { fromTfjs, type TfjsModel, type TfjsWeightSpec } from './keras.js';

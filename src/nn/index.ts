@@ -4,3 +4,4 @@ export { RNN, LSTM, GRU, LayerStepper, type StepState, type RecurrentOptions, ty
 export { RNNCell, LSTMCell, GRUCell, type CellOptions, type RNNCellOptions, type GatedCellOptions, type GRUCellOptions } from './cells.js';
 export { crossEntropy, nllLoss, mseLoss, bceWithLogits, type ClassLossOptions, type BceOptions, type Reduction } from './losses.js';
 export { SequenceModel, type SequenceModelConfig, type RecurrentConfig, type SequenceState } from './sequence-model.js';
+export { Sequential, type SequentialStep } from './sequential.js';

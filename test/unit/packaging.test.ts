@@ -47,6 +47,7 @@ describe('README', () => {
     assert.match(output('withPrefix(tensors'), /^pt 0$/m);
     assert.match(output('saveModel(model'), /\[ 3, 1, 30 \] 30/);
     assert.match(output('exportOnnx(model)'), /^true$/m);
+    assert.match(output('fromTfjs('), /\[ 1, 1 \]/);
   });
 });
 
