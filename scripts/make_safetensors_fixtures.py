@@ -20,10 +20,16 @@ def write(path, tensors, metadata=None):
         f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 # a PyTorch model's state_dict as safetensors.torch.save_file would write it: submodule 'rnn.'
-fx = json.load(open("test/fixtures/torch/lstm_2layer_bidir_h0.json"))
-write("test/fixtures/safetensors/lstm_2layer_bidir.safetensors",
-      {f"rnn.{k}": ("F32", np.asarray(v["data"], dtype="<f4").reshape(v["shape"])) for k, v in fx["params"].items()},
-      {"format": "pt"})
+import glob, os
+for path in sorted(glob.glob("test/fixtures/torch/*.json")):
+    name = os.path.basename(path)[:-5]
+    if not name.startswith(("rnn_", "lstm_", "gru_")):
+        continue
+    fx = json.load(open(path))
+    out = "lstm_2layer_bidir" if name == "lstm_2layer_bidir_h0" else name
+    write(f"test/fixtures/safetensors/{out}.safetensors",
+          {f"rnn.{k}": ("F32", np.asarray(v["data"], dtype="<f4").reshape(v["shape"])) for k, v in fx["params"].items()},
+          {"format": "pt", "fixture": name})
 
 # every dtype the reader converts, with values exact in each
 vals = np.array([[1.5, -2.0, 0.15625], [0.0, 65504.0, -0.000244140625]], dtype=np.float32)

@@ -1,9 +1,9 @@
 /** safetensors: files written by an independent writer, round trips, hostile headers and fuzzing. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadSafetensors, saveSafetensors, withPrefix, renamePrefixes, SequenceModel, LSTM, GRU, tensor, randn, manualSeed, Generator, type Tensor } from 'recurrent';
+import { loadSafetensors, saveSafetensors, withPrefix, renamePrefixes, SequenceModel, LSTM, GRU, RNN, tensor, randn, manualSeed, Generator, type Tensor } from 'recurrent';
 import { ROOT, fixture, fromArr, assertClose, assertThrowsMatching as throws, type Arr } from '../helpers.js';
 
 const dir = join(ROOT, 'test', 'fixtures', 'safetensors');
@@ -53,6 +53,30 @@ describe('safetensors', () => {
     const back = renamePrefixes(renamed, { 'encoder.': 'rnn.' });
     m.loadStateDict({ ...back, 'head.weight': m.head.weight, 'head.bias': m.head.bias! });
     throws(() => renamePrefixes({ 'a.x': m.head.weight, 'b.x': m.head.weight }, { 'a.': 'c.', 'b.': 'c.' }), "two entries become 'c.x'");
+  });
+
+  it('every PyTorch layer fixture, stored as safetensors by another writer, reproduces its outputs', () => {
+    const names = readdirSync(dir).filter((f) => f.endsWith('.safetensors') && f !== 'dtypes.safetensors');
+    assert.equal(names.length, 10);
+    for (const f of names) {
+      const { tensors, metadata } = loadSafetensors(file(f));
+      const c = fixture<{ config: { kind: string; input_size: number; hidden_size: number; num_layers: number; bias: boolean; batch_first: boolean; bidirectional: boolean; nonlinearity: 'tanh' | 'relu' | null; proj_size: number | null }; input: Arr; h_0?: Arr; c_0?: Arr; output: Arr; h_n: Arr; c_n?: Arr }>(metadata['fixture']!);
+      const k = c.config;
+      const base = { inputSize: k.input_size, hiddenSize: k.hidden_size, numLayers: k.num_layers, bias: k.bias, batchFirst: k.batch_first, bidirectional: k.bidirectional };
+      const m = k.kind === 'LSTM' ? new LSTM({ ...base, projSize: k.proj_size ?? 0 }) : k.kind === 'GRU' ? new GRU(base) : new RNN({ ...base, nonlinearity: k.nonlinearity ?? 'tanh' });
+      m.loadStateDict(withPrefix(tensors, 'rnn.'));
+      const x = fromArr(c.input);
+      if (m instanceof LSTM) {
+        const [out, [hN, cN]] = m.forward(x, c.h_0 && c.c_0 ? [fromArr(c.h_0), fromArr(c.c_0)] : undefined);
+        assertClose(out, c.output, `${f} output`);
+        assertClose(hN, c.h_n, `${f} h_n`);
+        assertClose(cN, c.c_n!, `${f} c_n`);
+      } else {
+        const [out, hN] = m.forward(x, c.h_0 ? fromArr(c.h_0) : undefined);
+        assertClose(out, c.output, `${f} output`);
+        assertClose(hN, c.h_n, `${f} h_n`);
+      }
+    }
   });
 
   it('round-trips tensors of every dtype and metadata exactly; outputs are identical after reload', () => {
