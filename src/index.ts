@@ -18,4 +18,6 @@ export type { GradcheckOptions, GradcheckResult } from './autograd/index.js';
 export * from './nn/index.js';
 export * from './optim/index.js';
 export * from './io/index.js';
+export * from './data/index.js';
+export * from './train/index.js';
 export { VERSION } from './version.js';

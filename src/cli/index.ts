@@ -4,17 +4,21 @@
  * The `recurrent` command. Each command has --help; progress and errors go to stderr, and with
  * --json a final machine-readable line goes to stdout. Exit codes: 0 done, 1 failed, 2 bad usage.
  */
+import '../index.js'; // backends and tensor operations
 import { parseArgs } from 'node:util';
 import { existsSync, statSync } from 'node:fs';
 import { loadModelFile, exportOnnxFile } from '../io/index.js';
 import { VERSION } from '../version.js';
 import { LSTM } from '../nn/rnn.js';
+import { trainText, generate, UsageError as TextUsageError } from './text.js';
 
 const USAGE = `recurrent ${VERSION}: recurrent neural networks for JavaScript
 
 Usage: recurrent <command> [options]
 
 Commands:
+  train text --data FILE --out MODEL          train a character language model
+  generate --model MODEL [--prompt TEXT]      sample text from it
   export onnx --model MODEL --out FILE.onnx   export a model file to ONNX (opset 14)
 
 Options:
@@ -74,9 +78,18 @@ async function main(argv: string[]): Promise<number> {
       await exportOnnx(rest);
       return 0;
     }
+    if (cmd === 'train') {
+      if (rest[0] !== 'text') throw new UsageError(`train: unknown kind '${rest[0] ?? ''}' (supported: text)`);
+      trainText(rest.slice(1));
+      return 0;
+    }
+    if (cmd === 'generate') {
+      generate(rest);
+      return 0;
+    }
     throw new UsageError(`unknown command '${cmd}'\n\n${USAGE}`);
   } catch (e) {
-    const usage = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const usage = e instanceof UsageError || e instanceof TextUsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     process.stderr.write(`recurrent: ${(e as Error).message}\n`);
     return usage ? 2 : 1;
   }

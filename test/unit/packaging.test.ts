@@ -53,10 +53,16 @@ describe('README', () => {
 
 describe('examples', () => {
   it('npm start (examples/charlm.mjs) trains, validates and samples at a small size', () => {
-    const r = spawnSync(process.execPath, [join(ROOT, 'examples', 'charlm.mjs'), '--steps', '3', '--hidden', '16'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    const out = join(ROOT, 'build', 'charlm-test.safetensors');
+    const r = spawnSync(process.execPath, [join(ROOT, 'examples', 'charlm.mjs'), '--steps', '3', '--hidden', '16', '--out', out], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /done: 3 steps .* validation loss \d+\.\d+ nats\/char/);
     assert.ok(r.stdout.startsWith('Call me ') && r.stdout.length > 200, r.stdout);
+    assert.match(r.stderr, /npx recurrent generate --model .*charlm-test.safetensors/);
+    // the saved model samples through the CLI
+    const g = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli', 'index.js'), 'generate', '--model', out, '--prompt', 'Call', '--length', '20', '--seed', '1'], { encoding: 'utf8' });
+    assert.equal(g.status, 0, g.stderr);
+    assert.ok(g.stdout.startsWith('Call'));
   });
   it('rejects a bad option with a clear message', () => {
     const r = spawnSync(process.execPath, [join(ROOT, 'examples', 'charlm.mjs'), '--steps', 'many'], { cwd: ROOT, encoding: 'utf8' });

@@ -1,0 +1,36 @@
+/**
+ * Text for language models: a train/validation split, random windows (inputs and next-token
+ * targets) drawn with a seeded generator, and the non-overlapping validation windows.
+ * Layout: time-first, x (T, B) int32 ids, y (T*B) the next ids.
+ */
+import { Tensor } from '../tensor/tensor.js';
+import type { Generator } from '../tensor/random.js';
+
+/** The first (1 - fraction) of the ids train, the rest validate. */
+export function splitIds(ids: Int32Array, valFraction: number): { train: Int32Array; val: Int32Array } {
+  if (!(valFraction >= 0 && valFraction < 1)) throw new Error(`splitIds: valFraction must be in [0, 1), got ${valFraction}`);
+  const cut = Math.floor(ids.length * (1 - valFraction));
+  return { train: ids.subarray(0, cut), val: ids.subarray(cut) };
+}
+
+/** B random windows of T + 1 ids: x (T, B) and the next-id targets y (T*B). */
+export function randomWindows(ids: Int32Array, T: number, B: number, rng: Generator): { x: Tensor; y: Tensor } {
+  if (ids.length < T + 1) throw new Error(`randomWindows: the text has ${ids.length} tokens, fewer than a window of ${T + 1}`);
+  const x = new Int32Array(T * B);
+  const y = new Int32Array(T * B);
+  for (let b = 0; b < B; b++) {
+    const start = rng.int(ids.length - T);
+    for (let t = 0; t < T; t++) {
+      x[t * B + b] = ids[start + t]!;
+      y[t * B + b] = ids[start + t + 1]!;
+    }
+  }
+  return { x: new Tensor(x, [T, B]), y: new Tensor(y, [T * B]) };
+}
+
+/** Non-overlapping windows of T + 1 ids over `ids`, each a batch of one: x (T, 1), y (T). */
+export function* sequentialWindows(ids: Int32Array, T: number): IterableIterator<{ x: Tensor; y: Tensor }> {
+  for (let start = 0; start + T + 1 <= ids.length; start += T) {
+    yield { x: new Tensor(ids.slice(start, start + T), [T, 1]), y: new Tensor(ids.slice(start + 1, start + T + 1), [T]) };
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Training checkpoints: one .safetensors file holding the model's parameters (`model.*`), the
+ * optimizer's buffers (`optim.<parameter>.<buffer>`) and, in the metadata, its counters and
+ * hyper-parameters, the random generators' states, the step and the application's extras.
+ * Resuming restores all of it, so a resumed run continues exactly as the uninterrupted one.
+ */
+import { Tensor } from '../tensor/tensor.js';
+import { defaultGenerator, type Generator, type GeneratorState } from '../tensor/random.js';
+import type { Module } from '../nn/module.js';
+import type { Optimizer, OptimizerStateDict } from '../optim/optimizer.js';
+import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
+
+export const CHECKPOINT_FORMAT = 'recurrent-checkpoint';
+
+export interface CheckpointState {
+  step: number;
+  extras: Record<string, unknown>;
+}
+
+/** The bytes of a checkpoint. */
+export function saveCheckpoint(model: Module, optimizer: Optimizer<{ lr?: number }>, step: number, rng: Generator,
+  extras: Record<string, unknown> = {}): Uint8Array {
+  const tensors: Record<string, Tensor> = {};
+  for (const [k, v] of Object.entries(model.stateDict())) tensors[`model.${k}`] = v;
+  const sd = optimizer.stateDict();
+  const scalars: Record<string, Record<string, number>> = {};
+  for (const [i, st] of Object.entries(sd.state)) {
+    for (const [name, v] of Object.entries(st)) {
+      if (typeof v === 'number') (scalars[i] ??= {})[name] = v;
+      else tensors[`optim.${i}.${name}`] = new Tensor(Float64Array.from(v), [v.length]);
+    }
+  }
+  return saveSafetensors(tensors, {
+    format: CHECKPOINT_FORMAT,
+    format_version: '1',
+    step: String(step),
+    optimizer_groups: JSON.stringify(sd.paramGroups),
+    optimizer_scalars: JSON.stringify(scalars),
+    rng: JSON.stringify(rng.getState()),
+    default_rng: JSON.stringify(defaultGenerator.getState()),
+    extras: JSON.stringify(extras),
+  });
+}
+
+function fail(msg: string): never {
+  throw new Error(`loadCheckpoint: ${msg}`);
+}
+
+/** Restores model, optimizer and generators from checkpoint bytes; returns the step and extras. */
+export function loadCheckpoint(bytes: Uint8Array, model: Module, optimizer: Optimizer<{ lr?: number }>, rng: Generator): CheckpointState {
+  const { tensors, metadata } = loadSafetensors(bytes);
+  if (metadata['format'] !== CHECKPOINT_FORMAT) fail(`not a checkpoint (metadata format is ${metadata['format'] ?? 'missing'})`);
+  const step = Number(metadata['step']);
+  if (!Number.isInteger(step) || step < 0) fail(`invalid step '${metadata['step']}'`);
+  let groups: OptimizerStateDict['paramGroups'];
+  let scalars: Record<string, Record<string, number>>;
+  let rngState: GeneratorState;
+  let defaultState: GeneratorState;
+  let extras: Record<string, unknown>;
+  try {
+    groups = JSON.parse(metadata['optimizer_groups'] ?? '') as OptimizerStateDict['paramGroups'];
+    scalars = JSON.parse(metadata['optimizer_scalars'] ?? '') as Record<string, Record<string, number>>;
+    rngState = JSON.parse(metadata['rng'] ?? '') as GeneratorState;
+    defaultState = JSON.parse(metadata['default_rng'] ?? '') as GeneratorState;
+    extras = JSON.parse(metadata['extras'] ?? '{}') as Record<string, unknown>;
+  } catch {
+    fail('its metadata is not valid JSON');
+  }
+  const modelState: Record<string, Tensor> = {};
+  const state: OptimizerStateDict['state'] = {};
+  for (const [k, v] of Object.entries(tensors)) {
+    if (k.startsWith('model.')) modelState[k.slice(6)] = v;
+    else if (k.startsWith('optim.')) {
+      const [, i, name] = k.split('.');
+      (state[i!] ??= {})[name!] = Array.from(v.data);
+    } else fail(`unexpected entry '${k}'`);
+  }
+  for (const [i, st] of Object.entries(scalars)) Object.assign((state[i] ??= {}), st);
+  try {
+    model.loadStateDict(modelState);
+    optimizer.loadStateDict({ paramGroups: groups, state });
+    rng.setState(rngState);
+    defaultGenerator.setState(defaultState);
+  } catch (e) {
+    fail(`it does not fit this model and optimizer: ${(e as Error).message}`);
+  }
+  return { step, extras };
+}

@@ -1,0 +1,151 @@
+/**
+ * The training loop: `steps` optimizer steps, each drawing a batch, computing the loss,
+ * back-propagating, clipping and stepping; validation every N steps; progress as events and,
+ * on a terminal, a bar (step, loss, throughput, ETA) on stderr; checkpoints every N steps,
+ * written atomically, and exact resume from them. A loss that is not finite stops training
+ * with the step where it happened.
+ */
+import type { Tensor } from '../tensor/tensor.js';
+import type { Generator } from '../tensor/random.js';
+import type { Module } from '../nn/module.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import { clipGradNorm } from '../optim/clip.js';
+import { noGrad } from '../autograd/engine.js';
+import { saveCheckpoint, loadCheckpoint } from './checkpoint.js';
+
+/** What `fit` reports while it runs. */
+export interface FitEvent {
+  type: 'step' | 'validate' | 'checkpoint' | 'done';
+  step: number;
+  /** This step's training loss. */
+  loss?: number;
+  /** Mean training loss over the steps since the last report. */
+  meanLoss?: number;
+  valLoss?: number;
+  /** Work items (tokens, sequences) per second so far. */
+  perSecond?: number;
+  etaSeconds?: number;
+  path?: string;
+}
+
+export interface FitOptions<B> {
+  model: Module;
+  optimizer: Optimizer<{ lr?: number }>;
+  /** The total number of optimizer steps (a resumed run counts the steps already taken). */
+  steps: number;
+  /** The batch of step `step`, drawn from `rng`. */
+  batch: (step: number, rng: Generator) => B;
+  /** The loss of a batch (the model's forward included). */
+  loss: (batch: B) => Tensor;
+  /** The generator batches draw from; its state goes into checkpoints. */
+  rng: Generator;
+  /** Work items per step for the throughput figure (default 1: steps per second). */
+  itemsPerStep?: number;
+  /** Clip the gradients' total norm to this. */
+  clipNorm?: number;
+  /** A learning-rate schedule stepped after each optimizer step. */
+  scheduler?: { step(): void };
+  /** Validation loss (run without gradients, the model in eval mode). */
+  validate?: () => number;
+  validateEvery?: number;
+  /** Progress events. */
+  onEvent?: (e: FitEvent) => void;
+  /** Print progress to stderr (a bar on a terminal, a line per report otherwise). Default false. */
+  progress?: boolean;
+  /** Steps between progress reports (default 50). */
+  reportEvery?: number;
+  /** Write a checkpoint every `every` steps and at the end; `write` stores the bytes (atomically). */
+  checkpoint?: { every: number; write: (bytes: Uint8Array) => void; extras?: () => Record<string, unknown> };
+  /** Resume from these checkpoint bytes. */
+  resumeFrom?: Uint8Array;
+}
+
+export interface FitResult {
+  steps: number;
+  /** Mean training loss of the last report window. */
+  trainLoss: number;
+  /** The last validation loss, if validated. */
+  valLoss: number | null;
+  seconds: number;
+}
+
+const fmt = (s: number): string => (s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${s.toFixed(0)}s`);
+
+export function fit<B>(o: FitOptions<B>): FitResult {
+  const who = 'fit';
+  if (!Number.isInteger(o.steps) || o.steps < 0) throw new Error(`${who}: steps must be a non-negative integer, got ${o.steps}`);
+  let step = 0;
+  if (o.resumeFrom) step = loadCheckpoint(o.resumeFrom, o.model, o.optimizer, o.rng).step;
+  const params = o.model.parameters();
+  const every = o.reportEvery ?? 50;
+  const out = (globalThis as { process?: { stderr?: { isTTY?: boolean; write(s: string): void } } }).process?.stderr;
+  const tty = !!out?.isTTY;
+  const emit = (e: FitEvent): void => {
+    o.onEvent?.(e);
+    if (!o.progress || !out) return;
+    if (e.type === 'step') {
+      const line = `step ${e.step}/${o.steps}  loss ${e.meanLoss!.toFixed(4)}  ${e.perSecond!.toFixed(0)}/s  ETA ${fmt(e.etaSeconds!)}`;
+      out.write(tty ? `\r${line}   ` : `${line}\n`);
+    } else if (e.type === 'validate') out.write(`${tty ? '\n' : ''}step ${e.step}: validation loss ${e.valLoss!.toFixed(4)}\n`);
+    else if (e.type === 'checkpoint' && tty) out.write('');
+  };
+  const validate = (): number => {
+    o.model.eval();
+    try {
+      return noGrad(() => o.validate!());
+    } finally {
+      o.model.train();
+    }
+  };
+  const writeCheckpoint = (): void => {
+    if (!o.checkpoint) return;
+    o.checkpoint.write(saveCheckpoint(o.model, o.optimizer, step, o.rng, o.checkpoint.extras?.() ?? {}));
+    emit({ type: 'checkpoint', step });
+  };
+  o.model.train();
+  const t0 = performance.now();
+  const startStep = step;
+  let windowLoss = 0;
+  let windowSteps = 0;
+  let trainLoss = NaN;
+  let valLoss: number | null = null;
+  while (step < o.steps) {
+    const batch = o.batch(step, o.rng);
+    o.optimizer.zeroGrad();
+    const loss = o.loss(batch);
+    const l = loss.item();
+    if (!Number.isFinite(l)) throw new Error(`${who}: the training loss is ${l} at step ${step + 1}; lower the learning rate or clip gradients (clipNorm)`);
+    loss.backward();
+    if (o.clipNorm !== undefined) {
+      const norm = clipGradNorm(params, o.clipNorm);
+      if (!Number.isFinite(norm)) throw new Error(`${who}: the gradient norm is ${norm} at step ${step + 1}`);
+    }
+    o.optimizer.step();
+    o.scheduler?.step();
+    step++;
+    windowLoss += l;
+    windowSteps++;
+    if (step % every === 0 || step === o.steps) {
+      const secs = (performance.now() - t0) / 1000;
+      trainLoss = windowLoss / windowSteps;
+      const rate = ((step - startStep) * (o.itemsPerStep ?? 1)) / secs;
+      emit({ type: 'step', step, loss: l, meanLoss: trainLoss, perSecond: rate, etaSeconds: ((o.steps - step) * secs) / (step - startStep) });
+      windowLoss = 0;
+      windowSteps = 0;
+    }
+    if (o.validate && o.validateEvery && step % o.validateEvery === 0) {
+      valLoss = validate();
+      emit({ type: 'validate', step, valLoss });
+    }
+    if (o.checkpoint && step % o.checkpoint.every === 0) writeCheckpoint();
+  }
+  if (o.validate && (valLoss === null || !o.validateEvery || step % o.validateEvery !== 0)) {
+    valLoss = validate();
+    emit({ type: 'validate', step, valLoss });
+  }
+  if (o.checkpoint && step % o.checkpoint.every !== 0) writeCheckpoint();
+  const seconds = (performance.now() - t0) / 1000;
+  emit({ type: 'done', step, meanLoss: trainLoss, valLoss: valLoss ?? undefined });
+  if (o.progress && tty && out) out.write('\n');
+  return { steps: step, trainLoss, valLoss, seconds };
+}
