@@ -64,6 +64,16 @@ describe('examples', () => {
     assert.equal(g.status, 0, g.stderr);
     assert.ok(g.stdout.startsWith('Call'));
   });
+  it('the adding problem example runs for RNN, LSTM and GRU and draws its plot', () => {
+    const svg = join(ROOT, 'build', 'adding-test.svg');
+    const r = spawnSync(process.execPath, [join(ROOT, 'examples', 'adding.mjs'), '--length', '12', '--steps', '60', '--hidden', '8', '--plot', svg, '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const res = JSON.parse(r.stdout.trim()) as Record<string, { testMse: number }>;
+    for (const k of ['rnn', 'lstm', 'gru']) assert.ok(Number.isFinite(res[k]!.testMse) && res[k]!.testMse < 1, `${k}: ${JSON.stringify(res[k])}`);
+    const text = readFileSync(svg, 'utf8');
+    assert.ok(text.startsWith('<svg') && text.includes('LSTM') && text.includes('GRU'), 'an SVG with a line per model');
+  });
+
   it('rejects a bad option with a clear message', () => {
     const r = spawnSync(process.execPath, [join(ROOT, 'examples', 'charlm.mjs'), '--steps', 'many'], { cwd: ROOT, encoding: 'utf8' });
     assert.equal(r.status, 2);
