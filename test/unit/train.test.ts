@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import {
@@ -153,5 +153,28 @@ describe('recurrent train text / generate', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('series', () => {
+  it('reads a CSV column, refusing a missing column, non-numbers and empty files with the row', async () => {
+    const { readCsvColumn, Scaler, difference } = await import('recurrent');
+    assert.deepEqual(Array.from(await readCsvColumn('Date,CO2\n2000-01,1.5\n2000-02,"2.25"\n', 'CO2')), [1.5, 2.25]);
+    await assert.rejects(readCsvColumn('Date,CO2\n2000-01,1.5\n', 'co2'), /no column 'co2' \(columns: Date, CO2\)/);
+    await assert.rejects(readCsvColumn('Date,CO2\n2000-01,1.5\n2000-02,n\/a\n', 'CO2'), /row 3, column 'CO2' holds 'n\/a', not a number/);
+    await assert.rejects(readCsvColumn('', 'CO2'), /the CSV is empty/);
+    const s = Scaler.fit([1, 2, 3, 4]);
+    assert.equal(s.inverse(s.transform(3.5)), 3.5);
+    assert.deepEqual(Array.from(difference([1, 4, 2])), [3, -2]);
+    throws(() => Scaler.fit([2, 2, 2]), 'the values are constant');
+  });
+  it('the CO2 example forecasts and draws its plot', () => {
+    const svg = join(ROOT, 'build', 'co2-test.svg');
+    const r = spawnSync(process.execPath, [join(ROOT, 'examples', 'co2.mjs'), '--steps', '30', '--plot', svg, '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const res = JSON.parse(r.stdout.trim()) as { origins: number; lstm: { rmse: number }; seasonalNaive: { rmse: number } };
+    assert.equal(res.origins, 109);
+    assert.ok(Number.isFinite(res.lstm.rmse) && res.seasonalNaive.rmse > 2, JSON.stringify(res));
+    assert.ok(readFileSync(svg, 'utf8').includes('seasonal naive'));
   });
 });
