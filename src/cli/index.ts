@@ -11,6 +11,7 @@ import { loadModelFile, exportOnnxFile } from '../io/index.js';
 import { VERSION } from '../version.js';
 import { LSTM } from '../nn/rnn.js';
 import { trainText, generate, UsageError as TextUsageError } from './text.js';
+import { trainSeries, forecast } from './series.js';
 
 const USAGE = `recurrent ${VERSION}: recurrent neural networks for JavaScript
 
@@ -19,6 +20,9 @@ Usage: recurrent <command> [options]
 Commands:
   train text --data FILE --out MODEL          train a character language model
   generate --model MODEL [--prompt TEXT]      sample text from it
+  train series --data CSV --column NAME --out MODEL
+                                              train a forecaster of one column (with a backtest)
+  forecast --model MODEL --data CSV           forecast the column's next values [--plot FILE.svg]
   export onnx --model MODEL --out FILE.onnx   export a model file to ONNX (opset 14)
 
 Options:
@@ -79,12 +83,17 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (cmd === 'train') {
-      if (rest[0] !== 'text') throw new UsageError(`train: unknown kind '${rest[0] ?? ''}' (supported: text)`);
-      trainText(rest.slice(1));
+      if (rest[0] === 'text') trainText(rest.slice(1));
+      else if (rest[0] === 'series') await trainSeries(rest.slice(1));
+      else throw new UsageError(`train: unknown kind '${rest[0] ?? ''}' (supported: text, series)`);
       return 0;
     }
     if (cmd === 'generate') {
       generate(rest);
+      return 0;
+    }
+    if (cmd === 'forecast') {
+      await forecast(rest);
       return 0;
     }
     throw new UsageError(`unknown command '${cmd}'\n\n${USAGE}`);

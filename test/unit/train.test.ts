@@ -178,3 +178,37 @@ describe('series', () => {
     assert.ok(readFileSync(svg, 'utf8').includes('seasonal naive'));
   });
 });
+
+describe('recurrent train series / forecast', () => {
+  it('trains, backtests against seasonal naive, forecasts with a plot; bad CSVs get a reason and exit 1', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recurrent-series-'));
+    try {
+      const csv = join(dir, 's.csv');
+      const rows = Array.from({ length: 160 }, (_, i) => `${i},${(10 + 0.05 * i + Math.sin((2 * Math.PI * i) / 12)).toFixed(4)}`);
+      writeFileSync(csv, `t,value\n${rows.join('\n')}\n`);
+      const model = join(dir, 'm.safetensors');
+      let r = cli(['train', 'series', '--data', csv, '--column', 'value', '--out', model, '--steps', '40', '--window', '12', '--test', '24', '--hidden', '16', '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      const res = JSON.parse(r.stdout.trim()) as { origins: number; rmse: number; seasonal_naive_rmse: number };
+      assert.equal(res.origins, 13);
+      assert.ok(Number.isFinite(res.rmse) && res.seasonal_naive_rmse > 0.5);
+      const svg = join(dir, 'f.svg');
+      r = cli(['forecast', '--model', model, '--data', csv, '--horizon', '5', '--plot', svg, '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal((JSON.parse(r.stdout.trim()) as { forecast: number[] }).forecast.length, 5);
+      assert.ok(readFileSync(svg, 'utf8').startsWith('<svg'));
+      r = cli(['train', 'series', '--data', csv, '--column', 'price', '--out', model]);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /no column 'price' \(columns: t, value\)/);
+      writeFileSync(join(dir, 'bad.csv'), 't,value\n0,1.5\n1,oops\n');
+      r = cli(['train', 'series', '--data', join(dir, 'bad.csv'), '--column', 'value', '--out', model]);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /row 3, column 'value' holds 'oops', not a number/);
+      r = cli(['forecast', '--model', join(dir, 'missing.safetensors'), '--data', csv]);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /does not exist/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
