@@ -1,3 +1,3 @@
 export { CharVocabulary, type VocabularyJSON } from './vocab.js';
-export { splitIds, randomWindows, sequentialWindows } from './text.js';
+export { splitIds, randomWindows, sequentialWindows, padBatch } from './text.js';
 export { readCsvColumn, Scaler, difference, randomSeriesWindows, type ScalerJSON } from './series.js';

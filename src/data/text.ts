@@ -34,3 +34,17 @@ export function* sequentialWindows(ids: Int32Array, T: number): IterableIterator
     yield { x: new Tensor(ids.slice(start, start + T), [T, 1]), y: new Tensor(ids.slice(start + 1, start + T + 1), [T]) };
   }
 }
+
+/** Right-pads token sequences into x (T, B) with `padId`, T the longest; returns their lengths. */
+export function padBatch(seqs: readonly ArrayLike<number>[], padId = 0): { x: Tensor; lengths: number[] } {
+  if (seqs.length === 0) throw new Error('padBatch: no sequences');
+  const lengths = seqs.map((s) => s.length);
+  if (lengths.some((l) => l === 0)) throw new Error(`padBatch: sequence ${lengths.indexOf(0)} is empty`);
+  const T = Math.max(...lengths);
+  const B = seqs.length;
+  const x = new Int32Array(T * B).fill(padId);
+  seqs.forEach((s, b) => {
+    for (let t = 0; t < s.length; t++) x[t * B + b] = s[t]!;
+  });
+  return { x: new Tensor(x, [T, B]), lengths };
+}

@@ -8,7 +8,7 @@
  */
 import { Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
-import { mean as meanOp, slice, squeeze } from '../autograd/index.js';
+import { mean as meanOp, slice, squeeze, concat, sum as sumOp } from '../autograd/index.js';
 import { Module } from './module.js';
 import { Embedding, Linear } from './layers.js';
 import { LSTM, GRU, RNN, type LSTMOptions, type RNNOptions, type GRUOptions } from './rnn.js';
@@ -69,8 +69,9 @@ export class SequenceModel extends Module {
    * when rnn.batchFirst). Returns the head's output, (T, B, O) for 'sequence', else (B, O), and
    * the recurrent layer's final state.
    */
-  forward(x: Tensor, state?: SequenceState | null): [Tensor, SequenceState] {
+  forward(x: Tensor, state?: SequenceState | null, options: { lengths?: readonly number[] } = {}): [Tensor, SequenceState] {
     const who = 'SequenceModel.forward';
+    const lengths = options.lengths;
     if (!(x instanceof Tensor)) throw new Error(`${who}: input must be a Tensor`);
     if (this.embedding && x.dtype !== 'int32') throw new Error(`${who}: this model embeds token ids: input must be an int32 tensor, got ${x.dtype}`);
     const feats = this.embedding ? this.embedding.forward(x) : x; // (T, B, F)
@@ -88,11 +89,34 @@ export class SequenceModel extends Module {
     const timeDim = this.rnn.batchFirst && seq.ndim === 3 ? 1 : 0;
     if (seq.ndim < 2) throw new Error(`${who}: unexpected recurrent output shape ${formatShape(seq.shape)}`);
     let feat: Tensor;
-    if (this.output === 'sequence') feat = seq;
+    if (lengths) feat = this.pooled(seq, lengths, timeDim, who);
+    else if (this.output === 'sequence') feat = seq;
     else if (this.output === 'last') {
       const T = seq.shape[timeDim]!;
       feat = squeeze(slice(seq, timeDim, T - 1, T), timeDim);
     } else feat = meanOp(seq, timeDim);
     return [this.head.forward(feat), next];
+  }
+
+  /**
+   * With per-sequence lengths of a right-padded batch: the output at each sequence's last valid
+   * step ('last') or the mean over its valid steps ('mean'). A unidirectional recurrence never
+   * reads ahead, so these equal the results of each sequence alone, gradients included.
+   */
+  private pooled(seq: Tensor, lengths: readonly number[], timeDim: number, who: string): Tensor {
+    if (seq.ndim !== 3) throw new Error(`${who}: lengths need a batch (3-D recurrent output), got ${formatShape(seq.shape)}`);
+    if (this.rnn.bidirectional) throw new Error(`${who}: lengths with a bidirectional layer are not supported yet (its reverse direction would read the padding)`);
+    if (this.output === 'sequence') throw new Error(`${who}: lengths apply to output 'last' or 'mean'; with 'sequence', mask the loss instead (ignoreIndex)`);
+    const T = seq.shape[timeDim]!;
+    const B = seq.shape[1 - timeDim]!;
+    if (!Array.isArray(lengths) || lengths.length !== B || lengths.some((l) => !Number.isInteger(l) || l < 1 || l > T)) {
+      throw new Error(`${who}: lengths must be ${B} integers in [1, ${T}], got ${JSON.stringify(lengths).slice(0, 80)}`);
+    }
+    const rows = lengths.map((L, b) => {
+      const one = slice(seq, 1 - timeDim, b, b + 1); // this sequence: (T, 1, F) or (1, T, F)
+      const valid = slice(one, timeDim, this.output === 'last' ? L - 1 : 0, L);
+      return this.output === 'last' ? squeeze(valid, timeDim) : sumOp(valid, timeDim).div(L);
+    }); // each (1, F)
+    return concat(rows, 0); // (B, F)
   }
 }

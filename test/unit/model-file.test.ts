@@ -124,3 +124,39 @@ describe('model files', () => {
     assert.ok(refused > 2000, `refused ${refused}`);
   });
 });
+
+describe('padded batches with lengths', () => {
+  for (const output of ['last', 'mean'] as const) {
+    for (const kind of ['lstm', 'gru', 'rnn'] as const) {
+      it(`${kind} ${output}: a padded batch gives the outputs and gradients of each sequence alone`, async () => {
+        const { padBatch } = await import('recurrent');
+        manualSeed(21);
+        const m = new SequenceModel({ embedding: { numEmbeddings: 9, embeddingDim: 4 }, rnn: { kind, inputSize: 4, hiddenSize: 6, numLayers: 2 }, head: { outFeatures: 3 }, output });
+        const g = new Generator(8);
+        const seqs = [5, 1, 8, 3].map((n) => Int32Array.from({ length: n }, () => 1 + g.int(8)));
+        const w = randn([4, 3]);
+        const { x, lengths } = padBatch(seqs, 0);
+        const [batched] = m.forward(x, null, { lengths });
+        batched.mul(w).sum().backward();
+        const gradsBatched = m.parameters().map((p) => Float64Array.from(p.grad!.data));
+        m.zeroGrad();
+        const alone = seqs.map((s, b) => {
+          const [y] = m.forward(tensor(s, [s.length, 1]), null, { lengths: [s.length] });
+          y.mul(w.slice(0, b, b + 1)).sum().backward();
+          return Array.from(y.data);
+        });
+        assertClose(batched.data, alone.flat(), 'outputs', 1e-6, 1e-5);
+        m.parameters().forEach((p, i) => assertClose(p.grad!.data, gradsBatched[i]!, `gradient ${i}`, 1e-6, 1e-5));
+      });
+    }
+  }
+  it('refuses bidirectional layers and bad lengths', async () => {
+    const { padBatch } = await import('recurrent');
+    const { x } = padBatch([[1, 2], [3]]);
+    const bi = new SequenceModel({ embedding: { numEmbeddings: 5, embeddingDim: 2 }, rnn: { kind: 'gru', inputSize: 2, hiddenSize: 3, bidirectional: true }, head: { outFeatures: 1 }, output: 'last' });
+    throws(() => bi.forward(x, null, { lengths: [2, 1] }), 'lengths with a bidirectional layer are not supported yet');
+    const m = lm();
+    throws(() => new SequenceModel({ ...m.config, output: 'last' }).forward(x, null, { lengths: [2, 3] }), 'lengths must be 2 integers in [1, 2]');
+    throws(() => m.forward(x, null, { lengths: [2, 1] }), "lengths apply to output 'last' or 'mean'");
+  });
+});
