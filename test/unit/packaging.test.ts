@@ -74,6 +74,15 @@ describe('examples', () => {
     assert.ok(text.startsWith('<svg') && text.includes('LSTM') && text.includes('GRU'), 'an SVG with a line per model');
   });
 
+  it('the spam example trains on padded batches and reports accuracy and a confusion matrix', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'examples', 'spam.mjs'), '--steps', '4', '--limit', '200', '--chars', '60', '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const res = JSON.parse(r.stdout.trim()) as { accuracy: number; confusion: number[][]; test: number };
+    assert.equal(res.test, 40);
+    assert.equal(res.confusion.flat().reduce((a, b) => a + b, 0), 40);
+    assert.ok(res.accuracy >= 0 && res.accuracy <= 1);
+  });
+
   it('rejects a bad option with a clear message', () => {
     const r = spawnSync(process.execPath, [join(ROOT, 'examples', 'charlm.mjs'), '--steps', 'many'], { cwd: ROOT, encoding: 'utf8' });
     assert.equal(r.status, 2);
