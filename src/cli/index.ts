@@ -10,7 +10,8 @@ import { existsSync, statSync } from 'node:fs';
 import { loadModelFile, exportOnnxFile } from '../io/index.js';
 import { VERSION } from '../version.js';
 import { LSTM } from '../nn/rnn.js';
-import { trainText, generate, UsageError as TextUsageError } from './text.js';
+import { trainText, generate } from './text.js';
+import { UsageError } from './args.js';
 import { trainSeries, forecast } from './series.js';
 
 const USAGE = `recurrent ${VERSION}: recurrent neural networks for JavaScript
@@ -42,7 +43,6 @@ Options:
   --json          print {"out", "bytes", "inputs"} on stdout when done
 `;
 
-class UsageError extends Error {}
 
 async function exportOnnx(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -98,7 +98,7 @@ async function main(argv: string[]): Promise<number> {
     }
     throw new UsageError(`unknown command '${cmd}'\n\n${USAGE}`);
   } catch (e) {
-    const usage = e instanceof UsageError || e instanceof TextUsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const usage = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     process.stderr.write(`recurrent: ${(e as Error).message}\n`);
     return usage ? 2 : 1;
   }

@@ -17,7 +17,7 @@ import { fit } from '../train/fit.js';
 import { rmse, mae } from '../train/metrics.js';
 import { lineChartSvg } from '../train/plot.js';
 import { saveModelFile, loadModelFile } from '../io/files.js';
-import { UsageError } from './text.js';
+import { UsageError, num, positive as pos } from './args.js';
 
 export const TRAIN_SERIES_USAGE = `Usage: recurrent train series --data CSV --column NAME --out MODEL [options]
 
@@ -47,13 +47,6 @@ export const FORECAST_USAGE = `Usage: recurrent forecast --model MODEL --data CS
 Forecasts the model's column of the CSV --horizon steps beyond its last row.
 `;
 
-function num(v: string | undefined, name: string, dflt: number, ok: (x: number) => boolean, what: string): number {
-  if (v === undefined) return dflt;
-  const x = Number(v);
-  if (!Number.isFinite(x) || !ok(x)) throw new UsageError(`--${name} must be ${what}, got '${v}'`);
-  return x;
-}
-const pos = (x: number): boolean => Number.isInteger(x) && x >= 1;
 
 async function readSeries(path: string, column: string): Promise<Float64Array> {
   if (!existsSync(path)) throw new Error(`the data file ${path} does not exist`);

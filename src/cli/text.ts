@@ -17,7 +17,9 @@ import { fit } from '../train/fit.js';
 import { sampleLogits } from '../train/sample.js';
 import { saveModelFile, loadModelFile, writeFileAtomic } from '../io/files.js';
 
-export class UsageError extends Error {}
+import { UsageError, num, positive as int } from './args.js';
+
+export { UsageError };
 
 export const TRAIN_TEXT_USAGE = `Usage: recurrent train text --data FILE --out MODEL [options]
 
@@ -59,13 +61,6 @@ Options:
   --seed S            seed (default: random)
 `;
 
-function num(v: string | undefined, name: string, dflt: number, check: (x: number) => boolean, what: string): number {
-  if (v === undefined) return dflt;
-  const x = Number(v);
-  if (!Number.isFinite(x) || !check(x)) throw new UsageError(`--${name} must be ${what}, got '${v}'`);
-  return x;
-}
-const int = (x: number): boolean => Number.isInteger(x) && x >= 1;
 
 function readText(path: string): string {
   if (!existsSync(path)) throw new Error(`the data file ${path} does not exist`);
