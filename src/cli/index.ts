@@ -13,6 +13,8 @@ import { LSTM } from '../nn/rnn.js';
 import { trainText, generate } from './text.js';
 import { UsageError } from './args.js';
 import { trainSeries, forecast } from './series.js';
+import { trainClassify, classify } from './classify.js';
+import { evaluate } from './eval.js';
 
 const USAGE = `recurrent ${VERSION}: recurrent neural networks for JavaScript
 
@@ -24,6 +26,10 @@ Commands:
   train series --data CSV --column NAME --out MODEL
                                               train a forecaster of one column (with a backtest)
   forecast --model MODEL --data CSV           forecast the column's next values [--plot FILE.svg]
+  train classify --data FILE --text-column A --label-column B --out MODEL
+                                              train a text classifier (CSV or JSON lines)
+  classify --model MODEL --text "..."         classify texts with it
+  eval --model MODEL --data FILE              a model's loss, accuracy or backtest on a file
   export onnx --model MODEL --out FILE.onnx   export a model file to ONNX (opset 14)
 
 Options:
@@ -85,11 +91,20 @@ async function main(argv: string[]): Promise<number> {
     if (cmd === 'train') {
       if (rest[0] === 'text') trainText(rest.slice(1));
       else if (rest[0] === 'series') await trainSeries(rest.slice(1));
-      else throw new UsageError(`train: unknown kind '${rest[0] ?? ''}' (supported: text, series)`);
+      else if (rest[0] === 'classify') await trainClassify(rest.slice(1));
+      else throw new UsageError(`train: unknown kind '${rest[0] ?? ''}' (supported: text, series, classify)`);
       return 0;
     }
     if (cmd === 'generate') {
       generate(rest);
+      return 0;
+    }
+    if (cmd === 'classify') {
+      classify(rest);
+      return 0;
+    }
+    if (cmd === 'eval') {
+      await evaluate(rest);
       return 0;
     }
     if (cmd === 'forecast') {

@@ -48,7 +48,7 @@ Forecasts the model's column of the CSV --horizon steps beyond its last row.
 `;
 
 
-async function readSeries(path: string, column: string): Promise<Float64Array> {
+export async function readSeries(path: string, column: string): Promise<Float64Array> {
   if (!existsSync(path)) throw new Error(`the data file ${path} does not exist`);
   const text = readFileSync(path, 'utf8');
   if (text.trim().length === 0) throw new Error(`the data file ${path} is empty`);
@@ -75,16 +75,18 @@ function forecastModelSpace(model: SequenceModel, histories: number[][], W: numb
   return out;
 }
 
-interface SeriesExtras {
+export interface SeriesExtras {
   task: 'series';
   column: string;
   window: number;
   difference: boolean;
   scaler: ReturnType<Scaler['toJSON']>;
+  /** The seasonal-naive lag of training (absent in older files). */
+  season?: number;
 }
 
 /** Forecasts `horizon` values after y[origin - 1] from the values before `origin`. */
-function forecastFrom(model: SequenceModel, ex: SeriesExtras, y: Float64Array, origins: number[], horizon: number): number[][] {
+export function forecastFrom(model: SequenceModel, ex: SeriesExtras, y: Float64Array, origins: number[], horizon: number): number[][] {
   const scaler = Scaler.fromJSON(ex.scaler);
   const W = ex.window;
   const series = ex.difference ? difference(y) : y;
@@ -101,6 +103,33 @@ function forecastFrom(model: SequenceModel, ex: SeriesExtras, y: Float64Array, o
       return level;
     });
   });
+}
+
+/** Figures of a backtest: forecasts of H steps from every origin in [start, N - H]. */
+export interface BacktestResult {
+  origins: number;
+  horizon: number;
+  rmse: number;
+  mae: number;
+  seasonal_naive_rmse: number;
+  naive_rmse: number;
+}
+
+/**
+ * Forecasts H steps ahead from every origin from `start` (at least the season and the window
+ * back) to N - H, against the naive (last value) and seasonal-naive (the value S steps back)
+ * forecasts. Null when there is no such origin.
+ */
+export function backtest(model: SequenceModel, ex: SeriesExtras, y: Float64Array, start: number, H: number, S: number): BacktestResult | null {
+  const N = y.length;
+  const origins: number[] = [];
+  for (let o = Math.max(start, S, ex.window + 2); o + H <= N; o++) origins.push(o);
+  if (origins.length === 0) return null;
+  const preds = forecastFrom(model, ex, y, origins, H).flat();
+  const actual = origins.flatMap((o) => Array.from({ length: H }, (_, h) => y[o + h]!));
+  const seasonal = origins.flatMap((o) => Array.from({ length: H }, (_, h) => y[o + h - S * Math.ceil((h + 1) / S)]!));
+  const naive = origins.flatMap((o) => Array.from({ length: H }, () => y[o - 1]!));
+  return { origins: origins.length, horizon: H, rmse: rmse(preds, actual), mae: mae(preds, actual), seasonal_naive_rmse: rmse(seasonal, actual), naive_rmse: rmse(naive, actual) };
 }
 
 export async function trainSeries(args: string[]): Promise<void> {
@@ -142,17 +171,12 @@ export async function trainSeries(args: string[]): Promise<void> {
     batch: (_s, rng) => randomSeriesWindows(scaled, W, 64, rng),
     loss: ({ x, y: t }) => mseLoss(model.forward(x)[0], t),
   });
-  const extras: SeriesExtras = { task: 'series', column: values.column!, window: W, difference: diff, scaler: scaler.toJSON() };
+  const extras: SeriesExtras = { task: 'series', column: values.column!, window: W, difference: diff, scaler: scaler.toJSON(), season: S };
   let result: Record<string, unknown> = { steps, out: values.out };
-  const origins: number[] = [];
-  for (let o = Math.max(trainEnd, S, W + 2); o + H <= N; o++) origins.push(o);
-  if (origins.length > 0) {
-    const preds = forecastFrom(model, extras, y, origins, H).flat();
-    const actual = origins.flatMap((o) => Array.from({ length: H }, (_, h) => y[o + h]!));
-    const seasonal = origins.flatMap((o) => Array.from({ length: H }, (_, h) => y[o + h - S * Math.ceil((h + 1) / S)]!));
-    const naive = origins.flatMap((o) => Array.from({ length: H }, () => y[o - 1]!));
-    result = { ...result, origins: origins.length, horizon: H, rmse: rmse(preds, actual), mae: mae(preds, actual), seasonal_naive_rmse: rmse(seasonal, actual), naive_rmse: rmse(naive, actual) };
-    process.stderr.write(`backtest, ${H} steps ahead from ${origins.length} origins: RMSE ${rmse(preds, actual).toFixed(4)} (seasonal naive ${rmse(seasonal, actual).toFixed(4)}, naive ${rmse(naive, actual).toFixed(4)})\n`);
+  const bt = backtest(model, extras, y, trainEnd, H, S);
+  if (bt) {
+    result = { ...result, ...bt };
+    process.stderr.write(`backtest, ${H} steps ahead from ${bt.origins} origins: RMSE ${bt.rmse.toFixed(4)} (seasonal naive ${bt.seasonal_naive_rmse.toFixed(4)}, naive ${bt.naive_rmse.toFixed(4)})\n`);
   }
   saveModelFile(values.out!, model, extras as unknown as Record<string, unknown>);
   process.stderr.write(`saved ${values.out}; forecast with: npx recurrent forecast --model ${values.out} --data ${values.data} --plot forecast.svg\n`);

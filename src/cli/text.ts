@@ -62,12 +62,40 @@ Options:
 `;
 
 
-function readText(path: string): string {
+export function readText(path: string): string {
   if (!existsSync(path)) throw new Error(`the data file ${path} does not exist`);
   if (statSync(path).isDirectory()) throw new Error(`${path} is a folder, not a text file`);
   const text = readFileSync(path, 'utf8');
   if (text.length === 0) throw new Error(`the data file ${path} is empty`);
   return text;
+}
+
+/**
+ * Mean cross-entropy in nats per token of a language model over the non-overlapping windows of T
+ * tokens (and their next tokens) of `ids`, each from a zero state, in batches of 256.
+ */
+export function textLoss(model: SequenceModel, ids: Int32Array, T: number): number {
+  const windows = [...sequentialWindows(ids, T)];
+  if (windows.length === 0) throw new Error(`the text has ${ids.length} characters, fewer than one window of ${T + 1}`);
+  const V = model.head.outFeatures;
+  let total = 0;
+  noGrad(() => {
+    for (let i = 0; i < windows.length; i += 256) {
+      const group = windows.slice(i, i + 256);
+      const Bv = group.length;
+      const x = new Int32Array(T * Bv);
+      const y = new Int32Array(T * Bv);
+      group.forEach((w, b) => {
+        for (let t = 0; t < T; t++) {
+          x[t * Bv + b] = w.x.data[t]!;
+          y[t * Bv + b] = w.y.data[t]!;
+        }
+      });
+      const [logits] = model.forward(new Tensor(x, [T, Bv]));
+      total += crossEntropy(logits.reshape([T * Bv, V]), new Tensor(y, [T * Bv]), { reduction: 'sum' }).item();
+    }
+  });
+  return total / (windows.length * T);
 }
 
 export function trainText(args: string[]): void {
@@ -116,26 +144,7 @@ export function trainText(args: string[]): void {
   const optimizer = new Adam(model.parameters(), { lr });
   const rng = new Generator(seed + 1);
   const V = vocab.size;
-  const validate = (): number => {
-    // non-overlapping windows of the validation split, each from a zero state, in batches
-    const windows = [...sequentialWindows(val, T)];
-    let total = 0;
-    for (let i = 0; i < windows.length; i += 256) {
-      const group = windows.slice(i, i + 256);
-      const Bv = group.length;
-      const x = new Int32Array(T * Bv);
-      const y = new Int32Array(T * Bv);
-      group.forEach((w, b) => {
-        for (let t = 0; t < T; t++) {
-          x[t * Bv + b] = w.x.data[t]!;
-          y[t * Bv + b] = w.y.data[t]!;
-        }
-      });
-      const [logits] = model.forward(new Tensor(x, [T, Bv]));
-      total += crossEntropy(logits.reshape([T * Bv, V]), new Tensor(y, [T * Bv]), { reduction: 'sum' }).item();
-    }
-    return total / (windows.length * T);
-  };
+  const validate = (): number => textLoss(model, val, T);
   const resumeFrom = values.resume && values.checkpoint && existsSync(values.checkpoint) ? new Uint8Array(readFileSync(values.checkpoint)) : undefined;
   if (values.resume && !resumeFrom) process.stderr.write(`no checkpoint at ${values.checkpoint} yet: starting from step 0\n`);
   process.stderr.write(`${values.data}: ${text.length} characters, ${V} distinct; ${kind.toUpperCase()} ${L}x${H}, ${model.numParameters()} parameters; ${steps} steps of ${B}x${T}\n`);
@@ -147,7 +156,7 @@ export function trainText(args: string[]): void {
     checkpoint: values.checkpoint ? { every: ckEvery, write: (b) => writeFileAtomic(values.checkpoint!, b) } : undefined,
     resumeFrom,
   });
-  saveModelFile(values.out, model, { task: 'text', vocab: vocab.toJSON() });
+  saveModelFile(values.out, model, { task: 'text', vocab: vocab.toJSON(), seqLen: T });
   process.stderr.write(`saved ${values.out}: validation loss ${result.valLoss?.toFixed(4)} nats/char after ${result.steps} steps (${result.seconds.toFixed(0)} s)\n`);
   process.stderr.write(`generate with: npx recurrent generate --model ${values.out} --prompt "The "\n`);
   if (values.json) {

@@ -15,13 +15,26 @@ export const CHECKPOINT_FORMAT = 'recurrent-checkpoint';
 export interface CheckpointState {
   step: number;
   extras: Record<string, unknown>;
+  /** The training loop's early-stopping state, when it had one. */
+  fit?: FitState;
+}
+
+/** Early-stopping bookkeeping carried by checkpoints: the best validation so far and its weights. */
+export interface FitState {
+  bestValLoss: number | null;
+  bestStep: number | null;
+  /** Validations since the best one. */
+  wait: number;
+  /** The model's weights at the best validation. */
+  best?: Record<string, Tensor>;
 }
 
 /** The bytes of a checkpoint. */
 export function saveCheckpoint(model: Module, optimizer: Optimizer<{ lr?: number }>, step: number, rng: Generator,
-  extras: Record<string, unknown> = {}): Uint8Array {
+  extras: Record<string, unknown> = {}, fit?: FitState): Uint8Array {
   const tensors: Record<string, Tensor> = {};
   for (const [k, v] of Object.entries(model.stateDict())) tensors[`model.${k}`] = v;
+  for (const [k, v] of Object.entries(fit?.best ?? {})) tensors[`best.${k}`] = v;
   const sd = optimizer.stateDict();
   const scalars: Record<string, Record<string, number>> = {};
   for (const [i, st] of Object.entries(sd.state)) {
@@ -39,6 +52,7 @@ export function saveCheckpoint(model: Module, optimizer: Optimizer<{ lr?: number
     rng: JSON.stringify(rng.getState()),
     default_rng: JSON.stringify(defaultGenerator.getState()),
     extras: JSON.stringify(extras),
+    ...(fit ? { fit: JSON.stringify({ bestValLoss: fit.bestValLoss, bestStep: fit.bestStep, wait: fit.wait }) } : {}),
   });
 }
 
@@ -57,7 +71,9 @@ export function loadCheckpoint(bytes: Uint8Array, model: Module, optimizer: Opti
   let rngState: GeneratorState;
   let defaultState: GeneratorState;
   let extras: Record<string, unknown>;
+  let fit: FitState | undefined;
   try {
+    if (metadata['fit'] !== undefined) fit = JSON.parse(metadata['fit']) as FitState;
     groups = JSON.parse(metadata['optimizer_groups'] ?? '') as OptimizerStateDict['paramGroups'];
     scalars = JSON.parse(metadata['optimizer_scalars'] ?? '') as Record<string, Record<string, number>>;
     rngState = JSON.parse(metadata['rng'] ?? '') as GeneratorState;
@@ -68,8 +84,10 @@ export function loadCheckpoint(bytes: Uint8Array, model: Module, optimizer: Opti
   }
   const modelState: Record<string, Tensor> = {};
   const state: OptimizerStateDict['state'] = {};
+  const best: Record<string, Tensor> = {};
   for (const [k, v] of Object.entries(tensors)) {
     if (k.startsWith('model.')) modelState[k.slice(6)] = v;
+    else if (k.startsWith('best.')) best[k.slice(5)] = v;
     else if (k.startsWith('optim.')) {
       const [, i, name] = k.split('.');
       (state[i!] ??= {})[name!] = Array.from(v.data);
@@ -84,5 +102,9 @@ export function loadCheckpoint(bytes: Uint8Array, model: Module, optimizer: Opti
   } catch (e) {
     fail(`it does not fit this model and optimizer: ${(e as Error).message}`);
   }
-  return { step, extras };
+  if (fit) {
+    if (typeof fit !== 'object' || !Number.isInteger(fit.wait) || fit.wait < 0) fail('its early-stopping state is invalid');
+    if (Object.keys(best).length > 0) fit.best = best;
+  } else if (Object.keys(best).length > 0) fail('it holds best weights but no early-stopping state');
+  return { step, extras, ...(fit ? { fit } : {}) };
 }

@@ -5,17 +5,17 @@
  * written atomically, and exact resume from them. A loss that is not finite stops training
  * with the step where it happened.
  */
-import type { Tensor } from '../tensor/tensor.js';
 import type { Generator } from '../tensor/random.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { clipGradNorm } from '../optim/clip.js';
 import { noGrad } from '../autograd/engine.js';
-import { saveCheckpoint, loadCheckpoint } from './checkpoint.js';
+import { saveCheckpoint, loadCheckpoint, type FitState } from './checkpoint.js';
+import { Tensor } from '../tensor/tensor.js';
 
 /** What `fit` reports while it runs. */
 export interface FitEvent {
-  type: 'step' | 'validate' | 'checkpoint' | 'done';
+  type: 'step' | 'validate' | 'checkpoint' | 'stop' | 'done';
   step: number;
   /** This step's training loss. */
   loss?: number;
@@ -58,6 +58,13 @@ export interface FitOptions<B> {
   checkpoint?: { every: number; write: (bytes: Uint8Array) => void; extras?: () => Record<string, unknown> };
   /** Resume from these checkpoint bytes. */
   resumeFrom?: Uint8Array;
+  /**
+   * Stop when the validation loss has not improved by more than `minDelta` (default 0) for
+   * `patience` validations in a row. With `restoreBest` (default true) the model ends with the
+   * weights of its best validation, whether training stopped early or ran all its steps, as Keras'
+   * EarlyStopping(restore_best_weights=True). Needs `validate` and `validateEvery`.
+   */
+  earlyStopping?: { patience: number; minDelta?: number; restoreBest?: boolean };
 }
 
 export interface FitResult {
@@ -66,6 +73,11 @@ export interface FitResult {
   trainLoss: number;
   /** The last validation loss, if validated. */
   valLoss: number | null;
+  /** The best validation loss and its step (the weights returned when early stopping restores them). */
+  bestValLoss: number | null;
+  bestStep: number | null;
+  /** Whether early stopping ended training before `steps`. */
+  stoppedEarly: boolean;
   seconds: number;
 }
 
@@ -74,8 +86,22 @@ const fmt = (s: number): string => (s >= 3600 ? `${Math.floor(s / 3600)}h${Strin
 export function fit<B>(o: FitOptions<B>): FitResult {
   const who = 'fit';
   if (!Number.isInteger(o.steps) || o.steps < 0) throw new Error(`${who}: steps must be a non-negative integer, got ${o.steps}`);
+  const es = o.earlyStopping;
+  if (es) {
+    if (!o.validate || !o.validateEvery) throw new Error(`${who}: earlyStopping needs validate and validateEvery`);
+    if (!Number.isInteger(es.patience) || es.patience < 1) throw new Error(`${who}: earlyStopping.patience must be a positive integer, got ${es.patience}`);
+    if (es.minDelta !== undefined && !(es.minDelta >= 0)) throw new Error(`${who}: earlyStopping.minDelta must be >= 0, got ${es.minDelta}`);
+  }
   let step = 0;
-  if (o.resumeFrom) step = loadCheckpoint(o.resumeFrom, o.model, o.optimizer, o.rng).step;
+  let fitState: FitState = { bestValLoss: null, bestStep: null, wait: 0 };
+  if (o.resumeFrom) {
+    const restored = loadCheckpoint(o.resumeFrom, o.model, o.optimizer, o.rng);
+    step = restored.step;
+    if (restored.fit) fitState = restored.fit;
+  }
+  const snapshot = (): Record<string, Tensor> =>
+    Object.fromEntries(Object.entries(o.model.stateDict()).map(([k, v]) => [k, new Tensor(v.data.slice(), v.shape)]));
+  let stoppedEarly = false;
   const params = o.model.parameters();
   const every = o.reportEvery ?? 50;
   const out = (globalThis as { process?: { stderr?: { isTTY?: boolean; write(s: string): void } } }).process?.stderr;
@@ -99,17 +125,27 @@ export function fit<B>(o: FitOptions<B>): FitResult {
   };
   const writeCheckpoint = (): void => {
     if (!o.checkpoint) return;
-    o.checkpoint.write(saveCheckpoint(o.model, o.optimizer, step, o.rng, o.checkpoint.extras?.() ?? {}));
+    o.checkpoint.write(saveCheckpoint(o.model, o.optimizer, step, o.rng, o.checkpoint.extras?.() ?? {}, o.validate ? fitState : undefined));
     emit({ type: 'checkpoint', step });
+  };
+  /** Notes a validation loss; true when early stopping's patience has run out. */
+  const record = (v: number): boolean => {
+    if (fitState.bestValLoss === null || v < fitState.bestValLoss - (es?.minDelta ?? 0)) {
+      fitState = { bestValLoss: v, bestStep: step, wait: 0, ...(es && (es.restoreBest ?? true) ? { best: snapshot() } : {}) };
+      return false;
+    }
+    fitState.wait++;
+    return !!es && fitState.wait >= es.patience;
   };
   o.model.train();
   const t0 = performance.now();
   const startStep = step;
+  if (es && fitState.wait >= es.patience) stoppedEarly = true; // resumed from the checkpoint of an early stop
   let windowLoss = 0;
   let windowSteps = 0;
   let trainLoss = NaN;
   let valLoss: number | null = null;
-  while (step < o.steps) {
+  while (step < o.steps && !stoppedEarly) {
     const batch = o.batch(step, o.rng);
     o.optimizer.zeroGrad();
     const loss = o.loss(batch);
@@ -136,16 +172,25 @@ export function fit<B>(o: FitOptions<B>): FitResult {
     if (o.validate && o.validateEvery && step % o.validateEvery === 0) {
       valLoss = validate();
       emit({ type: 'validate', step, valLoss });
+      if (record(valLoss) && es) {
+        stoppedEarly = true;
+        emit({ type: 'stop', step, valLoss: fitState.bestValLoss ?? undefined });
+        writeCheckpoint();
+        if (o.progress && out) out.write(`early stop at step ${step}: no improvement for ${es.patience} validations; best ${fitState.bestValLoss!.toFixed(4)} at step ${fitState.bestStep}\n`);
+        break;
+      }
     }
     if (o.checkpoint && step % o.checkpoint.every === 0) writeCheckpoint();
   }
-  if (o.validate && (valLoss === null || !o.validateEvery || step % o.validateEvery !== 0)) {
+  if (o.validate && !stoppedEarly && (valLoss === null || !o.validateEvery || step % o.validateEvery !== 0)) {
     valLoss = validate();
     emit({ type: 'validate', step, valLoss });
+    record(valLoss);
   }
-  if (o.checkpoint && step % o.checkpoint.every !== 0) writeCheckpoint();
+  if (es && (es.restoreBest ?? true) && fitState.best && fitState.bestStep !== step) o.model.loadStateDict(fitState.best);
+  if (o.checkpoint && !stoppedEarly && step % o.checkpoint.every !== 0) writeCheckpoint();
   const seconds = (performance.now() - t0) / 1000;
   emit({ type: 'done', step, meanLoss: trainLoss, valLoss: valLoss ?? undefined });
   if (o.progress && tty && out) out.write('\n');
-  return { steps: step, trainLoss, valLoss, seconds };
+  return { steps: step, trainLoss, valLoss, bestValLoss: fitState.bestValLoss, bestStep: fitState.bestStep, stoppedEarly, seconds };
 }

@@ -29,3 +29,27 @@ export function mape(pred: ArrayLike<number>, actual: ArrayLike<number>): number
   }
   return (100 * s) / pred.length;
 }
+
+/** The share of predictions equal to the actual classes. */
+export function accuracy(pred: ArrayLike<number>, actual: ArrayLike<number>): number {
+  check(pred, actual, 'accuracy');
+  let n = 0;
+  for (let i = 0; i < pred.length; i++) if (pred[i] === actual[i]) n++;
+  return n / pred.length;
+}
+
+/** counts[actual][predicted] over `numClasses` classes. */
+export function confusionMatrix(pred: ArrayLike<number>, actual: ArrayLike<number>, numClasses: number): number[][] {
+  check(pred, actual, 'confusionMatrix');
+  if (!Number.isInteger(numClasses) || numClasses < 1) throw new Error(`confusionMatrix: numClasses must be a positive integer, got ${numClasses}`);
+  const m = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
+  for (let i = 0; i < pred.length; i++) {
+    const a = actual[i]!;
+    const p = pred[i]!;
+    if (!(Number.isInteger(a) && a >= 0 && a < numClasses) || !(Number.isInteger(p) && p >= 0 && p < numClasses)) {
+      throw new Error(`confusionMatrix: item ${i} has classes ${a} (actual) and ${p} (predicted), expected integers in [0, ${numClasses})`);
+    }
+    m[a]![p]!++;
+  }
+  return m;
+}

@@ -144,6 +144,16 @@ describe('recurrent train text / generate', () => {
       writeFileSync(join(dir, 'tiny.txt'), 'abcabcabcabc'.repeat(20));
       r = cli(['train', 'text', '--data', join(dir, 'tiny.txt'), '--out', join(dir, 'm.safetensors'), '--steps', '2', '--hidden', '8', '--embed', '4', '--seq-len', '8', '--batch', '2']);
       assert.equal(r.status, 0, r.stderr);
+      r = cli(['eval', '--model', join(dir, 'm.safetensors'), '--data', join(dir, 'tiny.txt'), '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      const ev = JSON.parse(r.stdout.trim()) as { task: string; loss: number; perplexity: number; seq_len: number };
+      assert.equal(ev.task, 'text');
+      assert.equal(ev.seq_len, 8);
+      assert.ok(ev.loss > 0 && ev.loss < 3 && Math.abs(ev.perplexity - Math.exp(ev.loss)) < 1e-9, JSON.stringify(ev));
+      writeFileSync(join(dir, 'other.txt'), 'abcabc, xyz abcabc');
+      r = cli(['eval', '--model', join(dir, 'm.safetensors'), '--data', join(dir, 'other.txt')]);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /other.txt has: characters outside the vocabulary: ",", " ", "x"/);
       r = cli(['generate', '--model', join(dir, 'm.safetensors'), '--prompt', 'abz!']);
       assert.equal(r.status, 1);
       assert.match(r.stderr, /the prompt has: characters outside the vocabulary: "z", "!"/);
@@ -197,6 +207,11 @@ describe('recurrent train series / forecast', () => {
       assert.equal(r.status, 0, r.stderr);
       assert.equal((JSON.parse(r.stdout.trim()) as { forecast: number[] }).forecast.length, 5);
       assert.ok(readFileSync(svg, 'utf8').startsWith('<svg'));
+      r = cli(['eval', '--model', model, '--data', csv, '--horizon', '6', '--start', '136', '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      const ev = JSON.parse(r.stdout.trim()) as { task: string; origins: number; horizon: number; rmse: number; seasonal_naive_rmse: number };
+      assert.deepEqual([ev.task, ev.origins, ev.horizon], ['series', 19, 6]);
+      assert.ok(Number.isFinite(ev.rmse) && ev.seasonal_naive_rmse > 0.5);
       r = cli(['train', 'series', '--data', csv, '--column', 'price', '--out', model]);
       assert.equal(r.status, 1);
       assert.match(r.stderr, /no column 'price' \(columns: t, value\)/);

@@ -1,0 +1,264 @@
+/// <reference types="node" />
+/**
+ * `recurrent train classify` and `recurrent classify`: a many-to-one text classifier (characters
+ * or words -> Embedding -> GRU/LSTM/RNN -> last or mean over the valid steps -> Linear) from a
+ * CSV or JSON-lines file, on padded batches with lengths; accuracy and the confusion matrix on a
+ * held-out test part; the vocabulary and the classes are saved with the model.
+ */
+import { parseArgs } from 'node:util';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { extname } from 'node:path';
+import { Tensor } from '../tensor/tensor.js';
+import { Generator, manualSeed } from '../tensor/random.js';
+import { noGrad } from '../autograd/engine.js';
+import { softmax } from '../autograd/index.js';
+import { SequenceModel } from '../nn/sequence-model.js';
+import { crossEntropy } from '../nn/losses.js';
+import { Adam } from '../optim/optimizers.js';
+import { CharVocabulary, WordVocabulary, vocabularyFromJSON, type Vocabulary } from '../data/vocab.js';
+import { padBatch } from '../data/text.js';
+import { readLabelled, LabelSet, trainValTestSplit, type LabelledTexts } from '../data/labelled.js';
+import { fit } from '../train/fit.js';
+import { accuracy, confusionMatrix } from '../train/metrics.js';
+import { saveModelFile, loadModelFile, writeFileAtomic } from '../io/files.js';
+import { UsageError, num, positive as pos } from './args.js';
+
+export const TRAIN_CLASSIFY_USAGE = `Usage: recurrent train classify --data FILE --text-column A --label-column B --out MODEL [options]
+
+Trains a text classifier: the first --max-len characters (or words) of each text -> Embedding ->
+GRU/LSTM/RNN -> its output at the last valid step (or the mean over the valid steps) -> Linear,
+on padded batches with lengths (padding never changes a result), Adam and gradient clipping.
+The rows are shuffled (seeded) into train, validation and test parts; the final line reports the
+test accuracy and the confusion matrix.
+
+Options:
+  --data FILE           a CSV file with a header row, or JSON lines (.jsonl / .ndjson)
+  --format F            csv or jsonl (default: from the file's extension)
+  --text-column A       the column holding the text (default text)
+  --label-column B      the column holding the label (default label)
+  --out MODEL           the model file to write (atomically)
+  --tokens KIND         char (default) or word
+  --max-len N           tokens read from each text (default 400)
+  --min-count N         word tokens: keep words seen at least N times (default 2)
+  --model KIND          gru (default), lstm or rnn
+  --layers N            recurrent layers (default 1)
+  --hidden H            hidden size (default 64)
+  --embed E             embedding size (default 32)
+  --pool P              last (default) or mean
+  --batch B             texts per step (default 32)
+  --lr LR               Adam's learning rate (default 0.003)
+  --clip C              gradient norm clip (default 1)
+  --steps N             optimizer steps (default 1500)
+  --val-fraction F      validation share (default 0.1)
+  --test-fraction F     test share (default 0.1)
+  --val-every N         validate every N steps (default 250)
+  --patience N          stop after N validations without improvement, keeping the best weights
+  --checkpoint PATH     write a checkpoint there every --checkpoint-every steps (default 500)
+  --resume              continue from --checkpoint
+  --seed S              seed (default 1)
+  --json                print {"steps", "accuracy", "confusion", "classes", ...} on stdout
+`;
+
+export const CLASSIFY_USAGE = `Usage: recurrent classify --model MODEL --text "..." [--text "..."] [--json]
+
+Classifies each --text with a model trained by 'recurrent train classify': prints the predicted
+class and its probability, or with --json one line {"text", "label", "probabilities"} per text.
+`;
+
+/** What a classifier's model file carries besides its weights. */
+export interface ClassifyExtras {
+  task: 'classify';
+  vocab: ReturnType<Vocabulary['toJSON']>;
+  classes: string[];
+  maxLen: number;
+  textColumn: string;
+  labelColumn: string;
+}
+
+function formatOf(path: string, format: string | undefined): 'csv' | 'jsonl' {
+  if (format !== undefined) {
+    if (format !== 'csv' && format !== 'jsonl') throw new UsageError(`--format must be csv or jsonl, got '${format}'`);
+    return format;
+  }
+  const ext = extname(path).toLowerCase();
+  return ext === '.jsonl' || ext === '.ndjson' ? 'jsonl' : 'csv';
+}
+
+/** The labelled rows of a CSV or JSON-lines file; missing and empty files are refused. */
+export async function readLabelledFile(path: string, format: string | undefined, textColumn: string, labelColumn: string): Promise<LabelledTexts> {
+  if (!existsSync(path)) throw new Error(`the data file ${path} does not exist`);
+  if (statSync(path).isDirectory()) throw new Error(`${path} is a folder, not a data file`);
+  const text = readFileSync(path, 'utf8');
+  if (text.trim().length === 0) throw new Error(`the data file ${path} is empty`);
+  return readLabelled(text, { format: formatOf(path, format), textColumn, labelColumn }, path);
+}
+
+/** Token ids of a text, at most maxLen, never empty (an empty text reads as one unknown token). */
+export function encodeText(vocab: Vocabulary, text: string, maxLen: number): Int32Array {
+  const ids = vocab.encode(text.slice(0, vocab instanceof CharVocabulary ? maxLen * 2 : text.length)).subarray(0, maxLen);
+  if (ids.length > 0) return ids;
+  const unk = vocab instanceof WordVocabulary ? 1 : (vocab as CharVocabulary).unknown === null ? 0 : vocab.tokens.indexOf((vocab as CharVocabulary).unknown!);
+  return Int32Array.of(unk);
+}
+
+/** Class probabilities (rows) of token sequences, in batches of 128, the model in eval mode. */
+export function classProbabilities(model: SequenceModel, seqs: readonly Int32Array[]): Float32Array[] {
+  const out: Float32Array[] = [];
+  model.eval();
+  noGrad(() => {
+    for (let i = 0; i < seqs.length; i += 128) {
+      const group = seqs.slice(i, i + 128);
+      const { x, lengths } = padBatch(group, 0);
+      const p = softmax(model.forward(x, null, { lengths })[0], 1);
+      const C = p.shape[1]!;
+      for (let b = 0; b < group.length; b++) out.push(Float32Array.from(p.data.subarray(b * C, (b + 1) * C)));
+    }
+  });
+  return out;
+}
+
+const argmax = (p: ArrayLike<number>): number => {
+  let best = 0;
+  for (let i = 1; i < p.length; i++) if (p[i]! > p[best]!) best = i;
+  return best;
+};
+
+/** Accuracy and confusion matrix of a classifier on labelled token sequences. */
+export function evaluateClassifier(model: SequenceModel, seqs: readonly Int32Array[], labels: Int32Array, numClasses: number): { accuracy: number; confusion: number[][] } {
+  const pred = classProbabilities(model, seqs).map(argmax);
+  return { accuracy: accuracy(pred, labels), confusion: confusionMatrix(pred, labels, numClasses) };
+}
+
+export async function trainClassify(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args, strict: true, options: {
+      data: { type: 'string' }, format: { type: 'string' }, 'text-column': { type: 'string' }, 'label-column': { type: 'string' }, out: { type: 'string' },
+      tokens: { type: 'string' }, 'max-len': { type: 'string' }, 'min-count': { type: 'string' }, model: { type: 'string' }, layers: { type: 'string' },
+      hidden: { type: 'string' }, embed: { type: 'string' }, pool: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' },
+      clip: { type: 'string' }, steps: { type: 'string' }, 'val-fraction': { type: 'string' }, 'test-fraction': { type: 'string' },
+      'val-every': { type: 'string' }, patience: { type: 'string' }, checkpoint: { type: 'string' }, 'checkpoint-every': { type: 'string' },
+      resume: { type: 'boolean' }, seed: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(TRAIN_CLASSIFY_USAGE);
+    return;
+  }
+  for (const k of ['data', 'out'] as const) if (!values[k]) throw new UsageError(`train classify: --${k} is required\n\n${TRAIN_CLASSIFY_USAGE}`);
+  const tokens = values.tokens ?? 'char';
+  if (tokens !== 'char' && tokens !== 'word') throw new UsageError(`--tokens must be char or word, got '${tokens}'`);
+  const kind = values.model ?? 'gru';
+  if (!['lstm', 'gru', 'rnn'].includes(kind)) throw new UsageError(`--model must be lstm, gru or rnn, got '${kind}'`);
+  const pool = values.pool ?? 'last';
+  if (pool !== 'last' && pool !== 'mean') throw new UsageError(`--pool must be last or mean, got '${pool}'`);
+  const maxLen = num(values['max-len'], 'max-len', 400, pos, 'a positive integer');
+  const minCount = num(values['min-count'], 'min-count', 2, pos, 'a positive integer');
+  const L = num(values.layers, 'layers', 1, pos, 'a positive integer');
+  const H = num(values.hidden, 'hidden', 64, pos, 'a positive integer');
+  const E = num(values.embed, 'embed', 32, pos, 'a positive integer');
+  const B = num(values.batch, 'batch', 32, pos, 'a positive integer');
+  const lr = num(values.lr, 'lr', 3e-3, (x) => x > 0, 'a positive number');
+  const clip = num(values.clip, 'clip', 1, (x) => x > 0, 'a positive number');
+  const steps = num(values.steps, 'steps', 1500, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer');
+  const valFraction = num(values['val-fraction'], 'val-fraction', 0.1, (x) => x > 0 && x < 1, 'in (0, 1)');
+  const testFraction = num(values['test-fraction'], 'test-fraction', 0.1, (x) => x > 0 && x < 1, 'in (0, 1)');
+  if (valFraction + testFraction >= 1) throw new UsageError(`--val-fraction plus --test-fraction must be below 1, got ${valFraction + testFraction}`);
+  const valEvery = num(values['val-every'], 'val-every', 250, pos, 'a positive integer');
+  const patience = values.patience === undefined ? undefined : num(values.patience, 'patience', 0, pos, 'a positive integer');
+  const ckEvery = num(values['checkpoint-every'], 'checkpoint-every', 500, pos, 'a positive integer');
+  const seed = num(values.seed, 'seed', 1, Number.isInteger, 'an integer');
+  if (values.resume && !values.checkpoint) throw new UsageError('--resume needs --checkpoint PATH');
+  const textColumn = values['text-column'] ?? 'text';
+  const labelColumn = values['label-column'] ?? 'label';
+
+  const data = await readLabelledFile(values.data!, values.format, textColumn, labelColumn);
+  const labelSet = LabelSet.fromLabels(data.labels, `${values.data}: column '${labelColumn}'`);
+  const rows = data.texts.map((t, i) => ({ text: t, label: data.labels[i]! }));
+  if (rows.length < 10) throw new Error(`${values.data}: ${rows.length} labelled rows; a train / validation / test split needs at least 10`);
+  const split = trainValTestSplit(rows, { valFraction, testFraction }, new Generator(seed));
+  const trainTexts = split.train.map((r) => r.text);
+  const vocab: Vocabulary = tokens === 'word'
+    ? WordVocabulary.fromTexts(trainTexts, { minCount })
+    : CharVocabulary.fromText(trainTexts.map((t) => t.slice(0, maxLen)).join('') + '\u0000', { unknown: '\u0000' });
+  const prepare = (part: typeof rows): { seqs: Int32Array[]; y: Int32Array } => ({
+    seqs: part.map((r) => encodeText(vocab, r.text, maxLen)),
+    y: labelSet.encode(part.map((r) => r.label)),
+  });
+  const train = prepare(split.train);
+  const val = prepare(split.val);
+  const test = prepare(split.test);
+  manualSeed(seed);
+  const model = new SequenceModel({
+    embedding: { numEmbeddings: vocab.size, embeddingDim: E },
+    rnn: { kind: kind as 'gru', inputSize: E, hiddenSize: H, numLayers: L },
+    head: { outFeatures: labelSet.size },
+    output: pool,
+  });
+  const optimizer = new Adam(model.parameters(), { lr });
+  const counts = labelSet.classes.map((c, i) => `${c} ${train.y.filter((y) => y === i).length}`).join(', ');
+  process.stderr.write(`${values.data}: ${rows.length} rows; train ${split.train.length} (${counts}), validation ${split.val.length}, test ${split.test.length}; ${vocab.size} ${tokens} tokens; ${kind.toUpperCase()} ${L}x${H}, ${model.numParameters()} parameters\n`);
+  const batchOf = (idx: number[], part: { seqs: Int32Array[]; y: Int32Array }): { x: Tensor; lengths: number[]; y: Tensor } => {
+    const { x, lengths } = padBatch(idx.map((i) => part.seqs[i]!), 0);
+    return { x, lengths, y: new Tensor(Int32Array.from(idx, (i) => part.y[i]!), [idx.length]) };
+  };
+  const validate = (): number => {
+    let total = 0;
+    for (let i = 0; i < val.seqs.length; i += 128) {
+      const idx = Array.from({ length: Math.min(128, val.seqs.length - i) }, (_, k) => i + k);
+      const { x, lengths, y } = batchOf(idx, val);
+      total += crossEntropy(model.forward(x, null, { lengths })[0], y, { reduction: 'sum' }).item();
+    }
+    return total / val.seqs.length;
+  };
+  const resumeFrom = values.resume && values.checkpoint && existsSync(values.checkpoint) ? new Uint8Array(readFileSync(values.checkpoint)) : undefined;
+  if (values.resume && !resumeFrom) process.stderr.write(`no checkpoint at ${values.checkpoint} yet: starting from step 0\n`);
+  const result = fit({
+    model, optimizer, steps, rng: new Generator(seed + 1), clipNorm: clip, itemsPerStep: B, progress: true, reportEvery: 50,
+    batch: (_s, r) => batchOf(Array.from({ length: B }, () => r.int(train.seqs.length)), train),
+    loss: ({ x, lengths, y }) => crossEntropy(model.forward(x, null, { lengths })[0], y),
+    validate, validateEvery: valEvery,
+    earlyStopping: patience ? { patience } : undefined,
+    checkpoint: values.checkpoint ? { every: ckEvery, write: (b) => writeFileAtomic(values.checkpoint!, b) } : undefined,
+    resumeFrom,
+  });
+  const { accuracy: acc, confusion } = evaluateClassifier(model, test.seqs, test.y, labelSet.size);
+  const extras: ClassifyExtras = { task: 'classify', vocab: vocab.toJSON(), classes: [...labelSet.classes], maxLen, textColumn, labelColumn };
+  saveModelFile(values.out!, model, extras as unknown as Record<string, unknown>);
+  process.stderr.write(`test accuracy ${(100 * acc).toFixed(2)}% on ${test.seqs.length} rows; confusion (rows actual, columns predicted; ${labelSet.classes.join(', ')}): ${JSON.stringify(confusion)}\n`);
+  process.stderr.write(`saved ${values.out}; classify with: npx recurrent classify --model ${values.out} --text "..."\n`);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({
+      steps: result.steps, stopped_early: result.stoppedEarly, best_step: result.bestStep, val_loss: result.bestValLoss, train_loss: result.trainLoss,
+      accuracy: acc, confusion, classes: labelSet.classes, test: test.seqs.length, seconds: result.seconds, out: values.out,
+    })}\n`);
+  }
+}
+
+/** Loads a classifier's model file, refusing other models. */
+export function loadClassifier(path: string): { model: SequenceModel; extras: ClassifyExtras; vocab: Vocabulary; labels: LabelSet } {
+  if (!existsSync(path)) throw new Error(`the model file ${path} does not exist`);
+  const { model, extras } = loadModelFile(path);
+  if (extras['task'] !== 'classify') throw new Error(`${path} is not a classifier (trained with 'recurrent train classify')`);
+  const ex = extras as unknown as ClassifyExtras;
+  return { model, extras: ex, vocab: vocabularyFromJSON(ex.vocab), labels: LabelSet.fromJSON({ classes: ex.classes }) };
+}
+
+export function classify(args: string[]): void {
+  const { values } = parseArgs({
+    args, strict: true, options: { model: { type: 'string' }, text: { type: 'string', multiple: true }, json: { type: 'boolean' }, help: { type: 'boolean' } },
+  });
+  if (values.help) {
+    process.stdout.write(CLASSIFY_USAGE);
+    return;
+  }
+  if (!values.model) throw new UsageError(`classify: --model is required\n\n${CLASSIFY_USAGE}`);
+  if (!values.text || values.text.length === 0) throw new UsageError(`classify: --text is required\n\n${CLASSIFY_USAGE}`);
+  const { model, extras, vocab, labels } = loadClassifier(values.model);
+  const probs = classProbabilities(model, values.text.map((t) => encodeText(vocab, t, extras.maxLen)));
+  probs.forEach((p, i) => {
+    const k = argmax(p);
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify({ text: values.text![i], label: labels.decode(k), probabilities: Object.fromEntries(labels.classes.map((c, j) => [c, p[j]])) })}\n`);
+    } else process.stdout.write(`${labels.decode(k)}\t${p[k]!.toFixed(4)}\n`);
+  });
+}
