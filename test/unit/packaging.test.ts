@@ -75,12 +75,42 @@ describe('examples', () => {
   });
 
   it('the spam example trains on padded batches and reports accuracy and a confusion matrix', () => {
-    const r = spawnSync(process.execPath, [join(ROOT, 'examples', 'spam.mjs'), '--steps', '4', '--limit', '200', '--chars', '60', '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(process.execPath, [join(ROOT, 'examples', 'spam.mjs'), '--steps', '4', '--limit', '200', '--max-len', '60', '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
     assert.equal(r.status, 0, r.stderr);
     const res = JSON.parse(r.stdout.trim()) as { accuracy: number; confusion: number[][]; test: number };
     assert.equal(res.test, 40);
     assert.equal(res.confusion.flat().reduce((a, b) => a + b, 0), 40);
     assert.ok(res.accuracy >= 0 && res.accuracy <= 1);
+    const c = spawnSync(process.execPath, [join(ROOT, 'examples', 'spam.mjs'), '--tokens', 'char', '--steps', '2', '--limit', '100', '--max-len', '40', '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(c.status, 0, c.stderr);
+    assert.equal((JSON.parse(c.stdout.trim()) as { tokens: string }).tokens, 'char');
+    // its records, written as JSON lines, train through the CLI
+    const jsonl = join(ROOT, 'build', 'mail-test.jsonl');
+    const w = spawnSync(process.execPath, [join(ROOT, 'examples', 'spam.mjs'), '--write-jsonl', jsonl], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(w.status, 0, w.stderr);
+    assert.match(w.stderr, /wrote 6046 messages/);
+    const t = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli', 'index.js'), 'train', 'classify', '--data', jsonl, '--out', join(ROOT, 'build', 'mail-test.safetensors'),
+      '--tokens', 'word', '--max-len', '20', '--steps', '3', '--hidden', '8', '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(t.status, 0, t.stderr);
+    const tr = JSON.parse(t.stdout.trim()) as { classes: string[]; test: number };
+    assert.deepEqual([tr.classes, tr.test], [['ham', 'spam'], 605]);
+  });
+
+  it('the names example: a vanilla RNN beats always answering the larger class', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'examples', 'names.mjs'), '--steps', '300', '--names', 'Mary,John', '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const res = JSON.parse(r.stdout.trim()) as { accuracy: number; majority: number; confusion: number[][]; test: number; guesses: { name: string; guess: string }[] };
+    assert.equal(res.confusion.flat().reduce((a, b) => a + b, 0), res.test);
+    assert.ok(res.accuracy > res.majority + 0.1, `accuracy ${res.accuracy} against ${res.majority}`);
+    assert.deepEqual(res.guesses.map((g) => g.name), ['Mary', 'John']);
+  });
+
+  it('the next-number example: an LSTM continues 1, 2, 3, 4, 5 with 6', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'examples', 'next-number.mjs'), '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const { results } = JSON.parse(r.stdout.trim()) as { results: { input: number[]; expected: number; predicted: number }[] };
+    assert.deepEqual(results[0]!.input, [1, 2, 3, 4, 5]);
+    for (const c of results) assert.ok(Math.abs(c.predicted - c.expected) < 0.3, `${c.input.join(', ')} -> ${c.predicted}, expected ${c.expected}`);
   });
 
   it('rejects a bad option with a clear message', () => {
