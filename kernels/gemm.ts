@@ -1,15 +1,15 @@
 // Single-precision matrix product with 128-bit SIMD, GotoBLAS-style:
 //   C (M, N) (+)= op(A) (M, K) @ op(B) (K, N), row-major, byte pointers.
 // A is stored (M, K), or (K, M) when transA; B is (K, N), or (N, K) when transB.
-// B is packed into panels of NR = 8 columns ([panel][k][8]), A into panels of MR = 4 rows
-// ([panel][k][4]); a 4x8 register tile (8 accumulators) runs over each K block. Ragged edges
+// B is packed into panels of NR = 8 columns ([panel][k][8]), A into panels of MR = 6 rows
+// ([panel][k][6]); a 6x8 register tile (12 accumulators) runs over each K block. Ragged edges
 // are zero-padded in the packs and clipped when stored.
 import { madd } from './vmath';
 
-export const MR: i32 = 4;
+export const MR: i32 = 6;
 export const NR: i32 = 8;
 const KC: i32 = 256;
-const MC: i32 = 64;
+const MC: i32 = 60;
 const NC: i32 = 1024;
 
 /** Packs rows k0..k0+kc and columns j0..j0+nc of op(B) into NR-wide panels at dst ([panel][k][NR]). */
@@ -50,33 +50,41 @@ function packA(a: usize, transA: bool, lda: i32, i0: i32, mc: i32, k0: i32, kc: 
       for (let k = 0; k < kc; k++) {
         const src = a + (<usize>(k0 + k) * lda + i0 + ip) * 4;
         const d = panel + <usize>(k * MR) * 4;
-        if (h == MR) v128.store(d, v128.load(src));
-        else for (let ii = 0; ii < MR; ii++) store<f32>(d + ii * 4, ii < h ? load<f32>(src + ii * 4) : 0);
+        if (h == MR) {
+          v128.store(d, v128.load(src));
+          store<u64>(d + 16, load<u64>(src + 16));
+        } else for (let ii = 0; ii < MR; ii++) store<f32>(d + ii * 4, ii < h ? load<f32>(src + ii * 4) : 0);
       }
     } else {
-      let k = 0;
+      let k0v = 0;
       if (h == MR) {
-        // four rows by four k at a time, transposed in registers
+        // six rows by four k at a time: rows 0-3 transposed in registers, rows 4-5 interleaved
         const s0 = a + (<usize>(i0 + ip) * lda + k0) * 4;
-        const s1 = s0 + <usize>lda * 4, s2 = s1 + <usize>lda * 4, s3 = s2 + <usize>lda * 4;
-        for (; k + 4 <= kc; k += 4) {
-          const o = <usize>k * 4;
-          const r0 = v128.load(s0 + o), r1 = v128.load(s1 + o), r2 = v128.load(s2 + o), r3 = v128.load(s3 + o);
+        const rs = <usize>lda * 4;
+        for (; k0v + 4 <= kc; k0v += 4) {
+          const o = s0 + <usize>k0v * 4;
+          const r0 = v128.load(o), r1 = v128.load(o + rs), r2 = v128.load(o + 2 * rs), r3 = v128.load(o + 3 * rs);
+          const r4 = v128.load(o + 4 * rs), r5 = v128.load(o + 5 * rs);
           const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
           const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-          const d = panel + <usize>(k * MR) * 4;
+          const p01 = v128.shuffle<f32>(r4, r5, 0, 4, 1, 5), p23 = v128.shuffle<f32>(r4, r5, 2, 6, 3, 7);
+          const d = panel + <usize>(k0v * MR) * 4;
           v128.store(d, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
-          v128.store(d, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 16);
-          v128.store(d, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 32);
-          v128.store(d, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 48);
+          store<u64>(d + 16, i64x2.extract_lane(p01, 0));
+          v128.store(d + 24, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+          store<u64>(d + 40, i64x2.extract_lane(p01, 1));
+          v128.store(d + 48, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
+          store<u64>(d + 64, i64x2.extract_lane(p23, 0));
+          v128.store(d + 72, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
+          store<u64>(d + 88, i64x2.extract_lane(p23, 1));
         }
       }
       for (let ii = 0; ii < MR; ii++) {
         if (ii < h) {
           const src = a + (<usize>(i0 + ip + ii) * lda + k0) * 4;
-          for (let kk = k; kk < kc; kk++) store<f32>(panel + <usize>(kk * MR + ii) * 4, load<f32>(src + kk * 4));
+          for (let k = k0v; k < kc; k++) store<f32>(panel + <usize>(k * MR + ii) * 4, load<f32>(src + k * 4));
         } else {
-          for (let kk = k; kk < kc; kk++) store<f32>(panel + <usize>(kk * MR + ii) * 4, 0);
+          for (let k = k0v; k < kc; k++) store<f32>(panel + <usize>(k * MR + ii) * 4, 0);
         }
       }
     }
@@ -103,8 +111,58 @@ function packA(a: usize, transA: bool, lda: i32, i0: i32, mc: i32, k0: i32, kc: 
   }
 }
 
-/** The 4x8 register tile over kc: C[0..mr, 0..nr] (+)= Apanel (kc x 4) . Bpanel (kc x 8). */
-function kernel(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, mr: i32, nr: i32, acc: bool, tmp: usize): void {
+/**
+ * The 6x8 register tile over kc: out (6 rows of 8) = Apanel (kc x 6) . Bpanel (kc x 8). Twelve
+ * accumulators cover the FMA latency of two pipes; the loop is alone in its function so that
+ * nothing else competes for registers.
+ */
+export function tile6(ap: usize, bp: usize, kc: i32, out: usize): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let c40 = f32x4.splat(0), c41 = f32x4.splat(0);
+  let c50 = f32x4.splat(0), c51 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(bp);
+    const b1 = v128.load(bp, 16);
+    let a = v128.load32_splat(ap);
+    c00 = madd(a, b0, c00);
+    c01 = madd(a, b1, c01);
+    a = v128.load32_splat(ap, 4);
+    c10 = madd(a, b0, c10);
+    c11 = madd(a, b1, c11);
+    a = v128.load32_splat(ap, 8);
+    c20 = madd(a, b0, c20);
+    c21 = madd(a, b1, c21);
+    a = v128.load32_splat(ap, 12);
+    c30 = madd(a, b0, c30);
+    c31 = madd(a, b1, c31);
+    a = v128.load32_splat(ap, 16);
+    c40 = madd(a, b0, c40);
+    c41 = madd(a, b1, c41);
+    a = v128.load32_splat(ap, 20);
+    c50 = madd(a, b0, c50);
+    c51 = madd(a, b1, c51);
+    ap += 24;
+    bp += 32;
+  }
+  v128.store(out, c00);
+  v128.store(out, c01, 16);
+  v128.store(out, c10, 32);
+  v128.store(out, c11, 48);
+  v128.store(out, c20, 64);
+  v128.store(out, c21, 80);
+  v128.store(out, c30, 96);
+  v128.store(out, c31, 112);
+  v128.store(out, c40, 128);
+  v128.store(out, c41, 144);
+  v128.store(out, c50, 160);
+  v128.store(out, c51, 176);
+}
+
+/** The first four rows of a 6-row panel (for ragged last panels of at most four rows). */
+export function tile4(ap: usize, bp: usize, kc: i32, out: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
@@ -124,14 +182,26 @@ function kernel(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, mr: i32, nr: 
     a = v128.load32_splat(ap, 12);
     c30 = madd(a, b0, c30);
     c31 = madd(a, b1, c31);
-    ap += 16;
+    ap += 24;
     bp += 32;
   }
+  v128.store(out, c00);
+  v128.store(out, c01, 16);
+  v128.store(out, c10, 32);
+  v128.store(out, c11, 48);
+  v128.store(out, c20, 64);
+  v128.store(out, c21, 80);
+  v128.store(out, c30, 96);
+  v128.store(out, c31, 112);
+}
+
+/** C[0..mr, 0..nr] (+)= Apanel (kc x MR) . Bpanel (kc x 8), through the tile buffer at tmp + 64. */
+function kernel(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, mr: i32, nr: i32, acc: bool, tmp: usize): void {
+  const out = tmp + 64;
+  if (mr > 4) tile6(ap, bp, kc, out);
+  else tile4(ap, bp, kc, out);
   const row = <usize>ldc * 4;
-  storeRow(c, c00, c01, nr, acc, tmp);
-  if (mr > 1) storeRow(c + row, c10, c11, nr, acc, tmp);
-  if (mr > 2) storeRow(c + 2 * row, c20, c21, nr, acc, tmp);
-  if (mr > 3) storeRow(c + 3 * row, c30, c31, nr, acc, tmp);
+  for (let r = 0; r < mr; r++) storeRow(c + <usize>r * row, v128.load(out + <usize>r * 32), v128.load(out + <usize>r * 32, 16), nr, acc, tmp);
 }
 
 /**
@@ -281,7 +351,7 @@ function zeroC(c: usize, M: i32, N: i32, ldc: i32): void {
 
 /** Bytes of workspace one thread's `gemm` needs. */
 export function gemmWorkspaceBytes(): i32 {
-  return (MC * KC + KC * NC) * 4 + 128;
+  return (MC * KC + KC * NC) * 4 + 320;
 }
 
 /**
@@ -300,7 +370,7 @@ export function gemmLd(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: us
     gemv1(a, transB, N, K, b, ldb, c, accumulate, tmp);
     return;
   }
-  const pa = tmp + 64;
+  const pa = tmp + 256;
   if (N <= 4 && <i64>N * K + <i64>N * M <= <i64>(MC * KC + KC * NC)) {
     gemmSkinny(transA, transB, M, N, K, a, lda, b, ldb, c, ldc, accumulate, pa);
     return;
@@ -382,7 +452,7 @@ export function gemmPacked(transA: bool, M: i32, N: i32, K: i32, a: usize, lda: 
     gemv1Packed(a, bp, K, N, c, accumulate, tmp);
     return;
   }
-  const pa = tmp + 64;
+  const pa = tmp + 256;
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = min(KC, K - k0);
     const acc = accumulate || k0 > 0;

@@ -2,6 +2,9 @@
 // at heapBase(); every pointer argument is a byte address in this module's memory. Kernels that
 // take `tid` run as one of several threads over shared memory (see recurrent.ts).
 export { gemmWorkspaceBytes, packedBytes } from './gemm';
+// The register tiles are exported only so that Binaryen does not inline them into their one
+// caller: alone in a function, their twelve accumulators stay in registers (inlined, V8 spills).
+export { tile6 as gemmTile6, tile4 as gemmTile4 } from './gemm';
 export { recurrentForward, recurrentBackward, setMayWait } from './recurrent';
 import { gemmShare, gemmWorkspaceBytes, packBShare } from './gemm';
 
