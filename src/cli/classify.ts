@@ -95,10 +95,9 @@ export async function readLabelledFile(path: string, format: string | undefined,
 
 /** Token ids of a text, at most maxLen, never empty (an empty text reads as one unknown token). */
 export function encodeText(vocab: Vocabulary, text: string, maxLen: number): Int32Array {
-  const ids = vocab.encode(text.slice(0, vocab instanceof CharVocabulary ? maxLen * 2 : text.length)).subarray(0, maxLen);
-  if (ids.length > 0) return ids;
-  const unk = vocab instanceof WordVocabulary ? 1 : (vocab as CharVocabulary).unknown === null ? 0 : vocab.tokens.indexOf((vocab as CharVocabulary).unknown!);
-  return Int32Array.of(unk);
+  // a character is at most two UTF-16 units: no need to split more of a long text than that
+  const ids = vocab.encode(vocab instanceof CharVocabulary ? text.slice(0, 2 * maxLen) : text).subarray(0, maxLen);
+  return ids.length > 0 ? ids : Int32Array.of(vocab.unknownId ?? 0);
 }
 
 /** Class probabilities (rows) of token sequences, in batches of 128, the model in eval mode. */

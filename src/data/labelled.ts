@@ -5,13 +5,17 @@
  */
 import type { Generator } from '../tensor/random.js';
 
-/** Rows of a CSV text with a header row, as objects keyed by the header (csv-parse, loaded lazily). */
-export async function readCsvRows(text: string, who = 'readCsvRows'): Promise<Record<string, string>[]> {
+/**
+ * Rows of a CSV text with a header row, as objects keyed by the header (csv-parse, loaded lazily,
+ * so the library's entry point needs no dependency in browsers). `trim` strips spaces around
+ * fields and header names.
+ */
+export async function readCsvRows(text: string, who = 'readCsvRows', options: { trim?: boolean } = {}): Promise<Record<string, string>[]> {
   if (typeof text !== 'string' || text.trim().length === 0) throw new Error(`${who}: the CSV is empty`);
   const { parse } = await import('csv-parse/sync');
   let rows: Record<string, string>[];
   try {
-    rows = parse(text, { columns: true, skip_empty_lines: true, relax_column_count: false }) as Record<string, string>[];
+    rows = parse(text, { columns: true, skip_empty_lines: true, trim: options.trim ?? false }) as Record<string, string>[];
   } catch (e) {
     throw new Error(`${who}: the CSV cannot be parsed (${(e as Error).message})`);
   }

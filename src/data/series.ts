@@ -4,22 +4,11 @@
  */
 import { Tensor } from '../tensor/tensor.js';
 import type { Generator } from '../tensor/random.js';
+import { readCsvRows } from './labelled.js';
 
-/**
- * The numbers of column `column` of a CSV text with a header row; errors name the row and value.
- * Parsed by csv-parse, loaded when first needed (so the library's entry point needs no
- * dependency in browsers).
- */
+/** The numbers of column `column` of a CSV text with a header row; errors name the row and value. */
 export async function readCsvColumn(text: string, column: string, who = 'readCsvColumn'): Promise<Float64Array> {
-  if (typeof text !== 'string' || text.trim().length === 0) throw new Error(`${who}: the CSV is empty`);
-  const { parse } = await import('csv-parse/sync');
-  let rows: Record<string, string>[];
-  try {
-    rows = parse(text, { columns: true, skip_empty_lines: true, trim: true }) as Record<string, string>[];
-  } catch (e) {
-    throw new Error(`${who}: the CSV cannot be parsed (${(e as Error).message})`);
-  }
-  if (rows.length === 0) throw new Error(`${who}: the CSV has a header but no rows`);
+  const rows = await readCsvRows(text, who, { trim: true });
   const columns = Object.keys(rows[0]!);
   if (!columns.includes(column)) throw new Error(`${who}: no column '${column}' (columns: ${columns.join(', ')})`);
   const out = new Float64Array(rows.length);

@@ -13,6 +13,8 @@ export interface VocabularyJSON {
 /** What text classifiers and language models need of a vocabulary. */
 export interface Vocabulary {
   readonly size: number;
+  /** The id unseen tokens map to (null: unseen tokens are an error). */
+  readonly unknownId: number | null;
   readonly tokens: readonly string[];
   encode(text: string, who?: string): Int32Array;
   decode(ids: ArrayLike<number>): string;
@@ -46,11 +48,15 @@ export class CharVocabulary implements Vocabulary {
     return this.tokens.length;
   }
 
+  get unknownId(): number | null {
+    return this.unknown === null ? null : this.index.get(this.unknown)!;
+  }
+
   /** Token ids of `text`; unseen characters map to the unknown token, or throw naming them. */
   encode(text: string, who = 'CharVocabulary.encode'): Int32Array {
     const chars = Array.from(text);
     const out = new Int32Array(chars.length);
-    const unk = this.unknown === null ? -1 : this.index.get(this.unknown)!;
+    const unk = this.unknownId ?? -1;
     for (let i = 0; i < chars.length; i++) {
       const id = this.index.get(chars[i]!);
       if (id === undefined) {
@@ -133,6 +139,9 @@ export class WordVocabulary implements Vocabulary {
   get size(): number {
     return this.tokens.length;
   }
+
+  /** '<unk>' is always id 1. */
+  readonly unknownId = 1;
 
   /** Token ids of the text's words; unseen words map to '<unk>'. */
   encode(text: string): Int32Array {

@@ -10,8 +10,8 @@ import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { clipGradNorm } from '../optim/clip.js';
 import { noGrad } from '../autograd/engine.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { saveCheckpoint, loadCheckpoint, type FitState } from './checkpoint.js';
-import { Tensor } from '../tensor/tensor.js';
 
 /** What `fit` reports while it runs. */
 export interface FitEvent {
@@ -99,8 +99,7 @@ export function fit<B>(o: FitOptions<B>): FitResult {
     step = restored.step;
     if (restored.fit) fitState = restored.fit;
   }
-  const snapshot = (): Record<string, Tensor> =>
-    Object.fromEntries(Object.entries(o.model.stateDict()).map(([k, v]) => [k, new Tensor(v.data.slice(), v.shape)]));
+  const snapshot = (): Record<string, Tensor> => noGrad(() => Object.fromEntries(Object.entries(o.model.stateDict()).map(([k, v]) => [k, v.clone()])));
   let stoppedEarly = false;
   const params = o.model.parameters();
   const every = o.reportEvery ?? 50;

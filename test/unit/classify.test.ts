@@ -52,6 +52,9 @@ describe('labelled data', () => {
     assert.deepEqual(v.tokens.slice(0, 4), ['<pad>', '<unk>', 'cat', 'the']);
     assert.deepEqual(WordVocabulary.split("Don't stop, 42x!"), ["don't", 'stop', ',', '42x', '!']);
     assert.equal(v.decode(v.encode('the dog sat')), 'the <unk> sat');
+    assert.equal(v.unknownId, 1);
+    assert.equal(CharVocabulary.fromText('ab?', { unknown: '?' }).unknownId, 0);
+    assert.equal(CharVocabulary.fromText('ab').unknownId, null);
     const capped = WordVocabulary.fromTexts(['a a a b b c'], { maxSize: 4 });
     assert.deepEqual(capped.tokens, ['<pad>', '<unk>', 'a', 'b']);
     assert.deepEqual(WordVocabulary.fromTexts(['a a b'], { minCount: 2 }).tokens, ['<pad>', '<unk>', 'a']);
