@@ -6,6 +6,8 @@ export { gemmWorkspaceBytes, packedBytes } from './gemm';
 // caller: alone in a function, their twelve accumulators stay in registers (inlined, V8 spills).
 export { tile6 as gemmTile6, tile4 as gemmTile4 } from './gemm';
 export { recurrentForward, recurrentBackward, setMayWait } from './recurrent';
+// the gate math of one batch row, exported for the same reason as the tiles
+export { lstmRowForward, gruRowForward, rnnRowForward, lstmRowBackward, gruRowBackward, rnnRowBackward } from './recurrent';
 import { gemmShare, gemmWorkspaceBytes, packBShare } from './gemm';
 
 /**

@@ -36,13 +36,6 @@ export const RNN_RELU: i32 = 3;
   if (n > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
 }
 
-function addRows(dst: usize, rows: i32, n: i32, bias: usize): void {
-  for (let r = 0; r < rows; r++) {
-    const row = dst + <usize>(r * n) * 4;
-    for (let j = 0; j < n; j += 4) st(row + j * 4, f32x4.add(ld(row + j * 4), ld(bias + j * 4)), min(4, n - j));
-  }
-}
-
 /** dst[j] = sum over rows of src[r, j], for columns j0..j1 (a multiple-of-4 start). */
 function colSum(src: usize, rows: i32, n: i32, dst: usize, j0: i32, j1: i32): void {
   if (j1 <= j0) return;
@@ -60,11 +53,27 @@ function colSum(src: usize, rows: i32, n: i32, dst: usize, j0: i32, j1: i32): vo
   return min(n, ((q * tid) / nth) * 4);
 }
 
-/** Whether this thread may block in atomic.wait (a browser's main thread may not: it spins). */
-let mayWait: bool = true;
+/**
+ * One wait (at most a millisecond) while the generation word at addr still holds gen. V8's
+ * baseline compiler (Liftoff, in Node 20) can lose the values a function keeps in registers
+ * across memory.atomic.wait: inlined in the barrier's loop, the loop then never saw the new
+ * generation and the thread slept for good. So the wait sits alone in its own function, called
+ * through a table (below) so that Binaryen cannot inline it; the caller keeps its values on its
+ * stack across the call, and nothing after the wait here reads a register.
+ */
+function blockingWait(addr: usize, gen: i32): void {
+  if (ASC_FEATURE_THREADS) atomic.wait<i32>(addr, gen, 1000000);
+}
 
+/** The spinning thread's wait: none (a browser's main thread may not block). */
+function noWait(addr: usize, gen: i32): void {}
+
+/** How a thread waits at a barrier once spinning has gone on for a while (see setMayWait). */
+let waitAt: (addr: usize, gen: i32) => void = blockingWait;
+
+/** Whether this thread may block in atomic.wait (a browser's main thread may not: it spins). */
 export function setMayWait(flag: i32): void {
-  mayWait = flag != 0;
+  waitAt = flag != 0 ? blockingWait : noWait;
 }
 
 /** Waits until all nth threads have arrived (a counter and a generation at ctrl, ctrl + 4). */
@@ -79,7 +88,7 @@ function barrier(ctrl: usize, nth: i32): void {
     } else {
       let spins = 0;
       while (atomic.load<i32>(ctrl + 4) == gen) {
-        if (++spins > 65536 && mayWait) atomic.wait<i32>(ctrl + 4, gen, -1);
+        if (++spins > 65536) waitAt(ctrl + 4, gen);
       }
     }
   }
@@ -101,6 +110,141 @@ const A_DX = 33, A_DWIH = 34, A_DWHH = 35, A_DBIH = 36, A_DBHH = 37, A_DWHR = 38
 const A_NTH = 39, A_CTRL = 40, A_WSB = 41;
 // 1: wih, wpack and rpack already hold packed wih^T, whh^T, whr^T (a snapshot for stepping)
 const A_PREPACKED = 42;
+
+// Gate math of one batch row of one step, units 0..H, four lanes at a time. One function per
+// kind, each alone (exported so that Binaryen keeps it out of its caller), so its polynomial
+// constants and values stay in registers. `row` is the row of the gates buffer: on entry the
+// input projection, on return the activated gates; `hrow` the row of h_{t-1} @ whh^T.
+
+/** LSTM: c = f c' + i g, h = o tanh(c) (h: out, or m before a projection). */
+export function lstmRowForward(row: usize, hrow: usize, bih: usize, bhh: usize, cprev: usize, c: usize, tc: usize, h: usize, H: i32): void {
+  const H4 = <usize>H * 4;
+  for (let j = 0; j < H; j += 4) {
+    const n = min(4, H - j);
+    const o = <usize>j * 4;
+    // the input projection plus its bias first, then h @ whh^T, then its bias (as the reference)
+    let ai = ld(row + o), af = ld(row + H4 + o), ag = ld(row + 2 * H4 + o), ao = ld(row + 3 * H4 + o);
+    if (bih) {
+      ai = f32x4.add(ai, ld(bih + o));
+      af = f32x4.add(af, ld(bih + H4 + o));
+      ag = f32x4.add(ag, ld(bih + 2 * H4 + o));
+      ao = f32x4.add(ao, ld(bih + 3 * H4 + o));
+    }
+    ai = f32x4.add(ai, ld(hrow + o));
+    af = f32x4.add(af, ld(hrow + H4 + o));
+    ag = f32x4.add(ag, ld(hrow + 2 * H4 + o));
+    ao = f32x4.add(ao, ld(hrow + 3 * H4 + o));
+    if (bhh) {
+      ai = f32x4.add(ai, ld(bhh + o));
+      af = f32x4.add(af, ld(bhh + H4 + o));
+      ag = f32x4.add(ag, ld(bhh + 2 * H4 + o));
+      ao = f32x4.add(ao, ld(bhh + 3 * H4 + o));
+    }
+    const ig = vsigmoid(ai), fg = vsigmoid(af), gg = vtanh(ag), og = vsigmoid(ao);
+    const cv = madd(fg, ld(cprev + o), f32x4.mul(ig, gg));
+    const tcv = vtanh(cv);
+    st(row + o, ig, n);
+    st(row + H4 + o, fg, n);
+    st(row + 2 * H4 + o, gg, n);
+    st(row + 3 * H4 + o, og, n);
+    st(c + o, cv, n);
+    st(tc + o, tcv, n);
+    st(h + o, f32x4.mul(og, tcv), n);
+  }
+}
+
+/** GRU: r, z, n = tanh(xn + r (hn + bhn)), h = (1 - z) n + z h'; keeps hn + bhn for backward. */
+export function gruRowForward(row: usize, hrow: usize, bih: usize, bhh: usize, hprev: usize, hnOut: usize, h: usize, H: i32): void {
+  const H4 = <usize>H * 4;
+  for (let j = 0; j < H; j += 4) {
+    const n = min(4, H - j);
+    const o = <usize>j * 4;
+    let xr = ld(row + o), xz = ld(row + H4 + o), xn = ld(row + 2 * H4 + o);
+    if (bih) {
+      xr = f32x4.add(xr, ld(bih + o));
+      xz = f32x4.add(xz, ld(bih + H4 + o));
+      xn = f32x4.add(xn, ld(bih + 2 * H4 + o));
+    }
+    let hr = ld(hrow + o), hz = ld(hrow + H4 + o), hn = ld(hrow + 2 * H4 + o);
+    if (bhh) {
+      hr = f32x4.add(hr, ld(bhh + o));
+      hz = f32x4.add(hz, ld(bhh + H4 + o));
+      hn = f32x4.add(hn, ld(bhh + 2 * H4 + o));
+    }
+    const r = vsigmoid(f32x4.add(xr, hr));
+    const z = vsigmoid(f32x4.add(xz, hz));
+    const nn = vtanh(madd(r, hn, xn));
+    st(row + o, r, n);
+    st(row + H4 + o, z, n);
+    st(row + 2 * H4 + o, nn, n);
+    st(hnOut + o, hn, n);
+    st(h + o, madd(z, f32x4.sub(ld(hprev + o), nn), nn), n); // (1 - z) n + z h
+  }
+}
+
+/** Vanilla RNN: h = tanh(a) or relu(a). */
+export function rnnRowForward(row: usize, hrow: usize, bih: usize, bhh: usize, h: usize, H: i32, relu: bool): void {
+  for (let j = 0; j < H; j += 4) {
+    const o = <usize>j * 4;
+    let a = ld(row + o);
+    if (bih) a = f32x4.add(a, ld(bih + o));
+    a = f32x4.add(a, ld(hrow + o));
+    if (bhh) a = f32x4.add(a, ld(bhh + o));
+    st(h + o, relu ? f32x4.pmax(a, f32x4.splat(0)) : vtanh(a), min(4, H - j));
+  }
+}
+
+/** LSTM backward: gate gradients into drow from dm (dh of m) and dc, which becomes dc_{t-1}. */
+export function lstmRowBackward(row: usize, drow: usize, tc: usize, cprev: usize, dm: usize, dc: usize, H: i32): void {
+  const H4 = <usize>H * 4;
+  const one = f32x4.splat(1);
+  for (let j = 0; j < H; j += 4) {
+    const n = min(4, H - j);
+    const o = <usize>j * 4;
+    const ig = ld(row + o), fg = ld(row + H4 + o), gg = ld(row + 2 * H4 + o), og = ld(row + 3 * H4 + o);
+    const tcv = ld(tc + o);
+    const dmv = ld(dm + o);
+    const dcv = madd(f32x4.mul(dmv, og), f32x4.sub(one, f32x4.mul(tcv, tcv)), ld(dc + o));
+    st(drow + o, f32x4.mul(f32x4.mul(dcv, gg), f32x4.mul(ig, f32x4.sub(one, ig))), n);
+    st(drow + H4 + o, f32x4.mul(f32x4.mul(dcv, ld(cprev + o)), f32x4.mul(fg, f32x4.sub(one, fg))), n);
+    st(drow + 2 * H4 + o, f32x4.mul(f32x4.mul(dcv, ig), f32x4.sub(one, f32x4.mul(gg, gg))), n);
+    st(drow + 3 * H4 + o, f32x4.mul(f32x4.mul(dmv, tcv), f32x4.mul(og, f32x4.sub(one, og))), n);
+    st(dc + o, f32x4.mul(dcv, fg), n);
+  }
+}
+
+/** GRU backward: gate gradients into drow (input side) and hrow (recurrent side); dh becomes dh z. */
+export function gruRowBackward(row: usize, drow: usize, hrow: usize, hn: usize, hprev: usize, dh: usize, H: i32): void {
+  const H4 = <usize>H * 4;
+  const one = f32x4.splat(1);
+  for (let j = 0; j < H; j += 4) {
+    const n = min(4, H - j);
+    const o = <usize>j * 4;
+    const r = ld(row + o), z = ld(row + H4 + o), nn = ld(row + 2 * H4 + o);
+    const dhv = ld(dh + o);
+    const dan = f32x4.mul(f32x4.mul(dhv, f32x4.sub(one, z)), f32x4.sub(one, f32x4.mul(nn, nn)));
+    const dar = f32x4.mul(f32x4.mul(dan, ld(hn + o)), f32x4.mul(r, f32x4.sub(one, r)));
+    const daz = f32x4.mul(f32x4.mul(dhv, f32x4.sub(ld(hprev + o), nn)), f32x4.mul(z, f32x4.sub(one, z)));
+    st(drow + o, dar, n);
+    st(drow + H4 + o, daz, n);
+    st(drow + 2 * H4 + o, dan, n);
+    st(hrow + o, dar, n);
+    st(hrow + H4 + o, daz, n);
+    st(hrow + 2 * H4 + o, f32x4.mul(dan, r), n);
+    st(dh + o, f32x4.mul(dhv, z), n);
+  }
+}
+
+/** Vanilla RNN backward: drow = dh tanh'(a) or dh relu'(a), from the step's output h. */
+export function rnnRowBackward(drow: usize, h: usize, dh: usize, H: i32, relu: bool): void {
+  const one = f32x4.splat(1);
+  for (let j = 0; j < H; j += 4) {
+    const o = <usize>j * 4;
+    const hv = ld(h + o);
+    const d = relu ? v128.and(ld(dh + o), f32x4.gt(hv, f32x4.splat(0))) : f32x4.mul(ld(dh + o), f32x4.sub(one, f32x4.mul(hv, hv)));
+    st(drow + o, d, min(4, H - j));
+  }
+}
 
 // @ts-ignore: decorator
 @inline function arg(args: usize, i: i32): i32 {
@@ -141,7 +285,6 @@ export function recurrentForward(args: usize, tid: i32): void {
     if (P > 0) packBShare(whr, true, H, P, rpack, tid, nth);
     barrier(ctrl, nth);
   }
-  if (bih) for (let t = 0; t < T; t++) addRows(gates + <usize>((t * B + b0) * GH) * 4, b1 - b0, GH, bih);
 
   let hp = h0;
   let cp = c0;
@@ -154,55 +297,10 @@ export function recurrentForward(args: usize, tid: i32): void {
     for (let b = b0; b < b1; b++) {
       const row = gBase + <usize>(b * GH) * 4;
       const hrow = hh + <usize>(b * GH) * 4;
-      for (let j = 0; j < H; j += 4) {
-        const n = min(4, H - j);
-        const o4 = <usize>j * 4;
-        const k = sBase + <usize>(b * H + j) * 4; // (t, b, j) in a (T, B, H) buffer
-        if (kind == LSTM) {
-          const H4 = <usize>H * 4;
-          let ai = f32x4.add(ld(row + o4), ld(hrow + o4));
-          let af = f32x4.add(ld(row + H4 + o4), ld(hrow + H4 + o4));
-          let ag = f32x4.add(ld(row + 2 * H4 + o4), ld(hrow + 2 * H4 + o4));
-          let ao = f32x4.add(ld(row + 3 * H4 + o4), ld(hrow + 3 * H4 + o4));
-          if (bhh) {
-            ai = f32x4.add(ai, ld(bhh + o4));
-            af = f32x4.add(af, ld(bhh + H4 + o4));
-            ag = f32x4.add(ag, ld(bhh + 2 * H4 + o4));
-            ao = f32x4.add(ao, ld(bhh + 3 * H4 + o4));
-          }
-          const ig = vsigmoid(ai), fg = vsigmoid(af), gg = vtanh(ag), og = vsigmoid(ao);
-          const c = madd(fg, ld(cp + <usize>(b * H + j) * 4), f32x4.mul(ig, gg));
-          const tc = vtanh(c);
-          st(row + o4, ig, n);
-          st(row + H4 + o4, fg, n);
-          st(row + 2 * H4 + o4, gg, n);
-          st(row + 3 * H4 + o4, og, n);
-          st(cAll + k, c, n);
-          st(tcAll + k, tc, n);
-          st((P > 0 ? mAll : out) + k, f32x4.mul(og, tc), n);
-        } else if (kind == GRU) {
-          const H4 = <usize>H * 4;
-          let hr = ld(hrow + o4), hz = ld(hrow + H4 + o4), hn = ld(hrow + 2 * H4 + o4);
-          if (bhh) {
-            hr = f32x4.add(hr, ld(bhh + o4));
-            hz = f32x4.add(hz, ld(bhh + H4 + o4));
-            hn = f32x4.add(hn, ld(bhh + 2 * H4 + o4));
-          }
-          const r = vsigmoid(f32x4.add(ld(row + o4), hr));
-          const z = vsigmoid(f32x4.add(ld(row + H4 + o4), hz));
-          const nn = vtanh(madd(r, hn, ld(row + 2 * H4 + o4)));
-          const hprev = ld(hp + <usize>(b * H + j) * 4);
-          st(row + o4, r, n);
-          st(row + H4 + o4, z, n);
-          st(row + 2 * H4 + o4, nn, n);
-          st(hnAll + k, hn, n);
-          st(out + k, madd(z, f32x4.sub(hprev, nn), nn), n); // (1 - z) n + z h
-        } else {
-          let a = f32x4.add(ld(row + o4), ld(hrow + o4));
-          if (bhh) a = f32x4.add(a, ld(bhh + o4));
-          st(out + k, kind == RNN_TANH ? vtanh(a) : f32x4.pmax(a, f32x4.splat(0)), n);
-        }
-      }
+      const k = sBase + <usize>(b * H) * 4; // (t, b, 0) in a (T, B, H) buffer
+      if (kind == LSTM) lstmRowForward(row, hrow, bih, bhh, cp + <usize>(b * H) * 4, cAll + k, tcAll + k, (P > 0 ? mAll : out) + k, H);
+      else if (kind == GRU) gruRowForward(row, hrow, bih, bhh, hp + <usize>(b * H) * 4, hnAll + k, out + k, H);
+      else rnnRowForward(row, hrow, bih, bhh, out + k, H, kind == RNN_RELU);
     }
     if (P > 0) gemmPacked(false, b1 - b0, P, H, mAll + sBase + <usize>(b0 * H) * 4, H, rpack, out + <usize>((t * B + b0) * P) * 4, false, ws);
     hp = out + <usize>(t * B * Hout) * 4;
@@ -255,43 +353,10 @@ export function recurrentBackward(args: usize, tid: i32): void {
     for (let b = b0; b < b1; b++) {
       const row = gBase + <usize>(b * GH) * 4;
       const drow = dAx + <usize>(t * B * GH + b * GH) * 4;
-      for (let j = 0; j < H; j += 4) {
-        const n = min(4, H - j);
-        const o4 = <usize>j * 4;
-        const H4 = <usize>H * 4;
-        const kk = <usize>(b * H + j) * 4; // (b, j) in a (B, H) buffer
-        if (kind == LSTM) {
-          const ig = ld(row + o4), fg = ld(row + H4 + o4), gg = ld(row + 2 * H4 + o4), og = ld(row + 3 * H4 + o4);
-          const tc = ld(tcAll + sBase + kk);
-          const dmv = ld(dm + kk);
-          const dcv = madd(f32x4.mul(dmv, og), f32x4.sub(one, f32x4.mul(tc, tc)), ld(dc + kk));
-          st(drow + o4, f32x4.mul(f32x4.mul(dcv, gg), f32x4.mul(ig, f32x4.sub(one, ig))), n);
-          st(drow + H4 + o4, f32x4.mul(f32x4.mul(dcv, ld(cp + kk)), f32x4.mul(fg, f32x4.sub(one, fg))), n);
-          st(drow + 2 * H4 + o4, f32x4.mul(f32x4.mul(dcv, ig), f32x4.sub(one, f32x4.mul(gg, gg))), n);
-          st(drow + 3 * H4 + o4, f32x4.mul(f32x4.mul(dmv, tc), f32x4.mul(og, f32x4.sub(one, og))), n);
-          st(dc + kk, f32x4.mul(dcv, fg), n);
-        } else if (kind == GRU) {
-          const hrow = dAh + <usize>(t * B * GH + b * GH) * 4;
-          const r = ld(row + o4), z = ld(row + H4 + o4), nn = ld(row + 2 * H4 + o4);
-          const dhv = ld(dh + kk);
-          const dan = f32x4.mul(f32x4.mul(dhv, f32x4.sub(one, z)), f32x4.sub(one, f32x4.mul(nn, nn)));
-          const dar = f32x4.mul(f32x4.mul(dan, ld(hnAll + sBase + kk)), f32x4.mul(r, f32x4.sub(one, r)));
-          const daz = f32x4.mul(f32x4.mul(dhv, f32x4.sub(ld(hp + kk), nn)), f32x4.mul(z, f32x4.sub(one, z)));
-          st(drow + o4, dar, n);
-          st(drow + H4 + o4, daz, n);
-          st(drow + 2 * H4 + o4, dan, n);
-          st(hrow + o4, dar, n);
-          st(hrow + H4 + o4, daz, n);
-          st(hrow + 2 * H4 + o4, f32x4.mul(dan, r), n);
-          st(dh + kk, f32x4.mul(dhv, z), n);
-        } else {
-          const h = ld(out + sBase + kk);
-          const d = kind == RNN_TANH
-            ? f32x4.mul(ld(dh + kk), f32x4.sub(one, f32x4.mul(h, h)))
-            : v128.and(ld(dh + kk), f32x4.gt(h, f32x4.splat(0)));
-          st(drow + o4, d, n);
-        }
-      }
+      const kk = <usize>(b * H) * 4; // (b, 0) in a (B, H) buffer
+      if (kind == LSTM) lstmRowBackward(row, drow, tcAll + sBase + kk, cp + kk, dm + kk, dc + kk, H);
+      else if (kind == GRU) gruRowBackward(row, drow, dAh + <usize>(t * B * GH + b * GH) * 4, hnAll + sBase + kk, hp + kk, dh + kk, H);
+      else rnnRowBackward(drow, out + sBase + kk, dh + kk, H, kind == RNN_RELU);
     }
     // dh[rows] (+)= dA_t[rows] @ whh
     const dAt = (kind == GRU ? dAh : dAx) + <usize>(t * B * GH + b0 * GH) * 4;

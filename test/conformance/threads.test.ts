@@ -1,5 +1,6 @@
 /** The wasm kernels give bit-identical results whatever the thread count. */
 import { describe, it } from 'node:test';
+import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { getBackend, setBackend, listBackends, backendInfo, setNumThreads, Generator, type RecurrentDims } from 'recurrent/internal';
 
@@ -43,6 +44,32 @@ describe('thread count does not change results', { skip: !listBackends().include
       }
     } finally {
       setNumThreads(threads);
+    }
+  });
+});
+
+describe('barriers', { skip: !listBackends().includes('wasm') || backendInfo().threads < 2 }, () => {
+  // A sequence kernel posted before the pool's worker has booted makes the calling thread
+  // wait at the kernel's barrier; compiled by V8's baseline compiler (Liftoff), an inlined
+  // memory.atomic.wait lost the barrier loop's registers and that thread slept for good.
+  it('a kernel posted while the worker still boots finishes, under the baseline compiler too', () => {
+    const script = `
+      const { getBackend } = await import('recurrent/internal');
+      const be = getBackend();
+      const T = 24, B = 64, I = 1, H = 32;
+      const dims = { kind: 'lstm', T, B, I, H, P: 0 };
+      const f32 = (n) => new Float32Array(n).fill(0.01);
+      const w = { wih: f32(4 * H * I), whh: f32(4 * H * H), bih: f32(4 * H), bhh: f32(4 * H), whr: null };
+      const f = be.recurrentForward(dims, w, f32(T * B * I), f32(B * H), f32(B * H), false, true);
+      be.recurrentBackward(dims, w, f32(T * B * I), f32(B * H), f32(B * H), false, f, f32(T * B * H), null, null);
+      console.log('done');`;
+    for (const flags of [[], ['--liftoff-only']]) {
+      const r = spawnSync(process.execPath, [...flags, '--input-type=module', '-e', script], {
+        encoding: 'utf8', timeout: 30000, env: { ...process.env, RECURRENT_NUM_THREADS: '2' },
+      });
+      assert.equal(r.signal, null, `hung (killed by ${r.signal}) with flags [${flags.join(' ')}]`);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout.trim(), 'done');
     }
   });
 });
