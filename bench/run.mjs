@@ -4,7 +4,11 @@
 // /usr/bin/python3 imports torch), each workload in its own process; a table of figures and
 // ratios (recurrent / peer). Figures are only comparable within one run on one machine.
 //
-//   npm run bench [-- --json] [--seconds S] [--only lstm-lm,gru-lm] [--no-peers] [--no-torch] [--gemm]
+//   npm run bench [-- --json] [--seconds S] [--rounds N] [--only lstm-lm,gru-lm] [--no-peers] [--no-torch] [--gemm]
+//
+// --rounds N runs recurrent and PyTorch N times each, alternating, and keeps each one's best
+// run: on a shared machine noise only ever slows a run down, and alternating gives both the
+// same chances.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +20,7 @@ const flag = (f) => argv.includes(f);
 const opt = (f, d) => (argv.includes(f) ? argv[argv.indexOf(f) + 1] : d);
 const json = flag('--json');
 const seconds = Number(opt('--seconds', '4'));
+const rounds = Math.max(1, Math.floor(Number(opt('--rounds', '1'))) || 1);
 const all = ['lstm-lm', 'gru-lm', 'rnn-lm', 'lstm-big', 'lstm-ts', 'lstm-gen'];
 const only = opt('--only', all.join(',')).split(',');
 const log = (...a) => { if (!json) console.error(...a); };
@@ -46,11 +51,21 @@ if (!torch && !flag('--no-torch')) log('PyTorch not found (/usr/bin/python3 -c "
 const results = [];
 for (const w of only) {
   log(`${w}:`);
-  const rec = runJson(process.execPath, [join(here, 'ours.mjs'), w, String(seconds)]);
-  results.push(...rec);
-  if (torch) {
-    for (const t of [1, 2]) results.push(...runJson('/usr/bin/python3', [join(here, 'torch_bench.py'), w, String(t), String(seconds)], { OPENBLAS_NUM_THREADS: '2' }));
+  // the best of `rounds` alternating runs of each variant
+  const best = new Map();
+  const keep = (rs) => {
+    for (const r of rs) {
+      const key = `${r.lib} ${r.variant}`;
+      if (!best.has(key) || best.get(key).value < r.value) best.set(key, { ...r, rounds });
+    }
+  };
+  for (let round = 0; round < rounds; round++) {
+    keep(runJson(process.execPath, [join(here, 'ours.mjs'), w, String(seconds)]));
+    if (torch) {
+      for (const t of [1, 2]) keep(runJson('/usr/bin/python3', [join(here, 'torch_bench.py'), w, String(t), String(seconds)], { OPENBLAS_NUM_THREADS: '2' }));
+    }
   }
+  results.push(...best.values());
   if (peers) {
     for (const b of ['wasm', 'cpu']) {
       // too slow to be worth the minutes where BENCHMARKS.md lists no figure either
@@ -87,7 +102,7 @@ if (json) {
     if (w === 'lstm-lm') row['peak MB (ours / PyTorch)'] = `${ours.peakMB} / ${best(w, 'pytorch')?.peakMB ?? '-'}`;
     rows.push(row);
   }
-  console.log('\nrecurrent vs peers (x = recurrent / peer; one run, one machine):');
+  console.log(`\nrecurrent vs peers (x = recurrent / peer; one run, one machine${rounds > 1 ? `; recurrent and PyTorch: best of ${rounds} alternating runs each` : ''}):`);
   console.table(rows);
   const mm = results.filter((r) => r.workload.startsWith('matmul'));
   if (mm.length) {
