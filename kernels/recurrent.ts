@@ -110,6 +110,9 @@ const A_DX = 33, A_DWIH = 34, A_DWHH = 35, A_DBIH = 36, A_DBHH = 37, A_DWHR = 38
 const A_NTH = 39, A_CTRL = 40, A_WSB = 41;
 // 1: wih, wpack and rpack already hold packed wih^T, whh^T, whr^T (a snapshot for stepping)
 const A_PREPACKED = 42;
+// backward: per batch row sums over the steps of the input-side and (GRU) recurrent-side gate
+// gradients, (B, GH) each, for the bias gradients (0 when no bias needs them)
+const A_ACCX = 43, A_ACCH = 44;
 
 // Gate math of one batch row of one step, units 0..H, four lanes at a time. One function per
 // kind, each alone (exported so that Binaryen keeps it out of its caller), so its polynomial
@@ -194,8 +197,17 @@ export function rnnRowForward(row: usize, hrow: usize, bih: usize, bhh: usize, h
   }
 }
 
+/** Adds the first n lanes of v into the floats at p. */
+// @ts-ignore: decorator
+@inline function accum(p: usize, v: v128, n: i32): void {
+  st(p, f32x4.add(ld(p), v), n);
+}
+
+// The backward rows also add their gate gradients into the row's sums over the steps (acc,
+// accH: a row of (B, G*H), or 0), from which the bias gradients come without another pass.
+
 /** LSTM backward: gate gradients into drow from dm (dh of m) and dc, which becomes dc_{t-1}. */
-export function lstmRowBackward(row: usize, drow: usize, tc: usize, cprev: usize, dm: usize, dc: usize, H: i32): void {
+export function lstmRowBackward(row: usize, drow: usize, tc: usize, cprev: usize, dm: usize, dc: usize, H: i32, acc: usize): void {
   const H4 = <usize>H * 4;
   const one = f32x4.splat(1);
   for (let j = 0; j < H; j += 4) {
@@ -205,16 +217,26 @@ export function lstmRowBackward(row: usize, drow: usize, tc: usize, cprev: usize
     const tcv = ld(tc + o);
     const dmv = ld(dm + o);
     const dcv = madd(f32x4.mul(dmv, og), f32x4.sub(one, f32x4.mul(tcv, tcv)), ld(dc + o));
-    st(drow + o, f32x4.mul(f32x4.mul(dcv, gg), f32x4.mul(ig, f32x4.sub(one, ig))), n);
-    st(drow + H4 + o, f32x4.mul(f32x4.mul(dcv, ld(cprev + o)), f32x4.mul(fg, f32x4.sub(one, fg))), n);
-    st(drow + 2 * H4 + o, f32x4.mul(f32x4.mul(dcv, ig), f32x4.sub(one, f32x4.mul(gg, gg))), n);
-    st(drow + 3 * H4 + o, f32x4.mul(f32x4.mul(dmv, tcv), f32x4.mul(og, f32x4.sub(one, og))), n);
+    const di = f32x4.mul(f32x4.mul(dcv, gg), f32x4.mul(ig, f32x4.sub(one, ig)));
+    const df = f32x4.mul(f32x4.mul(dcv, ld(cprev + o)), f32x4.mul(fg, f32x4.sub(one, fg)));
+    const dg = f32x4.mul(f32x4.mul(dcv, ig), f32x4.sub(one, f32x4.mul(gg, gg)));
+    const dov = f32x4.mul(f32x4.mul(dmv, tcv), f32x4.mul(og, f32x4.sub(one, og)));
+    st(drow + o, di, n);
+    st(drow + H4 + o, df, n);
+    st(drow + 2 * H4 + o, dg, n);
+    st(drow + 3 * H4 + o, dov, n);
     st(dc + o, f32x4.mul(dcv, fg), n);
+    if (acc) {
+      accum(acc + o, di, n);
+      accum(acc + H4 + o, df, n);
+      accum(acc + 2 * H4 + o, dg, n);
+      accum(acc + 3 * H4 + o, dov, n);
+    }
   }
 }
 
 /** GRU backward: gate gradients into drow (input side) and hrow (recurrent side); dh becomes dh z. */
-export function gruRowBackward(row: usize, drow: usize, hrow: usize, hn: usize, hprev: usize, dh: usize, H: i32): void {
+export function gruRowBackward(row: usize, drow: usize, hrow: usize, hn: usize, hprev: usize, dh: usize, H: i32, acc: usize, accH: usize): void {
   const H4 = <usize>H * 4;
   const one = f32x4.splat(1);
   for (let j = 0; j < H; j += 4) {
@@ -230,19 +252,31 @@ export function gruRowBackward(row: usize, drow: usize, hrow: usize, hn: usize, 
     st(drow + 2 * H4 + o, dan, n);
     st(hrow + o, dar, n);
     st(hrow + H4 + o, daz, n);
-    st(hrow + 2 * H4 + o, f32x4.mul(dan, r), n);
+    const dhn = f32x4.mul(dan, r);
+    st(hrow + 2 * H4 + o, dhn, n);
     st(dh + o, f32x4.mul(dhv, z), n);
+    if (acc) {
+      accum(acc + o, dar, n);
+      accum(acc + H4 + o, daz, n);
+      accum(acc + 2 * H4 + o, dan, n);
+    }
+    if (accH) {
+      accum(accH + o, dar, n);
+      accum(accH + H4 + o, daz, n);
+      accum(accH + 2 * H4 + o, dhn, n);
+    }
   }
 }
 
 /** Vanilla RNN backward: drow = dh tanh'(a) or dh relu'(a), from the step's output h. */
-export function rnnRowBackward(drow: usize, h: usize, dh: usize, H: i32, relu: bool): void {
+export function rnnRowBackward(drow: usize, h: usize, dh: usize, H: i32, relu: bool, acc: usize): void {
   const one = f32x4.splat(1);
   for (let j = 0; j < H; j += 4) {
     const o = <usize>j * 4;
     const hv = ld(h + o);
     const d = relu ? v128.and(ld(dh + o), f32x4.gt(hv, f32x4.splat(0))) : f32x4.mul(ld(dh + o), f32x4.sub(one, f32x4.mul(hv, hv)));
     st(drow + o, d, min(4, H - j));
+    if (acc) accum(acc + o, d, min(4, H - j));
   }
 }
 
@@ -324,6 +358,7 @@ export function recurrentBackward(args: usize, tid: i32): void {
   const hPrevAll = <usize>arg(args, A_HPREV);
   const dx = <usize>arg(args, A_DX), dwih = <usize>arg(args, A_DWIH), dwhh = <usize>arg(args, A_DWHH);
   const dbih = <usize>arg(args, A_DBIH), dbhh = <usize>arg(args, A_DBHH), dwhr = <usize>arg(args, A_DWHR);
+  const accX = <usize>arg(args, A_ACCX), accH = <usize>arg(args, A_ACCH);
   const G = gatesOf(kind);
   const GH = G * H;
   const Hout = P > 0 ? P : H;
@@ -332,6 +367,8 @@ export function recurrentBackward(args: usize, tid: i32): void {
   const one = f32x4.splat(1);
   const b0 = (B * tid) / nth, b1 = (B * (tid + 1)) / nth; // this thread's batch rows
   const rows = b1 - b0;
+  if (accX) memory.fill(accX + <usize>(b0 * GH) * 4, 0, <usize>(rows * GH) * 4);
+  if (accH) memory.fill(accH + <usize>(b0 * GH) * 4, 0, <usize>(rows * GH) * 4);
 
   packBShare(whh, false, GH, Hout, wpack, tid, nth); // whh as the right operand of dA @ whh
   if (P > 0) packBShare(whr, false, P, H, rpack, tid, nth);
@@ -354,9 +391,10 @@ export function recurrentBackward(args: usize, tid: i32): void {
       const row = gBase + <usize>(b * GH) * 4;
       const drow = dAx + <usize>(t * B * GH + b * GH) * 4;
       const kk = <usize>(b * H) * 4; // (b, 0) in a (B, H) buffer
-      if (kind == LSTM) lstmRowBackward(row, drow, tcAll + sBase + kk, cp + kk, dm + kk, dc + kk, H);
-      else if (kind == GRU) gruRowBackward(row, drow, dAh + <usize>(t * B * GH + b * GH) * 4, hnAll + sBase + kk, hp + kk, dh + kk, H);
-      else rnnRowBackward(drow, out + sBase + kk, dh + kk, H, kind == RNN_RELU);
+      const ax = accX ? accX + <usize>(b * GH) * 4 : 0;
+      if (kind == LSTM) lstmRowBackward(row, drow, tcAll + sBase + kk, cp + kk, dm + kk, dc + kk, H, ax);
+      else if (kind == GRU) gruRowBackward(row, drow, dAh + <usize>(t * B * GH + b * GH) * 4, hnAll + sBase + kk, hp + kk, dh + kk, H, ax, accH ? accH + <usize>(b * GH) * 4 : 0);
+      else rnnRowBackward(drow, out + sBase + kk, dh + kk, H, kind == RNN_RELU, ax);
     }
     // dh[rows] (+)= dA_t[rows] @ whh
     const dAt = (kind == GRU ? dAh : dAx) + <usize>(t * B * GH + b0 * GH) * 4;
@@ -376,12 +414,15 @@ export function recurrentBackward(args: usize, tid: i32): void {
   gemmShare(true, false, GH, I, TB, dAx, x, dwih, false, ws, tid, nth);
   gemmShare(true, false, GH, Hout, TB, dAhAll, hPrevAll, dwhh, false, ws, tid, nth);
   const j0 = share4(GH, tid, nth), j1 = share4(GH, tid + 1, nth);
-  if (dbih) colSum(dAx, TB, GH, dbih, j0, j1);
+  // bias gradients: the rows' sums over the steps, summed over the rows
+  if (dbih) colSum(accX, B, GH, dbih, j0, j1);
   if (dbhh) {
     // without the GRU's reset gate both biases see the same gradient: sum it once
-    if (dbih && kind != GRU) {
-      if (j1 > j0) memory.copy(dbhh + <usize>j0 * 4, dbih + <usize>j0 * 4, <usize>(j1 - j0) * 4);
-    } else colSum(dAhAll, TB, GH, dbhh, j0, j1);
+    if (kind != GRU) {
+      if (dbih) {
+        if (j1 > j0) memory.copy(dbhh + <usize>j0 * 4, dbih + <usize>j0 * 4, <usize>(j1 - j0) * 4);
+      } else colSum(accX, B, GH, dbhh, j0, j1);
+    } else colSum(accH, B, GH, dbhh, j0, j1);
   }
   if (P > 0) gemmShare(true, false, P, H, TB, dhAll, mAll, dwhr, false, ws, tid, nth);
 }

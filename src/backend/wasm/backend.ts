@@ -73,8 +73,8 @@ export interface WasmBackendControls {
 }
 
 const KIND = { lstm: 0, gru: 1, rnn_tanh: 2, rnn_relu: 3 } as const;
-/** Slots of the sequence kernels' argument block (kernels/recurrent.ts, A_KIND .. A_PREPACKED). */
-const ARG_SLOTS = 43;
+/** Slots of the sequence kernels' argument block (kernels/recurrent.ts, A_KIND .. A_ACCH). */
+const ARG_SLOTS = 45;
 
 function f32(...arrays: (FloatArray | null)[]): boolean {
   return arrays.every((a) => a === null || a instanceof Float32Array);
@@ -260,6 +260,9 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     slots[36] = w.bih ? heap.alloc(GH * 4) : 0;
     slots[37] = w.bhh ? heap.alloc(GH * 4) : 0;
     slots[38] = P ? heap.alloc(P * H * 4) : 0;
+    // per batch row sums of the gate gradients over the steps, for the bias gradients
+    slots[43] = w.bih || (w.bhh && kind !== 'gru') ? heap.alloc(B * GH * 4) : 0;
+    slots[44] = w.bhh && kind === 'gru' ? heap.alloc(B * GH * 4) : 0;
     const args = heap.args(slots);
     launch(nth, 'recurrentBackward', [args], () => k.recurrentBackward(args, 0));
     return {
