@@ -98,22 +98,7 @@ function candidates(): Candidate[] {
 interface NodeWorker extends WorkerLike {
   unref(): void;
 }
-type NodeWorkerCtor = new (src: string, opts: { eval: true; workerData: unknown; execArgv: string[] }) => NodeWorker;
-
-/**
- * The process's Node options for pool workers, less `--input-type`: a worker inherits them, and
- * under `node --input-type=module -e ...` its CommonJS source would be read as a module, fail
- * on `require`, and leave the calling thread waiting for it for ever.
- */
-function workerExecArgv(): string[] {
-  const argv = (proc as { execArgv?: string[] } | undefined)?.execArgv ?? [];
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--input-type') i++;
-    else if (!argv[i]!.startsWith('--input-type=')) out.push(argv[i]!);
-  }
-  return out;
-}
+type NodeWorkerCtor = new (src: string, opts: { eval: true; workerData: unknown }) => NodeWorker;
 
 interface WebWorker extends WorkerLike {
   postMessage(m: unknown): void;
@@ -171,7 +156,7 @@ function install(c: Candidate, module: WebAssembly.Module, allowAsync: boolean):
   if (!c.threaded || !kind) return finish(null);
   if ('node' in kind) {
     const spawn: SpawnWorker = (setup) => {
-      const w = new kind.node(NODE_WORKER_SOURCE, { eval: true, workerData: setup, execArgv: workerExecArgv() });
+      const w = new kind.node(NODE_WORKER_SOURCE, { eval: true, workerData: setup });
       w.unref();
       return w;
     };

@@ -41,8 +41,13 @@ for (;;) {
 }
 `;
 
-/** Node: an eval'd worker_threads worker with its setup in workerData. */
-export const NODE_WORKER_SOURCE = `${SERVE}\nserve(require('node:worker_threads').workerData, null);`;
+/**
+ * Node: an eval'd worker_threads worker with its setup in workerData. It reaches worker_threads
+ * through process.getBuiltinModule, not require: a worker inherits the process's options, and
+ * under `node --input-type=module -e ...` its source is read as a module, where require is
+ * missing (the worker then died at once and the caller waited for it for ever).
+ */
+export const NODE_WORKER_SOURCE = `${SERVE}\nserve(process.getBuiltinModule('node:worker_threads').workerData, null);`;
 
 /** Browsers: a classic Web Worker that receives its setup by message and answers 'ready'. */
 export const WEB_WORKER_SOURCE = `${SERVE}\nonmessage = (e) => serve(e.data, () => postMessage('ready'));`;
