@@ -409,15 +409,16 @@ export function gemmShare(transA: bool, transB: bool, M: i32, N: i32, K: i32, a:
     gemmLd(transA, transB, M, N, K, a, lda, b, ldb, c, N, accumulate, ws);
     return;
   }
+  // columns or rows, whichever leaves the busiest thread the fewer tiles (columns on a tie)
   const panels = (N + NR - 1) / NR;
-  if (panels >= 2 * nth || panels >= (M + MR - 1) / MR) {
+  const blocks = (M + MR - 1) / MR;
+  if (((panels + nth - 1) / nth) * blocks <= ((blocks + nth - 1) / nth) * panels) {
     const p0 = (panels * tid) / nth, p1 = (panels * (tid + 1)) / nth;
     const j0 = p0 * NR, j1 = min(N, p1 * NR);
     if (j1 <= j0) return;
     const boff = transB ? <usize>j0 * ldb : <usize>j0;
     gemmLd(transA, transB, M, j1 - j0, K, a, lda, b + boff * 4, ldb, c + <usize>j0 * 4, N, accumulate, ws);
   } else {
-    const blocks = (M + MR - 1) / MR;
     const i0 = ((blocks * tid) / nth) * MR, i1 = min(M, ((blocks * (tid + 1)) / nth) * MR);
     if (i1 <= i0) return;
     const aoff = transA ? <usize>i0 : <usize>i0 * lda;
