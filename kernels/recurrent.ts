@@ -206,6 +206,13 @@ export function rnnRowForward(row: usize, hrow: usize, bih: usize, bhh: usize, h
 // The backward rows also add their gate gradients into the row's sums over the steps (acc,
 // accH: a row of (B, G*H), or 0), from which the bias gradients come without another pass.
 
+/** Stores the first n lanes of v at p + off and, with a sums row acc, adds them into acc + off. */
+// @ts-ignore: decorator
+@inline function stSum(p: usize, acc: usize, off: usize, v: v128, n: i32): void {
+  st(p + off, v, n);
+  if (acc) accum(acc + off, v, n);
+}
+
 /** LSTM backward: gate gradients into drow from dm (dh of m) and dc, which becomes dc_{t-1}. */
 export function lstmRowBackward(row: usize, drow: usize, tc: usize, cprev: usize, dm: usize, dc: usize, H: i32, acc: usize): void {
   const H4 = <usize>H * 4;
@@ -221,17 +228,11 @@ export function lstmRowBackward(row: usize, drow: usize, tc: usize, cprev: usize
     const df = f32x4.mul(f32x4.mul(dcv, ld(cprev + o)), f32x4.mul(fg, f32x4.sub(one, fg)));
     const dg = f32x4.mul(f32x4.mul(dcv, ig), f32x4.sub(one, f32x4.mul(gg, gg)));
     const dov = f32x4.mul(f32x4.mul(dmv, tcv), f32x4.mul(og, f32x4.sub(one, og)));
-    st(drow + o, di, n);
-    st(drow + H4 + o, df, n);
-    st(drow + 2 * H4 + o, dg, n);
-    st(drow + 3 * H4 + o, dov, n);
+    stSum(drow, acc, o, di, n);
+    stSum(drow, acc, H4 + o, df, n);
+    stSum(drow, acc, 2 * H4 + o, dg, n);
+    stSum(drow, acc, 3 * H4 + o, dov, n);
     st(dc + o, f32x4.mul(dcv, fg), n);
-    if (acc) {
-      accum(acc + o, di, n);
-      accum(acc + H4 + o, df, n);
-      accum(acc + 2 * H4 + o, dg, n);
-      accum(acc + 3 * H4 + o, dov, n);
-    }
   }
 }
 
@@ -247,24 +248,13 @@ export function gruRowBackward(row: usize, drow: usize, hrow: usize, hn: usize, 
     const dan = f32x4.mul(f32x4.mul(dhv, f32x4.sub(one, z)), f32x4.sub(one, f32x4.mul(nn, nn)));
     const dar = f32x4.mul(f32x4.mul(dan, ld(hn + o)), f32x4.mul(r, f32x4.sub(one, r)));
     const daz = f32x4.mul(f32x4.mul(dhv, f32x4.sub(ld(hprev + o), nn)), f32x4.mul(z, f32x4.sub(one, z)));
-    st(drow + o, dar, n);
-    st(drow + H4 + o, daz, n);
-    st(drow + 2 * H4 + o, dan, n);
-    st(hrow + o, dar, n);
-    st(hrow + H4 + o, daz, n);
-    const dhn = f32x4.mul(dan, r);
-    st(hrow + 2 * H4 + o, dhn, n);
+    stSum(drow, acc, o, dar, n);
+    stSum(drow, acc, H4 + o, daz, n);
+    stSum(drow, acc, 2 * H4 + o, dan, n);
+    stSum(hrow, accH, o, dar, n);
+    stSum(hrow, accH, H4 + o, daz, n);
+    stSum(hrow, accH, 2 * H4 + o, f32x4.mul(dan, r), n);
     st(dh + o, f32x4.mul(dhv, z), n);
-    if (acc) {
-      accum(acc + o, dar, n);
-      accum(acc + H4 + o, daz, n);
-      accum(acc + 2 * H4 + o, dan, n);
-    }
-    if (accH) {
-      accum(accH + o, dar, n);
-      accum(accH + H4 + o, daz, n);
-      accum(accH + 2 * H4 + o, dhn, n);
-    }
   }
 }
 
@@ -275,8 +265,7 @@ export function rnnRowBackward(drow: usize, h: usize, dh: usize, H: i32, relu: b
     const o = <usize>j * 4;
     const hv = ld(h + o);
     const d = relu ? v128.and(ld(dh + o), f32x4.gt(hv, f32x4.splat(0))) : f32x4.mul(ld(dh + o), f32x4.sub(one, f32x4.mul(hv, hv)));
-    st(drow + o, d, min(4, H - j));
-    if (acc) accum(acc + o, d, min(4, H - j));
+    stSum(drow, acc, o, d, min(4, H - j));
   }
 }
 
