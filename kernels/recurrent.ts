@@ -105,6 +105,7 @@ const A_OUT = 15, A_GATES = 16, A_C = 17, A_TC = 18, A_M = 19, A_HN = 20;
 const A_HH = 21, A_WPACK = 22, A_RPACK = 23, A_WS = 24;
 // backward only
 const A_DOUT = 25, A_DH = 26, A_DC = 27, A_DAX = 28, A_DAH = 29, A_DHALL = 30, A_DM = 31, A_HPREV = 32;
+// the gradients (0: not wanted, not computed; HPREV is 0 exactly when DWHH is)
 const A_DX = 33, A_DWIH = 34, A_DWHH = 35, A_DBIH = 36, A_DBHH = 37, A_DWHR = 38;
 // threads: how many, the barrier's control words, and the bytes of each thread's workspace
 const A_NTH = 39, A_CTRL = 40, A_WSB = 41;
@@ -389,8 +390,8 @@ export function recurrentBackward(args: usize, tid: i32): void {
     const dAt = (kind == GRU ? dAh : dAx) + <usize>(t * B * GH + b0 * GH) * 4;
     gemmPacked(false, rows, Hout, GH, dAt, GH, wpack, dh + <usize>(b0 * Hout) * 4, kind == GRU, ws);
   }
-  // h_{t-1} of every step, by time position (this thread's steps)
-  for (let t = (T * tid) / nth; t < (T * (tid + 1)) / nth; t++) {
+  // h_{t-1} of every step, by time position (this thread's steps), for dwhh
+  if (hPrevAll) for (let t = (T * tid) / nth; t < (T * (tid + 1)) / nth; t++) {
     const first = reverse ? t == T - 1 : t == 0;
     const src = first ? h0 : out + <usize>((reverse ? t + 1 : t - 1) * BHo) * 4;
     memory.copy(hPrevAll + <usize>(t * BHo) * 4, src, <usize>BHo * 4);
@@ -399,9 +400,10 @@ export function recurrentBackward(args: usize, tid: i32): void {
 
   const TB = T * B;
   const dAhAll = kind == GRU ? dAh : dAx;
-  gemmShare(false, false, TB, I, GH, dAx, wih, dx, false, ws, tid, nth);
-  gemmShare(true, false, GH, I, TB, dAx, x, dwih, false, ws, tid, nth);
-  gemmShare(true, false, GH, Hout, TB, dAhAll, hPrevAll, dwhh, false, ws, tid, nth);
+  // a zero pointer: that gradient is not wanted
+  if (dx) gemmShare(false, false, TB, I, GH, dAx, wih, dx, false, ws, tid, nth);
+  if (dwih) gemmShare(true, false, GH, I, TB, dAx, x, dwih, false, ws, tid, nth);
+  if (dwhh) gemmShare(true, false, GH, Hout, TB, dAhAll, hPrevAll, dwhh, false, ws, tid, nth);
   const j0 = share4(GH, tid, nth), j1 = share4(GH, tid + 1, nth);
   // bias gradients: the rows' sums over the steps, summed over the rows
   if (dbih) colSum(accX, B, GH, dbih, j0, j1);
@@ -413,5 +415,5 @@ export function recurrentBackward(args: usize, tid: i32): void {
       } else colSum(accX, B, GH, dbhh, j0, j1);
     } else colSum(accH, B, GH, dbhh, j0, j1);
   }
-  if (P > 0) gemmShare(true, false, P, H, TB, dhAll, mAll, dwhr, false, ws, tid, nth);
+  if (dwhr) gemmShare(true, false, P, H, TB, dhAll, mAll, dwhr, false, ws, tid, nth);
 }

@@ -78,10 +78,12 @@ export function recurrentLayer(kind: RecurrentKind, x: Tensor, dirs: readonly Di
   const outputs = cN ? [out, hN, cN] : [out, hN];
   record(`${kind}Layer`, inputs, outputs, (gs) => {
     const [gOut, ghN, gcN] = gs as [Tensor | null, Tensor | null, Tensor | null | undefined];
-    const dx = allocLike(xd, T * B * I);
+    // like PyTorch, only the gradients some input requires are computed
+    const needs = { input: x.requiresGrad, params: params.some((p) => p.requiresGrad) };
+    let dx: FloatArray | null = null;
     const dh0 = allocLike(xd, D * BHo);
     const dc0 = c0 ? allocLike(xd, D * BH) : null;
-    const paramGrads: Tensor[] = [];
+    const paramGrads: (Tensor | null)[] = [];
     weights.forEach((w, d) => {
       let dOut: FloatArray | null = null;
       if (gOut) {
@@ -95,13 +97,16 @@ export function recurrentLayer(kind: RecurrentKind, x: Tensor, dirs: readonly Di
       const dhN = ghN ? floatData(ghN, dtype).subarray(d * BHo, (d + 1) * BHo) : null;
       const dcN = gcN ? floatData(gcN, dtype).subarray(d * BH, (d + 1) * BH) : null;
       const c0s = c0d ? c0d.subarray(d * BH, (d + 1) * BH) : null;
-      const g = bk.recurrentBackward(dims, w, xd, h0d.subarray(d * BHo, (d + 1) * BHo), c0s, d === 1, runs[d]!, dOut, dhN, dcN);
-      for (let i = 0; i < dx.length; i++) dx[i] = dx[i]! + g.dx[i]!;
+      const g = bk.recurrentBackward(dims, w, xd, h0d.subarray(d * BHo, (d + 1) * BHo), c0s, d === 1, runs[d]!, dOut, dhN, dcN, needs);
+      if (g.dx) {
+        if (!dx) dx = g.dx;
+        else for (let i = 0; i < dx.length; i++) dx[i] = dx[i]! + g.dx[i]!;
+      }
       dh0.set(g.dh0, d * BHo);
       if (dc0 && g.dc0) dc0.set(g.dc0, d * BH);
       const p = dirs[d]!;
       const add = (t: Tensor | null, gd: FloatArray | null): void => {
-        if (t) paramGrads.push(new Tensor(t.dtype === dtype ? gd! : convert(gd!, t.dtype), t.shape));
+        if (t) paramGrads.push(gd ? new Tensor(t.dtype === dtype ? gd : convert(gd, t.dtype), t.shape) : null);
       };
       add(p.wih, g.dwih);
       add(p.whh, g.dwhh);
@@ -109,7 +114,7 @@ export function recurrentLayer(kind: RecurrentKind, x: Tensor, dirs: readonly Di
       add(p.bhh, g.dbhh);
       add(p.whr, g.dwhr);
     });
-    const cvt = (t: Tensor, d: FloatArray): Tensor => new Tensor(t.dtype === dtype ? d : convert(d, t.dtype), t.shape);
+    const cvt = (t: Tensor, d: FloatArray | null): Tensor | null => (d ? new Tensor(t.dtype === dtype ? d : convert(d, t.dtype), t.shape) : null);
     return [cvt(x, dx), cvt(h0, dh0), ...(c0 && dc0 ? [cvt(c0, dc0)] : []), ...paramGrads];
   }, () => runs.forEach((r) => r.cache?.release?.()));
   return [out, hN, cN];

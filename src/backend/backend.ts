@@ -60,12 +60,26 @@ export interface RecurrentForwardResult {
   cache: RecurrentCache | null;
 }
 
+/**
+ * Which gradients a recurrent backward must produce (PyTorch's `needs_input_grad`): the input's,
+ * the parameters', or both. What is not needed is not computed and comes back null.
+ */
+export interface RecurrentNeeds {
+  input: boolean;
+  params: boolean;
+}
+
+/** Every gradient: the default of `recurrentBackward`. */
+export const ALL_RECURRENT_GRADS: RecurrentNeeds = { input: true, params: true };
+
 export interface RecurrentGrads {
-  dx: FloatArray;
+  /** null when `needs.input` was false */
+  dx: FloatArray | null;
   dh0: FloatArray;
   dc0: FloatArray | null;
-  dwih: FloatArray;
-  dwhh: FloatArray;
+  /** these four (and dwhr) are null when `needs.params` was false */
+  dwih: FloatArray | null;
+  dwhh: FloatArray | null;
   dbih: FloatArray | null;
   dbhh: FloatArray | null;
   dwhr: FloatArray | null;
@@ -113,9 +127,13 @@ export interface Backend {
   /** Runs one direction of a recurrent layer over the whole sequence x (T, B, I) from h0 (B, Hout), c0 (B, H). */
   recurrentForward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
     reverse: boolean, keepCache: boolean): RecurrentForwardResult;
-  /** Backpropagation through time for a forward run with keepCache; gradients of null outputs count as zero. */
+  /**
+   * Backpropagation through time for a forward run with keepCache; gradients of null outputs count
+   * as zero. `needs` (default: everything) leaves out the input's or the parameters' gradients.
+   */
   recurrentBackward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
-    reverse: boolean, fwd: RecurrentForwardResult, dOut: FloatArray | null, dhN: FloatArray | null, dcN: FloatArray | null): RecurrentGrads;
+    reverse: boolean, fwd: RecurrentForwardResult, dOut: FloatArray | null, dhN: FloatArray | null, dcN: FloatArray | null,
+    needs?: RecurrentNeeds): RecurrentGrads;
   /** A snapshot of one forward direction's weights for stepping (dims.T and dims.B are ignored). */
   recurrentStepper(dims: RecurrentDims, w: RecurrentWeights): RecurrentStepper;
 }

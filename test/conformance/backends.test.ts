@@ -122,6 +122,19 @@ for (const name of listBackends().filter((b) => b !== 'reference')) {
             }
             assertClose(b, r, `${label} ${key}`, 2e-5, 2e-4);
           }
+          // gradients that are not needed are neither computed nor returned; the others do not change
+          const needs = pick([{ input: false, params: true }, { input: true, params: false }, { input: false, params: false }]);
+          for (const [bk, f, full] of [[referenceBackend, fr, gr], [be, fb, gb]] as const) {
+            const part = bk.recurrentBackward(dims, w, x, h0, c0, reverse, f, dOut, dhN, dcN, needs);
+            for (const key of ['dx', 'dh0', 'dc0', 'dwih', 'dwhh', 'dbih', 'dbhh', 'dwhr'] as const) {
+              const wanted = key === 'dx' ? needs.input : key === 'dh0' || key === 'dc0' ? true : needs.params;
+              const got = part[key];
+              const want = full[key];
+              if (!wanted || want === null) {
+                if (got !== null) throw new Error(`${label} ${bk.name} ${key}: expected null with needs ${JSON.stringify(needs)}`);
+              } else assertClose(got!, want, `${label} ${bk.name} ${key} with needs ${JSON.stringify(needs)}`, 0, 0);
+            }
+          }
         });
       }
     }

@@ -128,4 +128,32 @@ for (const be of listBackends()) {
       });
     }
   });
+
+  describe(`only the gradients something requires are computed [${be}]`, () => {
+    for (const [name, make] of configs) {
+      it(name, () => {
+        setBackend(be);
+        manualSeed(3);
+        const m = make();
+        const x = randn(m.batchFirst ? [2, 4, m.inputSize] : [4, 2, m.inputSize], { requiresGrad: true });
+        const run = (): void => weigh(m.forward(x)[0].to('float64'), 4).backward();
+        run();
+        const full = { x: x.grad!, params: m.parameters().map((p) => p.grad!) };
+        // the input without gradients: the parameters' gradients do not change
+        m.zeroGrad();
+        x.requiresGrad_(false);
+        x.grad = null;
+        run();
+        assert.equal(x.grad, null);
+        m.parameters().forEach((p, i) => assertClose(p.grad!, full.params[i]!.data, `${name} parameter ${i} with the input not requiring gradients`, 0, 0));
+        // frozen parameters: the input's gradient does not change
+        m.zeroGrad();
+        x.requiresGrad_(true);
+        for (const p of m.parameters()) p.requiresGrad_(false);
+        run();
+        assertClose(x.grad!, full.x.data, `${name} input gradient with frozen parameters`, 0, 0);
+        for (const p of m.parameters()) assert.equal(p.grad, null);
+      });
+    }
+  });
 }

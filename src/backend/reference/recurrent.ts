@@ -17,8 +17,8 @@
  */
 import { allocLike, type FloatArray } from '../../tensor/dtype.js';
 import {
-  gateCount, type RecurrentCache, type RecurrentDims, type RecurrentForwardResult, type RecurrentGrads,
-  type RecurrentWeights,
+  ALL_RECURRENT_GRADS, gateCount, type RecurrentCache, type RecurrentDims, type RecurrentForwardResult, type RecurrentGrads,
+  type RecurrentNeeds, type RecurrentWeights,
 } from '../backend.js';
 import { gemm } from './gemm.js';
 import { sigmoid } from './elementwise.js';
@@ -179,7 +179,7 @@ export function recurrentForward(dims: RecurrentDims, w: RecurrentWeights, x: Fl
 
 export function recurrentBackward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray,
   c0: FloatArray | null, reverse: boolean, fwd: RecurrentForwardResult, dOut: FloatArray | null,
-  dhN: FloatArray | null, dcN: FloatArray | null): RecurrentGrads {
+  dhN: FloatArray | null, dcN: FloatArray | null, needs: RecurrentNeeds = ALL_RECURRENT_GRADS): RecurrentGrads {
   const cache = fwd.cache as ReferenceCache | null;
   if (!cache || cache.backend !== 'reference') throw new Error('recurrentBackward: the forward pass kept no reference cache');
   const { kind, T, B, I, H, P } = dims;
@@ -301,8 +301,12 @@ export function recurrentBackward(dims: RecurrentDims, w: RecurrentWeights, x: F
 
   // weight gradients over all steps at once
   const TB = T * B;
-  const dx = allocLike(x, TB * I);
-  gemm(false, false, TB, I, GH, dAx, 0, w.wih, 0, dx, 0, false);
+  let dx: FloatArray | null = null;
+  if (needs.input) {
+    dx = allocLike(x, TB * I);
+    gemm(false, false, TB, I, GH, dAx, 0, w.wih, 0, dx, 0, false);
+  }
+  if (!needs.params) return { dx, dh0: dh, dc0: dc, dwih: null, dwhh: null, dbih: null, dbhh: null, dwhr: null };
   const dwih = allocLike(x, GH * I);
   gemm(true, false, GH, I, TB, dAx, 0, x, 0, dwih, 0, false);
   // hPrev for every step, in time position: the state each step read

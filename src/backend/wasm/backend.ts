@@ -5,7 +5,7 @@
  */
 import type { FloatArray } from '../../tensor/dtype.js';
 import {
-  gateCount, isKerasVariant, type Backend, type RecurrentStepper, type UnaryOp, type RecurrentCache, type RecurrentDims, type RecurrentForwardResult, type RecurrentGrads,
+  ALL_RECURRENT_GRADS, gateCount, isKerasVariant, type Backend, type RecurrentNeeds, type RecurrentStepper, type UnaryOp, type RecurrentCache, type RecurrentDims, type RecurrentForwardResult, type RecurrentGrads,
   type RecurrentWeights,
 } from '../backend.js';
 import { referenceBackend as ref } from '../reference/index.js';
@@ -224,10 +224,11 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
   }
 
   function recurrentBackward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
-    reverse: boolean, fwd: RecurrentForwardResult, dOut: FloatArray | null, dhN: FloatArray | null, dcN: FloatArray | null): RecurrentGrads {
+    reverse: boolean, fwd: RecurrentForwardResult, dOut: FloatArray | null, dhN: FloatArray | null, dcN: FloatArray | null,
+    needs: RecurrentNeeds = ALL_RECURRENT_GRADS): RecurrentGrads {
     const cache = fwd.cache as WasmCache | null;
     if (!cache || cache.backend !== 'wasm') {
-      if (cache && cache.backend === 'reference') return ref.recurrentBackward(dims, w, x, h0, c0, reverse, fwd, dOut, dhN, dcN);
+      if (cache && cache.backend === 'reference') return ref.recurrentBackward(dims, w, x, h0, c0, reverse, fwd, dOut, dhN, dcN, needs);
       throw new Error('recurrentBackward: the forward pass kept no cache');
     }
     const { kind, T, B, I, H, P } = dims;
@@ -253,27 +254,30 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     slots[29] = kind === 'gru' ? heap.alloc(TB * GH * 4) : 0; // dAh
     slots[30] = P ? heap.alloc(TB * P * 4) : 0; // dh of every step (projection)
     slots[31] = P ? heap.alloc(B * H * 4) : 0; // dm
-    slots[32] = heap.alloc(TB * Hout * 4); // h_{t-1} of every step
-    slots[33] = heap.alloc(TB * I * 4); // dx
-    slots[34] = heap.alloc(GH * I * 4);
-    slots[35] = heap.alloc(GH * Hout * 4);
-    slots[36] = w.bih ? heap.alloc(GH * 4) : 0;
-    slots[37] = w.bhh ? heap.alloc(GH * 4) : 0;
-    slots[38] = P ? heap.alloc(P * H * 4) : 0;
+    // a zero slot tells the kernel to skip that gradient
+    const pw = needs.params;
+    slots[32] = pw ? heap.alloc(TB * Hout * 4) : 0; // h_{t-1} of every step
+    slots[33] = needs.input ? heap.alloc(TB * I * 4) : 0; // dx
+    slots[34] = pw ? heap.alloc(GH * I * 4) : 0;
+    slots[35] = pw ? heap.alloc(GH * Hout * 4) : 0;
+    slots[36] = pw && w.bih ? heap.alloc(GH * 4) : 0;
+    slots[37] = pw && w.bhh ? heap.alloc(GH * 4) : 0;
+    slots[38] = pw && P ? heap.alloc(P * H * 4) : 0;
     // per batch row sums of the gate gradients over the steps, for the bias gradients
-    slots[43] = w.bih || (w.bhh && kind !== 'gru') ? heap.alloc(B * GH * 4) : 0;
-    slots[44] = w.bhh && kind === 'gru' ? heap.alloc(B * GH * 4) : 0;
+    slots[43] = pw && (w.bih || (w.bhh && kind !== 'gru')) ? heap.alloc(B * GH * 4) : 0;
+    slots[44] = pw && w.bhh && kind === 'gru' ? heap.alloc(B * GH * 4) : 0;
     const args = heap.args(slots);
     launch(nth, 'recurrentBackward', [args], () => k.recurrentBackward(args, 0));
+    const takeOr = (slot: number, n: number): Float32Array | null => (slots[slot] ? heap.take(slots[slot]!, n) : null);
     return {
-      dx: heap.take(slots[33]!, TB * I),
+      dx: takeOr(33, TB * I),
       dh0: heap.take(slots[26]!, B * Hout),
       dc0: kind === 'lstm' ? heap.take(slots[27]!, B * H) : null,
-      dwih: heap.take(slots[34]!, GH * I),
-      dwhh: heap.take(slots[35]!, GH * Hout),
-      dbih: w.bih ? heap.take(slots[36]!, GH) : null,
-      dbhh: w.bhh ? heap.take(slots[37]!, GH) : null,
-      dwhr: P ? heap.take(slots[38]!, P * H) : null,
+      dwih: takeOr(34, GH * I),
+      dwhh: takeOr(35, GH * Hout),
+      dbih: takeOr(36, GH),
+      dbhh: takeOr(37, GH),
+      dwhr: takeOr(38, P * H),
     };
   }
 
