@@ -17,3 +17,38 @@ export function unaryF32(op: i32, x: usize, out: usize, n: i32, tmp: usize): voi
     memory.copy(out + <usize>i * 4, tmp, <usize>(n - i) * 4);
   }
 }
+
+/**
+ * One Adam/AdamW update of n float32 parameters in place (see the reference backend's adamStep):
+ * g' = sg g + l2 p; m = b1 m + c1 g'; v = b2 v + c2 g'^2; p = shrink p - ss m / (sqrt(v) inv + eps).
+ * Plain multiplies and adds (no fused multiply-add), so the ragged tail computes exactly as the
+ * vector body does.
+ */
+export function adamF32(p: usize, g: usize, m: usize, v: usize, n: i32,
+  b1: f32, c1: f32, b2: f32, c2: f32, ss: f32, inv: f32, eps: f32, sg: f32, l2: f32, shrink: f32): void {
+  const B1 = f32x4.splat(b1), C1 = f32x4.splat(c1), B2 = f32x4.splat(b2), C2 = f32x4.splat(c2);
+  const SS = f32x4.splat(ss), INV = f32x4.splat(inv), EPS = f32x4.splat(eps), SG = f32x4.splat(sg);
+  const L2 = f32x4.splat(l2), SH = f32x4.splat(shrink);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i * 4;
+    const p0 = v128.load(p + o);
+    const gi = f32x4.add(f32x4.mul(SG, v128.load(g + o)), f32x4.mul(L2, p0));
+    const mi = f32x4.add(f32x4.mul(B1, v128.load(m + o)), f32x4.mul(C1, gi));
+    const vi = f32x4.add(f32x4.mul(B2, v128.load(v + o)), f32x4.mul(f32x4.mul(C2, gi), gi));
+    v128.store(m + o, mi);
+    v128.store(v + o, vi);
+    const den = f32x4.add(f32x4.mul(f32x4.sqrt(vi), INV), EPS);
+    v128.store(p + o, f32x4.sub(f32x4.mul(SH, p0), f32x4.mul(SS, f32x4.div(mi, den))));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i * 4;
+    const p0 = load<f32>(p + o);
+    const gi = sg * load<f32>(g + o) + l2 * p0;
+    const mi = b1 * load<f32>(m + o) + c1 * gi;
+    const vi = b2 * load<f32>(v + o) + c2 * gi * gi;
+    store<f32>(m + o, mi);
+    store<f32>(v + o, vi);
+    store<f32>(p + o, shrink * p0 - ss * (mi / (sqrt<f32>(vi) * inv + eps)));
+  }
+}

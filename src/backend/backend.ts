@@ -96,6 +96,23 @@ export interface RecurrentStepper {
   dispose(): void;
 }
 
+/** The per-step scalars of an Adam/AdamW update (see `Backend.adamStep`). */
+export interface AdamScalars {
+  beta1: number;
+  beta2: number;
+  /** lr / (1 - beta1^step) */
+  stepSize: number;
+  /** sqrt(1 - beta2^step) */
+  bc2Sqrt: number;
+  eps: number;
+  /** -1 to maximize, else 1 */
+  sign: number;
+  /** weight decay added to the gradient (Adam's L2), or 0 */
+  l2: number;
+  /** 1 - lr * weightDecay for AdamW's decoupled decay, else 1 */
+  shrink: number;
+}
+
 /**
  * The kernels every backend provides. Arrays are flat, row-major and contiguous; outputs are
  * preallocated by the caller and of the inputs' element type. The reference backend is the
@@ -134,6 +151,11 @@ export interface Backend {
   recurrentBackward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
     reverse: boolean, fwd: RecurrentForwardResult, dOut: FloatArray | null, dhN: FloatArray | null, dcN: FloatArray | null,
     needs?: RecurrentNeeds): RecurrentGrads;
+  /**
+   * One Adam/AdamW update of p in place, with its moments m, v (and, for amsgrad, the running
+   * maximum vmax of v); g is the gradient. All arrays have p's length and element type.
+   */
+  adamStep(p: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, vmax: FloatArray | null, s: AdamScalars): void;
   /** A snapshot of one forward direction's weights for stepping (dims.T and dims.B are ignored). */
   recurrentStepper(dims: RecurrentDims, w: RecurrentWeights): RecurrentStepper;
 }

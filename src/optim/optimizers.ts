@@ -1,5 +1,6 @@
 import type { Tensor } from '../tensor/tensor.js';
 import type { FloatArray } from '../tensor/dtype.js';
+import { getBackend } from '../backend/backend.js';
 import { Optimizer, type ParamGroupInput, type ParamState, checkLr, checkRange } from './optimizer.js';
 
 /** Hyper-parameters of `SGD` (PyTorch's names in camelCase). */
@@ -76,52 +77,16 @@ function adamUpdate(p: FloatArray, g: FloatArray, st: ParamState, o: Required<Ad
   const [b1, b2] = o.betas;
   const step = ((st.step as number | undefined) ?? 0) + 1;
   st.step = step;
-  const m = buffer('exp_avg');
-  const v = buffer('exp_avg_sq');
-  const vmax = amsgrad ? buffer('max_exp_avg_sq') : null;
-  const bc1 = 1 - Math.pow(b1, step);
-  const bc2sqrt = Math.sqrt(1 - Math.pow(b2, step));
-  const stepSize = lr / bc1;
-  const sg = maximize ? -1 : 1;
-  const l2 = decoupled ? 0 : wd;
-  const shrink = decoupled && wd !== 0 ? 1 - lr * wd : 1;
-  const c1 = 1 - b1;
-  const c2 = 1 - b2;
-  const inv = 1 / bc2sqrt;
-  if (!vmax && p instanceof Float32Array && m instanceof Float32Array && v instanceof Float32Array) {
-    // the common case in one tight, monomorphic pass; the moments are rounded to float32 as
-    // PyTorch stores them, without reading them back
-    for (let i = 0; i < p.length; i++) {
-      const p0 = p[i]!;
-      const gi = sg * g[i]! + l2 * p0;
-      const mi = Math.fround(b1 * m[i]! + c1 * gi);
-      const vi = Math.fround(b2 * v[i]! + c2 * gi * gi);
-      m[i] = mi;
-      v[i] = vi;
-      p[i] = p0 * shrink - stepSize * (mi / (Math.sqrt(vi) * inv + eps));
-    }
-    return;
-  }
-  if (!vmax) {
-    for (let i = 0; i < p.length; i++) {
-      const p0 = p[i]!;
-      const gi = sg * g[i]! + l2 * p0;
-      const mi = b1 * m[i]! + c1 * gi;
-      const vi = b2 * v[i]! + c2 * gi * gi;
-      m[i] = mi;
-      v[i] = vi;
-      p[i] = p0 * shrink - stepSize * (mi / (Math.sqrt(vi) * inv + eps));
-    }
-    return;
-  }
-  for (let i = 0; i < p.length; i++) {
-    const pi = p[i]! * shrink;
-    const gi = sg * g[i]! + l2 * p[i]!;
-    m[i] = b1 * m[i]! + c1 * gi;
-    v[i] = b2 * v[i]! + c2 * gi * gi;
-    vmax[i] = Math.max(vmax[i]!, v[i]!);
-    p[i] = pi - stepSize * (m[i]! / (Math.sqrt(vmax[i]!) * inv + eps));
-  }
+  getBackend().adamStep(p, g, buffer('exp_avg'), buffer('exp_avg_sq'), amsgrad ? buffer('max_exp_avg_sq') : null, {
+    beta1: b1,
+    beta2: b2,
+    stepSize: lr / (1 - Math.pow(b1, step)),
+    bc2Sqrt: Math.sqrt(1 - Math.pow(b2, step)),
+    eps,
+    sign: maximize ? -1 : 1,
+    l2: decoupled ? 0 : wd,
+    shrink: decoupled && wd !== 0 ? 1 - lr * wd : 1,
+  });
 }
 
 /** Adam (Kingma & Ba), PyTorch's defaults: lr 1e-3, betas [0.9, 0.999], eps 1e-8, L2 weight decay 0. */

@@ -74,6 +74,34 @@ for (const name of listBackends().filter((b) => b !== 'reference')) {
       }
     });
 
+    it('Adam and AdamW steps over sizes, weight decay, maximize and amsgrad', () => {
+      setBackend(name);
+      const be = getBackend();
+      for (const n of [1, 3, 1023, 1024, 1027, 4099]) {
+        for (let c = 0; c < 4; c++) {
+          const step = 1 + rng.int(50);
+          const lr = 1e-3 * (1 + rng.random());
+          const wd = rng.random() < 0.5 ? 0.01 : 0;
+          const decoupled = rng.random() < 0.5;
+          const s = {
+            beta1: 0.9, beta2: 0.999, stepSize: lr / (1 - 0.9 ** step), bc2Sqrt: Math.sqrt(1 - 0.999 ** step), eps: 1e-8,
+            sign: rng.random() < 0.3 ? -1 : 1, l2: decoupled ? 0 : wd, shrink: decoupled ? 1 - lr * wd : 1,
+          };
+          const amsgrad = c === 3;
+          const p = rand(n), g = rand(n), m = rand(n, 0.1), v = rand(n, 0.01).map(Math.abs), vmax = amsgrad ? v.map((x) => x * 1.5) : null;
+          const [pr, mr, vr, vmr] = [p.slice(), m.slice(), v.slice(), vmax?.slice() ?? null];
+          referenceBackend.adamStep(pr, g, mr, vr, vmr, s);
+          be.adamStep(p, g, m, v, vmax, s);
+          const label = `adam n=${n} step=${step} ${JSON.stringify(s)}${amsgrad ? ' amsgrad' : ''}`;
+          // float32 against float64 arithmetic: errors scale with the terms (about 0.1 and 0.01), not the result
+          assertClose(m, mr, `${label} m`, 3e-8, 2e-7);
+          assertClose(v, vr, `${label} v`, 3e-9, 2e-7);
+          if (vmax) assertClose(vmax, vmr!, `${label} vmax`, 0, 0);
+          assertClose(p, pr, `${label} p`, 1e-7, 2e-7);
+        }
+      }
+    });
+
     const kinds: RecurrentKind[] = ['lstm', 'gru', 'rnn_tanh', 'rnn_relu'];
     const grid: RecurrentDims[] = [];
     for (const kind of kinds) {

@@ -3,6 +3,7 @@ import { gemm } from './gemm.js';
 import { unary, unaryBackward, pow, binary } from './elementwise.js';
 import { sumTo, broadcastTo, permute, softmax, softmaxBackward } from './layout.js';
 import { recurrentForward, recurrentBackward } from './recurrent.js';
+import { adamStep } from './optim.js';
 
 /** Steps with copies of the weights through the sequence kernel. */
 function recurrentStepper(dims: RecurrentDims, w: RecurrentWeights): RecurrentStepper {
@@ -29,4 +30,5 @@ export const referenceBackend: Backend = {
   recurrentForward,
   recurrentBackward,
   recurrentStepper,
+  adamStep,
 };

@@ -5,7 +5,7 @@
  */
 import type { FloatArray } from '../../tensor/dtype.js';
 import {
-  ALL_RECURRENT_GRADS, gateCount, isKerasVariant, type Backend, type RecurrentNeeds, type RecurrentStepper, type UnaryOp, type RecurrentCache, type RecurrentDims, type RecurrentForwardResult, type RecurrentGrads,
+  ALL_RECURRENT_GRADS, gateCount, isKerasVariant, type Backend, type RecurrentNeeds, type AdamScalars, type RecurrentStepper, type UnaryOp, type RecurrentCache, type RecurrentDims, type RecurrentForwardResult, type RecurrentGrads,
   type RecurrentWeights,
 } from '../backend.js';
 import { referenceBackend as ref } from '../reference/index.js';
@@ -24,12 +24,16 @@ export interface KernelExports {
   softmaxRows(x: number, rows: number, n: number, out: number, log: number): void;
   softmaxRowsBackward(y: number, g: number, rows: number, n: number, out: number, log: number): void;
   unaryF32(op: number, x: number, out: number, n: number, tmp: number): void;
+  adamF32(p: number, g: number, m: number, v: number, n: number,
+    b1: number, c1: number, b2: number, c2: number, stepSize: number, inv: number, eps: number, sign: number, l2: number, shrink: number): void;
   setMayWait(flag: number): void;
 }
 
 /** Unary ops with a wasm kernel (others, and small arrays, stay on the reference loops). */
 const WASM_UNARY: Partial<Record<UnaryOp, number>> = { exp: 0, tanh: 1, sigmoid: 2 };
 const UNARY_MIN = 4096;
+/** Parameters shorter than this take the reference Adam step (copying in and out costs more). */
+const ADAM_MIN = 1024;
 
 /** Below this many multiply-adds a kernel runs on the calling thread alone (waking workers costs more). */
 const PARALLEL_MIN_WORK = 1 << 18;
@@ -291,6 +295,17 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     out.set(heap.f32(po, x.length));
   }
 
+  function adamStep(p: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, vmax: FloatArray | null, s: AdamScalars): void {
+    if (vmax || p.length < ADAM_MIN || !f32(p, g, m, v)) return ref.adamStep(p, g, m, v, vmax, s);
+    const n = p.length;
+    heap.reset();
+    const pp = heap.put(p as Float32Array), pg = heap.put(g as Float32Array), pm = heap.put(m as Float32Array), pv = heap.put(v as Float32Array);
+    k.adamF32(pp, pg, pm, pv, n, s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2, s.stepSize, 1 / s.bc2Sqrt, s.eps, s.sign, s.l2, s.shrink);
+    p.set(heap.f32(pp, n));
+    m.set(heap.f32(pm, n));
+    v.set(heap.f32(pv, n));
+  }
+
   function softmax(x: FloatArray, outer: number, n: number, inner: number, out: FloatArray, log: boolean): void {
     if (inner !== 1 || !f32(x, out)) return ref.softmax(x, outer, n, inner, out, log);
     heap.reset();
@@ -391,7 +406,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
   }
 
   return {
-    ...ref, name, gemm, unary, softmax, softmaxBackward, recurrentForward, recurrentBackward, recurrentStepper, heap,
+    ...ref, name, gemm, unary, softmax, softmaxBackward, recurrentForward, recurrentBackward, recurrentStepper, adamStep, heap,
     residentBytes: () => residentBytes,
     setResidentBudget: (bytes: number) => {
       budget = bytes;
