@@ -15,7 +15,8 @@ const x = randn([T, B, I]);
 const y = randint(0, V, [T * B]);
 const names = ['zeroGrad', 'recurrent', 'head', 'loss', 'backward', 'step'];
 const sums = new Array(names.length).fill(0);
-const warm = 5, steps = 35;
+const mins = new Array(names.length).fill(Infinity);
+const warm = 5, steps = Number(process.env.STEPS ?? 35);
 for (let i = 0; i < warm + steps; i++) {
   const t = [performance.now()];
   opt.zeroGrad();
@@ -30,6 +31,6 @@ for (let i = 0; i < warm + steps; i++) {
   t.push(performance.now());
   opt.step();
   t.push(performance.now());
-  if (i >= warm) for (let k = 0; k < names.length; k++) sums[k] += t[k + 1] - t[k];
+  if (i >= warm) for (let k = 0; k < names.length; k++) { sums[k] += t[k + 1] - t[k]; mins[k] = Math.min(mins[k], t[k + 1] - t[k]); }
 }
-console.log(`${kind}-lm, ms per step:`, Object.fromEntries(names.map((n, k) => [n, +(sums[k] / steps).toFixed(2)])));
+console.log(`${kind}-lm, ms per step (mean, min):`, Object.fromEntries(names.map((n, k) => [n, `${(sums[k] / steps).toFixed(2)}, ${mins[k].toFixed(2)}`])));

@@ -28,4 +28,4 @@ export function pack(b: usize, transB: i32, K: i32, N: i32, dst: usize): void {
   packBShare(b, transB != 0, K, N, dst, 0, 1);
 }
 export { softmaxRows, softmaxRowsBackward } from './softmax';
-export { unaryF32, adamF32 } from './elementwise';
+export { unaryF32, adamF32, sumRowsF32 } from './elementwise';

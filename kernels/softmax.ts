@@ -13,8 +13,12 @@ export function softmaxRows(x: usize, rows: i32, n: i32, out: usize, log: i32): 
   for (let r = 0; r < rows; r++) {
     const xr = x + <usize>(r * n) * 4;
     const yr = out + <usize>(r * n) * 4;
-    let m: f32 = -Infinity;
-    for (let j = 0; j < n; j++) m = max(m, load<f32>(xr + <usize>j * 4));
+    // row maximum, four lanes at a time (max passes NaN on, as the scalar max does)
+    let mx = f32x4.splat(-Infinity);
+    let q = 0;
+    for (; q + 4 <= n; q += 4) mx = f32x4.max(mx, v128.load(xr + <usize>q * 4));
+    let m: f32 = max(max(f32x4.extract_lane(mx, 0), f32x4.extract_lane(mx, 1)), max(f32x4.extract_lane(mx, 2), f32x4.extract_lane(mx, 3)));
+    for (; q < n; q++) m = max(m, load<f32>(xr + <usize>q * 4));
     if (m == -Infinity) m = 0;
     const mv = f32x4.splat(m);
     let s = f32x4.splat(0);
@@ -32,7 +36,10 @@ export function softmaxRows(x: usize, rows: i32, n: i32, out: usize, log: i32): 
     }
     if (log) {
       const shift = m + Mathf.log(sum);
-      for (let k = 0; k < n; k++) store<f32>(yr + <usize>k * 4, load<f32>(xr + <usize>k * 4) - shift);
+      const sv = f32x4.splat(shift);
+      let k = 0;
+      for (; k + 4 <= n; k += 4) v128.store(yr + <usize>k * 4, f32x4.sub(v128.load(xr + <usize>k * 4), sv));
+      for (; k < n; k++) store<f32>(yr + <usize>k * 4, load<f32>(xr + <usize>k * 4) - shift);
     } else {
       const inv = f32x4.splat(1 / sum);
       let k = 0;
@@ -45,9 +52,15 @@ export function softmaxRows(x: usize, rows: i32, n: i32, out: usize, log: i32): 
 export function softmaxRowsBackward(y: usize, g: usize, rows: i32, n: i32, out: usize, log: i32): void {
   for (let r = 0; r < rows; r++) {
     const o = <usize>(r * n) * 4;
-    let s: f32 = 0;
-    if (log) for (let j = 0; j < n; j++) s += load<f32>(g + o + <usize>j * 4);
-    else for (let j = 0; j < n; j++) s += load<f32>(g + o + <usize>j * 4) * load<f32>(y + o + <usize>j * 4);
+    // sum(g) (log-softmax) or sum(g y), four lanes at a time
+    let acc = f32x4.splat(0);
+    let q = 0;
+    for (; q + 4 <= n; q += 4) {
+      const gv = v128.load(g + o + <usize>q * 4);
+      acc = f32x4.add(acc, log ? gv : f32x4.mul(gv, v128.load(y + o + <usize>q * 4)));
+    }
+    let s: f32 = hsum(acc);
+    for (; q < n; q++) s += log ? load<f32>(g + o + <usize>q * 4) : load<f32>(g + o + <usize>q * 4) * load<f32>(y + o + <usize>q * 4);
     const sv = f32x4.splat(s);
     let j = 0;
     for (; j + 4 <= n; j += 4) {

@@ -58,7 +58,7 @@ for (const name of listBackends().filter((b) => b !== 'reference')) {
     it('softmax and log-softmax, forward and backward, over odd row lengths', () => {
       setBackend(name);
       const be = getBackend();
-      for (const [outer, n, inner] of [[1, 1, 1], [3, 5, 1], [7, 65, 1], [2, 4, 3], [5, 9, 1]] as const) {
+      for (const [outer, n, inner] of [[1, 1, 1], [3, 5, 1], [7, 65, 1], [2, 4, 3], [5, 9, 1], [4, 8, 1], [6, 3, 1]] as const) {
         for (const log of [false, true]) {
           const x = rand(outer * n * inner, 6);
           const g = rand(outer * n * inner);
@@ -71,6 +71,22 @@ for (const name of listBackends().filter((b) => b !== 'reference')) {
           be.softmaxBackward(yr, g, outer, n, inner, db, log);
           assertClose(db, dr, `softmax backward log=${log} (${outer}, ${n}, ${inner})`);
         }
+      }
+    });
+
+    it('sums over leading dimensions (bias gradients) and others, exactly as the reference', () => {
+      setBackend(name);
+      const be = getBackend();
+      const cases: [number[], number[]][] = [
+        [[70, 65], [1, 65]], [[3, 50, 33], [1, 1, 33]], [[2, 3001], [1, 3001]], [[5000, 1], [1, 1]], [[65, 70], [65, 1]], [[3, 5], [1, 5]], [[9, 1000], [1, 1]],
+      ];
+      for (const [xs, os] of cases) {
+        const x = rand(xs.reduce((a, b) => a * b, 1), 3);
+        const n = os.reduce((a, b) => a * b, 1);
+        const r = new Float32Array(n), b = new Float32Array(n);
+        referenceBackend.sumTo(x, xs, r, os);
+        be.sumTo(x, xs, b, os);
+        assertClose(b, r, `sumTo [${xs}] -> [${os}]`, 0, 0);
       }
     });
 

@@ -4,6 +4,7 @@
  * backend, which every kernel here must match.
  */
 import type { FloatArray } from '../../tensor/dtype.js';
+import type { Shape } from '../../tensor/shape.js';
 import {
   ALL_RECURRENT_GRADS, gateCount, isKerasVariant, type Backend, type RecurrentNeeds, type AdamScalars, type RecurrentStepper, type UnaryOp, type RecurrentCache, type RecurrentDims, type RecurrentForwardResult, type RecurrentGrads,
   type RecurrentWeights,
@@ -24,6 +25,7 @@ export interface KernelExports {
   softmaxRows(x: number, rows: number, n: number, out: number, log: number): void;
   softmaxRowsBackward(y: number, g: number, rows: number, n: number, out: number, log: number): void;
   unaryF32(op: number, x: number, out: number, n: number, tmp: number): void;
+  sumRowsF32(x: number, rows: number, n: number, out: number, acc: number): void;
   adamF32(p: number, g: number, m: number, v: number, n: number,
     b1: number, c1: number, b2: number, c2: number, stepSize: number, inv: number, eps: number, sign: number, l2: number, shrink: number): void;
   setMayWait(flag: number): void;
@@ -295,6 +297,20 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     out.set(heap.f32(po, x.length));
   }
 
+  function sumTo(x: FloatArray, xShape: Shape, out: FloatArray, outShape: Shape): void {
+    // the common case (bias gradients): leading dimensions summed into a trailing row
+    const n = out.length;
+    let lead = 0;
+    while (lead < outShape.length && outShape[lead] === 1) lead++;
+    const trailing = outShape.length === xShape.length && outShape.every((s, d) => d < lead || s === xShape[d]);
+    if (!trailing || n === 0 || x.length < UNARY_MIN || !f32(x, out)) return ref.sumTo(x, xShape, out, outShape);
+    heap.reset();
+    const px = heap.put(x as Float32Array);
+    const po = heap.alloc(n * 4);
+    k.sumRowsF32(px, x.length / n, n, po, heap.alloc(n * 8));
+    out.set(heap.f32(po, n));
+  }
+
   function adamStep(p: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, vmax: FloatArray | null, s: AdamScalars): void {
     if (vmax || p.length < ADAM_MIN || !f32(p, g, m, v)) return ref.adamStep(p, g, m, v, vmax, s);
     const n = p.length;
@@ -406,7 +422,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
   }
 
   return {
-    ...ref, name, gemm, unary, softmax, softmaxBackward, recurrentForward, recurrentBackward, recurrentStepper, adamStep, heap,
+    ...ref, name, gemm, unary, sumTo, softmax, softmaxBackward, recurrentForward, recurrentBackward, recurrentStepper, adamStep, heap,
     residentBytes: () => residentBytes,
     setResidentBudget: (bytes: number) => {
       budget = bytes;
