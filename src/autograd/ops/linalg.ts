@@ -112,11 +112,12 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, who = 'li
   const shape = [...x.shape.slice(0, -1), O];
   const out = alloc(dtype, shape);
   const bk = be();
-  bk.gemm(false, true, rows, O, K, xd, 0, wd, 0, out, 0, false);
-  if (bias) {
-    const bd = floatData(bias, dtype);
-    for (let r = 0; r < rows; r++) for (let j = 0; j < O; j++) out[r * O + j] = out[r * O + j]! + bd[j]!;
+  if (bias && rows > 0) {
+    // every row starts as the bias (copied in doubling blocks) and the product accumulates onto it
+    out.set(floatData(bias, dtype));
+    for (let filled = O; filled < out.length; filled *= 2) out.copyWithin(filled, 0, Math.min(filled, out.length - filled));
   }
+  bk.gemm(false, true, rows, O, K, xd, 0, wd, 0, out, 0, bias !== null);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return result(who, out, shape, inputs, (g) => {
     const gd = floatData(g, dtype);
