@@ -27,5 +27,5 @@ export function heapBase(): usize {
 export function pack(b: usize, transB: i32, K: i32, N: i32, dst: usize): void {
   packBShare(b, transB != 0, K, N, dst, 0, 1);
 }
-export { softmaxRows, softmaxRowsBackward } from './softmax';
+export { softmaxRows, softmaxRowsBackward, logSoftmaxNllBackward } from './softmax';
 export { unaryF32, adamF32, sumRowsF32 } from './elementwise';

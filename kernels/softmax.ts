@@ -75,3 +75,28 @@ export function softmaxRowsBackward(y: usize, g: usize, rows: i32, n: i32, out: 
     }
   }
 }
+
+/**
+ * Cross-entropy's gradient from the log-softmax lp (rows, n): out[r, c] = coef[r] (exp(lp[r, c])
+ * - [c == target[r]]), zero for rows with coef 0 (ignored targets). coef: float32 per row;
+ * target: int32 per row.
+ */
+export function logSoftmaxNllBackward(lp: usize, target: usize, coef: usize, rows: i32, n: i32, out: usize): void {
+  for (let r = 0; r < rows; r++) {
+    const o = <usize>(r * n) * 4;
+    const k = load<f32>(coef + <usize>r * 4);
+    if (k == 0) {
+      memory.fill(out + o, 0, <usize>n * 4);
+      continue;
+    }
+    const kv = f32x4.splat(k);
+    let j = 0;
+    for (; j + 4 <= n; j += 4) v128.store(out + o + <usize>j * 4, f32x4.mul(vexp(v128.load(lp + o + <usize>j * 4)), kv));
+    for (; j < n; j++) store<f32>(out + o + <usize>j * 4, k * f32x4.extract_lane(vexp(f32x4.splat(load<f32>(lp + o + <usize>j * 4))), 0));
+    const t = load<i32>(target + <usize>r * 4);
+    if (t >= 0 && t < n) {
+      const p = out + o + <usize>t * 4;
+      store<f32>(p, k * (f32x4.extract_lane(vexp(f32x4.splat(load<f32>(lp + o + <usize>t * 4))), 0) - 1));
+    }
+  }
+}

@@ -141,6 +141,11 @@ export interface Backend {
   softmax(x: FloatArray, outer: number, n: number, inner: number, out: FloatArray, log: boolean): void;
   /** Gradient of softmax/log-softmax given its output y and the output gradient g. */
   softmaxBackward(y: FloatArray, g: FloatArray, outer: number, n: number, inner: number, out: FloatArray, log: boolean): void;
+  /**
+   * The gradient of cross-entropy with respect to the logits, from the log-softmax lp (rows, n):
+   * out[r, c] = coef[r] (exp(lp[r, c]) - [c == target[r]]); rows with coef 0 come out zero.
+   */
+  logSoftmaxNllBackward(lp: FloatArray, target: Int32Array, coef: Float64Array, rows: number, n: number, out: FloatArray): void;
   /** Runs one direction of a recurrent layer over the whole sequence x (T, B, I) from h0 (B, Hout), c0 (B, H). */
   recurrentForward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
     reverse: boolean, keepCache: boolean): RecurrentForwardResult;

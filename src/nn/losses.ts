@@ -1,6 +1,6 @@
 import { Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
-import { nllLossOp, bceWithLogitsOp, checkReduction, type Reduction, logSoftmax, sub, mul, mean, sum, permute, reshape } from '../autograd/index.js';
+import { nllLossOp, crossEntropyOp, bceWithLogitsOp, checkReduction, type Reduction, sub, mul, mean, sum, permute, reshape } from '../autograd/index.js';
 import { checkKnown } from './options.js';
 
 export type { Reduction };
@@ -49,7 +49,7 @@ export function crossEntropy(input: Tensor, target: Tensor, options: ClassLossOp
   const who = 'crossEntropy';
   const o = classOptions(options, who);
   const [x, t] = flattenClasses(input, target, who);
-  const out = nllLossOp(logSoftmax(x, 1), t, o.weight, o.ignoreIndex, o.reduction, who);
+  const out = crossEntropyOp(x, t, o.weight, o.ignoreIndex, o.reduction, who);
   return o.reduction === 'none' && input.ndim !== 2 ? reshape(out, target.shape) : out;
 }
 

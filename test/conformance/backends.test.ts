@@ -74,6 +74,22 @@ for (const name of listBackends().filter((b) => b !== 'reference')) {
       }
     });
 
+    it("cross-entropy's gradient from the log-softmax, with ignored rows and odd class counts", () => {
+      setBackend(name);
+      const be = getBackend();
+      for (const [rows, n] of [[3, 5], [70, 65], [1100, 4], [500, 9], [4100, 1]] as const) {
+        const x = rand(rows * n, 4);
+        const lp = new Float32Array(rows * n);
+        referenceBackend.softmax(x, rows, n, 1, lp, true);
+        const target = Int32Array.from({ length: rows }, () => (rng.random() < 0.1 ? -100 : rng.int(n)));
+        const coef = Float64Array.from(target, (t) => (t < 0 ? 0 : rng.random() * 2 - 1));
+        const r = new Float32Array(rows * n), b = new Float32Array(rows * n).fill(NaN);
+        referenceBackend.logSoftmaxNllBackward(lp, target, coef, rows, n, r);
+        be.logSoftmaxNllBackward(lp, target, coef, rows, n, b);
+        assertClose(b, r, `logSoftmaxNllBackward (${rows}, ${n})`, 1e-7, 2e-6);
+      }
+    });
+
     it('sums over leading dimensions (bias gradients) and others, exactly as the reference', () => {
       setBackend(name);
       const be = getBackend();

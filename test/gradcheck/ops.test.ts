@@ -59,6 +59,7 @@ const cases: [string, () => [(...xs: Tensor[]) => Tensor, Tensor[]]][] = [
   ['crossEntropy (N, C, d) with ignoreIndex', () => [(a) => crossEntropy(a, ints([1, -100, 3, 0], [2, 2]), { ignoreIndex: -100 }), [f64([2, 4, 2])]]],
   ['crossEntropy weighted sum', () => [(a) => crossEntropy(a, ints([1, 0, 3], [3]), { reduction: 'sum', weight: tensor(new Float64Array([0.5, 2, 1, 3]), [4]) }), [f64([3, 4])]]],
   ['crossEntropy weighted mean', () => [(a) => crossEntropy(a, ints([1, 0, 3, 3], [4]), { weight: tensor(new Float64Array([0.5, 2, 1, 3]), [4]) }), [f64([4, 4])]]],
+  ['crossEntropy none, rows weighted', () => [(a) => crossEntropy(a, ints([2, 0, 1], [3]), { reduction: 'none' }).mul(tensor(new Float64Array([0.5, -2, 3]), [3])).sum(), [f64([3, 5])]]],
   ['nllLoss', () => [(a) => nllLoss(logSoftmax(a, 1), ints([2, 2], [2])), [f64([2, 3])]]],
   ['mseLoss', () => [(a, b) => mseLoss(a, b), [f64([3, 2]), f64([3, 2])]]],
   ['bceWithLogits (input and target)', () => [(a, y) => bceWithLogits(a, y), [f64([4, 2]), (() => { const t = rand([4, 2], { dtype: 'float64' }); t.requiresGrad = true; return t; })()]]],

@@ -1,7 +1,7 @@
 import type { Backend, RecurrentDims, RecurrentStepper, RecurrentWeights } from '../backend.js';
 import { gemm } from './gemm.js';
 import { unary, unaryBackward, pow, binary } from './elementwise.js';
-import { sumTo, broadcastTo, permute, softmax, softmaxBackward } from './layout.js';
+import { sumTo, broadcastTo, permute, softmax, softmaxBackward, logSoftmaxNllBackward } from './layout.js';
 import { recurrentForward, recurrentBackward } from './recurrent.js';
 import { adamStep } from './optim.js';
 
@@ -27,6 +27,7 @@ export const referenceBackend: Backend = {
   permute,
   softmax,
   softmaxBackward,
+  logSoftmaxNllBackward,
   recurrentForward,
   recurrentBackward,
   recurrentStepper,

@@ -94,3 +94,18 @@ export function softmaxBackward(y: FloatArray, g: FloatArray, outer: number, n: 
     }
   }
 }
+
+/** Cross-entropy's gradient from the log-softmax: coef[r] (exp(lp[r, c]) - [c == target[r]]). */
+export function logSoftmaxNllBackward(lp: FloatArray, target: Int32Array, coef: Float64Array, rows: number, n: number, out: FloatArray): void {
+  for (let r = 0; r < rows; r++) {
+    const k = coef[r]!;
+    const o = r * n;
+    if (k === 0) {
+      out.fill(0, o, o + n);
+      continue;
+    }
+    for (let c = 0; c < n; c++) out[o + c] = k * Math.exp(lp[o + c]!);
+    const t = target[r]!;
+    if (t >= 0 && t < n) out[o + t] = k * (Math.exp(lp[o + t]!) - 1);
+  }
+}

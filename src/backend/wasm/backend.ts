@@ -25,6 +25,7 @@ export interface KernelExports {
   softmaxRows(x: number, rows: number, n: number, out: number, log: number): void;
   softmaxRowsBackward(y: number, g: number, rows: number, n: number, out: number, log: number): void;
   unaryF32(op: number, x: number, out: number, n: number, tmp: number): void;
+  logSoftmaxNllBackward(lp: number, target: number, coef: number, rows: number, n: number, out: number): void;
   sumRowsF32(x: number, rows: number, n: number, out: number, acc: number): void;
   adamF32(p: number, g: number, m: number, v: number, n: number,
     b1: number, c1: number, b2: number, c2: number, stepSize: number, inv: number, eps: number, sign: number, l2: number, shrink: number): void;
@@ -297,6 +298,19 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     out.set(heap.f32(po, x.length));
   }
 
+  function logSoftmaxNllBackward(lp: FloatArray, target: Int32Array, coef: Float64Array, rows: number, n: number, out: FloatArray): void {
+    if (rows * n < UNARY_MIN || !f32(lp, out)) return ref.logSoftmaxNllBackward(lp, target, coef, rows, n, out);
+    heap.reset();
+    const pl = heap.put(lp as Float32Array);
+    const pt = heap.alloc(rows * 4);
+    new Int32Array(memory.buffer, pt, rows).set(target.subarray(0, rows));
+    const pc = heap.alloc(rows * 4);
+    heap.f32(pc, rows).set(coef.subarray(0, rows));
+    const po = heap.alloc(rows * n * 4);
+    k.logSoftmaxNllBackward(pl, pt, pc, rows, n, po);
+    out.set(heap.f32(po, rows * n));
+  }
+
   function sumTo(x: FloatArray, xShape: Shape, out: FloatArray, outShape: Shape): void {
     // the common case (bias gradients): leading dimensions summed into a trailing row
     const n = out.length;
@@ -422,7 +436,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
   }
 
   return {
-    ...ref, name, gemm, unary, sumTo, softmax, softmaxBackward, recurrentForward, recurrentBackward, recurrentStepper, adamStep, heap,
+    ...ref, name, gemm, unary, sumTo, softmax, softmaxBackward, logSoftmaxNllBackward, recurrentForward, recurrentBackward, recurrentStepper, adamStep, heap,
     residentBytes: () => residentBytes,
     setResidentBudget: (bytes: number) => {
       budget = bytes;
