@@ -58,17 +58,23 @@ export function adamF32(p: usize, g: usize, m: usize, v: usize, n: i32,
  * after row (the reference's order, so the result is the same); acc: n float64 of scratch.
  */
 export function sumRowsF32(x: usize, rows: i32, n: i32, out: usize, acc: usize): void {
-  memory.fill(acc, 0, <usize>n * 8);
+  sumRowsRange(x, rows, n, out, acc, 0, n);
+}
+
+/** sumRowsF32 for columns j0..j1 only (acc and out indexed by column as in the full sum). */
+export function sumRowsRange(x: usize, rows: i32, n: i32, out: usize, acc: usize, j0: i32, j1: i32): void {
+  if (j1 <= j0) return;
+  memory.fill(acc + <usize>j0 * 8, 0, <usize>(j1 - j0) * 8);
   for (let r = 0; r < rows; r++) {
     const row = x + <usize>(r * n) * 4;
-    let j = 0;
-    for (; j + 4 <= n; j += 4) {
+    let j = j0;
+    for (; j + 4 <= j1; j += 4) {
       const v = v128.load(row + <usize>j * 4);
       const a = acc + <usize>j * 8;
       v128.store(a, f64x2.add(v128.load(a), f64x2.promote_low_f32x4(v)));
       v128.store(a, f64x2.add(v128.load(a, 16), f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3))), 16);
     }
-    for (; j < n; j++) store<f64>(acc + <usize>j * 8, load<f64>(acc + <usize>j * 8) + <f64>load<f32>(row + <usize>j * 4));
+    for (; j < j1; j++) store<f64>(acc + <usize>j * 8, load<f64>(acc + <usize>j * 8) + <f64>load<f32>(row + <usize>j * 4));
   }
-  for (let j = 0; j < n; j++) store<f32>(out + <usize>j * 4, <f32>load<f64>(acc + <usize>j * 8));
+  for (let j = j0; j < j1; j++) store<f32>(out + <usize>j * 4, <f32>load<f64>(acc + <usize>j * 8));
 }

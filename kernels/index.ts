@@ -9,6 +9,7 @@ export { recurrentForward, recurrentBackward, setMayWait } from './recurrent';
 // the gate math of one batch row, exported for the same reason as the tiles
 export { lstmRowForward, gruRowForward, rnnRowForward, lstmRowBackward, gruRowBackward, rnnRowBackward } from './recurrent';
 import { gemmShare, gemmWorkspaceBytes, packBShare } from './gemm';
+import { sumRowsRange } from './elementwise';
 
 /**
  * Thread tid of nth: C (M, N) (+)= op(A) op(B), its share of the output (see gemm.ts).
@@ -29,3 +30,23 @@ export function pack(b: usize, transB: i32, K: i32, N: i32, dst: usize): void {
 }
 export { softmaxRows, softmaxRowsBackward, logSoftmaxNllBackward } from './softmax';
 export { unaryF32, adamF32, sumRowsF32 } from './elementwise';
+
+/**
+ * Thread tid's share of a linear layer's backward from one argument block of i32 slots:
+ * [rows, K, O, g, x, w, dx, dw, db, ws, wsBytes, acc, nth]: dx (rows, K) = g (rows, O) @ w (O, K),
+ * dw (O, K) = g^T @ x (rows, K), db (O) = the column sums of g (float64 scratch acc, O doubles);
+ * a zero pointer skips that output. Each output element is computed whole by one thread.
+ */
+export function linearBackward(args: usize, tid: i32): void {
+  const rows = load<i32>(args), K = load<i32>(args, 4), O = load<i32>(args, 8);
+  const g = <usize>load<i32>(args, 12), x = <usize>load<i32>(args, 16), w = <usize>load<i32>(args, 20);
+  const dx = <usize>load<i32>(args, 24), dw = <usize>load<i32>(args, 28), db = <usize>load<i32>(args, 32);
+  const ws = <usize>load<i32>(args, 36) + <usize>tid * <usize>load<i32>(args, 40);
+  const acc = <usize>load<i32>(args, 44), nth = load<i32>(args, 48);
+  if (dx) gemmShare(false, false, rows, K, O, g, w, dx, false, ws, tid, nth);
+  if (dw) gemmShare(true, false, O, K, rows, g, x, dw, false, ws, tid, nth);
+  if (db) {
+    const j0 = (O * tid) / nth, j1 = (O * (tid + 1)) / nth;
+    sumRowsRange(g, rows, O, db, acc, j0, j1);
+  }
+}

@@ -126,6 +126,13 @@ export interface Backend {
    */
   gemm(transA: boolean, transB: boolean, M: number, N: number, K: number,
     a: FloatArray, aOff: number, b: FloatArray, bOff: number, c: FloatArray, cOff: number, accumulate: boolean): void;
+  /**
+   * A linear layer's backward from the output gradient g (rows, O), the input x (rows, K) and the
+   * weight w (O, K): dx = g @ w, dw = g^T @ x and db = g summed over rows (as `sumTo`); a null
+   * output is not computed.
+   */
+  linearBackward(g: FloatArray, x: FloatArray, w: FloatArray, rows: number, K: number, O: number,
+    dx: FloatArray | null, dw: FloatArray | null, db: FloatArray | null): void;
   unary(op: UnaryOp, x: FloatArray, out: FloatArray): void;
   /** out = g * f'(x), given x and y = f(x). */
   unaryBackward(op: UnaryOp, x: FloatArray, y: FloatArray, g: FloatArray, out: FloatArray): void;

@@ -90,6 +90,25 @@ for (const name of listBackends().filter((b) => b !== 'reference')) {
       }
     });
 
+    it('linear backward: dx, dw and db in one call, any of them left out, over odd sizes', () => {
+      setBackend(name);
+      const be = getBackend();
+      for (const [rows, K, O] of [[1, 1, 1], [3, 5, 7], [0, 4, 3], [5, 0, 2], [700, 65, 9], [2048, 13, 65], [33, 300, 17]] as const) {
+        for (const skip of ['none', 'dx', 'dw', 'db'] as const) {
+          const g = rand(rows * O), x = rand(rows * K), w = rand(O * K);
+          const want = { dx: new Float32Array(rows * K), dw: new Float32Array(O * K), db: new Float32Array(O) };
+          referenceBackend.linearBackward(g, x, w, rows, K, O, want.dx, want.dw, want.db);
+          const got = { dx: new Float32Array(rows * K).fill(NaN), dw: new Float32Array(O * K).fill(NaN), db: new Float32Array(O).fill(NaN) };
+          be.linearBackward(g, x, w, rows, K, O, skip === 'dx' ? null : got.dx, skip === 'dw' ? null : got.dw, skip === 'db' ? null : got.db);
+          const label = `linearBackward rows=${rows} K=${K} O=${O} without ${skip}`;
+          if (skip !== 'dx') assertClose(got.dx, want.dx, `${label} dx`, 2e-5, 2e-4);
+          else if (!got.dx.every(Number.isNaN)) throw new Error(`${label}: dx was written`);
+          if (skip !== 'dw') assertClose(got.dw, want.dw, `${label} dw`, 2e-5, 2e-4);
+          if (skip !== 'db') assertClose(got.db, want.db, `${label} db`, 0, 0);
+        }
+      }
+    });
+
     it('sums over leading dimensions (bias gradients) and others, exactly as the reference', () => {
       setBackend(name);
       const be = getBackend();

@@ -121,24 +121,14 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, who = 'li
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return result(who, out, shape, inputs, (g) => {
     const gd = floatData(g, dtype);
-    let dx: Tensor | null = null;
-    let dw: Tensor | null = null;
-    let db: Tensor | null = null;
-    if (x.requiresGrad) {
-      const d = alloc(dtype, x.shape);
-      bk.gemm(false, false, rows, K, O, gd, 0, wd, 0, d, 0, false);
-      dx = reduceTo(new Tensor(d, x.shape), x.shape, x.dtype);
-    }
-    if (weight.requiresGrad) {
-      const d = alloc(dtype, weight.shape);
-      bk.gemm(true, false, O, K, rows, gd, 0, xd, 0, d, 0, false);
-      dw = reduceTo(new Tensor(d, weight.shape), weight.shape, weight.dtype);
-    }
-    if (bias && bias.requiresGrad) {
-      const d = alloc(dtype, [O]);
-      bk.sumTo(gd, [rows, O], d, [1, O]);
-      db = reduceTo(new Tensor(d, [O]), [O], bias.dtype);
-    }
+    // the three products in one backend call (one pass over g, one launch of the threads)
+    const dxd = x.requiresGrad ? alloc(dtype, x.shape) : null;
+    const dwd = weight.requiresGrad ? alloc(dtype, weight.shape) : null;
+    const dbd = bias && bias.requiresGrad ? alloc(dtype, [O]) : null;
+    bk.linearBackward(gd, xd, wd, rows, K, O, dxd, dwd, dbd);
+    const dx = dxd ? reduceTo(new Tensor(dxd, x.shape), x.shape, x.dtype) : null;
+    const dw = dwd ? reduceTo(new Tensor(dwd, weight.shape), weight.shape, weight.dtype) : null;
+    const db = dbd && bias ? reduceTo(new Tensor(dbd, [O]), [O], bias.dtype) : null;
     return bias ? [dx, dw, db] : [dx, dw];
   });
 }

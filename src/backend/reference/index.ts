@@ -1,3 +1,4 @@
+import type { FloatArray } from '../../tensor/dtype.js';
 import type { Backend, RecurrentDims, RecurrentStepper, RecurrentWeights } from '../backend.js';
 import { gemm } from './gemm.js';
 import { unary, unaryBackward, pow, binary } from './elementwise.js';
@@ -14,10 +15,18 @@ function recurrentStepper(dims: RecurrentDims, w: RecurrentWeights): RecurrentSt
   };
 }
 
+function linearBackward(g: FloatArray, x: FloatArray, w: FloatArray, rows: number, K: number, O: number,
+  dx: FloatArray | null, dw: FloatArray | null, db: FloatArray | null): void {
+  if (dx) gemm(false, false, rows, K, O, g, 0, w, 0, dx, 0, false);
+  if (dw) gemm(true, false, O, K, rows, g, 0, x, 0, dw, 0, false);
+  if (db) sumTo(g, [rows, O], db, [1, O]);
+}
+
 /** The reference backend: plain TypeScript loops, the specification of every fast kernel. */
 export const referenceBackend: Backend = {
   name: 'reference',
   gemm,
+  linearBackward,
   unary,
   unaryBackward,
   pow,

@@ -21,6 +21,7 @@ export interface KernelExports {
   gemm(transA: number, transB: number, M: number, N: number, K: number, a: number, b: number, c: number, accumulate: number, ws: number, tid: number, nth: number): void;
   recurrentForward(args: number, tid: number): void;
   recurrentBackward(args: number, tid: number): void;
+  linearBackward(args: number, tid: number): void;
   pack(b: number, transB: number, K: number, N: number, dst: number): void;
   softmaxRows(x: number, rows: number, n: number, out: number, log: number): void;
   softmaxRowsBackward(y: number, g: number, rows: number, n: number, out: number, log: number): void;
@@ -97,7 +98,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
   const putOr0 = (a: FloatArray | null): number => (a ? heap.put(a as Float32Array) : 0);
   const threadsFor = (work: number): number => (pool && work >= PARALLEL_MIN_WORK ? pool.size : 1);
   /** Runs a kernel on `nth` threads (the pool's, or this one alone). */
-  const launch = (nth: number, kernel: 'gemm' | 'recurrentForward' | 'recurrentBackward', args: number[], own: (n: number) => void): void => {
+  const launch = (nth: number, kernel: 'gemm' | 'recurrentForward' | 'recurrentBackward' | 'linearBackward', args: number[], own: (n: number) => void): void => {
     if (nth > 1 && pool) pool.run(kernel, args, own);
     else own(1);
   };
@@ -114,6 +115,25 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     const args = [+transA, +transB, M, N, K, pa, pb, pc, +accumulate, ws];
     launch(nth, 'gemm', args, (n) => k.gemm(+transA, +transB, M, N, K, pa, pb, pc, +accumulate, ws, 0, n));
     c.set(heap.f32(pc, M * N), cOff);
+  }
+
+  function linearBackward(g: FloatArray, x: FloatArray, w: FloatArray, rows: number, K: number, O: number,
+    dx: FloatArray | null, dw: FloatArray | null, db: FloatArray | null): void {
+    if (!f32(g, x, w, dx, dw, db)) return ref.linearBackward(g, x, w, rows, K, O, dx, dw, db);
+    heap.reset();
+    const pg = heap.put((g as Float32Array).subarray(0, rows * O));
+    const px = dw ? heap.put((x as Float32Array).subarray(0, rows * K)) : 0;
+    const pw = dx ? heap.put((w as Float32Array).subarray(0, O * K)) : 0;
+    const pdx = dx ? heap.alloc(rows * K * 4) : 0;
+    const pdw = dw ? heap.alloc(O * K * 4) : 0;
+    const pdb = db ? heap.alloc(O * 4) : 0;
+    const nth = threadsFor(rows * O * K);
+    const ws = heap.alloc(wsBytes * nth);
+    const args = heap.args([rows, K, O, pg, px, pw, pdx, pdw, pdb, ws, wsBytes, heap.alloc(O * 8), nth]);
+    launch(nth, 'linearBackward', [args], () => k.linearBackward(args, 0));
+    if (dx) dx.set(heap.f32(pdx, rows * K));
+    if (dw) dw.set(heap.f32(pdw, O * K));
+    if (db) db.set(heap.f32(pdb, O));
   }
 
   /** Copies the weights and state in and fills the argument slots both kernels share. */
@@ -436,7 +456,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
   }
 
   return {
-    ...ref, name, gemm, unary, sumTo, softmax, softmaxBackward, logSoftmaxNllBackward, recurrentForward, recurrentBackward, recurrentStepper, adamStep, heap,
+    ...ref, name, gemm, linearBackward, unary, sumTo, softmax, softmaxBackward, logSoftmaxNllBackward, recurrentForward, recurrentBackward, recurrentStepper, adamStep, heap,
     residentBytes: () => residentBytes,
     setResidentBudget: (bytes: number) => {
       budget = bytes;

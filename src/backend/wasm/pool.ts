@@ -8,7 +8,7 @@
  * Workers are unref'd, so a script using the library still exits by itself.
  */
 export const CTRL_WORDS = 24;
-export const KERNELS = ['gemm', 'recurrentForward', 'recurrentBackward', 'exit'] as const;
+export const KERNELS = ['gemm', 'recurrentForward', 'recurrentBackward', 'linearBackward', 'exit'] as const;
 export type KernelName = (typeof KERNELS)[number];
 
 /** The job loop every worker runs once it has its module, memory, id and control words. */
