@@ -322,8 +322,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     if (rows * n < UNARY_MIN || !f32(lp, out)) return ref.logSoftmaxNllBackward(lp, target, coef, rows, n, out);
     heap.reset();
     const pl = heap.put(lp as Float32Array);
-    const pt = heap.alloc(rows * 4);
-    new Int32Array(memory.buffer, pt, rows).set(target.subarray(0, rows));
+    const pt = heap.putI32(target.subarray(0, rows));
     const pc = heap.alloc(rows * 4);
     heap.f32(pc, rows).set(coef.subarray(0, rows));
     const po = heap.alloc(rows * n * 4);

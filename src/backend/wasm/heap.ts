@@ -12,16 +12,31 @@ export class WasmHeap {
   /** Testing aid: fill used scratch with NaN at every reset, so a read of memory not written shows. */
   poison = false;
   private highWater = 0;
+  /**
+   * Views of the whole memory, made again only when this heap grows it (nothing else does):
+   * reading `memory.buffer` on every copy costs more than small copies do.
+   */
+  private u8!: Uint8Array;
+  private f32all!: Float32Array;
+  private i32all!: Int32Array;
 
   constructor(private readonly memory: WebAssembly.Memory, base: number) {
     this.scratchBase = (base + 15) & ~15;
     this.top = this.scratchBase;
+    this.views();
+  }
+
+  private views(): void {
+    const b = this.memory.buffer;
+    this.u8 = new Uint8Array(b);
+    this.f32all = new Float32Array(b);
+    this.i32all = new Int32Array(b);
   }
 
   reset(): void {
     this.highWater = Math.max(this.highWater, this.top);
     if (this.poison && this.highWater > this.scratchBase) {
-      new Float32Array(this.memory.buffer, this.scratchBase, (this.highWater - this.scratchBase) >> 2).fill(NaN);
+      this.f32all.fill(NaN, this.scratchBase >> 2, this.highWater >> 2);
     }
     this.top = this.scratchBase;
   }
@@ -52,13 +67,14 @@ export class WasmHeap {
   }
 
   private ensure(end: number): void {
-    const have = this.memory.buffer.byteLength;
+    const have = this.u8.length;
     if (end > have) {
       try {
         this.memory.grow(Math.ceil((end - have) / 65536));
       } catch {
         throw new Error(`wasm backend: cannot grow memory to ${Math.ceil(end / 2 ** 20)} MiB`);
       }
+      this.views();
     }
   }
 
@@ -68,19 +84,26 @@ export class WasmHeap {
     const end = p + bytes + 16;
     this.ensure(end);
     this.top = end;
-    if (zero) new Uint8Array(this.memory.buffer, p, bytes).fill(0);
+    if (zero) this.u8.fill(0, p, p + bytes);
     return p;
   }
 
-  /** A float32 view (recreated on every call: growing memory detaches old views). */
+  /** A float32 view of n floats at ptr (4-aligned); valid until the heap next allocates. */
   f32(ptr: number, n: number): Float32Array {
-    return new Float32Array(this.memory.buffer, ptr, n);
+    return this.f32all.subarray(ptr >> 2, (ptr >> 2) + n);
   }
 
   /** Copies `a` in and returns its address. */
   put(a: Float32Array): number {
     const p = this.alloc(a.length * 4);
-    this.f32(p, a.length).set(a);
+    this.f32all.set(a, p >> 2);
+    return p;
+  }
+
+  /** Copies int32 values in and returns their address. */
+  putI32(a: Int32Array | readonly number[]): number {
+    const p = this.alloc(a.length * 4);
+    this.i32all.set(a, p >> 2);
     return p;
   }
 
@@ -91,13 +114,11 @@ export class WasmHeap {
 
   /** Copies n floats at ptr out into a new array. */
   take(ptr: number, n: number): Float32Array {
-    return this.f32(ptr, n).slice();
+    return this.f32all.slice(ptr >> 2, (ptr >> 2) + n);
   }
 
   /** Writes an argument block of 32-bit integers and returns its address. */
   args(values: readonly number[]): number {
-    const p = this.alloc(values.length * 4);
-    new Int32Array(this.memory.buffer, p, values.length).set(values);
-    return p;
+    return this.putI32(values);
   }
 }
