@@ -11,7 +11,7 @@
 // The recurrence splits by batch rows (rows never interact, so each row's arithmetic is the same
 // whatever thread runs it); the matrix products split by whole output elements (gemmShare).
 // Results are therefore identical for any thread count.
-import { gemmShare, gemmPacked, packBShare } from './gemm';
+import { gemmShare, gemmPacked, packBShare, gemvPackedCols, NR } from './gemm';
 import { vsigmoid, vtanh, madd } from './vmath';
 
 export const LSTM: i32 = 0;
@@ -121,10 +121,10 @@ const A_ACCX = 43, A_ACCH = 44;
 // input projection, on return the activated gates; `hrow` the row of h_{t-1} @ whh^T.
 
 /** LSTM: c = f c' + i g, h = o tanh(c) (h: out, or m before a projection). */
-export function lstmRowForward(row: usize, hrow: usize, bih: usize, bhh: usize, cprev: usize, c: usize, tc: usize, h: usize, H: i32): void {
+export function lstmRowForward(row: usize, hrow: usize, bih: usize, bhh: usize, cprev: usize, c: usize, tc: usize, h: usize, H: i32, cnt: i32): void {
   const H4 = <usize>H * 4;
-  for (let j = 0; j < H; j += 4) {
-    const n = min(4, H - j);
+  for (let j = 0; j < cnt; j += 4) {
+    const n = min(4, cnt - j);
     const o = <usize>j * 4;
     // the input projection plus its bias first, then h @ whh^T, then its bias (as the reference)
     let ai = ld(row + o), af = ld(row + H4 + o), ag = ld(row + 2 * H4 + o), ao = ld(row + 3 * H4 + o);
@@ -158,10 +158,10 @@ export function lstmRowForward(row: usize, hrow: usize, bih: usize, bhh: usize, 
 }
 
 /** GRU: r, z, n = tanh(xn + r (hn + bhn)), h = (1 - z) n + z h'; keeps hn + bhn for backward. */
-export function gruRowForward(row: usize, hrow: usize, bih: usize, bhh: usize, hprev: usize, hnOut: usize, h: usize, H: i32): void {
+export function gruRowForward(row: usize, hrow: usize, bih: usize, bhh: usize, hprev: usize, hnOut: usize, h: usize, H: i32, cnt: i32): void {
   const H4 = <usize>H * 4;
-  for (let j = 0; j < H; j += 4) {
-    const n = min(4, H - j);
+  for (let j = 0; j < cnt; j += 4) {
+    const n = min(4, cnt - j);
     const o = <usize>j * 4;
     let xr = ld(row + o), xz = ld(row + H4 + o), xn = ld(row + 2 * H4 + o);
     if (bih) {
@@ -279,6 +279,42 @@ function gatesOf(kind: i32): i32 {
   return kind == LSTM ? 4 : kind == GRU ? 3 : 1;
 }
 
+/**
+ * One batch row (generation) on several threads: each thread owns a block of hidden units, all
+ * their gates' columns of the (prepacked) weights and their gate math, so it reads only its
+ * share of the weights; a barrier between steps makes the whole h visible to every thread.
+ */
+function stepUnits(kind: i32, T: i32, I: i32, H: i32, x: usize, wih: usize, wpack: usize, bih: usize, bhh: usize,
+  h0: usize, c0: usize, out: usize, gates: usize, cAll: usize, tcAll: usize, hnAll: usize, hh: usize, reverse: bool,
+  ws: usize, ctrl: usize, tid: i32, nth: i32): void {
+  const G = gatesOf(kind);
+  const GH = G * H;
+  const blocks = H / NR;
+  const u0 = ((blocks * tid) / nth) * NR, u1 = ((blocks * (tid + 1)) / nth) * NR;
+  const cnt = u1 - u0;
+  const o = <usize>u0 * 4;
+  const bi = bih ? bih + o : 0, bh = bhh ? bhh + o : 0;
+  for (let t = 0; t < T; t++) {
+    for (let g = 0; g < G; g++) gemvPackedCols(x + <usize>(t * I) * 4, wih, I, g * H + u0, g * H + u1, gates + <usize>(t * GH) * 4, ws);
+  }
+  let hp = h0;
+  let cp = c0;
+  for (let s = 0; s < T; s++) {
+    const t = reverse ? T - 1 - s : s;
+    for (let g = 0; g < G; g++) gemvPackedCols(hp, wpack, H, g * H + u0, g * H + u1, hh, ws);
+    const row = gates + <usize>(t * GH) * 4 + o;
+    const k = <usize>(t * H) * 4 + o; // (t, 0, u0) in a (T, 1, H) buffer
+    if (cnt > 0) {
+      if (kind == LSTM) lstmRowForward(row, hh + o, bi, bh, cp + o, cAll + k, tcAll + k, out + k, H, cnt);
+      else if (kind == GRU) gruRowForward(row, hh + o, bi, bh, hp + o, hnAll + k, out + k, H, cnt);
+      else rnnRowForward(row, hh + o, bi, bh, out + k, cnt, kind == RNN_RELU);
+    }
+    hp = out + <usize>(t * H) * 4;
+    if (kind == LSTM) cp = cAll + <usize>(t * H) * 4;
+    if (s < T - 1) barrier(ctrl, nth);
+  }
+}
+
 /** Forward over the whole sequence; see the argument slots above. */
 export function recurrentForward(args: usize, tid: i32): void {
   const kind = arg(args, A_KIND), T = arg(args, A_T), B = arg(args, A_B), I = arg(args, A_I), H = arg(args, A_H), P = arg(args, A_P);
@@ -297,6 +333,10 @@ export function recurrentForward(args: usize, tid: i32): void {
   const BH = B * H;
   const b0 = (B * tid) / nth, b1 = (B * (tid + 1)) / nth; // this thread's batch rows
 
+  if (arg(args, A_PREPACKED) && B == 1 && nth > 1 && P == 0 && H % NR == 0) {
+    stepUnits(kind, T, I, H, x, wih, wpack, bih, bhh, h0, c0, out, gates, cAll, tcAll, hnAll, hh, reverse, ws, ctrl, tid, nth);
+    return;
+  }
   if (arg(args, A_PREPACKED)) {
     // weights packed once for many calls: project this thread's rows of every step
     for (let t = 0; t < T; t++) {
@@ -322,8 +362,8 @@ export function recurrentForward(args: usize, tid: i32): void {
       const row = gBase + <usize>(b * GH) * 4;
       const hrow = hh + <usize>(b * GH) * 4;
       const k = sBase + <usize>(b * H) * 4; // (t, b, 0) in a (T, B, H) buffer
-      if (kind == LSTM) lstmRowForward(row, hrow, bih, bhh, cp + <usize>(b * H) * 4, cAll + k, tcAll + k, (P > 0 ? mAll : out) + k, H);
-      else if (kind == GRU) gruRowForward(row, hrow, bih, bhh, hp + <usize>(b * H) * 4, hnAll + k, out + k, H);
+      if (kind == LSTM) lstmRowForward(row, hrow, bih, bhh, cp + <usize>(b * H) * 4, cAll + k, tcAll + k, (P > 0 ? mAll : out) + k, H, H);
+      else if (kind == GRU) gruRowForward(row, hrow, bih, bhh, hp + <usize>(b * H) * 4, hnAll + k, out + k, H, H);
       else rnnRowForward(row, hrow, bih, bhh, out + k, H, kind == RNN_RELU);
     }
     if (P > 0) gemmPacked(false, b1 - b0, P, H, mAll + sBase + <usize>(b0 * H) * 4, H, rpack, out + <usize>((t * B + b0) * P) * 4, false, ws);

@@ -225,14 +225,16 @@ for (const name of listBackends()) {
     before(() => setWasmPoison(true));
     after(() => setWasmPoison(false));
     for (const kind of ['lstm', 'gru', 'rnn_tanh', 'rnn_relu'] as const) {
-      for (const [B, I, H, P] of [[1, 5, 8, 0], [3, 4, 7, 0], [2, 3, 9, 4], [1, 1, 1, 0]] as const) {
+      // one row of a big enough layer runs on every thread, split by blocks of 8 hidden units (evenly or not)
+      for (const [B, I, H, P] of [[1, 5, 8, 0], [3, 4, 7, 0], [2, 3, 9, 4], [1, 1, 1, 0], [1, 64, 264, 0], [1, 64, 272, 0], [1, 64, 512, 0]] as const) {
         if (P && kind !== 'lstm') continue;
         it(`${kind} B=${B} I=${I} H=${H} P=${P}: four single steps equal one four-step call`, () => {
           setBackend(name);
           const be = getBackend();
           const G = kind === 'lstm' ? 4 : kind === 'gru' ? 3 : 1;
           const Hout = P || H;
-          const w: RecurrentWeights = { wih: rand(G * H * I), whh: rand(G * H * Hout), bih: rand(G * H), bhh: rand(G * H), whr: P ? rand(P * H) : null };
+          const sc = H > 16 ? 1 / Math.sqrt(H) : 1;
+          const w: RecurrentWeights = { wih: rand(G * H * I, sc), whh: rand(G * H * Hout, sc), bih: rand(G * H), bhh: rand(G * H), whr: P ? rand(P * H) : null };
           const T = 4;
           const x = rand(T * B * I), h0 = rand(B * Hout), c0 = kind === 'lstm' ? rand(B * H) : null;
           const dims: RecurrentDims = { kind, T, B, I, H, P };
@@ -247,7 +249,9 @@ for (const name of listBackends()) {
             h = r.hN;
             c = r.cN;
           }
+          const whole = st.run(x, T, B, h0, c0);
           st.dispose();
+          assertClose(whole.out, want.out, 'four steps in one call');
           assertClose(outs, want.out, 'stepped output');
           assertClose(h, want.hN, 'hN');
           if (want.cN) assertClose(c!, want.cN, 'cN');

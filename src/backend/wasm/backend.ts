@@ -411,7 +411,8 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
         if (!f32(x, h0, c0)) throw new Error('RecurrentStepper.run: float32 inputs expected');
         heap.reset();
         const lstm = kind === 'lstm';
-        const nth = Math.min(threadsFor(T * B * GH * (I + Hout)), B > 1 ? Infinity : 1);
+        // one row splits by hidden units (whole 8-unit blocks, no projection), more rows by rows
+        const nth = Math.min(threadsFor(T * B * GH * (I + Hout)), B > 1 || (H % 8 === 0 && !P) ? Infinity : 1);
         const slots = new Array<number>(ARG_SLOTS).fill(0);
         slots[0] = KIND[kind];
         slots[1] = T; slots[2] = B; slots[3] = I; slots[4] = H; slots[5] = P;

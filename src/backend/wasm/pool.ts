@@ -112,8 +112,11 @@ export class ThreadPool {
     } catch (e) {
       error = e;
     }
+    // spin a while before sleeping: waking from Atomics.wait takes tens of microseconds, as
+    // long as a whole small kernel (one generation step)
     let done: number;
-    while ((done = Atomics.load(w, 3)) < nth - 1) if (this.mayWait) Atomics.wait(w, 3, done);
+    let spins = 0;
+    while ((done = Atomics.load(w, 3)) < nth - 1) if (this.mayWait && ++spins > 20000) Atomics.wait(w, 3, done);
     if (error) throw error;
   }
 }
