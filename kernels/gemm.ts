@@ -218,12 +218,22 @@ function macro(pa: usize, mc: i32, kc: i32, bp0: usize, panelStride: usize, nc: 
 }
 
 /**
- * One row against packed B (full-K panels): c (1, N) (+)= a (1, K) @ Bp. Four panels at a time
- * keep eight independent accumulators in flight; a 4-row tile would waste three rows here.
+ * One row against packed B (full-K panels): c (1, N) (+)= a (1, K) @ Bp. Like the tiles, it sums
+ * K in blocks of KC and adds each block's sum to C, so a row comes out the same either way.
  */
 function gemv1Packed(a: usize, bp: usize, K: i32, N: i32, c: usize, acc: bool, tmp: usize): void {
-  const panels = (N + NR - 1) / NR;
   const stride = <usize>(K * NR) * 4;
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    gemv1PackedBlock(a + <usize>k0 * 4, bp + <usize>(k0 * NR) * 4, stride, min(KC, K - k0), N, c, acc || k0 > 0, tmp);
+  }
+}
+
+/**
+ * gemv1Packed over one block of kc rows of the panels (panel p at bp + p * stride). Four panels
+ * at a time keep eight independent accumulators in flight; a 4-row tile would waste three rows.
+ */
+function gemv1PackedBlock(a: usize, bp: usize, stride: usize, K: i32, N: i32, c: usize, acc: bool, tmp: usize): void {
+  const panels = (N + NR - 1) / NR;
   let p = 0;
   for (; p + 4 <= panels; p += 4) {
     let q0 = bp + <usize>p * stride;
@@ -363,24 +373,38 @@ export function gemmWorkspaceBytes(): i32 {
   return (MC * KC + KC * NC) * 4 + 320;
 }
 
+const GEMV: i32 = 1, SKINNY: i32 = 2;
+
+/**
+ * The special paths a whole product (M, N, K) takes: GEMV for one row, SKINNY for at most four
+ * columns. Decided on the whole product and handed to every thread's share, so that a share
+ * that happens to be one row (or a few columns) still sums as the one-thread product does.
+ */
+function shortcuts(transA: bool, M: i32, N: i32, K: i32): i32 {
+  if (M == 1 && !transA) return GEMV;
+  if (N <= 4 && <i64>N * K + <i64>N * M <= <i64>(MC * KC + KC * NC)) return SKINNY;
+  return 0;
+}
+
 /**
  * C (+)= op(A) op(B) with leading dimensions (row strides, in elements) lda, ldb, ldc;
- * ws: gemmWorkspaceBytes() of this thread's scratch.
+ * ws: gemmWorkspaceBytes() of this thread's scratch; mode: shortcuts() of the whole product.
  */
 export function gemmLd(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32,
-  c: usize, ldc: i32, accumulate: bool, ws: usize): void {
+  c: usize, ldc: i32, accumulate: bool, ws: usize, mode: i32): void {
   if (M <= 0 || N <= 0) return;
   if (K == 0) {
     if (!accumulate) zeroC(c, M, N, ldc);
     return;
   }
   const tmp = (ws + 15) & ~15;
-  if (M == 1 && !transA && ldc == N) {
+  if (mode == GEMV) {
+    // one row: C's row stride does not matter
     gemv1(a, transB, N, K, b, ldb, c, accumulate, tmp);
     return;
   }
   const pa = tmp + 256;
-  if (N <= 4 && <i64>N * K + <i64>N * M <= <i64>(MC * KC + KC * NC)) {
+  if (mode == SKINNY) {
     gemmSkinny(transA, transB, M, N, K, a, lda, b, ldb, c, ldc, accumulate, pa);
     return;
   }
@@ -402,7 +426,7 @@ export function gemmLd(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: us
 
 /** Contiguous C (M, N) (+)= op(A) op(B). */
 export function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usize, b: usize, c: usize, accumulate: bool, ws: usize): void {
-  gemmLd(transA, transB, M, N, K, a, transA ? M : K, b, transB ? K : N, c, N, accumulate, ws);
+  gemmLd(transA, transB, M, N, K, a, transA ? M : K, b, transB ? K : N, c, N, accumulate, ws, shortcuts(transA, M, N, K));
 }
 
 /**
@@ -414,8 +438,9 @@ export function gemmShare(transA: bool, transB: bool, M: i32, N: i32, K: i32, a:
   ws: usize, tid: i32, nth: i32): void {
   const lda = transA ? M : K;
   const ldb = transB ? K : N;
+  const mode = shortcuts(transA, M, N, K);
   if (nth == 1) {
-    gemmLd(transA, transB, M, N, K, a, lda, b, ldb, c, N, accumulate, ws);
+    gemmLd(transA, transB, M, N, K, a, lda, b, ldb, c, N, accumulate, ws, mode);
     return;
   }
   // columns or rows, whichever leaves the busiest thread the fewer tiles (columns on a tie)
@@ -426,12 +451,12 @@ export function gemmShare(transA: bool, transB: bool, M: i32, N: i32, K: i32, a:
     const j0 = p0 * NR, j1 = min(N, p1 * NR);
     if (j1 <= j0) return;
     const boff = transB ? <usize>j0 * ldb : <usize>j0;
-    gemmLd(transA, transB, M, j1 - j0, K, a, lda, b + boff * 4, ldb, c + <usize>j0 * 4, N, accumulate, ws);
+    gemmLd(transA, transB, M, j1 - j0, K, a, lda, b + boff * 4, ldb, c + <usize>j0 * 4, N, accumulate, ws, mode);
   } else {
     const i0 = ((blocks * tid) / nth) * MR, i1 = min(M, ((blocks * (tid + 1)) / nth) * MR);
     if (i1 <= i0) return;
     const aoff = transA ? <usize>i0 : <usize>i0 * lda;
-    gemmLd(transA, transB, i1 - i0, N, K, a + aoff * 4, lda, b, ldb, c + <usize>i0 * N * 4, N, accumulate, ws);
+    gemmLd(transA, transB, i1 - i0, N, K, a + aoff * 4, lda, b, ldb, c + <usize>i0 * N * 4, N, accumulate, ws, mode);
   }
 }
 

@@ -6,14 +6,15 @@ import { getBackend, setBackend, listBackends, backendInfo, setNumThreads, Gener
 
 
 describe('thread count does not change results', { skip: !listBackends().includes('wasm') || backendInfo().threads < 2 }, () => {
-  it('gemm and the sequence kernels, 1 vs 2 vs 3 threads', () => {
+  it('gemm, the sequence kernels and stepping, 1 vs 2 vs 3 threads', () => {
     setBackend('wasm');
     const be = getBackend();
     const runAll = (): Float32Array[] => {
       const outs: Float32Array[] = [];
       const r = new Generator(5);
       const rnd = (n: number): Float32Array => Float32Array.from({ length: n }, () => r.random() * 2 - 1);
-      for (const [ta, tb, M, N, K] of [[false, true, 301, 517, 67], [true, false, 130, 45, 900], [false, false, 9, 700, 200]] as const) {
+      // the last two: one row split by columns, and rows split so that one thread gets a single row
+      for (const [ta, tb, M, N, K] of [[false, true, 301, 517, 67], [true, false, 130, 45, 900], [false, false, 9, 700, 200], [false, true, 1, 1024, 300], [false, true, 13, 8, 2600]] as const) {
         const c = new Float32Array(M * N);
         be.gemm(ta, tb, M, N, K, rnd(M * K), 0, rnd(K * N), 0, c, 0, false);
         outs.push(c);
@@ -30,6 +31,20 @@ describe('thread count does not change results', { skip: !listBackends().include
           outs.push(f.out as Float32Array, g.dx as Float32Array, g.dwih as Float32Array, g.dwhh as Float32Array, g.dbih as Float32Array, g.dh0 as Float32Array);
           if (g.dwhr) outs.push(g.dwhr as Float32Array);
         }
+      }
+      // one row stepped (generation): split by hidden units on several threads, a row split for more rows
+      for (const kind of ['lstm', 'gru', 'rnn_tanh'] as const) {
+        const H = kind === 'rnn_tanh' ? 520 : 272;
+        const G = kind === 'lstm' ? 4 : kind === 'gru' ? 3 : 1;
+        const sc = 1 / Math.sqrt(H);
+        const w = { wih: rnd(G * H * 64).map((v) => v * sc), whh: rnd(G * H * H).map((v) => v * sc), bih: rnd(G * H), bhh: rnd(G * H), whr: null };
+        const st = be.recurrentStepper({ kind, T: 1, B: 1, I: 64, H, P: 0 }, w);
+        for (const [T, B] of [[1, 1], [3, 1], [2, 3]] as const) {
+          const r = st.run(rnd(T * B * 64), T, B, rnd(B * H), kind === 'lstm' ? rnd(B * H) : null);
+          outs.push(r.out as Float32Array, r.hN as Float32Array);
+          if (r.cN) outs.push(r.cN as Float32Array);
+        }
+        st.dispose();
       }
       return outs;
     };
