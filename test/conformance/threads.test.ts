@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
-import { getBackend, setBackend, listBackends, backendInfo, setNumThreads, Generator, type RecurrentDims } from 'recurrent/internal';
+import { getBackend, setBackend, listBackends, backendInfo, setNumThreads, Generator, ThreadPool, type RecurrentDims } from 'recurrent/internal';
 
 
 describe('thread count does not change results', { skip: !listBackends().includes('wasm') || backendInfo().threads < 2 }, () => {
@@ -86,5 +86,29 @@ describe('barriers', { skip: !listBackends().includes('wasm') || backendInfo().t
       assert.equal(r.status, 0, r.stderr);
       assert.equal(r.stdout.trim(), 'done');
     }
+  });
+});
+
+describe('a pool whose workers never start', () => {
+  it('gives up after its time limit, terminates them and runs jobs on the calling thread', () => {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 2, shared: true });
+    let spawned = 0;
+    let terminated = 0;
+    const spawn = (): { terminate(): void } => {
+      spawned++;
+      return { terminate: () => void terminated++ };
+    };
+    const pool = new ThreadPool(spawn, null as unknown as WebAssembly.Module, memory, 0, 3, true, false, 200);
+    assert.equal(spawned, 2);
+    assert.equal(pool.size, 3);
+    const t0 = Date.now();
+    assert.equal(pool.threadsNow(), 1);
+    assert.ok(Date.now() - t0 >= 190, 'waited for the workers first');
+    assert.match(pool.failed ?? '', /2 of 2 pool workers did not start within 0.2 s/);
+    assert.equal(terminated, 2);
+    assert.equal(pool.size, 1);
+    let ran = 0;
+    pool.run('gemm', [], (n) => (ran = n));
+    assert.equal(ran, 1);
   });
 });

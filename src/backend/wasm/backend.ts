@@ -96,7 +96,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
   const heap = new WasmHeap(memory, heapStart);
   const wsBytes = k.gemmWorkspaceBytes();
   const putOr0 = (a: FloatArray | null): number => (a ? heap.put(a as Float32Array) : 0);
-  const threadsFor = (work: number): number => (pool && work >= PARALLEL_MIN_WORK ? pool.size : 1);
+  const threadsFor = (work: number): number => (pool && work >= PARALLEL_MIN_WORK ? pool.threadsNow() : 1);
   /** Runs a kernel on `nth` threads (the pool's, or this one alone). */
   const launch = (nth: number, kernel: 'gemm' | 'recurrentForward' | 'recurrentBackward' | 'linearBackward', args: number[], own: (n: number) => void): void => {
     if (nth > 1 && pool) pool.run(kernel, args, own);

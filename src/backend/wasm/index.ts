@@ -97,6 +97,7 @@ function candidates(): Candidate[] {
 
 interface NodeWorker extends WorkerLike {
   unref(): void;
+  on(event: 'error', f: (e: unknown) => void): unknown;
 }
 type NodeWorkerCtor = new (src: string, opts: { eval: true; workerData: unknown }) => NodeWorker;
 
@@ -155,12 +156,16 @@ function install(c: Candidate, module: WebAssembly.Module, allowAsync: boolean):
   };
   if (!c.threaded || !kind) return finish(null);
   if ('node' in kind) {
+    let created: ThreadPool | null = null;
     const spawn: SpawnWorker = (setup) => {
       const w = new kind.node(NODE_WORKER_SOURCE, { eval: true, workerData: setup });
       w.unref();
+      // a worker that fails to start: the pool carries on with the calling thread alone
+      w.on('error', (e: unknown) => created?.fail(`a pool worker failed: ${e instanceof Error ? e.message : String(e)}`));
       return w;
     };
-    return finish(new ThreadPool(spawn, module, memory, ctrl, threads));
+    created = new ThreadPool(spawn, module, memory, ctrl, threads);
+    return finish(created);
   }
   // browsers: the page's thread may not block, so it spins at barriers and while waiting
   exports.setMayWait(0);
@@ -238,7 +243,8 @@ export function setNumThreads(n: number): number {
 
 /** The backend in use, the kernels loaded, the threads, and why anything faster is missing. */
 export function backendInfo(): BackendInfo {
-  return { name: getBackend().name, available: listBackends(), wasm: variant, threads: pool ? pool.size : variant ? 1 : 0, notes: [...notes] };
+  const poolNotes = pool?.failed ? [`threads off: ${pool.failed}`] : [];
+  return { name: getBackend().name, available: listBackends(), wasm: variant, threads: pool ? pool.size : variant ? 1 : 0, notes: [...notes, ...poolNotes] };
 }
 
 /**

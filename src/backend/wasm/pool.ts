@@ -4,10 +4,14 @@
  * of its id, then the caller waits until every worker is done. Control words live at the
  * bottom of the shared memory:
  *   0 barrier count, 1 barrier generation (used inside the kernels), 2 job sequence,
- *   3 workers done, 4 kernel id, 5 threads in this job, 6.. arguments.
+ *   3 workers done, 4 kernel id, 5 threads in this job, 6..19 arguments, 20 workers started.
  * Workers are unref'd, so a script using the library still exits by itself.
  */
 export const CTRL_WORDS = 24;
+/** Control word counting the workers that have started (instantiated the kernels). */
+const STARTED = 20;
+/** How long the first threaded job waits for the workers to start before running on one thread. */
+const START_TIMEOUT_MS = 30000;
 export const KERNELS = ['gemm', 'recurrentForward', 'recurrentBackward', 'linearBackward', 'exit'] as const;
 export type KernelName = (typeof KERNELS)[number];
 
@@ -15,8 +19,10 @@ export type KernelName = (typeof KERNELS)[number];
 const SERVE = `
 function serve({ module, memory, tid, ctrl, seq: seq0 }, ready) {
 const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
-if (ready) ready();
 const w = new Int32Array(memory.buffer, ctrl, ${CTRL_WORDS});
+Atomics.add(w, ${STARTED}, 1);
+Atomics.notify(w, ${STARTED});
+if (ready) ready();
 const names = ${JSON.stringify(KERNELS)};
 // the job counter at spawn: a job posted while this worker booted still counts as new
 let seq = seq0;
@@ -71,7 +77,9 @@ export class ThreadPool {
   constructor(private readonly spawn: SpawnWorker, private readonly module: WebAssembly.Module,
     private readonly memory: WebAssembly.Memory, private readonly ctrl: number, threads: number, private readonly mayWait = true,
     /** Browsers: workers are all started up front (a new one could not boot while the page's thread spins). */
-    private readonly fixedSize = false) {
+    private readonly fixedSize = false,
+    /** How long threadsNow() waits for workers to start. */
+    private readonly startTimeoutMs = START_TIMEOUT_MS) {
     this.w = new Int32Array(memory.buffer, ctrl, CTRL_WORDS);
     this.threads = 1;
     this.grow(threads);
@@ -84,9 +92,48 @@ export class ThreadPool {
     }
   }
 
+  /** Why the pool runs on the calling thread alone (its workers did not start), or null. */
+  failed: string | null = null;
+
   /** Threads a job runs on (the caller included). */
   get size(): number {
-    return this.threads;
+    return this.failed ? 1 : this.threads;
+  }
+
+  /**
+   * The threads a job can run on now. The first time after workers were added it waits for them
+   * to start (they boot asynchronously); where they do not within the time limit, or one reported
+   * an error, the pool gives up on them and every job runs on the calling thread: a kernel never
+   * waits at a barrier for a worker that is not there.
+   */
+  threadsNow(): number {
+    if (this.failed || this.threads === 1) return this.size;
+    const want = this.workers.length;
+    if (Atomics.load(this.w, STARTED) >= want || !this.mayWait) return this.threads;
+    const deadline = Date.now() + this.startTimeoutMs;
+    let started: number;
+    while ((started = Atomics.load(this.w, STARTED)) < want && !this.failed) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        this.fail(`${want - started} of ${want} pool workers did not start within ${this.startTimeoutMs / 1000} s`);
+        break;
+      }
+      Atomics.wait(this.w, STARTED, started, Math.min(left, 100));
+    }
+    return this.size;
+  }
+
+  /** Stops using the workers (they are terminated); jobs run on the calling thread from now on. */
+  fail(reason: string): void {
+    if (this.failed) return;
+    this.failed = reason;
+    for (const wk of this.workers) {
+      try {
+        wk.terminate();
+      } catch {
+        // already gone
+      }
+    }
   }
 
   resize(threads: number): void {
@@ -97,7 +144,7 @@ export class ThreadPool {
 
   /** Runs a kernel on every thread; `own(tid, nth)` runs the caller's share. */
   run(kernel: KernelName, args: readonly number[], own: (nth: number) => void): void {
-    const nth = this.threads;
+    const nth = this.size;
     if (nth === 1) return own(1);
     const w = this.w;
     w[4] = KERNELS.indexOf(kernel);
