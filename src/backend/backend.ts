@@ -172,6 +172,17 @@ export interface Backend {
   recurrentStepper(dims: RecurrentDims, w: RecurrentWeights): RecurrentStepper;
 }
 
+/**
+ * For a sum of x (xShape) into outShape (same rank): the width n of the trailing row when it sums
+ * leading dimensions only (bias gradients: x seen as (x.length / n, n)), else 0.
+ */
+export function leadingSumWidth(xShape: readonly number[], outShape: readonly number[]): number {
+  let lead = 0;
+  while (lead < outShape.length && outShape[lead] === 1) lead++;
+  for (let d = lead; d < outShape.length; d++) if (outShape[d] !== xShape[d]) return 0;
+  return outShape.reduce((a, b) => a * b, 1);
+}
+
 export function gateCount(kind: RecurrentKind): number {
   return kind === 'lstm' ? 4 : kind === 'gru' ? 3 : 1;
 }

@@ -1,5 +1,6 @@
 import type { FloatArray } from '../../tensor/dtype.js';
 import { type Shape, broadcastStrides, stridesOf } from '../../tensor/shape.js';
+import { leadingSumWidth } from '../backend.js';
 
 /**
  * For every element of a row-major walk over `shape`, its offset in an array read with `strides`
@@ -28,12 +29,8 @@ export function stridedOffsets(shape: Shape, strides: readonly number[]): Int32A
 /** Sums x (xShape) into out (outShape: same rank, 1 on summed dimensions), in double precision. */
 export function sumTo(x: FloatArray, xShape: Shape, out: FloatArray, outShape: Shape): void {
   // common case (bias gradients): summing leading dimensions into a trailing row
-  const n = out.length;
-  let lead = 0;
-  while (lead < outShape.length && outShape[lead] === 1) lead++;
-  let trailing = true;
-  for (let d = lead; d < outShape.length; d++) if (outShape[d] !== xShape[d]) trailing = false;
-  if (trailing && n > 0) {
+  const n = leadingSumWidth(xShape, outShape);
+  if (n > 0) {
     const accRow = new Float64Array(n);
     for (let r = 0; r < x.length; r += n) for (let j = 0; j < n; j++) accRow[j] += x[r + j]!;
     for (let j = 0; j < n; j++) out[j] = accRow[j]!;

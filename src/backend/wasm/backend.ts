@@ -6,7 +6,7 @@
 import type { FloatArray } from '../../tensor/dtype.js';
 import type { Shape } from '../../tensor/shape.js';
 import {
-  ALL_RECURRENT_GRADS, gateCount, isKerasVariant, type Backend, type RecurrentNeeds, type AdamScalars, type RecurrentStepper, type UnaryOp, type RecurrentCache, type RecurrentDims, type RecurrentForwardResult, type RecurrentGrads,
+  ALL_RECURRENT_GRADS, gateCount, leadingSumWidth, isKerasVariant, type Backend, type RecurrentNeeds, type AdamScalars, type RecurrentStepper, type UnaryOp, type RecurrentCache, type RecurrentDims, type RecurrentForwardResult, type RecurrentGrads,
   type RecurrentWeights,
 } from '../backend.js';
 import { referenceBackend as ref } from '../reference/index.js';
@@ -332,11 +332,8 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
 
   function sumTo(x: FloatArray, xShape: Shape, out: FloatArray, outShape: Shape): void {
     // the common case (bias gradients): leading dimensions summed into a trailing row
-    const n = out.length;
-    let lead = 0;
-    while (lead < outShape.length && outShape[lead] === 1) lead++;
-    const trailing = outShape.length === xShape.length && outShape.every((s, d) => d < lead || s === xShape[d]);
-    if (!trailing || n === 0 || x.length < UNARY_MIN || !f32(x, out)) return ref.sumTo(x, xShape, out, outShape);
+    const n = leadingSumWidth(xShape, outShape);
+    if (n === 0 || x.length < UNARY_MIN || !f32(x, out)) return ref.sumTo(x, xShape, out, outShape);
     heap.reset();
     const px = heap.put(x as Float32Array);
     const po = heap.alloc(n * 4);
