@@ -319,12 +319,12 @@ function gemv1PackedBlock(a: usize, bp: usize, stride: usize, K: i32, N: i32, c:
 }
 
 /**
- * Columns j0..j1 of one row against a full-K pack (j0 a multiple of NR): c[j0..j1) = a (1, K) @
+ * Columns j0..j1 of one row against a full-K pack (j0 a multiple of NR): c[j0..j1) (+)= a (1, K) @
  * Bp[:, j0..j1), c indexed by column as in the whole row; ws: this thread's scratch.
  */
-export function gemvPackedCols(a: usize, bp: usize, K: i32, j0: i32, j1: i32, c: usize, ws: usize): void {
+export function gemvPackedCols(a: usize, bp: usize, K: i32, j0: i32, j1: i32, c: usize, ws: usize, acc: bool = false): void {
   if (j1 <= j0) return;
-  gemv1Packed(a, bp + <usize>((j0 / NR) * K * NR) * 4, K, j1 - j0, c + <usize>j0 * 4, false, (ws + 15) & ~15);
+  gemv1Packed(a, bp + <usize>((j0 / NR) * K * NR) * 4, K, j1 - j0, c + <usize>j0 * 4, acc, (ws + 15) & ~15);
 }
 
 /** Dot product of two contiguous float32 vectors of length K. */

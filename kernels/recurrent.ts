@@ -114,6 +114,10 @@ const A_PREPACKED = 42;
 // backward: per batch row sums over the steps of the input-side and (GRU) recurrent-side gate
 // gradients, (B, GH) each, for the bias gradients (0 when no bias needs them)
 const A_ACCX = 43, A_ACCH = 44;
+// stepping (prepacked) only: with IDS (T*B int32 token ids), a step's input projection is the
+// row TABLE[id] (V, GH) (an embedding's rows times wih^T) and x is not read; with HEAD (a packed
+// (Hout, O) head), LOGITS (T*B, O) = out @ head (+ HEADB, every row starting as the bias).
+const A_IDS = 45, A_TABLE = 46, A_HEAD = 47, A_HEADB = 48, A_O = 49, A_LOGITS = 50;
 
 // Gate math of one batch row of one step, units 0..H, four lanes at a time. One function per
 // kind, each alone (exported so that Binaryen keeps it out of its caller), so its polynomial
@@ -286,7 +290,7 @@ function gatesOf(kind: i32): i32 {
  */
 function stepUnits(kind: i32, T: i32, I: i32, H: i32, x: usize, wih: usize, wpack: usize, bih: usize, bhh: usize,
   h0: usize, c0: usize, out: usize, gates: usize, cAll: usize, tcAll: usize, hnAll: usize, hh: usize, reverse: bool,
-  ws: usize, ctrl: usize, tid: i32, nth: i32): void {
+  ws: usize, ctrl: usize, tid: i32, nth: i32, ids: usize, table: usize): void {
   const G = gatesOf(kind);
   const GH = G * H;
   const blocks = H / NR;
@@ -295,7 +299,13 @@ function stepUnits(kind: i32, T: i32, I: i32, H: i32, x: usize, wih: usize, wpac
   const o = <usize>u0 * 4;
   const bi = bih ? bih + o : 0, bh = bhh ? bhh + o : 0;
   for (let t = 0; t < T; t++) {
-    for (let g = 0; g < G; g++) gemvPackedCols(x + <usize>(t * I) * 4, wih, I, g * H + u0, g * H + u1, gates + <usize>(t * GH) * 4, ws);
+    const row = gates + <usize>(t * GH) * 4;
+    if (ids) {
+      const src = table + <usize>(load<i32>(ids + <usize>t * 4) * GH) * 4;
+      for (let g = 0; g < G; g++) memory.copy(row + <usize>(g * H + u0) * 4, src + <usize>(g * H + u0) * 4, <usize>cnt * 4);
+    } else {
+      for (let g = 0; g < G; g++) gemvPackedCols(x + <usize>(t * I) * 4, wih, I, g * H + u0, g * H + u1, row, ws);
+    }
   }
   let hp = h0;
   let cp = c0;
@@ -333,15 +343,29 @@ export function recurrentForward(args: usize, tid: i32): void {
   const BH = B * H;
   const b0 = (B * tid) / nth, b1 = (B * (tid + 1)) / nth; // this thread's batch rows
 
+  const ids = <usize>arg(args, A_IDS), table = <usize>arg(args, A_TABLE);
   if (arg(args, A_PREPACKED) && B == 1 && nth > 1 && P == 0 && H % NR == 0) {
-    stepUnits(kind, T, I, H, x, wih, wpack, bih, bhh, h0, c0, out, gates, cAll, tcAll, hnAll, hh, reverse, ws, ctrl, tid, nth);
+    stepUnits(kind, T, I, H, x, wih, wpack, bih, bhh, h0, c0, out, gates, cAll, tcAll, hnAll, hh, reverse, ws, ctrl, tid, nth, ids, table);
+    if (arg(args, A_HEAD)) {
+      barrier(ctrl, nth); // every thread's units of the last step
+      const O = arg(args, A_O);
+      const panels = (O + NR - 1) / NR;
+      const j0 = ((panels * tid) / nth) * NR, j1 = min(O, ((panels * (tid + 1)) / nth) * NR);
+      headRows(args, 0, T, Hout, out, j0, j1, ws);
+    }
     return;
   }
   if (arg(args, A_PREPACKED)) {
     // weights packed once for many calls: project this thread's rows of every step
     for (let t = 0; t < T; t++) {
       const r0 = t * B + b0;
-      gemmPacked(false, b1 - b0, GH, I, x + <usize>(r0 * I) * 4, I, wih, gates + <usize>(r0 * GH) * 4, false, ws);
+      if (ids) {
+        for (let r = r0; r < r0 + b1 - b0; r++) {
+          memory.copy(gates + <usize>(r * GH) * 4, table + <usize>(load<i32>(ids + <usize>r * 4) * GH) * 4, <usize>GH * 4);
+        }
+      } else {
+        gemmPacked(false, b1 - b0, GH, I, x + <usize>(r0 * I) * 4, I, wih, gates + <usize>(r0 * GH) * 4, false, ws);
+      }
     }
   } else {
     gemmShare(false, true, T * B, GH, I, x, wih, gates, false, ws, tid, nth); // (T*B, GH) input projection of every step
@@ -369,6 +393,25 @@ export function recurrentForward(args: usize, tid: i32): void {
     if (P > 0) gemmPacked(false, b1 - b0, P, H, mAll + sBase + <usize>(b0 * H) * 4, H, rpack, out + <usize>((t * B + b0) * P) * 4, false, ws);
     hp = out + <usize>(t * B * Hout) * 4;
     if (kind == LSTM) cp = cAll + sBase;
+  }
+  if (arg(args, A_HEAD)) {
+    // this thread's rows of every step
+    for (let t = 0; t < T; t++) headRows(args, t * B + b0, t * B + b1, Hout, out, 0, arg(args, A_O), ws);
+  }
+}
+
+/**
+ * The stepper's head on rows r0..r1 of out (rows, Hout), columns j0..j1 (j0 a multiple of NR):
+ * LOGITS[r, j] = HEADB[j] + out[r] . head[:, j].
+ */
+function headRows(args: usize, r0: i32, r1: i32, Hout: i32, out: usize, j0: i32, j1: i32, ws: usize): void {
+  const O = arg(args, A_O);
+  const head = <usize>arg(args, A_HEAD), hb = <usize>arg(args, A_HEADB), logits = <usize>arg(args, A_LOGITS);
+  if (j1 <= j0) return;
+  for (let r = r0; r < r1; r++) {
+    const row = logits + <usize>(r * O) * 4;
+    if (hb) memory.copy(row + <usize>j0 * 4, hb + <usize>j0 * 4, <usize>(j1 - j0) * 4);
+    gemvPackedCols(out + <usize>(r * Hout) * 4, head, Hout, j0, j1, row, ws, hb != 0);
   }
 }
 

@@ -86,12 +86,41 @@ export interface RecurrentGrads {
 }
 
 /**
+ * What a stepper may fuse around its recurrence: a language model's generation step is an
+ * embedding row in, the recurrent step, and a linear head out, in one call.
+ */
+export interface StepperExtras {
+  /**
+   * An embedding table (V, I): `run` then takes token ids (T * B int32 values in [0, V)) in place
+   * of x. A backend may precompute every token's input projection (V, G*H) from it.
+   */
+  embedding?: { weight: FloatArray; V: number };
+  /** A linear head (O, Hout) and bias (O) on the output: `run` also returns its logits (T, B, O). */
+  head?: { weight: FloatArray; bias: FloatArray | null; O: number };
+}
+
+/** What `RecurrentStepper.run` returns: new arrays, none sharing elements with another. */
+export interface StepResult {
+  /** (T, B, Hout) */
+  out: FloatArray;
+  /** (B, Hout): the last step's output */
+  hN: FloatArray;
+  /** (B, H), LSTM only */
+  cN: FloatArray | null;
+  /** (T, B, O) when the stepper has a head, else null */
+  logits: FloatArray | null;
+}
+
+/**
  * One direction of a recurrent layer with its weights snapshotted (packed once) in the backend's
  * memory, for running a few steps at a time (generation, streaming).
  */
 export interface RecurrentStepper {
-  /** x (T, B, I) from h0 (B, Hout), c0 (B, H): out (T, B, Hout), hN, cN. */
-  run(x: FloatArray, T: number, B: number, h0: FloatArray, c0: FloatArray | null): { out: FloatArray; hN: FloatArray; cN: FloatArray | null };
+  /**
+   * x (T, B, I), or token ids (T, B) with an embedding, from h0 (B, Hout), c0 (B, H): out
+   * (T, B, Hout), hN, cN, and the head's logits.
+   */
+  run(x: FloatArray | Int32Array, T: number, B: number, h0: FloatArray, c0: FloatArray | null): StepResult;
   /** Frees the snapshot (it is also freed when the stepper is garbage-collected). */
   dispose(): void;
 }
@@ -168,8 +197,21 @@ export interface Backend {
    * maximum vmax of v); g is the gradient. All arrays have p's length and element type.
    */
   adamStep(p: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, vmax: FloatArray | null, s: AdamScalars): void;
-  /** A snapshot of one forward direction's weights for stepping (dims.T and dims.B are ignored). */
-  recurrentStepper(dims: RecurrentDims, w: RecurrentWeights): RecurrentStepper;
+  /**
+   * A snapshot of one forward direction's weights for stepping (dims.T and dims.B are ignored),
+   * with an embedding before it and a head after it when `extras` has them.
+   */
+  recurrentStepper(dims: RecurrentDims, w: RecurrentWeights, extras?: StepperExtras): RecurrentStepper;
+}
+
+/** A stepper's token ids, checked: n int32 values in [0, V). */
+export function stepperIds(x: FloatArray | Int32Array, n: number, V: number): Int32Array {
+  if (!(x instanceof Int32Array) || x.length < n) throw new Error(`RecurrentStepper.run: ${n} int32 token ids expected (the stepper has an embedding)`);
+  for (let i = 0; i < n; i++) {
+    const id = x[i]!;
+    if (id < 0 || id >= V) throw new Error(`RecurrentStepper.run: token id ${id} is outside the embedding's [0, ${V})`);
+  }
+  return x;
 }
 
 /**

@@ -190,14 +190,13 @@ export function generate(args: string[]): void {
   const promptIds = vocab.encode(prompt, 'generate: the prompt has');
   if (!model.embedding) throw new Error(`${values.model} has no embedding: not a text model`);
   const rng = new Generator(seed);
-  const stepper = model.rnn.stepper();
-  const emb = model.embedding;
+  const stepper = model.stepper(); // embedding, recurrent step and head in one call
   let state: Parameters<typeof stepper.step>[1] = null;
   let logits: Float32Array | Float64Array = new Float32Array(0);
   const feed = (id: number): void => {
-    const [h, s] = stepper.step(emb.forward(new Tensor(Int32Array.of(id), [1])), state);
+    const [out, s] = stepper.step(id, state);
     state = s;
-    logits = model.head.forward(h).data as Float32Array;
+    logits = out.data as Float32Array;
   };
   let out = prompt;
   noGrad(() => {

@@ -3,5 +3,5 @@ export { Linear, Embedding, Dropout, dropout, type LinearOptions, type Embedding
 export { RNN, LSTM, GRU, LayerStepper, type StepState, type RecurrentOptions, type RNNOptions, type LSTMOptions, type GRUOptions } from './rnn.js';
 export { RNNCell, LSTMCell, GRUCell, type CellOptions, type RNNCellOptions, type GatedCellOptions, type GRUCellOptions } from './cells.js';
 export { crossEntropy, nllLoss, mseLoss, bceWithLogits, type ClassLossOptions, type BceOptions, type Reduction } from './losses.js';
-export { SequenceModel, type SequenceModelConfig, type RecurrentConfig, type SequenceState } from './sequence-model.js';
+export { SequenceModel, SequenceStepper, type SequenceModelConfig, type RecurrentConfig, type SequenceState } from './sequence-model.js';
 export { Sequential, type SequentialStep } from './sequential.js';

@@ -160,6 +160,11 @@ abstract class RecurrentBase extends Module {
     return new LayerStepper(this, this.who, this.kind);
   }
 
+  /** @internal a stepper with an embedding before it and a head after it (SequenceModel.stepper) */
+  stepperAround(around: StepperAround): LayerStepper {
+    return new LayerStepper(this, this.who, this.kind, around);
+  }
+
   /** @internal the weights of layer l, forward direction */
   layerWeights(l: number): DirectionParams {
     return this.dirParams(l, 0);
@@ -267,38 +272,62 @@ export class GRU extends RecurrentBase {
 /** The state a stepper carries: h (L, B, Hout), and c (L, B, H) for the LSTM. */
 export type StepState = Tensor | readonly [Tensor, Tensor];
 
+/**
+ * @internal What a model's stepper fuses around a layer's steps: an embedding before the first
+ * layer (token ids in) and a linear head after the last (its logits out).
+ */
+export interface StepperAround {
+  embedding?: Tensor;
+  head?: { weight: Tensor; bias: Tensor | null };
+}
+
 /** Runs a recurrent layer one step at a time on a snapshot of its weights; see `stepper()`. */
 export class LayerStepper {
   private readonly steppers: RecurrentStepper[];
   private readonly versions: [Tensor, number][];
   private readonly dtype: 'float32' | 'float64';
 
-  constructor(private readonly m: RecurrentBase, private readonly who: string, private readonly kind: RecurrentKind) {
+  /** @internal use `layer.stepper()` (or `SequenceModel.stepper()` for `around`) */
+  constructor(private readonly m: RecurrentBase, private readonly who: string, private readonly kind: RecurrentKind, around: StepperAround = {}) {
     if (m.bidirectional) throw new Error(`${who}.stepper: a bidirectional layer reads the sequence backwards and cannot run one step at a time`);
     this.dtype = m.dtype === 'float64' ? 'float64' : 'float32';
     const H = m.hiddenSize;
     const P = m.projSize;
     const Hout = P || H;
-    this.steppers = Array.from({ length: m.numLayers }, (_, l) => {
+    const L = m.numLayers;
+    const d = (t: Tensor | null): FloatArray | null => (t ? (t.data as FloatArray) : null);
+    const { embedding, head } = around;
+    this.steppers = Array.from({ length: L }, (_, l) => {
       const p = m.layerWeights(l);
-      const d = (t: Tensor | null): FloatArray | null => (t ? (t.data as FloatArray) : null);
-      return getBackend().recurrentStepper({ kind, T: 1, B: 1, I: l === 0 ? m.inputSize : Hout, H, P, ...m.variant }, { wih: d(p.wih)!, whh: d(p.whh)!, bih: d(p.bih), bhh: d(p.bhh), whr: d(p.whr) });
+      return getBackend().recurrentStepper({ kind, T: 1, B: 1, I: l === 0 ? m.inputSize : Hout, H, P, ...m.variant }, { wih: d(p.wih)!, whh: d(p.whh)!, bih: d(p.bih), bhh: d(p.bhh), whr: d(p.whr) }, {
+        ...(embedding && l === 0 ? { embedding: { weight: d(embedding)!, V: embedding.shape[0]! } } : {}),
+        ...(head && l === L - 1 ? { head: { weight: d(head.weight)!, bias: d(head.bias), O: head.weight.shape[0]! } } : {}),
+      });
     });
-    this.versions = m.parameters().map((p) => [p, p.version]);
+    const extra = [embedding, head?.weight, head?.bias].filter((t): t is Tensor => t instanceof Tensor);
+    this.versions = [...m.parameters(), ...extra].map((p) => [p, p.version]);
   }
 
   /** x (B, inputSize) or (inputSize) [, state] -> [output (B, Hout) or (Hout), new state]. */
   step(x: Tensor, state?: StepState | null): [Tensor, StepState] {
     const who = `${this.who}.stepper().step`;
-    for (const [p, v] of this.versions) {
-      if (p.version !== v) throw new Error(`${who}: the layer's weights changed after this stepper was made; make a new one with stepper()`);
-    }
     if (!(x instanceof Tensor)) throw new Error(`${who}: x must be a Tensor`);
     if (x.ndim !== 1 && x.ndim !== 2) throw new Error(`${who}: x must be (batch, inputSize) or (inputSize), got shape ${formatShape(x.shape)}`);
     if (x.shape[x.ndim - 1] !== this.m.inputSize) throw new Error(`${who}: x has ${x.shape[x.ndim - 1]} features, expected inputSize ${this.m.inputSize}`);
     if (x.dtype !== this.dtype) throw new Error(`${who}: x is ${x.dtype} but the weights are ${this.dtype}`);
-    const unbatched = x.ndim === 1;
-    const B = unbatched ? 1 : x.shape[0]!;
+    const r = this.run(x.data as FloatArray, x.ndim === 1 ? 1 : x.shape[0]!, x.ndim === 1, state, who);
+    return [r.output, r.state];
+  }
+
+  /**
+   * @internal One step from x (B * inputSize values), or B token ids with an embedding: the top
+   * layer's output ((B, Hout), or (Hout) when unbatched), the head's logits (flat, B * O) when
+   * there is a head, and the new state.
+   */
+  run(inp: FloatArray | Int32Array, B: number, unbatched: boolean, state: StepState | null | undefined, who: string): { output: Tensor; logits: FloatArray | null; state: StepState } {
+    for (const [p, v] of this.versions) {
+      if (p.version !== v) throw new Error(`${who}: the model's weights changed after this stepper was made; make a new one with stepper()`);
+    }
     const L = this.m.numLayers;
     const H = this.m.hiddenSize;
     const Hout = this.m.projSize || H;
@@ -318,21 +347,29 @@ export class LayerStepper {
       }
     }
     const alloc = (n: number): FloatArray => (this.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n));
-    const hAll = alloc(L * B * Hout);
-    const cAll = lstm ? alloc(L * B * H) : null;
-    let inp = x.data as FloatArray;
+    // one layer's new state is the backend's own fresh arrays; more layers' are gathered
+    const hAll = L > 1 ? alloc(L * B * Hout) : null;
+    const cAll = lstm && L > 1 ? alloc(L * B * H) : null;
+    const zeros = h && (c || !lstm) ? null : alloc(B * Math.max(H, Hout)); // read only
+    let x: FloatArray | Int32Array = inp;
+    let logits: FloatArray | null = null;
+    let hN: FloatArray | null = null;
+    let cN: FloatArray | null = null;
     for (let l = 0; l < L; l++) {
-      const h0 = h ? (h.data as FloatArray).subarray(l * B * Hout, (l + 1) * B * Hout) : alloc(B * Hout);
-      const c0 = lstm ? (c ? (c.data as FloatArray).subarray(l * B * H, (l + 1) * B * H) : alloc(B * H)) : null;
-      const r = this.steppers[l]!.run(inp, 1, B, h0, c0);
-      hAll.set(r.hN, l * B * Hout);
+      const h0 = h ? (h.data as FloatArray).subarray(l * B * Hout, (l + 1) * B * Hout) : zeros!.subarray(0, B * Hout);
+      const c0 = lstm ? (c ? (c.data as FloatArray).subarray(l * B * H, (l + 1) * B * H) : zeros!.subarray(0, B * H)) : null;
+      const r = this.steppers[l]!.run(x, 1, B, h0, c0);
+      hN = r.hN;
+      cN = r.cN;
+      if (hAll) hAll.set(r.hN, l * B * Hout);
       if (cAll && r.cN) cAll.set(r.cN, l * B * H);
-      inp = r.out;
+      x = r.out;
+      logits = r.logits;
     }
     const shapeOf = (w: number): number[] => (unbatched ? [L, w] : [L, B, w]);
-    const y = new Tensor(inp, unbatched ? [Hout] : [B, Hout]);
-    const hT = new Tensor(hAll, shapeOf(Hout));
-    return [y, lstm ? [hT, new Tensor(cAll!, shapeOf(H))] : hT];
+    const output = new Tensor(x as FloatArray, unbatched ? [Hout] : [B, Hout]);
+    const hT = new Tensor(hAll ?? hN!, shapeOf(Hout));
+    return { output, logits, state: lstm ? [hT, new Tensor(cAll ?? cN!, shapeOf(H))] : hT };
   }
 
   /** Frees the snapshot now (otherwise it goes when the stepper is garbage-collected). */

@@ -7,11 +7,12 @@
  * Legend: T steps, B batch, F input features, V vocabulary, H hidden, O outputs.
  */
 import { Tensor } from '../tensor/tensor.js';
+import type { FloatArray } from '../tensor/dtype.js';
 import { formatShape } from '../tensor/shape.js';
 import { mean as meanOp, slice, squeeze, concat, sum as sumOp } from '../autograd/index.js';
 import { Module } from './module.js';
 import { Embedding, Linear } from './layers.js';
-import { LSTM, GRU, RNN, type LSTMOptions, type RNNOptions, type GRUOptions } from './rnn.js';
+import { LSTM, GRU, RNN, type LayerStepper, type LSTMOptions, type RNNOptions, type GRUOptions } from './rnn.js';
 import { checkKnown, oneOf } from './options.js';
 
 /** The recurrent layer of a SequenceModel: its kind and the layer's own options. */
@@ -99,6 +100,18 @@ export class SequenceModel extends Module {
   }
 
   /**
+   * A snapshot of the model for running one step at a time (text generation, streaming): each
+   * `step(input, state)` runs the embedding, the recurrent layer and the head on one step and
+   * returns the head's output and the new state. In one backend call where the backend can:
+   * token ids index precomputed input projections, and the head's weights stay packed. No
+   * gradients; after the weights change, make a new stepper (an old one refuses to run).
+   * Unidirectional layers, `output` 'sequence' or 'last'.
+   */
+  stepper(): SequenceStepper {
+    return new SequenceStepper(this);
+  }
+
+  /**
    * With per-sequence lengths of a right-padded batch: the output at each sequence's last valid
    * step ('last') or the mean over its valid steps ('mean'). A unidirectional recurrence never
    * reads ahead, so these equal the results of each sequence alone, gradients included.
@@ -118,5 +131,89 @@ export class SequenceModel extends Module {
       return this.output === 'last' ? squeeze(valid, timeDim) : sumOp(valid, timeDim).div(L);
     }); // each (1, F)
     return concat(rows, 0); // (B, F)
+  }
+}
+
+/**
+ * Runs a SequenceModel one step at a time on a snapshot of its weights; see
+ * `SequenceModel.stepper()`.
+ *
+ * @example
+ * ```ts
+ * const stepper = model.stepper();
+ * let state = null;
+ * let logits;
+ * for (const id of promptIds) [logits, state] = stepper.step(id, state);
+ * ```
+ */
+export class SequenceStepper {
+  private readonly layer: LayerStepper;
+  private readonly dtype: string;
+
+  /** @internal use `model.stepper()` */
+  constructor(private readonly model: SequenceModel) {
+    const who = 'SequenceModel.stepper';
+    if (model.output === 'mean') {
+      throw new Error(`${who}: this model's head sees the mean over all steps (output 'mean'); a stepper gives the head's output at each step, as models with output 'sequence' or 'last' compute it`);
+    }
+    this.dtype = model.rnn.dtype;
+    for (const [name, t] of [['embedding', model.embedding?.weight], ['head', model.head.weight]] as const) {
+      if (t && t.dtype !== this.dtype) throw new Error(`${who}: the ${name} is ${t.dtype} but the recurrent layer is ${this.dtype}; convert the whole model with .to()`);
+    }
+    this.layer = model.rnn.stepperAround({
+      ...(model.embedding ? { embedding: model.embedding.weight } : {}),
+      head: { weight: model.head.weight, bias: model.head.bias },
+    });
+  }
+
+  /**
+   * One step. With an embedding, input is a token id (one sequence) or an int32 tensor (B) of
+   * ids; else features (F) or (B, F). Returns the head's output, (O) or (B, O), and the new state
+   * (as the recurrent layer's stepper gives it; null or omitted: zeros).
+   */
+  step(input: number | Tensor, state?: SequenceState | null): [Tensor, SequenceState] {
+    const who = 'SequenceStepper.step';
+    const m = this.model;
+    const O = m.head.outFeatures;
+    let data: FloatArray | Int32Array;
+    let B: number;
+    let unbatched: boolean;
+    if (m.embedding) {
+      const V = m.embedding.numEmbeddings;
+      if (typeof input === 'number') {
+        if (!Number.isInteger(input) || input < 0 || input >= V) throw new Error(`${who}: token id ${input} is outside the vocabulary [0, ${V})`);
+        data = Int32Array.of(input);
+        B = 1;
+        unbatched = true;
+      } else if (input instanceof Tensor && input.dtype === 'int32' && input.ndim === 1) {
+        data = input.data as Int32Array;
+        B = input.shape[0]!;
+        unbatched = false;
+      } else {
+        const got = input instanceof Tensor ? `a ${input.dtype} tensor of shape ${formatShape(input.shape)}` : typeof input;
+        throw new Error(`${who}: this model embeds token ids: input must be a token id (number) or an int32 tensor of shape [batch], got ${got}`);
+      }
+      for (let i = 0; i < B; i++) {
+        const id = data[i]!;
+        if (!Number.isInteger(id) || id < 0 || id >= V) throw new Error(`${who}: token id ${id} is outside the vocabulary [0, ${V})`);
+      }
+    } else {
+      const F = m.rnn.inputSize;
+      if (!(input instanceof Tensor) || (input.ndim !== 1 && input.ndim !== 2)) {
+        throw new Error(`${who}: input must be a ${this.dtype} tensor of shape [${F}] or [batch, ${F}], got ${input instanceof Tensor ? formatShape(input.shape) : typeof input}`);
+      }
+      if (input.shape[input.ndim - 1] !== F) throw new Error(`${who}: input has ${input.shape[input.ndim - 1]} features, expected ${F}`);
+      if (input.dtype !== this.dtype) throw new Error(`${who}: input is ${input.dtype} but the model is ${this.dtype}`);
+      data = input.data as FloatArray;
+      B = input.ndim === 1 ? 1 : input.shape[0]!;
+      unbatched = input.ndim === 1;
+    }
+    const r = this.layer.run(data, B, unbatched, state, who);
+    return [new Tensor(r.logits!, unbatched ? [O] : [B, O]), r.state];
+  }
+
+  /** Frees the snapshot now (otherwise it goes when the stepper is garbage-collected). */
+  dispose(): void {
+    this.layer.dispose();
   }
 }

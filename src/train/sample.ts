@@ -21,9 +21,24 @@ export function sampleLogits(logits: ArrayLike<number>, options: SampleOptions, 
   let best = 0;
   for (let i = 1; i < n; i++) if (logits[i]! > logits[best]!) best = i;
   if (temperature === 0) return best;
+  const m = logits[best]!;
+  if ((topK <= 0 || topK >= n) && topP === 1) {
+    // nothing cut: draw by the cumulative weights in index order, no sort
+    const w = new Float64Array(n);
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += w[i] = Math.exp((logits[i]! - m) / temperature);
+    let r = rng.random() * sum;
+    let last = best;
+    for (let i = 0; i < n; i++) {
+      if (w[i]! === 0) continue;
+      last = i;
+      r -= w[i]!;
+      if (r <= 0) return i;
+    }
+    return last;
+  }
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => logits[b]! - logits[a]!);
   const keepK = topK > 0 ? Math.min(topK, n) : n;
-  const m = logits[best]!;
   const p = order.slice(0, keepK).map((i) => Math.exp((logits[i]! - m) / temperature));
   const total = p.reduce((a, b) => a + b, 0);
   let keep = p.length;

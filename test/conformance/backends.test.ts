@@ -5,6 +5,7 @@
  */
 import { describe, it } from 'node:test';
 import { after, before } from 'node:test';
+import assert from 'node:assert/strict';
 import {
   referenceBackend, getBackend, setBackend, listBackends, Generator, setWasmPoison, wasmControls, LSTM, GRU, randn, crossEntropy, Linear, randint,
   type RecurrentDims, type RecurrentKind, type RecurrentWeights,
@@ -257,6 +258,66 @@ for (const name of listBackends()) {
           if (want.cN) assertClose(c!, want.cN, 'cN');
         });
       }
+    }
+  });
+}
+
+for (const name of listBackends()) {
+  describe(`${name} stepper with an embedding and a head matches the reference`, () => {
+    before(() => setWasmPoison(true));
+    after(() => setWasmPoison(false));
+    // [kind, B, I, H, P, V, O, head bias]: one row split by units (H % 8 == 0) with the head split
+    // by columns, rows split, projection, no head bias, and a vocabulary too big for precomputed
+    // input rows (V * 4H * 4 bytes > 16 MiB: rows gathered and projected each step)
+    const cases = [
+      ['lstm', 1, 64, 256, 0, 65, 65, true], ['gru', 1, 5, 24, 0, 9, 3, true], ['rnn_tanh', 1, 7, 40, 0, 11, 17, false],
+      ['lstm', 3, 4, 7, 0, 5, 9, true], ['gru', 2, 3, 9, 0, 6, 1, true], ['lstm', 2, 3, 9, 4, 5, 7, false],
+      ['rnn_relu', 1, 1, 1, 0, 2, 2, true], ['lstm', 1, 4, 256, 0, 4200, 5, true],
+    ] as const;
+    for (const [kind, B, I, H, P, V, O, hb] of cases) {
+      it(`${kind} B=${B} I=${I} H=${H} P=${P} V=${V} O=${O}${hb ? '' : ' no head bias'}`, () => {
+        setBackend(name);
+        const be = getBackend();
+        const G = kind === 'lstm' ? 4 : kind === 'gru' ? 3 : 1;
+        const Hout = P || H;
+        const sc = H > 16 ? 1 / Math.sqrt(H) : 1;
+        const w: RecurrentWeights = { wih: rand(G * H * I, sc), whh: rand(G * H * Hout, sc), bih: rand(G * H), bhh: rand(G * H), whr: P ? rand(P * H) : null };
+        const emb = rand(V * I), hw = rand(O * Hout, sc), hbias = hb ? rand(O) : null;
+        const T = 3;
+        const ids = Int32Array.from({ length: T * B }, (_, i) => (i * 7 + 1) % V);
+        const h0 = rand(B * Hout), c0 = kind === 'lstm' ? rand(B * H) : null;
+        // the specification: gather, run the plain reference kernel, then the head row by row
+        const x = new Float32Array(T * B * I);
+        ids.forEach((id, r) => x.set(emb.subarray(id * I, (id + 1) * I), r * I));
+        const want = referenceBackend.recurrentForward({ kind, T, B, I, H, P }, w, x, h0, c0, false, false);
+        const wantLogits = new Float64Array(T * B * O);
+        for (let r = 0; r < T * B; r++) {
+          for (let j = 0; j < O; j++) {
+            let s = hbias ? hbias[j]! : 0;
+            for (let k = 0; k < Hout; k++) s += want.out[r * Hout + k]! * hw[j * Hout + k]!;
+            wantLogits[r * O + j] = s;
+          }
+        }
+        const st = be.recurrentStepper({ kind, T: 1, B: 1, I, H, P }, w, { embedding: { weight: emb, V }, head: { weight: hw, bias: hbias, O } });
+        const whole = st.run(ids, T, B, h0, c0);
+        // and one step at a time
+        let h: Float32Array | Float64Array = h0;
+        let c: Float32Array | Float64Array | null = c0;
+        const logits: number[] = [];
+        for (let t = 0; t < T; t++) {
+          const r = st.run(ids.subarray(t * B, (t + 1) * B), 1, B, h, c);
+          logits.push(...r.logits!);
+          h = r.hN;
+          c = r.cN;
+        }
+        assert.throws(() => st.run(Int32Array.of(V), 1, 1, h0.subarray(0, Hout), c0 ? c0.subarray(0, H) : null), /token id .* outside/);
+        st.dispose();
+        assertClose(whole.out, want.out, 'out');
+        assertClose(whole.hN, want.hN, 'hN');
+        if (want.cN) assertClose(whole.cN!, want.cN, 'cN');
+        assertClose(whole.logits!, wantLogits, 'logits');
+        assertClose(logits, wantLogits, 'stepped logits');
+      });
     }
   });
 }

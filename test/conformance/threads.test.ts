@@ -6,7 +6,7 @@ import { getBackend, setBackend, listBackends, backendInfo, setNumThreads, Gener
 
 
 describe('thread count does not change results', { skip: !listBackends().includes('wasm') || backendInfo().threads < 2 }, () => {
-  it('gemm, the sequence kernels and stepping, 1 vs 2 vs 3 threads', () => {
+  it('gemm, the sequence kernels and stepping (with embedding and head too), 1 vs 2 vs 3 threads', () => {
     setBackend('wasm');
     const be = getBackend();
     const runAll = (): Float32Array[] => {
@@ -45,6 +45,15 @@ describe('thread count does not change results', { skip: !listBackends().include
           if (r.cN) outs.push(r.cN as Float32Array);
         }
         st.dispose();
+        // with an embedding (precomputed input rows) and a head split by columns (65: uneven)
+        const V = 70, O = 65;
+        const fused = be.recurrentStepper({ kind, T: 1, B: 1, I: 64, H, P: 0 }, w, { embedding: { weight: rnd(V * 64), V }, head: { weight: rnd(O * H).map((v) => v * sc), bias: rnd(O), O } });
+        for (const [T, B] of [[1, 1], [3, 1], [2, 3]] as const) {
+          const ids = Int32Array.from({ length: T * B }, (_, i) => (i * 29 + 3) % V);
+          const r = fused.run(ids, T, B, rnd(B * H), kind === 'lstm' ? rnd(B * H) : null);
+          outs.push(r.out as Float32Array, r.hN as Float32Array, r.logits as Float32Array);
+        }
+        fused.dispose();
       }
       return outs;
     };

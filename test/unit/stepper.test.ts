@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { LSTM, GRU, RNN, randn, manualSeed, listBackends, setBackend, SGD, zeros, type Tensor } from 'recurrent';
+import { LSTM, GRU, RNN, randn, randint, manualSeed, listBackends, setBackend, SGD, zeros, SequenceModel, type Tensor } from 'recurrent';
 import { assertClose, assertThrowsMatching as throws } from '../helpers.js';
 
 for (const be of listBackends()) {
@@ -50,8 +50,75 @@ for (const be of listBackends()) {
       const [y] = m.forward(randn([2, 1, 3]));
       y.sum().backward();
       new SGD(m.parameters(), { lr: 0.1 }).step();
-      throws(() => s.step(randn([1, 3])), "the layer's weights changed after this stepper was made");
+      throws(() => s.step(randn([1, 3])), "weights changed after this stepper was made");
       m.stepper().step(randn([1, 3]));
+    });
+  });
+}
+
+for (const be of listBackends()) {
+  describe(`model steppers [${be}]`, () => {
+    it('token ids through embedding, layer and head equal the model over the sequence, batched and not', () => {
+      setBackend(be);
+      manualSeed(4);
+      for (const rnn of [{ kind: 'lstm', inputSize: 6, hiddenSize: 16 }, { kind: 'gru', inputSize: 6, hiddenSize: 9, numLayers: 2 }, { kind: 'lstm', inputSize: 6, hiddenSize: 8, projSize: 3 }] as const) {
+        const model = new SequenceModel({ embedding: { numEmbeddings: 11, embeddingDim: 6 }, rnn, head: { outFeatures: 5 } });
+        const T = 5, B = 3;
+        const ids = randint(0, 11, [T, B]);
+        const [want] = model.forward(ids); // (T, B, 5)
+        const s = model.stepper();
+        let state = null;
+        for (let t = 0; t < T; t++) {
+          let logits: Tensor;
+          [logits, state] = s.step(ids.slice(0, t, t + 1).squeeze(0), state);
+          assert.deepEqual(logits.shape, [B, 5]);
+          assertClose(logits, want.slice(0, t, t + 1).squeeze(0).data, `${rnn.kind} step ${t}`);
+        }
+        // one sequence, ids as numbers: the first column
+        const one = model.stepper();
+        let st1 = null;
+        for (let t = 0; t < T; t++) {
+          let logits: Tensor;
+          [logits, st1] = one.step(ids.data[t * B]!, st1);
+          assert.deepEqual(logits.shape, [5]);
+          assertClose(logits, want.slice(0, t, t + 1).data.slice(0, 5), `${rnn.kind} unbatched step ${t}`);
+        }
+        s.dispose();
+        one.dispose();
+      }
+    });
+    it('features in (no embedding), output "last"', () => {
+      setBackend(be);
+      manualSeed(5);
+      const model = new SequenceModel({ rnn: { kind: 'rnn', inputSize: 2, hiddenSize: 7 }, head: { outFeatures: 1 }, output: 'last' });
+      const x = randn([4, 2, 2]);
+      const [want] = model.forward(x); // (2, 1): the last step
+      const s = model.stepper();
+      let state = null;
+      let y: Tensor | null = null;
+      for (let t = 0; t < 4; t++) [y, state] = s.step(x.slice(0, t, t + 1).squeeze(0), state);
+      assertClose(y!, want.data, 'last step');
+    });
+    it('refuses bad ids, bad input, pooled models, stale weights and mixed dtypes', () => {
+      setBackend(be);
+      const model = new SequenceModel({ embedding: { numEmbeddings: 4, embeddingDim: 3 }, rnn: { kind: 'lstm', inputSize: 3, hiddenSize: 5 }, head: { outFeatures: 4 } });
+      const s = model.stepper();
+      throws(() => s.step(4), 'SequenceStepper.step: token id 4 is outside the vocabulary [0, 4)');
+      throws(() => s.step(1.5), 'token id 1.5 is outside');
+      throws(() => s.step(randn([3])), 'input must be a token id (number) or an int32 tensor of shape [batch], got a float32 tensor of shape [3]');
+      throws(() => s.step(2, [zeros([1, 5]), zeros([1, 4])]), 'c must be a float32 tensor of shape [1, 5]');
+      const feats = new SequenceModel({ rnn: { kind: 'gru', inputSize: 3, hiddenSize: 4 }, head: { outFeatures: 2 }, output: 'last' }).stepper();
+      throws(() => feats.step(randn([2, 5])), 'SequenceStepper.step: input has 5 features, expected 3');
+      throws(() => feats.step(7), 'input must be a float32 tensor of shape [3] or [batch, 3], got number');
+      throws(() => new SequenceModel({ rnn: { kind: 'gru', inputSize: 3, hiddenSize: 4 }, head: { outFeatures: 2 }, output: 'mean' }).stepper(), "SequenceModel.stepper: this model's head sees the mean over all steps");
+      s.step(1);
+      const [out] = model.forward(randint(0, 4, [2, 1]));
+      out.sum().backward();
+      new SGD(model.head.parameters(), { lr: 0.1 }).step(); // the head alone changes
+      throws(() => s.step(1), "the model's weights changed after this stepper was made");
+      const m64 = new SequenceModel({ embedding: { numEmbeddings: 4, embeddingDim: 3 }, rnn: { kind: 'lstm', inputSize: 3, hiddenSize: 5 }, head: { outFeatures: 4 } });
+      m64.rnn.to('float64');
+      throws(() => m64.stepper(), 'SequenceModel.stepper: the embedding is float32 but the recurrent layer is float64');
     });
   });
 }

@@ -1,16 +1,42 @@
 import type { FloatArray } from '../../tensor/dtype.js';
-import type { Backend, RecurrentDims, RecurrentStepper, RecurrentWeights } from '../backend.js';
+import { stepperIds, type Backend, type RecurrentDims, type RecurrentStepper, type RecurrentWeights, type StepperExtras } from '../backend.js';
 import { gemm } from './gemm.js';
 import { unary, unaryBackward, pow, binary } from './elementwise.js';
 import { sumTo, broadcastTo, permute, softmax, softmaxBackward, logSoftmaxNllBackward } from './layout.js';
 import { recurrentForward, recurrentBackward } from './recurrent.js';
 import { adamStep } from './optim.js';
 
-/** Steps with copies of the weights through the sequence kernel. */
-function recurrentStepper(dims: RecurrentDims, w: RecurrentWeights): RecurrentStepper {
+/** A zeroed array of n elements of a's type. */
+const like = (a: FloatArray, n: number): FloatArray => (a instanceof Float64Array ? new Float64Array(n) : new Float32Array(n));
+
+/**
+ * Steps with copies of the weights through the sequence kernel: embedding rows gathered, the
+ * head as `linear` computes it (each row starts as the bias, the product accumulates onto it).
+ */
+function recurrentStepper(dims: RecurrentDims, w: RecurrentWeights, extras: StepperExtras = {}): RecurrentStepper {
   const copy = { wih: w.wih.slice(), whh: w.whh.slice(), bih: w.bih?.slice() ?? null, bhh: w.bhh?.slice() ?? null, whr: w.whr?.slice() ?? null };
+  const emb = extras.embedding ? { weight: extras.embedding.weight.slice(), V: extras.embedding.V } : null;
+  const head = extras.head ? { weight: extras.head.weight.slice(), bias: extras.head.bias?.slice() ?? null, O: extras.head.O } : null;
+  const { I } = dims;
+  const Hout = dims.P || dims.H;
   return {
-    run: (x, T, B, h0, c0) => recurrentForward({ ...dims, T, B }, copy, x, h0, c0, false, false),
+    run(x, T, B, h0, c0) {
+      let xs: FloatArray;
+      if (emb) {
+        const ids = stepperIds(x, T * B, emb.V);
+        xs = like(emb.weight, T * B * I);
+        for (let r = 0; r < T * B; r++) xs.set(emb.weight.subarray(ids[r]! * I, (ids[r]! + 1) * I), r * I);
+      } else xs = x as FloatArray;
+      const f = recurrentForward({ ...dims, T, B }, copy, xs, h0, c0, false, false);
+      let logits: FloatArray | null = null;
+      if (head) {
+        const rows = T * B;
+        logits = like(f.out, rows * head.O);
+        if (head.bias) for (let r = 0; r < rows; r++) logits.set(head.bias, r * head.O);
+        gemm(false, true, rows, head.O, Hout, f.out, 0, head.weight, 0, logits, 0, head.bias !== null);
+      }
+      return { out: f.out, hN: f.hN, cN: f.cN, logits };
+    },
     dispose: () => undefined,
   };
 }

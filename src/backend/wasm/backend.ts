@@ -6,7 +6,7 @@
 import type { FloatArray } from '../../tensor/dtype.js';
 import type { Shape } from '../../tensor/shape.js';
 import {
-  ALL_RECURRENT_GRADS, gateCount, leadingSumWidth, isKerasVariant, type Backend, type RecurrentNeeds, type AdamScalars, type RecurrentStepper, type UnaryOp, type RecurrentCache, type RecurrentDims, type RecurrentForwardResult, type RecurrentGrads,
+  ALL_RECURRENT_GRADS, gateCount, leadingSumWidth, isKerasVariant, stepperIds, type Backend, type StepperExtras, type RecurrentNeeds, type AdamScalars, type RecurrentStepper, type UnaryOp, type RecurrentCache, type RecurrentDims, type RecurrentForwardResult, type RecurrentGrads,
   type RecurrentWeights,
 } from '../backend.js';
 import { referenceBackend as ref } from '../reference/index.js';
@@ -82,7 +82,9 @@ export interface WasmBackendControls {
 
 const KIND = { lstm: 0, gru: 1, rnn_tanh: 2, rnn_relu: 3 } as const;
 /** Slots of the sequence kernels' argument block (kernels/recurrent.ts, A_KIND .. A_ACCH). */
-const ARG_SLOTS = 45;
+const ARG_SLOTS = 51;
+/** The most memory a stepper spends on precomputed input projections of an embedding's rows. */
+const TABLE_MAX_BYTES = 16 * 2 ** 20;
 
 function f32(...arrays: (FloatArray | null)[]): boolean {
   return arrays.every((a) => a === null || a instanceof Float32Array);
@@ -375,11 +377,20 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
   const freeBlocks = (blocks: Block[]): void => blocks.forEach((b) => heap.release(b.p, b.bytes));
   const finalizer = new FinalizationRegistry<Block[]>(freeBlocks);
 
-  function recurrentStepper(dims: RecurrentDims, w: RecurrentWeights): RecurrentStepper {
-    if (isKerasVariant(dims) || !f32(w.wih, w.whh, w.bih, w.bhh, w.whr)) return ref.recurrentStepper(dims, w);
+  function recurrentStepper(dims: RecurrentDims, w: RecurrentWeights, extras: StepperExtras = {}): RecurrentStepper {
+    const { embedding, head } = extras;
+    if (isKerasVariant(dims) || !f32(w.wih, w.whh, w.bih, w.bhh, w.whr, embedding?.weight ?? null, head?.weight ?? null, head?.bias ?? null)) {
+      return ref.recurrentStepper(dims, w, extras);
+    }
     const { kind, I, H, P } = dims;
     const GH = gateCount(kind) * H;
     const Hout = P || H;
+    // A small vocabulary's input projections are precomputed (V, GH): a step then reads one row
+    // of them instead of all of wih. Beyond TABLE_MAX_BYTES, rows are gathered and projected.
+    const V = embedding?.V ?? 0;
+    const useTable = embedding !== undefined && V * GH * 4 <= TABLE_MAX_BYTES;
+    const embCopy = embedding && !useTable ? (embedding.weight as Float32Array).slice() : null;
+    const O = head?.O ?? 0;
     // persistent blocks first (they move the scratch area), then pack through scratch copies
     const blocks: Block[] = [];
     const keep = (bytes: number): number => {
@@ -392,28 +403,55 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     const whrP = P ? keep(k.packedBytes(H, P)) : 0;
     const bihP = w.bih ? keep(GH * 4) : 0;
     const bhhP = w.bhh ? keep(GH * 4) : 0;
+    const tableP = useTable ? keep(V * GH * 4) : 0;
+    const headP = head ? keep(k.packedBytes(Hout, O)) : 0;
+    const headBP = head?.bias ? keep(O * 4) : 0;
     heap.reset();
     k.pack(heap.put(w.wih as Float32Array), 1, I, GH, wihP);
     k.pack(heap.put(w.whh as Float32Array), 1, Hout, GH, whhP);
     if (P) k.pack(heap.put(w.whr as Float32Array), 1, H, P, whrP);
     if (w.bih) heap.f32(bihP, GH).set(w.bih);
     if (w.bhh) heap.f32(bhhP, GH).set(w.bhh);
+    if (head) {
+      heap.reset();
+      k.pack(heap.put(head.weight as Float32Array), 1, Hout, O, headP);
+      if (head.bias) heap.f32(headBP, O).set(head.bias);
+    }
+    if (useTable) {
+      // the embedding's rows times wih^T, by the same sums as a step's own projection
+      heap.reset();
+      const pe = heap.put((embedding.weight as Float32Array).subarray(0, V * I));
+      const pw = heap.put(w.wih as Float32Array);
+      k.gemm(0, 1, V, GH, I, pe, pw, tableP, 0, heap.alloc(wsBytes), 0, 1);
+    }
     let live = true;
     const token = {};
     finalizer.register(token, blocks, token);
     const stepper: RecurrentStepper & { token: object } = {
       token,
-      run(x, T, B, h0, c0) {
+      run(xIn, T, B, h0, c0) {
         if (!live) throw new Error('RecurrentStepper.run: the stepper was disposed');
+        let x: FloatArray | null = null;
+        let ids: Int32Array | null = null;
+        if (embedding) {
+          ids = stepperIds(xIn, T * B, V);
+          if (embCopy) {
+            const g = new Float32Array(T * B * I);
+            for (let r = 0; r < T * B; r++) g.set(embCopy.subarray(ids[r]! * I, (ids[r]! + 1) * I), r * I);
+            x = g;
+            ids = null;
+          }
+        } else if (xIn instanceof Int32Array) throw new Error('RecurrentStepper.run: token ids given but the stepper has no embedding');
+        else x = xIn;
         if (!f32(x, h0, c0)) throw new Error('RecurrentStepper.run: float32 inputs expected');
         heap.reset();
         const lstm = kind === 'lstm';
         // one row splits by hidden units (whole 8-unit blocks, no projection), more rows by rows
-        const nth = Math.min(threadsFor(T * B * GH * (I + Hout)), B > 1 || (H % 8 === 0 && !P) ? Infinity : 1);
+        const nth = Math.min(threadsFor(T * B * (GH * (I + Hout) + O * Hout)), B > 1 || (H % 8 === 0 && !P) ? Infinity : 1);
         const slots = new Array<number>(ARG_SLOTS).fill(0);
         slots[0] = KIND[kind];
         slots[1] = T; slots[2] = B; slots[3] = I; slots[4] = H; slots[5] = P;
-        slots[7] = heap.put(x as Float32Array);
+        slots[7] = x ? heap.put(x as Float32Array) : 0;
         slots[8] = wihP;
         slots[10] = bihP;
         slots[11] = bhhP;
@@ -433,13 +471,31 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
         slots[40] = ctrl;
         slots[41] = wsBytes;
         slots[42] = 1;
+        if (ids) {
+          slots[45] = heap.putI32(ids.subarray(0, T * B));
+          slots[46] = tableP;
+        }
+        if (head) {
+          slots[47] = headP;
+          slots[48] = headBP;
+          slots[49] = O;
+          slots[50] = heap.alloc(T * B * O * 4);
+        }
         const args = heap.args(slots);
         launch(nth, 'recurrentForward', [args], () => k.recurrentForward(args, 0));
-        const out = heap.take(slots[15]!, T * B * Hout);
+        // every result in one new buffer: a typed array's allocation costs about a microsecond
+        const nOut = T * B * Hout, nH = B * Hout, nC = lstm ? B * H : 0, nL = head ? T * B * O : 0;
+        const all = new Float32Array(nOut + nH + nC + nL);
+        const view = (p: number, n: number, at: number): Float32Array => {
+          const v = all.subarray(at, at + n);
+          v.set(heap.f32(p, n));
+          return v;
+        };
         return {
-          out,
-          hN: out.slice((T - 1) * B * Hout),
-          cN: lstm ? heap.take(slots[17]! + (T - 1) * B * H * 4, B * H) : null,
+          out: view(slots[15]!, nOut, 0),
+          hN: view(slots[15]! + (T - 1) * nH * 4, nH, nOut),
+          cN: lstm ? view(slots[17]! + (T - 1) * nC * 4, nC, nOut + nH) : null,
+          logits: head ? view(slots[50]!, nL, nOut + nH + nC) : null,
         };
       },
       dispose() {
