@@ -1,7 +1,7 @@
 // recurrent on the standard workloads of BENCHMARKS.md. One workload per process:
 //   node bench/ours.mjs WORKLOAD [SECONDS]   -> one JSON line
 import {
-  LSTM, GRU, RNN, Linear, Embedding, crossEntropy, mseLoss, Adam, randn, randint, tensor, manualSeed, noGrad, Generator,
+  LSTM, GRU, RNN, Linear, SequenceModel, sampleLogits, crossEntropy, mseLoss, Adam, randn, randint, manualSeed, Generator,
   backendInfo,
 } from '../dist/index.js';
 import { measure } from './measure.mjs';
@@ -51,24 +51,16 @@ function ts() {
 
 function gen() {
   const V = 65, E = 64, H = 256;
-  const emb = new Embedding({ numEmbeddings: V, embeddingDim: E });
-  const rnn = new LSTM({ inputSize: E, hiddenSize: H });
-  const head = new Linear({ inFeatures: H, outFeatures: V });
+  const model = new SequenceModel({ embedding: { numEmbeddings: V, embeddingDim: E }, rnn: { kind: 'lstm', inputSize: E, hiddenSize: H }, head: { outFeatures: V } });
   const rng = new Generator(1);
-  const stepper = rnn.stepper(); // the fused one-step path: weights packed once
+  const stepper = model.stepper(); // embedding, LSTM step and head in one call, weights packed once
   let state = null;
   let token = 0;
   return {
     unit: 'tokens/s', perStep: 1, step() {
-      noGrad(() => {
-        const [h, s] = stepper.step(emb.forward(tensor(Int32Array.of(token), [1])), state);
-        state = s;
-        const p = head.forward(h).softmax(-1).data;
-        let r = rng.random();
-        let k = 0;
-        while (k < V - 1 && (r -= p[k]) > 0) k++;
-        token = k;
-      });
+      const [logits, s] = stepper.step(token, state);
+      state = s;
+      token = sampleLogits(logits.data, {}, rng); // softmax and a draw
     },
   };
 }

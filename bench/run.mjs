@@ -99,6 +99,9 @@ if (json) {
       const p = best(w, lib);
       row[label] = p ? `${p.value} (x${(ours.value / p.value).toFixed(2)})` : '-';
     }
+    // lstm-gen: TF.js also through its layers API (the other columns: its hand-written core-op cell)
+    const layers = best(w, 'tfjs-wasm-layers');
+    if (layers) row['TF.js wasm layers'] = `${layers.value} (x${(ours.value / layers.value).toFixed(2)})`;
     if (w === 'lstm-lm') row['peak MB (ours / PyTorch)'] = `${ours.peakMB} / ${best(w, 'pytorch')?.peakMB ?? '-'}`;
     rows.push(row);
   }

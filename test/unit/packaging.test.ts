@@ -43,6 +43,7 @@ describe('README', () => {
     assert.match(output('copy.loadStateDict'), /entry 'weight_hh_l0' has shape \[4, 12\], expected \[12, 4\]/);
     assert.match(output('gradcheck('), /false\ntrue/);
     assert.match(output('lstm.stepper()'), /^(\d+ ){19}\d+$/m);
+    assert.match(output('model.stepper()'), /^\[ 40 \] 10$/m);
     assert.match(output('backendInfo()'), /name: 'wasm'/);
     assert.match(output('withPrefix(tensors'), /^pt 0$/m);
     assert.match(output('saveModel(model'), /\[ 3, 1, 30 \] 30/);

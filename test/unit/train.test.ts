@@ -39,6 +39,11 @@ describe('sampling', () => {
     const e = logits.map(Math.exp);
     const z = e.reduce((a, b) => a + b, 0);
     counts.forEach((c, i) => assert.ok(Math.abs(c / 20000 - e[i]! / z) < 0.015, `token ${i}: ${c / 20000} vs ${e[i]! / z}`));
+    const cold = [0, 0, 0, 0];
+    for (let i = 0; i < 20000; i++) cold[sampleLogits(logits, { temperature: 0.5 }, g)]!++;
+    const e2 = logits.map((l) => Math.exp(l / 0.5));
+    const z2 = e2.reduce((a, b) => a + b, 0);
+    cold.forEach((c, i) => assert.ok(Math.abs(c / 20000 - e2[i]! / z2) < 0.015, `temperature 0.5, token ${i}: ${c / 20000} vs ${e2[i]! / z2}`));
     const k2 = new Set(Array.from({ length: 500 }, () => sampleLogits(logits, { topK: 2 }, g)));
     assert.deepEqual([...k2].sort(), [1, 3]);
   });
