@@ -13,6 +13,9 @@ export interface SampleOptions {
   topP?: number;
 }
 
+/** sampleLogits' scratch for the weights (grown as needed): it runs once per generated token. */
+let weights = new Float64Array(0);
+
 export function sampleLogits(logits: ArrayLike<number>, options: SampleOptions, rng: Generator): number {
   const { temperature = 1, topK = 0, topP = 1 } = options;
   if (!(temperature >= 0)) throw new Error(`sampleLogits: temperature must be >= 0, got ${temperature}`);
@@ -24,7 +27,8 @@ export function sampleLogits(logits: ArrayLike<number>, options: SampleOptions, 
   const m = logits[best]!;
   if ((topK <= 0 || topK >= n) && topP === 1) {
     // nothing cut: draw by the cumulative weights in index order, no sort
-    const w = new Float64Array(n);
+    if (weights.length < n) weights = new Float64Array(n);
+    const w = weights;
     let sum = 0;
     for (let i = 0; i < n; i++) sum += w[i] = Math.exp((logits[i]! - m) / temperature);
     let r = rng.random() * sum;

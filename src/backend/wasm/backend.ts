@@ -424,6 +424,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
       const pw = heap.put(w.wih as Float32Array);
       k.gemm(0, 1, V, GH, I, pe, pw, tableP, 0, heap.alloc(wsBytes), 0, 1);
     }
+    const slots = new Array<number>(ARG_SLOTS).fill(0); // a call's argument slots, reused
     let live = true;
     const token = {};
     finalizer.register(token, blocks, token);
@@ -443,12 +444,14 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
           }
         } else if (xIn instanceof Int32Array) throw new Error('RecurrentStepper.run: token ids given but the stepper has no embedding');
         else x = xIn;
-        if (!f32(x, h0, c0)) throw new Error('RecurrentStepper.run: float32 inputs expected');
+        if (!(x === null || x instanceof Float32Array) || !(h0 instanceof Float32Array) || !(c0 === null || c0 instanceof Float32Array)) {
+          throw new Error('RecurrentStepper.run: float32 inputs expected');
+        }
         heap.reset();
         const lstm = kind === 'lstm';
         // one row splits by hidden units (whole 8-unit blocks, no projection), more rows by rows
         const nth = Math.min(threadsFor(T * B * (GH * (I + Hout) + O * Hout)), B > 1 || (H % 8 === 0 && !P) ? Infinity : 1);
-        const slots = new Array<number>(ARG_SLOTS).fill(0);
+        slots.fill(0);
         slots[0] = KIND[kind];
         slots[1] = T; slots[2] = B; slots[3] = I; slots[4] = H; slots[5] = P;
         slots[7] = x ? heap.put(x as Float32Array) : 0;
