@@ -26,7 +26,7 @@ const only = opt('--only', all.join(',')).split(',');
 const log = (...a) => { if (!json) console.error(...a); };
 
 function runJson(cmd, args, env = {}) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: (seconds * 20 + 120) * 1000 });
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: (seconds * 20 + 300) * 1000 });
   const lines = (r.stdout ?? '').split('\n').filter((l) => l.startsWith('{'));
   if (r.status !== 0 || lines.length === 0) {
     log(`  ${cmd} ${args.join(' ')}: failed (${r.status ?? r.signal}) ${(r.stderr ?? '').trim().split('\n').slice(-1)[0] ?? ''}`);
