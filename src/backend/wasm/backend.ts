@@ -373,6 +373,28 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     out.set(heap.f32(po, y.length));
   }
 
+  // A stepper call's results, a few small arrays per generated token, are carved from shared
+  // 32 KiB buffers: allocating a typed array of its own costs a microsecond or two in V8, as long
+  // as the rest of a generation step. (A result kept alive keeps its buffer alive: at most 32 KiB.)
+  const CHUNK_FLOATS = 8192;
+  let chunk = new Float32Array(0);
+  let chunkUsed = 0;
+  const stepResult = (src: Float32Array): Float32Array => {
+    const n = src.length;
+    let v: Float32Array;
+    if (n > CHUNK_FLOATS / 4) v = new Float32Array(n);
+    else {
+      if (chunkUsed + n > chunk.length) {
+        chunk = new Float32Array(CHUNK_FLOATS);
+        chunkUsed = 0;
+      }
+      v = chunk.subarray(chunkUsed, chunkUsed + n);
+      chunkUsed += n;
+    }
+    v.set(src);
+    return v;
+  };
+
   interface Block { p: number; bytes: number }
   const freeBlocks = (blocks: Block[]): void => blocks.forEach((b) => heap.release(b.p, b.bytes));
   const finalizer = new FinalizationRegistry<Block[]>(freeBlocks);
@@ -486,19 +508,12 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
         }
         const args = heap.args(slots);
         launch(nth, 'recurrentForward', [args], () => k.recurrentForward(args, 0));
-        // every result in one new buffer: a typed array's allocation costs about a microsecond
-        const nOut = T * B * Hout, nH = B * Hout, nC = lstm ? B * H : 0, nL = head ? T * B * O : 0;
-        const all = new Float32Array(nOut + nH + nC + nL);
-        const view = (p: number, n: number, at: number): Float32Array => {
-          const v = all.subarray(at, at + n);
-          v.set(heap.f32(p, n));
-          return v;
-        };
+        const nH = B * Hout;
         return {
-          out: view(slots[15]!, nOut, 0),
-          hN: view(slots[15]! + (T - 1) * nH * 4, nH, nOut),
-          cN: lstm ? view(slots[17]! + (T - 1) * nC * 4, nC, nOut + nH) : null,
-          logits: head ? view(slots[50]!, nL, nOut + nH + nC) : null,
+          out: stepResult(heap.f32(slots[15]!, T * nH)),
+          hN: stepResult(heap.f32(slots[15]! + (T - 1) * nH * 4, nH)),
+          cN: lstm ? stepResult(heap.f32(slots[17]! + (T - 1) * B * H * 4, B * H)) : null,
+          logits: head ? stepResult(heap.f32(slots[50]!, T * B * O)) : null,
         };
       },
       dispose() {
