@@ -315,16 +315,19 @@ export class LayerStepper {
     if (x.ndim !== 1 && x.ndim !== 2) throw new Error(`${who}: x must be (batch, inputSize) or (inputSize), got shape ${formatShape(x.shape)}`);
     if (x.shape[x.ndim - 1] !== this.m.inputSize) throw new Error(`${who}: x has ${x.shape[x.ndim - 1]} features, expected inputSize ${this.m.inputSize}`);
     if (x.dtype !== this.dtype) throw new Error(`${who}: x is ${x.dtype} but the weights are ${this.dtype}`);
-    const r = this.run(x.data as FloatArray, x.ndim === 1 ? 1 : x.shape[0]!, x.ndim === 1, state, who);
-    return [r.output, r.state];
+    const unbatched = x.ndim === 1;
+    const B = unbatched ? 1 : x.shape[0]!;
+    const r = this.run(x.data as FloatArray, B, unbatched, state, who);
+    const Hout = this.m.projSize || this.m.hiddenSize;
+    return [new Tensor(r.output, unbatched ? [Hout] : [B, Hout]), r.state];
   }
 
   /**
    * @internal One step from x (B * inputSize values), or B token ids with an embedding: the top
-   * layer's output ((B, Hout), or (Hout) when unbatched), the head's logits (flat, B * O) when
-   * there is a head, and the new state.
+   * layer's output (B * Hout values), the head's logits (B * O) when there is a head, and the
+   * new state.
    */
-  run(inp: FloatArray | Int32Array, B: number, unbatched: boolean, state: StepState | null | undefined, who: string): { output: Tensor; logits: FloatArray | null; state: StepState } {
+  run(inp: FloatArray | Int32Array, B: number, unbatched: boolean, state: StepState | null | undefined, who: string): { output: FloatArray; logits: FloatArray | null; state: StepState } {
     for (const [p, v] of this.versions) {
       if (p.version !== v) throw new Error(`${who}: the model's weights changed after this stepper was made; make a new one with stepper()`);
     }
@@ -367,9 +370,8 @@ export class LayerStepper {
       logits = r.logits;
     }
     const shapeOf = (w: number): number[] => (unbatched ? [L, w] : [L, B, w]);
-    const output = new Tensor(x as FloatArray, unbatched ? [Hout] : [B, Hout]);
     const hT = new Tensor(hAll ?? hN!, shapeOf(Hout));
-    return { output, logits, state: lstm ? [hT, new Tensor(cAll ?? cN!, shapeOf(H))] : hT };
+    return { output: x as FloatArray, logits, state: lstm ? [hT, new Tensor(cAll ?? cN!, shapeOf(H))] : hT };
   }
 
   /** Frees the snapshot now (otherwise it goes when the stepper is garbage-collected). */
