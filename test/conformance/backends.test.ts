@@ -221,6 +221,14 @@ for (const name of listBackends().filter((b) => b !== 'reference')) {
   });
 }
 
+/** Weights for a stepper test, scaled by 1/sqrt(H) when H is big enough for the sums to matter. */
+function stepperWeights(kind: RecurrentKind, I: number, H: number, P: number): { Hout: number; sc: number; w: RecurrentWeights } {
+  const G = kind === 'lstm' ? 4 : kind === 'gru' ? 3 : 1;
+  const Hout = P || H;
+  const sc = H > 16 ? 1 / Math.sqrt(H) : 1;
+  return { Hout, sc, w: { wih: rand(G * H * I, sc), whh: rand(G * H * Hout, sc), bih: rand(G * H), bhh: rand(G * H), whr: P ? rand(P * H) : null } };
+}
+
 for (const name of listBackends()) {
   describe(`${name} stepper matches the sequence kernel`, () => {
     before(() => setWasmPoison(true));
@@ -232,10 +240,7 @@ for (const name of listBackends()) {
         it(`${kind} B=${B} I=${I} H=${H} P=${P}: four single steps equal one four-step call`, () => {
           setBackend(name);
           const be = getBackend();
-          const G = kind === 'lstm' ? 4 : kind === 'gru' ? 3 : 1;
-          const Hout = P || H;
-          const sc = H > 16 ? 1 / Math.sqrt(H) : 1;
-          const w: RecurrentWeights = { wih: rand(G * H * I, sc), whh: rand(G * H * Hout, sc), bih: rand(G * H), bhh: rand(G * H), whr: P ? rand(P * H) : null };
+          const { Hout, w } = stepperWeights(kind, I, H, P);
           const T = 4;
           const x = rand(T * B * I), h0 = rand(B * Hout), c0 = kind === 'lstm' ? rand(B * H) : null;
           const dims: RecurrentDims = { kind, T, B, I, H, P };
@@ -278,10 +283,7 @@ for (const name of listBackends()) {
       it(`${kind} B=${B} I=${I} H=${H} P=${P} V=${V} O=${O}${hb ? '' : ' no head bias'}`, () => {
         setBackend(name);
         const be = getBackend();
-        const G = kind === 'lstm' ? 4 : kind === 'gru' ? 3 : 1;
-        const Hout = P || H;
-        const sc = H > 16 ? 1 / Math.sqrt(H) : 1;
-        const w: RecurrentWeights = { wih: rand(G * H * I, sc), whh: rand(G * H * Hout, sc), bih: rand(G * H), bhh: rand(G * H), whr: P ? rand(P * H) : null };
+        const { Hout, sc, w } = stepperWeights(kind, I, H, P);
         const emb = rand(V * I), hw = rand(O * Hout, sc), hbias = hb ? rand(O) : null;
         const T = 3;
         const ids = Int32Array.from({ length: T * B }, (_, i) => (i * 7 + 1) % V);
