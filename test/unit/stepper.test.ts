@@ -87,6 +87,19 @@ for (const be of listBackends()) {
         one.dispose();
       }
     });
+    it('a float64 model steps in float64', () => {
+      setBackend(be);
+      manualSeed(6);
+      const model = new SequenceModel({ embedding: { numEmbeddings: 7, embeddingDim: 4 }, rnn: { kind: 'gru', inputSize: 4, hiddenSize: 6 }, head: { outFeatures: 7 } }).to('float64');
+      const ids = randint(0, 7, [3, 1]);
+      const [want] = model.forward(ids);
+      const s = model.stepper();
+      let state = null;
+      let logits: Tensor | null = null;
+      for (let t = 0; t < 3; t++) [logits, state] = s.step(ids.data[t]!, state);
+      assert.equal(logits!.dtype, 'float64');
+      assertClose(logits!, want.data.slice(14, 21), 'last step', 1e-12, 1e-12);
+    });
     it('features in (no embedding), output "last"', () => {
       setBackend(be);
       manualSeed(5);
