@@ -76,7 +76,13 @@ export function setMayWait(flag: i32): void {
   waitAt = flag != 0 ? blockingWait : noWait;
 }
 
-/** Waits until all nth threads have arrived (a counter and a generation at ctrl, ctrl + 4). */
+/** The pool's control word set when a thread's share of the job failed (src/backend/wasm/pool.ts). */
+const FAILED_WORD: usize = 21 * 4;
+
+/**
+ * Waits until all nth threads have arrived (a counter and a generation at ctrl, ctrl + 4). Stops
+ * the kernel (a trap) if a thread failed meanwhile: it will never arrive.
+ */
 function barrier(ctrl: usize, nth: i32): void {
   if (nth <= 1) return;
   if (ASC_FEATURE_THREADS) {
@@ -88,6 +94,7 @@ function barrier(ctrl: usize, nth: i32): void {
     } else {
       let spins = 0;
       while (atomic.load<i32>(ctrl + 4) == gen) {
+        if (atomic.load<i32>(ctrl + FAILED_WORD) != 0) unreachable();
         if (++spins > 65536) waitAt(ctrl + 4, gen);
       }
     }

@@ -121,3 +121,42 @@ describe('a pool whose workers never start', () => {
     assert.equal(ran, 1);
   });
 });
+
+describe('a pool thread that fails in the middle of a job', { skip: !listBackends().includes('wasm') || backendInfo().threads < 2 }, () => {
+  // in a child process: were the others to wait for the failed thread, it would hang for good
+  it('makes the call throw (the others stop at their barrier, no hang) and the pool goes on', () => {
+    const script = `
+      const { getBackend, wasmControls, referenceBackend, Generator } = await import('recurrent/internal');
+      const be = getBackend();
+      const c = wasmControls();
+      const r = new Generator(9);
+      const rnd = (n) => Float32Array.from({ length: n }, () => r.random() - 0.5);
+      // big enough for two threads; the forward waits at a barrier after projecting the inputs
+      const dims = { kind: 'lstm', T: 6, B: 48, I: 40, H: 64, P: 0 };
+      const w = { wih: rnd(256 * 40), whh: rnd(256 * 64), bih: rnd(256), bhh: rnd(256), whr: null };
+      const x = rnd(6 * 48 * 40), h0 = rnd(48 * 64), c0 = rnd(48 * 64);
+      const want = referenceBackend.recurrentForward(dims, w, x, h0, c0, false, false).out;
+      const worst = (a) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - want[i])), 0);
+      for (const tid of [1, 0]) {
+        c.injectPoolFailure(tid);
+        try {
+          be.recurrentForward(dims, w, x, h0, c0, false, false);
+          console.log('no error');
+        } catch (e) {
+          console.log(e.message);
+        }
+        console.log('then', worst(be.recurrentForward(dims, w, x, h0, c0, false, false).out) < 1e-4 ? 'ok' : 'wrong');
+      }`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8', timeout: 60000, env: { ...process.env, RECURRENT_NUM_THREADS: '2' },
+    });
+    assert.equal(r.signal, null, `hung (killed by ${r.signal})`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n'), [
+      "wasm backend: pool thread 1 failed while running 'recurrentForward' (the job was abandoned; the pool goes on)",
+      'then ok',
+      'injected failure',
+      'then ok',
+    ]);
+  });
+});

@@ -78,6 +78,8 @@ export interface WasmBackendControls {
   residentBytes(): number;
   /** Changes the residency budget (0: always copy caches out). */
   setResidentBudget(bytes: number): void;
+  /** Tests: makes thread `tid`'s share of the next threaded job throw (0: the calling thread). */
+  injectPoolFailure(tid: number): void;
 }
 
 const KIND = { lstm: 0, gru: 1, rnn_tanh: 2, rnn_relu: 3 } as const;
@@ -531,6 +533,10 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     residentBytes: () => residentBytes,
     setResidentBudget: (bytes: number) => {
       budget = bytes;
+    },
+    injectPoolFailure: (tid: number) => {
+      if (!pool) throw new Error('wasm backend: no thread pool');
+      pool.injectFailure(tid);
     },
   };
 }

@@ -4,12 +4,20 @@
  * of its id, then the caller waits until every worker is done. Control words live at the
  * bottom of the shared memory:
  *   0 barrier count, 1 barrier generation (used inside the kernels), 2 job sequence,
- *   3 workers done, 4 kernel id, 5 threads in this job, 6..19 arguments, 20 workers started.
+ *   3 workers done, 4 kernel id, 5 threads in this job, 6..19 arguments, 20 workers started,
+ *   21 failed (0, or 1 + the id of the first thread whose share of the job threw), 22 a test's
+ *   injected failure (1 + the id of the worker whose next job throws).
+ * A thread that fails sets word 21; the kernels' barriers check it while they wait and stop
+ * (trap), so the others leave the job instead of waiting for ever, and the caller throws.
  * Workers are unref'd, so a script using the library still exits by itself.
  */
 export const CTRL_WORDS = 24;
 /** Control word counting the workers that have started (instantiated the kernels). */
 const STARTED = 20;
+/** Control word set when a thread's share of the job failed (kernels/recurrent.ts reads it too). */
+const FAILED = 21;
+/** Control word by which a test makes a worker's next job fail. */
+const INJECT = 22;
 /** How long the first threaded job waits for the workers to start before running on one thread. */
 const START_TIMEOUT_MS = 30000;
 export const KERNELS = ['gemm', 'recurrentForward', 'recurrentBackward', 'linearBackward', 'exit'] as const;
@@ -36,8 +44,13 @@ for (;;) {
   const nth = w[5];
   if (tid < nth) {
     try {
+      if (Atomics.compareExchange(w, ${INJECT}, tid + 1, 0) === tid + 1) throw new Error('injected failure');
       if (name === 'gemm') ex.gemm(w[6], w[7], w[8], w[9], w[10], w[11], w[12], w[13], w[14], w[15], tid, nth);
       else ex[name](w[6], tid);
+    } catch {
+      // the others stop at their next barrier (woken if asleep); the caller reports it
+      Atomics.compareExchange(w, ${FAILED}, 0, tid + 1);
+      Atomics.notify(w, 1);
     } finally {
       Atomics.add(w, 3, 1);
       Atomics.notify(w, 3);
@@ -155,15 +168,37 @@ export class ThreadPool {
     Atomics.notify(w, 2);
     let error: unknown = null;
     try {
+      if (this.injectCaller) {
+        this.injectCaller = false;
+        throw new Error('injected failure');
+      }
       own(nth);
     } catch (e) {
       error = e;
+      // workers waiting at a barrier for this thread stop there
+      Atomics.compareExchange(w, FAILED, 0, 1);
+      Atomics.notify(w, 1);
     }
     // spin a while before sleeping: waking from Atomics.wait takes tens of microseconds, as
     // long as a whole small kernel (one generation step)
     let done: number;
     let spins = 0;
     while ((done = Atomics.load(w, 3)) < nth - 1) if (this.mayWait && ++spins > 20000) Atomics.wait(w, 3, done);
+    const failed = Atomics.load(w, FAILED);
+    if (failed) {
+      // every thread has left the job: clear the flag and a barrier count a stopped thread left
+      Atomics.store(w, FAILED, 0);
+      Atomics.store(w, 0, 0);
+      if (failed > 1) throw new Error(`wasm backend: pool thread ${failed - 1} failed while running '${kernel}' (the job was abandoned; the pool goes on)`);
+    }
     if (error) throw error;
+  }
+
+  private injectCaller = false;
+
+  /** Tests: makes thread `tid`'s share of the next job throw (0: the calling thread). */
+  injectFailure(tid: number): void {
+    if (tid === 0) this.injectCaller = true;
+    else Atomics.store(this.w, INJECT, tid + 1);
   }
 }
