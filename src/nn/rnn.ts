@@ -328,6 +328,7 @@ export class LayerStepper {
    * new state.
    */
   run(inp: FloatArray | Int32Array, B: number, unbatched: boolean, state: StepState | null | undefined, who: string): { output: FloatArray; logits: FloatArray | null; state: StepState } {
+    if (this.disposed) throw new Error(`${who}: this stepper was disposed; make a new one with stepper()`);
     for (const [p, v] of this.versions) {
       if (p.version !== v) throw new Error(`${who}: the model's weights changed after this stepper was made; make a new one with stepper()`);
     }
@@ -376,6 +377,9 @@ export class LayerStepper {
 
   /** Frees the snapshot now (otherwise it goes when the stepper is garbage-collected). */
   dispose(): void {
+    this.disposed = true;
     for (const s of this.steppers) s.dispose();
   }
+
+  private disposed = false;
 }

@@ -132,6 +132,9 @@ for (const be of listBackends()) {
       const m64 = new SequenceModel({ embedding: { numEmbeddings: 4, embeddingDim: 3 }, rnn: { kind: 'lstm', inputSize: 3, hiddenSize: 5 }, head: { outFeatures: 4 } });
       m64.rnn.to('float64');
       throws(() => m64.stepper(), 'SequenceModel.stepper: the embedding is float32 but the recurrent layer is float64');
+      const gone = new SequenceModel({ embedding: { numEmbeddings: 4, embeddingDim: 3 }, rnn: { kind: 'rnn', inputSize: 3, hiddenSize: 5 }, head: { outFeatures: 4 } }).stepper();
+      gone.dispose();
+      throws(() => gone.step(0), 'SequenceStepper.step: this stepper was disposed; make a new one with stepper()');
     });
   });
 }
