@@ -12,6 +12,6 @@ export function setBackend(name: string): void {
 }
 
 export { registerBackend, getBackend, backend, listBackends, gateCount } from './backend.js';
-export type { Backend, RecurrentStepper, UnaryOp, BinaryOp, RecurrentKind, RecurrentDims, RecurrentWeights, RecurrentCache, RecurrentForwardResult, RecurrentGrads } from './backend.js';
+export type { Backend, RecurrentStepper, StepperExtras, StepResult, UnaryOp, BinaryOp, RecurrentKind, RecurrentDims, RecurrentWeights, RecurrentCache, RecurrentForwardResult, RecurrentGrads } from './backend.js';
 export { referenceBackend } from './reference/index.js';
 export { ready, backendInfo, setNumThreads, setWasmPoison, wasmControls, type BackendInfo, type WasmVariant } from './wasm/index.js';
