@@ -14,7 +14,7 @@
  */
 import { Tensor } from '../tensor/tensor.js';
 import { uniform, zeros } from '../tensor/create.js';
-import { formatShape, shapeEquals } from '../tensor/shape.js';
+import { formatShape, shapeEquals, numel } from '../tensor/shape.js';
 import { getBackend, type RecurrentKind, type RecurrentStepper } from '../backend/backend.js';
 import type { FloatArray } from '../tensor/dtype.js';
 import { recurrentLayer, concat, slice, transpose, unsqueeze, squeeze, type DirectionParams } from '../autograd/index.js';
@@ -348,6 +348,10 @@ export class LayerStepper {
       }
       if (lstm && (!(c instanceof Tensor) || !shapeEquals(c.shape, want(H)) || c.dtype !== this.dtype)) {
         throw new Error(`${who}: c must be a ${this.dtype} tensor of shape ${formatShape(want(H))}`);
+      }
+      // a state whose buffer was transferred away (postMessage) reads as empty
+      for (const [name, t] of [['h', h], ['c', c]] as const) {
+        if (t && t.data.length !== numel(t.shape)) throw new Error(`${who}: ${name}'s data has ${t.data.length} values, expected ${numel(t.shape)} (was its buffer transferred?)`);
       }
     }
     const alloc = (n: number): FloatArray => (this.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n));

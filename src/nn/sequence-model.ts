@@ -169,7 +169,8 @@ export class SequenceStepper {
   /**
    * One step. With an embedding, input is a token id (one sequence) or an int32 tensor (B) of
    * ids; else features (F) or (B, F). Returns the head's output, (O) or (B, O), and the new state
-   * (as the recurrent layer's stepper gives it; null or omitted: zeros).
+   * (as the recurrent layer's stepper gives it; null or omitted: zeros). The returned tensors'
+   * data may share one buffer: copy (`data.slice()`) before transferring one to a worker.
    */
   step(input: number | Tensor, state?: SequenceState | null): [Tensor, SequenceState] {
     const who = 'SequenceStepper.step';

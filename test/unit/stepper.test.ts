@@ -135,6 +135,11 @@ for (const be of listBackends()) {
       const gone = new SequenceModel({ embedding: { numEmbeddings: 4, embeddingDim: 3 }, rnn: { kind: 'rnn', inputSize: 3, hiddenSize: 5 }, head: { outFeatures: 4 } }).stepper();
       gone.dispose();
       throws(() => gone.step(0), 'SequenceStepper.step: this stepper was disposed; make a new one with stepper()');
+      // a state whose buffer went to a worker (postMessage with transfer) is refused, not read as zeros
+      const st = model.stepper();
+      const [, moved] = st.step(1) as [Tensor, [Tensor, Tensor]];
+      structuredClone(moved[0].data.buffer, { transfer: [moved[0].data.buffer as ArrayBuffer] });
+      throws(() => st.step(2, moved), "SequenceStepper.step: h's data has 0 values, expected 5 (was its buffer transferred?)");
     });
   });
 }
