@@ -214,6 +214,13 @@ export function stepperIds(x: FloatArray | Int32Array, n: number, V: number): In
   return x;
 }
 
+/** Rows ids[0..n) of an embedding table (V, I), gathered into a new array of the table's type. */
+export function gatherRows(table: FloatArray, ids: Int32Array, n: number, I: number): FloatArray {
+  const out = table instanceof Float64Array ? new Float64Array(n * I) : new Float32Array(n * I);
+  for (let r = 0; r < n; r++) out.set(table.subarray(ids[r]! * I, (ids[r]! + 1) * I), r * I);
+  return out;
+}
+
 /**
  * For a sum of x (xShape) into outShape (same rank): the width n of the trailing row when it sums
  * leading dimensions only (bias gradients: x seen as (x.length / n, n)), else 0.

@@ -190,13 +190,10 @@ export class SequenceStepper {
         data = input.data as Int32Array;
         B = input.shape[0]!;
         unbatched = false;
+        for (const id of data) if (id < 0 || id >= V) throw new Error(`${who}: token id ${id} is outside the vocabulary [0, ${V})`);
       } else {
         const got = input instanceof Tensor ? `a ${input.dtype} tensor of shape ${formatShape(input.shape)}` : typeof input;
         throw new Error(`${who}: this model embeds token ids: input must be a token id (number) or an int32 tensor of shape [batch], got ${got}`);
-      }
-      for (let i = 0; i < B; i++) {
-        const id = data[i]!;
-        if (!Number.isInteger(id) || id < 0 || id >= V) throw new Error(`${who}: token id ${id} is outside the vocabulary [0, ${V})`);
       }
     } else {
       const F = m.rnn.inputSize;

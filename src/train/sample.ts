@@ -25,43 +25,33 @@ export function sampleLogits(logits: ArrayLike<number>, options: SampleOptions, 
   for (let i = 1; i < n; i++) if (logits[i]! > logits[best]!) best = i;
   if (temperature === 0) return best;
   const m = logits[best]!;
-  if ((topK <= 0 || topK >= n) && topP === 1) {
-    // nothing cut: draw by the cumulative weights in index order, no sort
-    if (weights.length < n) weights = new Float64Array(n);
-    const w = weights;
-    let sum = 0;
-    for (let i = 0; i < n; i++) sum += w[i] = Math.exp((logits[i]! - m) / temperature);
-    let r = rng.random() * sum;
-    let last = best;
-    for (let i = 0; i < n; i++) {
-      if (w[i]! === 0) continue;
-      last = i;
-      r -= w[i]!;
-      if (r <= 0) return i;
-    }
-    return last;
-  }
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => logits[b]! - logits[a]!);
-  const keepK = topK > 0 ? Math.min(topK, n) : n;
-  const p = order.slice(0, keepK).map((i) => Math.exp((logits[i]! - m) / temperature));
-  const total = p.reduce((a, b) => a + b, 0);
-  let keep = p.length;
+  // the candidates: every token in index order, or, when top-k or top-p cuts, the most likely
+  // first (only then is a sort needed)
+  const cut = (topK > 0 && topK < n) || topP < 1;
+  const order = cut ? Array.from({ length: n }, (_, i) => i).sort((a, b) => logits[b]! - logits[a]!) : null;
+  let keep = cut && topK > 0 ? Math.min(topK, n) : n;
+  if (weights.length < n) weights = new Float64Array(n);
+  const w = weights;
+  let total = 0;
+  for (let j = 0; j < keep; j++) total += w[j] = Math.exp((logits[order ? order[j]! : j]! - m) / temperature);
   if (topP < 1) {
     let acc = 0;
-    for (let j = 0; j < p.length; j++) {
-      acc += p[j]! / total;
-      if (acc >= topP) {
+    for (let j = 0; j < keep; j++) {
+      acc += w[j]!;
+      if (acc >= topP * total) {
         keep = j + 1;
+        total = acc;
         break;
       }
     }
   }
-  const kept = p.slice(0, keep);
-  const sum = kept.reduce((a, b) => a + b, 0);
-  let r = rng.random() * sum;
-  for (let j = 0; j < kept.length; j++) {
-    r -= kept[j]!;
-    if (r <= 0) return order[j]!;
+  let r = rng.random() * total;
+  let last = best;
+  for (let j = 0; j < keep; j++) {
+    if (w[j]! === 0) continue;
+    last = order ? order[j]! : j;
+    r -= w[j]!;
+    if (r <= 0) return last;
   }
-  return order[kept.length - 1]!;
+  return last;
 }

@@ -118,6 +118,7 @@ for (const be of listBackends()) {
       const s = model.stepper();
       throws(() => s.step(4), 'SequenceStepper.step: token id 4 is outside the vocabulary [0, 4)');
       throws(() => s.step(1.5), 'token id 1.5 is outside');
+      throws(() => s.step(randint(4, 5, [2])), 'SequenceStepper.step: token id 4 is outside the vocabulary [0, 4)');
       throws(() => s.step(randn([3])), 'input must be a token id (number) or an int32 tensor of shape [batch], got a float32 tensor of shape [3]');
       throws(() => s.step(2, [zeros([1, 5]), zeros([1, 4])]), 'c must be a float32 tensor of shape [1, 5]');
       const feats = new SequenceModel({ rnn: { kind: 'gru', inputSize: 3, hiddenSize: 4 }, head: { outFeatures: 2 }, output: 'last' }).stepper();

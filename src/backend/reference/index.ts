@@ -1,5 +1,5 @@
 import type { FloatArray } from '../../tensor/dtype.js';
-import { stepperIds, type Backend, type RecurrentDims, type RecurrentStepper, type RecurrentWeights, type StepperExtras } from '../backend.js';
+import { stepperIds, gatherRows, type Backend, type RecurrentDims, type RecurrentStepper, type RecurrentWeights, type StepperExtras } from '../backend.js';
 import { gemm } from './gemm.js';
 import { unary, unaryBackward, pow, binary } from './elementwise.js';
 import { sumTo, broadcastTo, permute, softmax, softmaxBackward, logSoftmaxNllBackward } from './layout.js';
@@ -21,12 +21,7 @@ function recurrentStepper(dims: RecurrentDims, w: RecurrentWeights, extras: Step
   const Hout = dims.P || dims.H;
   return {
     run(x, T, B, h0, c0) {
-      let xs: FloatArray;
-      if (emb) {
-        const ids = stepperIds(x, T * B, emb.V);
-        xs = like(emb.weight, T * B * I);
-        for (let r = 0; r < T * B; r++) xs.set(emb.weight.subarray(ids[r]! * I, (ids[r]! + 1) * I), r * I);
-      } else xs = x as FloatArray;
+      const xs = emb ? gatherRows(emb.weight, stepperIds(x, T * B, emb.V), T * B, I) : (x as FloatArray);
       const f = recurrentForward({ ...dims, T, B }, copy, xs, h0, c0, false, false);
       let logits: FloatArray | null = null;
       if (head) {

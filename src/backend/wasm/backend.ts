@@ -6,7 +6,7 @@
 import type { FloatArray } from '../../tensor/dtype.js';
 import type { Shape } from '../../tensor/shape.js';
 import {
-  ALL_RECURRENT_GRADS, gateCount, leadingSumWidth, isKerasVariant, stepperIds, type Backend, type StepperExtras, type RecurrentNeeds, type AdamScalars, type RecurrentStepper, type UnaryOp, type RecurrentCache, type RecurrentDims, type RecurrentForwardResult, type RecurrentGrads,
+  ALL_RECURRENT_GRADS, gateCount, leadingSumWidth, isKerasVariant, stepperIds, gatherRows, type Backend, type StepperExtras, type RecurrentNeeds, type AdamScalars, type RecurrentStepper, type UnaryOp, type RecurrentCache, type RecurrentDims, type RecurrentForwardResult, type RecurrentGrads,
   type RecurrentWeights,
 } from '../backend.js';
 import { referenceBackend as ref } from '../reference/index.js';
@@ -461,9 +461,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
         if (embedding) {
           ids = stepperIds(xIn, T * B, V);
           if (embCopy) {
-            const g = new Float32Array(T * B * I);
-            for (let r = 0; r < T * B; r++) g.set(embCopy.subarray(ids[r]! * I, (ids[r]! + 1) * I), r * I);
-            x = g;
+            x = gatherRows(embCopy, ids, T * B, I);
             ids = null;
           }
         } else if (xIn instanceof Int32Array) throw new Error('RecurrentStepper.run: token ids given but the stepper has no embedding');
