@@ -221,54 +221,45 @@ function macro(pa: usize, mc: i32, kc: i32, bp0: usize, panelStride: usize, nc: 
  * One row against packed B (full-K panels): c (1, N) (+)= a (1, K) @ Bp. Like the tiles, it sums
  * K in blocks of KC and adds each block's sum to C, so a row comes out the same either way.
  */
-function gemv1Packed(a: usize, bp: usize, K: i32, N: i32, c: usize, acc: bool, tmp: usize): void {
+function gemv1Packed(a: usize, bp: usize, K: i32, N: i32, c: usize, acc: bool, tmp: usize, rev: bool = false): void {
   const stride = <usize>(K * NR) * 4;
   for (let k0 = 0; k0 < K; k0 += KC) {
-    gemv1PackedBlock(a + <usize>k0 * 4, bp + <usize>(k0 * NR) * 4, stride, min(KC, K - k0), N, c, acc || k0 > 0, tmp);
+    gemv1PackedBlock(a + <usize>k0 * 4, bp + <usize>(k0 * NR) * 4, stride, min(KC, K - k0), N, c, acc || k0 > 0, tmp, rev);
   }
 }
 
 /**
- * Four panels of one row's product over K (a multiple of 4) rows: out (32 floats: panel-major,
- * 8 each) = a (1, K) . panels q0, q0 + stride, ... Eight independent accumulators; K goes four at a time from one
- * load of a and lane shuffles (a splat load per k costs a third of the speed), and each
- * accumulator still sums k in order, as the tiles do. Alone in its function (exported for that,
- * like the tiles): inlined into its caller, V8 spills the accumulators and it runs 40% slower.
+ * Four panels of one row's product over K (even) rows: out (32 floats: panel-major, 8 each) =
+ * a (1, K) . panels q0, q0 + stride, ... Eight independent accumulators, each summing k in
+ * order, as the tiles do. K goes two at a time, each k's value of a splat from memory: with
+ * four at a time (one load, four lane shuffles) V8 keeps the four splats in registers for the
+ * whole iteration, spills an accumulator and runs 15-20% slower. Alone in its function
+ * (exported for that, like the tiles): inlined into its caller, V8 spills the accumulators and
+ * it runs 40% slower.
  */
 export function gemv4Panels(a: usize, q0: usize, stride: usize, K: i32, out: usize): void {
   let q1 = q0 + stride, q2 = q1 + stride, q3 = q2 + stride;
   let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s10 = f32x4.splat(0), s11 = f32x4.splat(0);
   let s20 = f32x4.splat(0), s21 = f32x4.splat(0), s30 = f32x4.splat(0), s31 = f32x4.splat(0);
-  for (let k = 0; k < K; k += 4) {
-    const xv = v128.load(a + <usize>k * 4);
-    let x = i32x4.shuffle(xv, xv, 0, 0, 0, 0);
+  for (let k = 0; k < K; k += 2) {
+    let x = v128.load32_splat(a + <usize>k * 4);
     s00 = madd(x, v128.load(q0), s00); s01 = madd(x, v128.load(q0, 16), s01);
     s10 = madd(x, v128.load(q1), s10); s11 = madd(x, v128.load(q1, 16), s11);
     s20 = madd(x, v128.load(q2), s20); s21 = madd(x, v128.load(q2, 16), s21);
     s30 = madd(x, v128.load(q3), s30); s31 = madd(x, v128.load(q3, 16), s31);
-    x = i32x4.shuffle(xv, xv, 1, 1, 1, 1);
+    x = v128.load32_splat(a + <usize>k * 4, 4);
     s00 = madd(x, v128.load(q0, 32), s00); s01 = madd(x, v128.load(q0, 48), s01);
     s10 = madd(x, v128.load(q1, 32), s10); s11 = madd(x, v128.load(q1, 48), s11);
     s20 = madd(x, v128.load(q2, 32), s20); s21 = madd(x, v128.load(q2, 48), s21);
     s30 = madd(x, v128.load(q3, 32), s30); s31 = madd(x, v128.load(q3, 48), s31);
-    x = i32x4.shuffle(xv, xv, 2, 2, 2, 2);
-    s00 = madd(x, v128.load(q0, 64), s00); s01 = madd(x, v128.load(q0, 80), s01);
-    s10 = madd(x, v128.load(q1, 64), s10); s11 = madd(x, v128.load(q1, 80), s11);
-    s20 = madd(x, v128.load(q2, 64), s20); s21 = madd(x, v128.load(q2, 80), s21);
-    s30 = madd(x, v128.load(q3, 64), s30); s31 = madd(x, v128.load(q3, 80), s31);
-    x = i32x4.shuffle(xv, xv, 3, 3, 3, 3);
-    s00 = madd(x, v128.load(q0, 96), s00); s01 = madd(x, v128.load(q0, 112), s01);
-    s10 = madd(x, v128.load(q1, 96), s10); s11 = madd(x, v128.load(q1, 112), s11);
-    s20 = madd(x, v128.load(q2, 96), s20); s21 = madd(x, v128.load(q2, 112), s21);
-    s30 = madd(x, v128.load(q3, 96), s30); s31 = madd(x, v128.load(q3, 112), s31);
-    q0 += 128; q1 += 128; q2 += 128; q3 += 128;
+    q0 += 64; q1 += 64; q2 += 64; q3 += 64;
   }
   v128.store(out, s00); v128.store(out, s01, 16); v128.store(out, s10, 32); v128.store(out, s11, 48);
   v128.store(out, s20, 64); v128.store(out, s21, 80); v128.store(out, s30, 96); v128.store(out, s31, 112);
 }
 
 /**
- * The last K (< 4) rows of gemv4Panels, continuing its sums at out. A second loop in
+ * The last row (K odd) of gemv4Panels, continuing its sums at out. A second loop in
  * gemv4Panels itself makes V8 move the accumulators around the first one: 40% slower.
  */
 export function gemv4PanelsTail(a: usize, q0: usize, stride: usize, K: i32, out: usize): void {
@@ -290,41 +281,56 @@ export function gemv4PanelsTail(a: usize, q0: usize, stride: usize, K: i32, out:
 /**
  * gemv1Packed over one block of kc rows of the panels (panel p at bp + p * stride): four panels
  * at a time (gemv4Panels; a 4-row tile would waste three rows), then the last ones singly.
+ * rev runs the panels last to first (each column's sum is the same): callers that read the same
+ * panels again and again alternate it, so that a pass starts on the panels the previous one
+ * read last, which are still in the cache when the whole does not fit.
  */
-function gemv1PackedBlock(a: usize, bp: usize, stride: usize, K: i32, N: i32, c: usize, acc: bool, tmp: usize): void {
+function gemv1PackedBlock(a: usize, bp: usize, stride: usize, K: i32, N: i32, c: usize, acc: bool, tmp: usize, rev: bool): void {
   const panels = (N + NR - 1) / NR;
+  const quads = panels >> 2;
+  if (rev) {
+    for (let p = panels - 1; p >= quads * 4; p--) gemv1Panel(a, bp, stride, K, N, c, acc, tmp, p);
+    for (let p = (quads - 1) * 4; p >= 0; p -= 4) gemv4Group(a, bp, stride, K, N, c, acc, tmp, p);
+  } else {
+    for (let p = 0; p < quads * 4; p += 4) gemv4Group(a, bp, stride, K, N, c, acc, tmp, p);
+    for (let p = quads * 4; p < panels; p++) gemv1Panel(a, bp, stride, K, N, c, acc, tmp, p);
+  }
+}
+
+/** Panels p..p+3 of gemv1PackedBlock. */
+function gemv4Group(a: usize, bp: usize, stride: usize, K: i32, N: i32, c: usize, acc: bool, tmp: usize, p: i32): void {
   const out = tmp + 64;
-  const K4 = K & ~3;
-  let p = 0;
-  for (; p + 4 <= panels; p += 4) {
-    const q = bp + <usize>p * stride;
-    gemv4Panels(a, q, stride, K4, out);
-    if (K4 < K) gemv4PanelsTail(a + <usize>K4 * 4, q + <usize>K4 * 32, stride, K - K4, out);
-    for (let i = 0; i < 4; i++) {
-      const j = (p + i) * NR;
-      storeRow(c + <usize>j * 4, v128.load(out + <usize>i * 32), v128.load(out + <usize>i * 32, 16), min(NR, N - j), acc, tmp);
-    }
+  const K2 = K & ~1;
+  const q = bp + <usize>p * stride;
+  gemv4Panels(a, q, stride, K2, out);
+  if (K2 < K) gemv4PanelsTail(a + <usize>K2 * 4, q + <usize>K2 * 32, stride, K - K2, out);
+  for (let i = 0; i < 4; i++) {
+    const j = (p + i) * NR;
+    storeRow(c + <usize>j * 4, v128.load(out + <usize>i * 32), v128.load(out + <usize>i * 32, 16), min(NR, N - j), acc, tmp);
   }
-  for (; p < panels; p++) {
-    let q = bp + <usize>p * stride;
-    let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
-    for (let k = 0; k < K; k++) {
-      const x = v128.load32_splat(a + <usize>k * 4);
-      s0 = madd(x, v128.load(q), s0);
-      s1 = madd(x, v128.load(q, 16), s1);
-      q += 32;
-    }
-    storeRow(c + <usize>(p * NR) * 4, s0, s1, min(NR, N - p * NR), acc, tmp);
+}
+
+/** Panel p of gemv1PackedBlock alone. */
+function gemv1Panel(a: usize, bp: usize, stride: usize, K: i32, N: i32, c: usize, acc: bool, tmp: usize, p: i32): void {
+  let q = bp + <usize>p * stride;
+  let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+  for (let k = 0; k < K; k++) {
+    const x = v128.load32_splat(a + <usize>k * 4);
+    s0 = madd(x, v128.load(q), s0);
+    s1 = madd(x, v128.load(q, 16), s1);
+    q += 32;
   }
+  storeRow(c + <usize>(p * NR) * 4, s0, s1, min(NR, N - p * NR), acc, tmp);
 }
 
 /**
  * Columns j0..j1 of one row against a full-K pack (j0 a multiple of NR): c[j0..j1) (+)= a (1, K) @
- * Bp[:, j0..j1), c indexed by column as in the whole row; ws: this thread's scratch.
+ * Bp[:, j0..j1), c indexed by column as in the whole row; ws: this thread's scratch; rev: the
+ * panels last to first (see gemv1PackedBlock).
  */
-export function gemvPackedCols(a: usize, bp: usize, K: i32, j0: i32, j1: i32, c: usize, ws: usize, acc: bool = false): void {
+export function gemvPackedCols(a: usize, bp: usize, K: i32, j0: i32, j1: i32, c: usize, ws: usize, acc: bool = false, rev: bool = false): void {
   if (j1 <= j0) return;
-  gemv1Packed(a, bp + <usize>((j0 / NR) * K * NR) * 4, K, j1 - j0, c + <usize>j0 * 4, acc, (ws + 15) & ~15);
+  gemv1Packed(a, bp + <usize>((j0 / NR) * K * NR) * 4, K, j1 - j0, c + <usize>j0 * 4, acc, (ws + 15) & ~15, rev);
 }
 
 /** Dot product of two contiguous float32 vectors of length K. */
