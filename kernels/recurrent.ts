@@ -125,6 +125,13 @@ const A_ACCX = 43, A_ACCH = 44;
 // row TABLE[id] (V, GH) (an embedding's rows times wih^T) and x is not read; with HEAD (a packed
 // (Hout, O) head), LOGITS (T*B, O) = out @ head (+ HEADB, every row starting as the bias).
 const A_IDS = 45, A_TABLE = 46, A_HEAD = 47, A_HEADB = 48, A_O = 49, A_LOGITS = 50;
+// stepping one row on several threads, pipelined (all persistent, or 0: off): each worker, once
+// its share of the call is done and counted, computes its units' columns of the next step's
+// h_T @ whh^T into PRE, from its own copy of h_T (HAHEAD + tid * H floats), and marks them valid
+// (PREOK word tid = nth); a next call whose h0 equals that copy starts from them. MAIN: the
+// calling thread's 8-unit blocks (fewer than an even share: it alone runs the JavaScript between
+// calls, meanwhile the workers compute ahead); TWS: 256 bytes of workspace per thread for that.
+const A_PRE = 51, A_HAHEAD = 52, A_PREOK = 53, A_TWS = 54, A_MAIN = 55;
 
 // Gate math of one batch row of one step, units 0..H, four lanes at a time. One function per
 // kind, each alone (exported so that Binaryen keeps it out of its caller), so its polynomial
@@ -294,17 +301,83 @@ function gatesOf(kind: i32): i32 {
 let revPanels = false;
 
 /**
+ * The first 8-unit block of thread t's share (t = nth: the end): blocks split evenly, or, with
+ * main > 0, the calling thread's first `main` blocks and the rest split evenly between the others.
+ */
+function unitBlock(blocks: i32, t: i32, nth: i32, main: i32): i32 {
+  if (main <= 0) return (blocks * t) / nth;
+  if (t == 0) return 0;
+  return main + ((blocks - main) * (t - 1)) / (nth - 1);
+}
+
+/**
+ * This thread's units' columns of h @ whh^T into hh (columns g * H + u). Its share of the
+ * weights, about 1/nth of W_hh, is read every step. Where the share is a little larger than the
+ * core's L2 (LSTM, H = 256, two threads: 512 KiB of a 512 KiB L2), reading it in the same order
+ * each step evicts each panel just before it is needed again; every other step reading it
+ * backwards starts on what the last step read, still cached. (Measured on 544 KiB of panels:
+ * 59-69 GB/s in one order, 63-70 GB/s alternating; the L3 here is fast.)
+ */
+function recurrentProduct(h: usize, wpack: usize, H: i32, G: i32, u0: i32, u1: i32, hh: usize, ws: usize): void {
+  revPanels = !revPanels;
+  if (revPanels) for (let g = G - 1; g >= 0; g--) gemvPackedCols(h, wpack, H, g * H + u0, g * H + u1, hh, ws, false, true);
+  else for (let g = 0; g < G; g++) gemvPackedCols(h, wpack, H, g * H + u0, g * H + u1, hh, ws);
+}
+
+/** Threads (ids 1..7) that compute ahead; each has a control word flagging its work after a call. */
+const AHEAD_THREADS: i32 = 8;
+/** Control word 24 + tid: 1 while worker tid computes ahead, its call already counted done (pool.ts). */
+const AHEAD_WORD: usize = 24 * 4;
+/** The pool's control word counting the workers done with the call. */
+const DONE_WORD: usize = 3 * 4;
+
+/** Whether PRE holds this thread's columns of h0 @ whh^T (computed ahead from an equal h). */
+function precomputed(args: usize, tid: i32, nth: i32, h0: usize, H: i32): bool {
+  const pre = <usize>arg(args, A_PRE);
+  if (!pre || tid == 0 || tid >= AHEAD_THREADS) return false;
+  if (load<i32>(<usize>arg(args, A_PREOK) + <usize>tid * 4) != nth) return false;
+  const mine = <usize>arg(args, A_HAHEAD) + <usize>(tid * H) * 4;
+  let diff = i32x4.splat(0);
+  for (let j = 0; j < H; j += 4) diff = v128.or(diff, v128.xor(ld(h0 + <usize>j * 4), ld(mine + <usize>j * 4)));
+  return !v128.any_true(diff); // bit for bit (a state changed in place, or another one, does not match)
+}
+
+/**
+ * A worker's work after a pipelined call (see A_PRE): copies the last step's h (whole: the
+ * caller made sure of a barrier), counts itself done so the caller returns, then computes its
+ * columns of the next step's product. The pool clears the flag when the kernel returns.
+ */
+function computeAhead(args: usize, ctrl: usize, tid: i32, nth: i32, hLast: usize, wpack: usize, H: i32, G: i32): void {
+  if (!ASC_FEATURE_THREADS || tid == 0 || tid >= AHEAD_THREADS) return;
+  // everything from the argument block first: once counted done, the caller reuses its memory
+  const ok = <usize>arg(args, A_PREOK) + <usize>tid * 4;
+  const mine = <usize>arg(args, A_HAHEAD) + <usize>(tid * H) * 4;
+  const pre = <usize>arg(args, A_PRE), tws = <usize>arg(args, A_TWS) + <usize>tid * 256;
+  const blocks = H / NR;
+  const main = arg(args, A_MAIN);
+  const u0 = unitBlock(blocks, tid, nth, main) * NR, u1 = unitBlock(blocks, tid + 1, nth, main) * NR;
+  store<i32>(ok, 0);
+  memory.copy(mine, hLast, <usize>H * 4);
+  atomic.store<i32>(ctrl + AHEAD_WORD + <usize>tid * 4, 1);
+  atomic.add<i32>(ctrl + DONE_WORD, 1);
+  atomic.notify(ctrl + DONE_WORD, 1);
+  recurrentProduct(mine, wpack, H, G, u0, u1, pre, tws);
+  store<i32>(ok, nth);
+}
+
+/**
  * One batch row (generation) on several threads: each thread owns a block of hidden units, all
  * their gates' columns of the (prepacked) weights and their gate math, so it reads only its
  * share of the weights; a barrier between steps makes the whole h visible to every thread.
  */
 function stepUnits(kind: i32, T: i32, I: i32, H: i32, x: usize, wih: usize, wpack: usize, bih: usize, bhh: usize,
   h0: usize, c0: usize, out: usize, gates: usize, cAll: usize, tcAll: usize, hnAll: usize, hh: usize, reverse: bool,
-  ws: usize, ctrl: usize, tid: i32, nth: i32, ids: usize, table: usize): void {
+  ws: usize, ctrl: usize, tid: i32, nth: i32, ids: usize, table: usize, args: usize): void {
   const G = gatesOf(kind);
   const GH = G * H;
   const blocks = H / NR;
-  const u0 = ((blocks * tid) / nth) * NR, u1 = ((blocks * (tid + 1)) / nth) * NR;
+  const main = arg(args, A_MAIN);
+  const u0 = unitBlock(blocks, tid, nth, main) * NR, u1 = unitBlock(blocks, tid + 1, nth, main) * NR;
   const cnt = u1 - u0;
   const o = <usize>u0 * 4;
   const bi = bih ? bih + o : 0, bh = bhh ? bhh + o : 0;
@@ -319,22 +392,18 @@ function stepUnits(kind: i32, T: i32, I: i32, H: i32, x: usize, wih: usize, wpac
   }
   let hp = h0;
   let cp = c0;
+  // the first step's h0 @ whh^T, computed ahead by this thread at the end of the last call
+  const ahead = precomputed(args, tid, nth, h0, H);
   for (let s = 0; s < T; s++) {
     const t = reverse ? T - 1 - s : s;
-    // this thread's weights, about 1/nth of W_hh, are read every step. Where the share is a little
-    // larger than the core's L2 (LSTM, H = 256, two threads: 512 KiB of a 512 KiB L2), reading it
-    // in the same order each step evicts each panel just before it is needed again; every other
-    // step reading it backwards starts on what the last step read, still cached. (Measured on
-    // 544 KiB of panels: 59-69 GB/s in one order, 63-70 GB/s alternating; the L3 here is fast.)
-    revPanels = !revPanels;
-    if (revPanels) for (let g = G - 1; g >= 0; g--) gemvPackedCols(hp, wpack, H, g * H + u0, g * H + u1, hh, ws, false, true);
-    else for (let g = 0; g < G; g++) gemvPackedCols(hp, wpack, H, g * H + u0, g * H + u1, hh, ws);
+    const hsrc = s == 0 && ahead ? <usize>arg(args, A_PRE) : hh;
+    if (hsrc == hh) recurrentProduct(hp, wpack, H, G, u0, u1, hh, ws);
     const row = gates + <usize>(t * GH) * 4 + o;
     const k = <usize>(t * H) * 4 + o; // (t, 0, u0) in a (T, 1, H) buffer
     if (cnt > 0) {
-      if (kind == LSTM) lstmRowForward(row, hh + o, bi, bh, cp + o, cAll + k, tcAll + k, out + k, H, cnt);
-      else if (kind == GRU) gruRowForward(row, hh + o, bi, bh, hp + o, hnAll + k, out + k, H, cnt);
-      else rnnRowForward(row, hh + o, bi, bh, out + k, cnt, kind == RNN_RELU);
+      if (kind == LSTM) lstmRowForward(row, hsrc + o, bi, bh, cp + o, cAll + k, tcAll + k, out + k, H, cnt);
+      else if (kind == GRU) gruRowForward(row, hsrc + o, bi, bh, hp + o, hnAll + k, out + k, H, cnt);
+      else rnnRowForward(row, hsrc + o, bi, bh, out + k, cnt, kind == RNN_RELU);
     }
     hp = out + <usize>(t * H) * 4;
     if (kind == LSTM) cp = cAll + <usize>(t * H) * 4;
@@ -362,14 +431,16 @@ export function recurrentForward(args: usize, tid: i32): void {
 
   const ids = <usize>arg(args, A_IDS), table = <usize>arg(args, A_TABLE);
   if (arg(args, A_PREPACKED) && B == 1 && nth > 1 && P == 0 && H % NR == 0) {
-    stepUnits(kind, T, I, H, x, wih, wpack, bih, bhh, h0, c0, out, gates, cAll, tcAll, hnAll, hh, reverse, ws, ctrl, tid, nth, ids, table);
+    stepUnits(kind, T, I, H, x, wih, wpack, bih, bhh, h0, c0, out, gates, cAll, tcAll, hnAll, hh, reverse, ws, ctrl, tid, nth, ids, table, args);
+    const ahead = arg(args, A_PRE) != 0;
+    if (arg(args, A_HEAD) || ahead) barrier(ctrl, nth); // every thread's units of the last step
     if (arg(args, A_HEAD)) {
-      barrier(ctrl, nth); // every thread's units of the last step
       const O = arg(args, A_O);
       const panels = (O + NR - 1) / NR;
       const j0 = ((panels * tid) / nth) * NR, j1 = min(O, ((panels * (tid + 1)) / nth) * NR);
       headRows(args, 0, T, Hout, out, j0, j1, ws);
     }
+    if (ahead) computeAhead(args, ctrl, tid, nth, out + <usize>((reverse ? 0 : T - 1) * H) * 4, wpack, H, G);
     return;
   }
   if (arg(args, A_PREPACKED)) {

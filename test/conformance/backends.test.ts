@@ -263,6 +263,26 @@ for (const name of listBackends()) {
           if (want.cN) assertClose(c!, want.cN, 'cN');
         });
       }
+      // on several threads the workers compute the next step's recurrent product ahead, from the
+      // state a call returns: a state changed in place before it is passed back must not match
+      it(`${kind}: a returned state changed in place is stepped from its new values`, () => {
+        setBackend(name);
+        const be = getBackend();
+        const I = 64, H = 512; // big enough for every kind to run on several threads
+        const { w } = stepperWeights(kind, I, H, 0);
+        const x = rand(2 * I), h0 = rand(H), c0 = kind === 'lstm' ? rand(H) : null;
+        const st = be.recurrentStepper({ kind, T: 1, B: 1, I, H, P: 0 }, w);
+        const first = st.run(x.subarray(0, I), 1, 1, h0, c0);
+        const h1 = first.hN;
+        h1[5] = h1[5]! + 0.5;
+        h1[400] = -h1[400]!;
+        const h1Copy = Float32Array.from(h1);
+        const c1Copy = first.cN ? Float32Array.from(first.cN) : null;
+        const second = st.run(x.subarray(I), 1, 1, h1, first.cN);
+        st.dispose();
+        const want = referenceBackend.recurrentForward({ kind, T: 1, B: 1, I, H, P: 0 }, w, x.subarray(I), h1Copy, c1Copy, false, false);
+        assertClose(second.hN, want.hN, 'hN after the changed state');
+      });
     }
   });
 }

@@ -53,6 +53,16 @@ describe('thread count does not change results', { skip: !listBackends().include
           const r = fused.run(ids, T, B, rnd(B * H), kind === 'lstm' ? rnd(B * H) : null);
           outs.push(r.out as Float32Array, r.hN as Float32Array, r.logits as Float32Array);
         }
+        // token by token, each call given the state the last one returned: on several threads the
+        // workers compute each next step's recurrent product ahead, at the end of the call before
+        let h: Float32Array | Float64Array = rnd(H);
+        let c: Float32Array | Float64Array | null = kind === 'lstm' ? rnd(H) : null;
+        for (let t = 0; t < 4; t++) {
+          const r = fused.run(Int32Array.of((t * 13 + 5) % V), 1, 1, h, c);
+          outs.push(r.hN as Float32Array, r.logits as Float32Array);
+          h = r.hN;
+          c = r.cN;
+        }
         fused.dispose();
       }
       return outs;

@@ -84,9 +84,14 @@ export interface WasmBackendControls {
 
 const KIND = { lstm: 0, gru: 1, rnn_tanh: 2, rnn_relu: 3 } as const;
 /** Slots of the sequence kernels' argument block (kernels/recurrent.ts, A_KIND .. A_ACCH). */
-const ARG_SLOTS = 51;
+const ARG_SLOTS = 56;
 /** The most memory a stepper spends on precomputed input projections of an embedding's rows. */
 const TABLE_MAX_BYTES = 16 * 2 ** 20;
+/**
+ * A pipelined stepper's share of hidden units for the calling thread, against 1 for each worker:
+ * the workers' extra share is computed ahead, while this thread runs the JavaScript between calls.
+ */
+const AHEAD_MAIN_SHARE = 0.6;
 
 function f32(...arrays: (FloatArray | null)[]): boolean {
   return arrays.every((a) => a === null || a instanceof Float32Array);
@@ -398,7 +403,10 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
   };
 
   interface Block { p: number; bytes: number }
-  const freeBlocks = (blocks: Block[]): void => blocks.forEach((b) => heap.release(b.p, b.bytes));
+  const freeBlocks = (blocks: Block[]): void => {
+    pool?.quiesce(); // a worker may still be computing ahead into these blocks
+    blocks.forEach((b) => heap.release(b.p, b.bytes));
+  };
   const finalizer = new FinalizationRegistry<Block[]>(freeBlocks);
 
   function recurrentStepper(dims: RecurrentDims, w: RecurrentWeights, extras: StepperExtras = {}): RecurrentStepper {
@@ -430,10 +438,19 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     const tableP = useTable ? keep(V * GH * 4) : 0;
     const headP = head ? keep(k.packedBytes(Hout, O)) : 0;
     const headBP = head?.bias ? keep(O * 4) : 0;
+    // one row stepped on several threads is pipelined: the workers compute the next step's
+    // product with h_T ahead, while this thread runs the JavaScript between calls (see A_PRE in
+    // kernels/recurrent.ts); up to 8 threads have a slot
+    const ahead = pool !== null && P === 0 && H % 8 === 0;
+    const preP = ahead ? keep(GH * 4) : 0;
+    const hPrevP = ahead ? keep(8 * H * 4) : 0;
+    const preOkP = ahead ? keep(8 * 4) : 0;
+    const twsP = ahead ? keep(8 * 256) : 0;
     heap.reset();
     k.pack(heap.put(w.wih as Float32Array), 1, I, GH, wihP);
     k.pack(heap.put(w.whh as Float32Array), 1, Hout, GH, whhP);
     if (P) k.pack(heap.put(w.whr as Float32Array), 1, H, P, whrP);
+    if (ahead) heap.i32(preOkP, 8).fill(0);
     if (w.bih) heap.f32(bihP, GH).set(w.bih);
     if (w.bhh) heap.f32(bhhP, GH).set(w.bhh);
     if (head) {
@@ -499,6 +516,14 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
         if (ids) {
           slots[45] = heap.putI32(ids.subarray(0, T * B));
           slots[46] = tableP;
+        }
+        if (ahead && B === 1 && nth > 1) {
+          const blocks = H / 8;
+          slots[51] = preP;
+          slots[52] = hPrevP;
+          slots[53] = preOkP;
+          slots[54] = twsP;
+          slots[55] = Math.max(1, Math.floor((blocks * AHEAD_MAIN_SHARE) / (AHEAD_MAIN_SHARE + nth - 1)));
         }
         if (head) {
           slots[47] = headP;

@@ -93,6 +93,11 @@ export class WasmHeap {
     return this.f32all.subarray(ptr >> 2, (ptr >> 2) + n);
   }
 
+  /** An int32 view of n values at ptr (4-aligned); valid until the heap next allocates. */
+  i32(ptr: number, n: number): Int32Array {
+    return this.i32all.subarray(ptr >> 2, (ptr >> 2) + n);
+  }
+
   /** Copies `a` in and returns its address. */
   put(a: Float32Array): number {
     const p = this.alloc(a.length * 4);

@@ -6,12 +6,16 @@
  *   0 barrier count, 1 barrier generation (used inside the kernels), 2 job sequence,
  *   3 workers done, 4 kernel id, 5 threads in this job, 6..19 arguments, 20 workers started,
  *   21 failed (0, or 1 + the id of the first thread whose share of the job threw), 22 a test's
- *   injected failure (1 + the id of the worker whose next job throws).
+ *   injected failure (1 + the id of the worker whose next job throws), 24..31 worker 1..7
+ *   computing ahead (kernels/recurrent.ts): its share of the job is done and counted (word 3),
+ *   and it goes on with work for the next call before it takes another job.
  * A thread that fails sets word 21; the kernels' barriers check it while they wait and stop
  * (trap), so the others leave the job instead of waiting for ever, and the caller throws.
  * Workers are unref'd, so a script using the library still exits by itself.
  */
-export const CTRL_WORDS = 24;
+export const CTRL_WORDS = 32;
+/** Control word 24 + tid: worker tid is computing ahead (set by the kernel, cleared here). */
+const AHEAD = 24;
 /** Control word counting the workers that have started (instantiated the kernels). */
 const STARTED = 20;
 /** Control word set when a thread's share of the job failed (kernels/recurrent.ts reads it too). */
@@ -52,8 +56,11 @@ for (;;) {
       Atomics.compareExchange(w, ${FAILED}, 0, tid + 1);
       Atomics.notify(w, 1);
     } finally {
-      Atomics.add(w, 3, 1);
-      Atomics.notify(w, 3);
+      // a kernel that computed ahead counted this thread done already
+      if (tid >= 8 || Atomics.exchange(w, ${AHEAD} + tid, 0) !== 1) {
+        Atomics.add(w, 3, 1);
+        Atomics.notify(w, 3);
+      }
     }
   }
 }
@@ -192,6 +199,15 @@ export class ThreadPool {
       if (failed > 1) throw new Error(`wasm backend: pool thread ${failed - 1} failed while running '${kernel}' (the job was abandoned; the pool goes on)`);
     }
     if (error) throw error;
+  }
+
+  /**
+   * Waits until no worker is still computing ahead after a call it was counted done with (see
+   * AHEAD): before the memory that work reads or writes is freed or reused.
+   */
+  quiesce(): void {
+    const w = this.w;
+    for (let t = 1; t < 8; t++) while (Atomics.load(w, AHEAD + t) !== 0 && !this.failed);
   }
 
   private injectCaller = false;
