@@ -41,7 +41,18 @@ window.result = (async () => {
     const xb = R.randn([16, 8, 32], { requiresGrad: true });
     const [o] = big.forward(xb);
     o.mul(o).sum().backward();
-    return [...o.data, ...xb.grad.data, ...big.parameters()[1].grad.data];
+    // generation token by token: on several threads the workers compute each next step ahead
+    const model = new R.SequenceModel({ embedding: { numEmbeddings: 65, embeddingDim: 64 }, rnn: { kind: 'lstm', inputSize: 64, hiddenSize: 256 }, head: { outFeatures: 65 } });
+    const st = model.stepper();
+    let s = null;
+    const logits = [];
+    for (let i = 0; i < 6; i++) {
+      const [lg, next] = st.step((i * 7) % 65, s);
+      s = next;
+      logits.push(...lg.data);
+    }
+    st.dispose();
+    return [...o.data, ...xb.grad.data, ...big.parameters()[1].grad.data, ...logits];
   };
   const many = run();
   R.setNumThreads(1);
