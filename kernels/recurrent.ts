@@ -324,7 +324,7 @@ function recurrentProduct(h: usize, wpack: usize, H: i32, G: i32, u0: i32, u1: i
   else for (let g = 0; g < G; g++) gemvPackedCols(h, wpack, H, g * H + u0, g * H + u1, hh, ws);
 }
 
-/** Threads (ids 1..7) that compute ahead; each has a control word flagging its work after a call. */
+/** Threads (ids 1..7) that compute ahead; each has a control word flagging its work after a call (AHEAD_THREADS in pool.ts). */
 const AHEAD_THREADS: i32 = 8;
 /** Control word 24 + tid: 1 while worker tid computes ahead, its call already counted done (pool.ts). */
 const AHEAD_WORD: usize = 24 * 4;

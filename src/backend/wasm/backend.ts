@@ -11,7 +11,7 @@ import {
 } from '../backend.js';
 import { referenceBackend as ref } from '../reference/index.js';
 import { WasmHeap } from './heap.js';
-import type { ThreadPool } from './pool.js';
+import { AHEAD_THREADS, type ThreadPool } from './pool.js';
 
 /** What the kernel module exports (see kernels/index.ts). */
 export interface KernelExports {
@@ -438,19 +438,20 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     const tableP = useTable ? keep(V * GH * 4) : 0;
     const headP = head ? keep(k.packedBytes(Hout, O)) : 0;
     const headBP = head?.bias ? keep(O * 4) : 0;
-    // one row stepped on several threads is pipelined: the workers compute the next step's
-    // product with h_T ahead, while this thread runs the JavaScript between calls (see A_PRE in
-    // kernels/recurrent.ts); up to 8 threads have a slot
-    const ahead = pool !== null && P === 0 && H % 8 === 0;
+    // one row splits over threads by blocks of 8 hidden units, and is pipelined: the workers
+    // compute the next step's product with h_T ahead, while this thread runs the JavaScript
+    // between calls (see A_PRE in kernels/recurrent.ts)
+    const unitSplit = P === 0 && H % 8 === 0;
+    const ahead = pool !== null && unitSplit;
     const preP = ahead ? keep(GH * 4) : 0;
-    const hPrevP = ahead ? keep(8 * H * 4) : 0;
-    const preOkP = ahead ? keep(8 * 4) : 0;
-    const twsP = ahead ? keep(8 * 256) : 0;
+    const hAheadP = ahead ? keep(AHEAD_THREADS * H * 4) : 0;
+    const preOkP = ahead ? keep(AHEAD_THREADS * 4) : 0;
+    const twsP = ahead ? keep(AHEAD_THREADS * 256) : 0;
     heap.reset();
     k.pack(heap.put(w.wih as Float32Array), 1, I, GH, wihP);
     k.pack(heap.put(w.whh as Float32Array), 1, Hout, GH, whhP);
     if (P) k.pack(heap.put(w.whr as Float32Array), 1, H, P, whrP);
-    if (ahead) heap.i32(preOkP, 8).fill(0);
+    if (ahead) heap.i32(preOkP, AHEAD_THREADS).fill(0);
     if (w.bih) heap.f32(bihP, GH).set(w.bih);
     if (w.bhh) heap.f32(bhhP, GH).set(w.bhh);
     if (head) {
@@ -489,7 +490,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
         heap.reset();
         const lstm = kind === 'lstm';
         // one row splits by hidden units (whole 8-unit blocks, no projection), more rows by rows
-        const nth = Math.min(threadsFor(T * B * (GH * (I + Hout) + O * Hout)), B > 1 || (H % 8 === 0 && !P) ? Infinity : 1);
+        const nth = Math.min(threadsFor(T * B * (GH * (I + Hout) + O * Hout)), B > 1 || unitSplit ? Infinity : 1);
         slots.fill(0);
         slots[0] = KIND[kind];
         slots[1] = T; slots[2] = B; slots[3] = I; slots[4] = H; slots[5] = P;
@@ -520,7 +521,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
         if (ahead && B === 1 && nth > 1) {
           const blocks = H / 8;
           slots[51] = preP;
-          slots[52] = hPrevP;
+          slots[52] = hAheadP;
           slots[53] = preOkP;
           slots[54] = twsP;
           slots[55] = Math.max(1, Math.floor((blocks * AHEAD_MAIN_SHARE) / (AHEAD_MAIN_SHARE + nth - 1)));

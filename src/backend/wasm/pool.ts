@@ -16,6 +16,8 @@
 export const CTRL_WORDS = 32;
 /** Control word 24 + tid: worker tid is computing ahead (set by the kernel, cleared here). */
 const AHEAD = 24;
+/** Threads with such a word, the caller's (id 0, never ahead) included; AHEAD_THREADS in kernels/recurrent.ts. */
+export const AHEAD_THREADS = 8;
 /** Control word counting the workers that have started (instantiated the kernels). */
 const STARTED = 20;
 /** Control word set when a thread's share of the job failed (kernels/recurrent.ts reads it too). */
@@ -57,7 +59,7 @@ for (;;) {
       Atomics.notify(w, 1);
     } finally {
       // a kernel that computed ahead counted this thread done already
-      if (tid >= 8 || Atomics.exchange(w, ${AHEAD} + tid, 0) !== 1) {
+      if (tid >= ${AHEAD_THREADS} || Atomics.exchange(w, ${AHEAD} + tid, 0) !== 1) {
         Atomics.add(w, 3, 1);
         Atomics.notify(w, 3);
       }
@@ -207,7 +209,7 @@ export class ThreadPool {
    */
   quiesce(): void {
     const w = this.w;
-    for (let t = 1; t < 8; t++) while (Atomics.load(w, AHEAD + t) !== 0 && !this.failed);
+    for (let t = 1; t < AHEAD_THREADS; t++) while (Atomics.load(w, AHEAD + t) !== 0 && !this.failed);
   }
 
   private injectCaller = false;
