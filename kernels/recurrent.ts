@@ -12,7 +12,7 @@
 // whatever thread runs it); the matrix products split by whole output elements (gemmShare).
 // Results are therefore identical for any thread count.
 import { gemmShare, gemmPacked, packBShare, gemvPackedCols, NR } from './gemm';
-import { vsigmoid, vtanh, madd } from './vmath';
+import { vsigmoidGate, vtanhGate, madd } from './vmath';
 
 export const LSTM: i32 = 0;
 export const GRU: i32 = 1;
@@ -141,38 +141,43 @@ const A_PRE = 51, A_HAHEAD = 52, A_PREOK = 53, A_TWS = 54, A_MAIN = 55;
 /** LSTM: c = f c' + i g, h = o tanh(c) (h: out, or m before a projection). */
 export function lstmRowForward(row: usize, hrow: usize, bih: usize, bhh: usize, cprev: usize, c: usize, tc: usize, h: usize, H: i32, cnt: i32): void {
   const H4 = <usize>H * 4;
-  for (let j = 0; j < cnt; j += 4) {
-    const n = min(4, cnt - j);
-    const o = <usize>j * 4;
-    // the input projection plus its bias first, then h @ whh^T, then its bias (as the reference)
-    let ai = ld(row + o), af = ld(row + H4 + o), ag = ld(row + 2 * H4 + o), ao = ld(row + 3 * H4 + o);
-    if (bih) {
-      ai = f32x4.add(ai, ld(bih + o));
-      af = f32x4.add(af, ld(bih + H4 + o));
-      ag = f32x4.add(ag, ld(bih + 2 * H4 + o));
-      ao = f32x4.add(ao, ld(bih + 3 * H4 + o));
-    }
-    ai = f32x4.add(ai, ld(hrow + o));
-    af = f32x4.add(af, ld(hrow + H4 + o));
-    ag = f32x4.add(ag, ld(hrow + 2 * H4 + o));
-    ao = f32x4.add(ao, ld(hrow + 3 * H4 + o));
-    if (bhh) {
-      ai = f32x4.add(ai, ld(bhh + o));
-      af = f32x4.add(af, ld(bhh + H4 + o));
-      ag = f32x4.add(ag, ld(bhh + 2 * H4 + o));
-      ao = f32x4.add(ao, ld(bhh + 3 * H4 + o));
-    }
-    const ig = vsigmoid(ai), fg = vsigmoid(af), gg = vtanh(ag), og = vsigmoid(ao);
-    const cv = madd(fg, ld(cprev + o), f32x4.mul(ig, gg));
-    const tcv = vtanh(cv);
-    st(row + o, ig, n);
-    st(row + H4 + o, fg, n);
-    st(row + 2 * H4 + o, gg, n);
-    st(row + 3 * H4 + o, og, n);
-    st(c + o, cv, n);
-    st(tc + o, tcv, n);
-    st(h + o, f32x4.mul(og, tcv), n);
+  const end = <usize>(cnt & ~3) * 4;
+  // whole groups of four units, then the ragged rest (the same code with fewer lanes stored)
+  for (let o: usize = 0; o < end; o += 16) lstmUnits(row, hrow, bih, bhh, cprev, c, tc, h, H4, o, 4);
+  if (cnt & 3) lstmUnits(row, hrow, bih, bhh, cprev, c, tc, h, H4, end, cnt & 3);
+}
+
+/** Four units of lstmRowForward from byte offset o, storing n lanes. */
+// @ts-ignore: decorator
+@inline function lstmUnits(row: usize, hrow: usize, bih: usize, bhh: usize, cprev: usize, c: usize, tc: usize, h: usize, H4: usize, o: usize, n: i32): void {
+  // the input projection plus its bias first, then h @ whh^T, then its bias (as the reference)
+  let ai = ld(row + o), af = ld(row + H4 + o), ag = ld(row + 2 * H4 + o), ao = ld(row + 3 * H4 + o);
+  if (bih) {
+    ai = f32x4.add(ai, ld(bih + o));
+    af = f32x4.add(af, ld(bih + H4 + o));
+    ag = f32x4.add(ag, ld(bih + 2 * H4 + o));
+    ao = f32x4.add(ao, ld(bih + 3 * H4 + o));
   }
+  ai = f32x4.add(ai, ld(hrow + o));
+  af = f32x4.add(af, ld(hrow + H4 + o));
+  ag = f32x4.add(ag, ld(hrow + 2 * H4 + o));
+  ao = f32x4.add(ao, ld(hrow + 3 * H4 + o));
+  if (bhh) {
+    ai = f32x4.add(ai, ld(bhh + o));
+    af = f32x4.add(af, ld(bhh + H4 + o));
+    ag = f32x4.add(ag, ld(bhh + 2 * H4 + o));
+    ao = f32x4.add(ao, ld(bhh + 3 * H4 + o));
+  }
+  const ig = vsigmoidGate(ai), fg = vsigmoidGate(af), gg = vtanhGate(ag), og = vsigmoidGate(ao);
+  const cv = madd(fg, ld(cprev + o), f32x4.mul(ig, gg));
+  const tcv = vtanhGate(cv);
+  st(row + o, ig, n);
+  st(row + H4 + o, fg, n);
+  st(row + 2 * H4 + o, gg, n);
+  st(row + 3 * H4 + o, og, n);
+  st(c + o, cv, n);
+  st(tc + o, tcv, n);
+  st(h + o, f32x4.mul(og, tcv), n);
 }
 
 /** GRU: r, z, n = tanh(xn + r (hn + bhn)), h = (1 - z) n + z h'; keeps hn + bhn for backward. */
@@ -193,9 +198,9 @@ export function gruRowForward(row: usize, hrow: usize, bih: usize, bhh: usize, h
       hz = f32x4.add(hz, ld(bhh + H4 + o));
       hn = f32x4.add(hn, ld(bhh + 2 * H4 + o));
     }
-    const r = vsigmoid(f32x4.add(xr, hr));
-    const z = vsigmoid(f32x4.add(xz, hz));
-    const nn = vtanh(madd(r, hn, xn));
+    const r = vsigmoidGate(f32x4.add(xr, hr));
+    const z = vsigmoidGate(f32x4.add(xz, hz));
+    const nn = vtanhGate(madd(r, hn, xn));
     st(row + o, r, n);
     st(row + H4 + o, z, n);
     st(row + 2 * H4 + o, nn, n);
@@ -212,7 +217,7 @@ export function rnnRowForward(row: usize, hrow: usize, bih: usize, bhh: usize, h
     if (bih) a = f32x4.add(a, ld(bih + o));
     a = f32x4.add(a, ld(hrow + o));
     if (bhh) a = f32x4.add(a, ld(bhh + o));
-    st(h + o, relu ? f32x4.pmax(a, f32x4.splat(0)) : vtanh(a), min(4, H - j));
+    st(h + o, relu ? f32x4.pmax(a, f32x4.splat(0)) : vtanhGate(a), min(4, H - j));
   }
 }
 
