@@ -183,42 +183,49 @@ export function lstmRowForward(row: usize, hrow: usize, bih: usize, bhh: usize, 
 /** GRU: r, z, n = tanh(xn + r (hn + bhn)), h = (1 - z) n + z h'; keeps hn + bhn for backward. */
 export function gruRowForward(row: usize, hrow: usize, bih: usize, bhh: usize, hprev: usize, hnOut: usize, h: usize, H: i32, cnt: i32): void {
   const H4 = <usize>H * 4;
-  for (let j = 0; j < cnt; j += 4) {
-    const n = min(4, cnt - j);
-    const o = <usize>j * 4;
-    let xr = ld(row + o), xz = ld(row + H4 + o), xn = ld(row + 2 * H4 + o);
-    if (bih) {
-      xr = f32x4.add(xr, ld(bih + o));
-      xz = f32x4.add(xz, ld(bih + H4 + o));
-      xn = f32x4.add(xn, ld(bih + 2 * H4 + o));
-    }
-    let hr = ld(hrow + o), hz = ld(hrow + H4 + o), hn = ld(hrow + 2 * H4 + o);
-    if (bhh) {
-      hr = f32x4.add(hr, ld(bhh + o));
-      hz = f32x4.add(hz, ld(bhh + H4 + o));
-      hn = f32x4.add(hn, ld(bhh + 2 * H4 + o));
-    }
-    const r = vsigmoidGate(f32x4.add(xr, hr));
-    const z = vsigmoidGate(f32x4.add(xz, hz));
-    const nn = vtanhGate(madd(r, hn, xn));
-    st(row + o, r, n);
-    st(row + H4 + o, z, n);
-    st(row + 2 * H4 + o, nn, n);
-    st(hnOut + o, hn, n);
-    st(h + o, madd(z, f32x4.sub(ld(hprev + o), nn), nn), n); // (1 - z) n + z h
+  const end = <usize>(cnt & ~3) * 4;
+  for (let o: usize = 0; o < end; o += 16) gruUnits(row, hrow, bih, bhh, hprev, hnOut, h, H4, o, 4);
+  if (cnt & 3) gruUnits(row, hrow, bih, bhh, hprev, hnOut, h, H4, end, cnt & 3);
+}
+
+// @ts-ignore: decorator
+@inline function gruUnits(row: usize, hrow: usize, bih: usize, bhh: usize, hprev: usize, hnOut: usize, h: usize, H4: usize, o: usize, n: i32): void {
+  let xr = ld(row + o), xz = ld(row + H4 + o), xn = ld(row + 2 * H4 + o);
+  if (bih) {
+    xr = f32x4.add(xr, ld(bih + o));
+    xz = f32x4.add(xz, ld(bih + H4 + o));
+    xn = f32x4.add(xn, ld(bih + 2 * H4 + o));
   }
+  let hr = ld(hrow + o), hz = ld(hrow + H4 + o), hn = ld(hrow + 2 * H4 + o);
+  if (bhh) {
+    hr = f32x4.add(hr, ld(bhh + o));
+    hz = f32x4.add(hz, ld(bhh + H4 + o));
+    hn = f32x4.add(hn, ld(bhh + 2 * H4 + o));
+  }
+  const r = vsigmoidGate(f32x4.add(xr, hr));
+  const z = vsigmoidGate(f32x4.add(xz, hz));
+  const nn = vtanhGate(madd(r, hn, xn));
+  st(row + o, r, n);
+  st(row + H4 + o, z, n);
+  st(row + 2 * H4 + o, nn, n);
+  st(hnOut + o, hn, n);
+  st(h + o, madd(z, f32x4.sub(ld(hprev + o), nn), nn), n); // (1 - z) n + z h
 }
 
 /** Vanilla RNN: h = tanh(a) or relu(a). */
 export function rnnRowForward(row: usize, hrow: usize, bih: usize, bhh: usize, h: usize, H: i32, relu: bool): void {
-  for (let j = 0; j < H; j += 4) {
-    const o = <usize>j * 4;
-    let a = ld(row + o);
-    if (bih) a = f32x4.add(a, ld(bih + o));
-    a = f32x4.add(a, ld(hrow + o));
-    if (bhh) a = f32x4.add(a, ld(bhh + o));
-    st(h + o, relu ? f32x4.pmax(a, f32x4.splat(0)) : vtanhGate(a), min(4, H - j));
-  }
+  const end = <usize>(H & ~3) * 4;
+  for (let o: usize = 0; o < end; o += 16) rnnUnits(row, hrow, bih, bhh, h, relu, o, 4);
+  if (H & 3) rnnUnits(row, hrow, bih, bhh, h, relu, end, H & 3);
+}
+
+// @ts-ignore: decorator
+@inline function rnnUnits(row: usize, hrow: usize, bih: usize, bhh: usize, h: usize, relu: bool, o: usize, n: i32): void {
+  let a = ld(row + o);
+  if (bih) a = f32x4.add(a, ld(bih + o));
+  a = f32x4.add(a, ld(hrow + o));
+  if (bhh) a = f32x4.add(a, ld(bhh + o));
+  st(h + o, relu ? f32x4.pmax(a, f32x4.splat(0)) : vtanhGate(a), n);
 }
 
 /** Adds the first n lanes of v into the floats at p. */
@@ -240,57 +247,66 @@ export function rnnRowForward(row: usize, hrow: usize, bih: usize, bhh: usize, h
 /** LSTM backward: gate gradients into drow from dm (dh of m) and dc, which becomes dc_{t-1}. */
 export function lstmRowBackward(row: usize, drow: usize, tc: usize, cprev: usize, dm: usize, dc: usize, H: i32, acc: usize): void {
   const H4 = <usize>H * 4;
+  const end = <usize>(H & ~3) * 4;
+  for (let o: usize = 0; o < end; o += 16) lstmBackUnits(row, drow, tc, cprev, dm, dc, H4, acc, o, 4);
+  if (H & 3) lstmBackUnits(row, drow, tc, cprev, dm, dc, H4, acc, end, H & 3);
+}
+
+// @ts-ignore: decorator
+@inline function lstmBackUnits(row: usize, drow: usize, tc: usize, cprev: usize, dm: usize, dc: usize, H4: usize, acc: usize, o: usize, n: i32): void {
   const one = f32x4.splat(1);
-  for (let j = 0; j < H; j += 4) {
-    const n = min(4, H - j);
-    const o = <usize>j * 4;
-    const ig = ld(row + o), fg = ld(row + H4 + o), gg = ld(row + 2 * H4 + o), og = ld(row + 3 * H4 + o);
-    const tcv = ld(tc + o);
-    const dmv = ld(dm + o);
-    const dcv = madd(f32x4.mul(dmv, og), f32x4.sub(one, f32x4.mul(tcv, tcv)), ld(dc + o));
-    const di = f32x4.mul(f32x4.mul(dcv, gg), f32x4.mul(ig, f32x4.sub(one, ig)));
-    const df = f32x4.mul(f32x4.mul(dcv, ld(cprev + o)), f32x4.mul(fg, f32x4.sub(one, fg)));
-    const dg = f32x4.mul(f32x4.mul(dcv, ig), f32x4.sub(one, f32x4.mul(gg, gg)));
-    const dov = f32x4.mul(f32x4.mul(dmv, tcv), f32x4.mul(og, f32x4.sub(one, og)));
-    stSum(drow, acc, o, di, n);
-    stSum(drow, acc, H4 + o, df, n);
-    stSum(drow, acc, 2 * H4 + o, dg, n);
-    stSum(drow, acc, 3 * H4 + o, dov, n);
-    st(dc + o, f32x4.mul(dcv, fg), n);
-  }
+  const ig = ld(row + o), fg = ld(row + H4 + o), gg = ld(row + 2 * H4 + o), og = ld(row + 3 * H4 + o);
+  const tcv = ld(tc + o);
+  const dmv = ld(dm + o);
+  const dcv = madd(f32x4.mul(dmv, og), f32x4.sub(one, f32x4.mul(tcv, tcv)), ld(dc + o));
+  const di = f32x4.mul(f32x4.mul(dcv, gg), f32x4.mul(ig, f32x4.sub(one, ig)));
+  const df = f32x4.mul(f32x4.mul(dcv, ld(cprev + o)), f32x4.mul(fg, f32x4.sub(one, fg)));
+  const dg = f32x4.mul(f32x4.mul(dcv, ig), f32x4.sub(one, f32x4.mul(gg, gg)));
+  const dov = f32x4.mul(f32x4.mul(dmv, tcv), f32x4.mul(og, f32x4.sub(one, og)));
+  stSum(drow, acc, o, di, n);
+  stSum(drow, acc, H4 + o, df, n);
+  stSum(drow, acc, 2 * H4 + o, dg, n);
+  stSum(drow, acc, 3 * H4 + o, dov, n);
+  st(dc + o, f32x4.mul(dcv, fg), n);
 }
 
 /** GRU backward: gate gradients into drow (input side) and hrow (recurrent side); dh becomes dh z. */
 export function gruRowBackward(row: usize, drow: usize, hrow: usize, hn: usize, hprev: usize, dh: usize, H: i32, acc: usize, accH: usize): void {
   const H4 = <usize>H * 4;
+  const end = <usize>(H & ~3) * 4;
+  for (let o: usize = 0; o < end; o += 16) gruBackUnits(row, drow, hrow, hn, hprev, dh, H4, acc, accH, o, 4);
+  if (H & 3) gruBackUnits(row, drow, hrow, hn, hprev, dh, H4, acc, accH, end, H & 3);
+}
+
+// @ts-ignore: decorator
+@inline function gruBackUnits(row: usize, drow: usize, hrow: usize, hn: usize, hprev: usize, dh: usize, H4: usize, acc: usize, accH: usize, o: usize, n: i32): void {
   const one = f32x4.splat(1);
-  for (let j = 0; j < H; j += 4) {
-    const n = min(4, H - j);
-    const o = <usize>j * 4;
-    const r = ld(row + o), z = ld(row + H4 + o), nn = ld(row + 2 * H4 + o);
-    const dhv = ld(dh + o);
-    const dan = f32x4.mul(f32x4.mul(dhv, f32x4.sub(one, z)), f32x4.sub(one, f32x4.mul(nn, nn)));
-    const dar = f32x4.mul(f32x4.mul(dan, ld(hn + o)), f32x4.mul(r, f32x4.sub(one, r)));
-    const daz = f32x4.mul(f32x4.mul(dhv, f32x4.sub(ld(hprev + o), nn)), f32x4.mul(z, f32x4.sub(one, z)));
-    stSum(drow, acc, o, dar, n);
-    stSum(drow, acc, H4 + o, daz, n);
-    stSum(drow, acc, 2 * H4 + o, dan, n);
-    stSum(hrow, accH, o, dar, n);
-    stSum(hrow, accH, H4 + o, daz, n);
-    stSum(hrow, accH, 2 * H4 + o, f32x4.mul(dan, r), n);
-    st(dh + o, f32x4.mul(dhv, z), n);
-  }
+  const r = ld(row + o), z = ld(row + H4 + o), nn = ld(row + 2 * H4 + o);
+  const dhv = ld(dh + o);
+  const dan = f32x4.mul(f32x4.mul(dhv, f32x4.sub(one, z)), f32x4.sub(one, f32x4.mul(nn, nn)));
+  const dar = f32x4.mul(f32x4.mul(dan, ld(hn + o)), f32x4.mul(r, f32x4.sub(one, r)));
+  const daz = f32x4.mul(f32x4.mul(dhv, f32x4.sub(ld(hprev + o), nn)), f32x4.mul(z, f32x4.sub(one, z)));
+  stSum(drow, acc, o, dar, n);
+  stSum(drow, acc, H4 + o, daz, n);
+  stSum(drow, acc, 2 * H4 + o, dan, n);
+  stSum(hrow, accH, o, dar, n);
+  stSum(hrow, accH, H4 + o, daz, n);
+  stSum(hrow, accH, 2 * H4 + o, f32x4.mul(dan, r), n);
+  st(dh + o, f32x4.mul(dhv, z), n);
 }
 
 /** Vanilla RNN backward: drow = dh tanh'(a) or dh relu'(a), from the step's output h. */
 export function rnnRowBackward(drow: usize, h: usize, dh: usize, H: i32, relu: bool, acc: usize): void {
-  const one = f32x4.splat(1);
-  for (let j = 0; j < H; j += 4) {
-    const o = <usize>j * 4;
-    const hv = ld(h + o);
-    const d = relu ? v128.and(ld(dh + o), f32x4.gt(hv, f32x4.splat(0))) : f32x4.mul(ld(dh + o), f32x4.sub(one, f32x4.mul(hv, hv)));
-    stSum(drow, acc, o, d, min(4, H - j));
-  }
+  const end = <usize>(H & ~3) * 4;
+  for (let o: usize = 0; o < end; o += 16) rnnBackUnits(drow, h, dh, relu, acc, o, 4);
+  if (H & 3) rnnBackUnits(drow, h, dh, relu, acc, end, H & 3);
+}
+
+// @ts-ignore: decorator
+@inline function rnnBackUnits(drow: usize, h: usize, dh: usize, relu: bool, acc: usize, o: usize, n: i32): void {
+  const hv = ld(h + o);
+  const d = relu ? v128.and(ld(dh + o), f32x4.gt(hv, f32x4.splat(0))) : f32x4.mul(ld(dh + o), f32x4.sub(f32x4.splat(1), f32x4.mul(hv, hv)));
+  stSum(drow, acc, o, d, n);
 }
 
 // @ts-ignore: decorator
