@@ -112,11 +112,12 @@ function packA(a: usize, transA: bool, lda: i32, i0: i32, mc: i32, k0: i32, kc: 
 }
 
 /**
- * The 6x8 register tile over kc: out (6 rows of 8) = Apanel (kc x 6) . Bpanel (kc x 8). Twelve
- * accumulators cover the FMA latency of two pipes; the loop is alone in its function so that
- * nothing else competes for registers.
+ * The 6x8 register tile over kc: out (6 rows of 8, row r at out + r * ld bytes) = Apanel (kc x 6)
+ * . Bpanel (kc x 8). Twelve accumulators cover the FMA latency of two pipes; the loop is alone in
+ * its function so that nothing else competes for registers. It only stores: adding to C here
+ * (loads after the loop) made V8 keep three accumulators on the stack inside it, twice as slow.
  */
-export function tile6(ap: usize, bp: usize, kc: i32, out: usize): void {
+export function tile6(ap: usize, bp: usize, kc: i32, out: usize, ld: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
@@ -147,22 +148,23 @@ export function tile6(ap: usize, bp: usize, kc: i32, out: usize): void {
     ap += 24;
     bp += 32;
   }
+  // row r at out + r * ld bytes
   v128.store(out, c00);
   v128.store(out, c01, 16);
-  v128.store(out, c10, 32);
-  v128.store(out, c11, 48);
-  v128.store(out, c20, 64);
-  v128.store(out, c21, 80);
-  v128.store(out, c30, 96);
-  v128.store(out, c31, 112);
-  v128.store(out, c40, 128);
-  v128.store(out, c41, 144);
-  v128.store(out, c50, 160);
-  v128.store(out, c51, 176);
+  v128.store(out + ld, c10);
+  v128.store(out + ld, c11, 16);
+  v128.store(out + 2 * ld, c20);
+  v128.store(out + 2 * ld, c21, 16);
+  v128.store(out + 3 * ld, c30);
+  v128.store(out + 3 * ld, c31, 16);
+  v128.store(out + 4 * ld, c40);
+  v128.store(out + 4 * ld, c41, 16);
+  v128.store(out + 5 * ld, c50);
+  v128.store(out + 5 * ld, c51, 16);
 }
 
 /** The first four rows of a 6-row panel (for ragged last panels of at most four rows). */
-export function tile4(ap: usize, bp: usize, kc: i32, out: usize): void {
+export function tile4(ap: usize, bp: usize, kc: i32, out: usize, ld: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
@@ -187,20 +189,28 @@ export function tile4(ap: usize, bp: usize, kc: i32, out: usize): void {
   }
   v128.store(out, c00);
   v128.store(out, c01, 16);
-  v128.store(out, c10, 32);
-  v128.store(out, c11, 48);
-  v128.store(out, c20, 64);
-  v128.store(out, c21, 80);
-  v128.store(out, c30, 96);
-  v128.store(out, c31, 112);
+  v128.store(out + ld, c10);
+  v128.store(out + ld, c11, 16);
+  v128.store(out + 2 * ld, c20);
+  v128.store(out + 2 * ld, c21, 16);
+  v128.store(out + 3 * ld, c30);
+  v128.store(out + 3 * ld, c31, 16);
 }
 
-/** C[0..mr, 0..nr] (+)= Apanel (kc x MR) . Bpanel (kc x 8), through the tile buffer at tmp + 64. */
+/**
+ * C[0..mr, 0..nr] (+)= Apanel (kc x MR) . Bpanel (kc x 8): a whole tile (6 or 4 rows of 8) straight
+ * into C, a ragged one through the tile buffer at tmp + 64.
+ */
 function kernel(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, mr: i32, nr: i32, acc: bool, tmp: usize): void {
-  const out = tmp + 64;
-  if (mr > 4) tile6(ap, bp, kc, out);
-  else tile4(ap, bp, kc, out);
   const row = <usize>ldc * 4;
+  if (!acc && nr == NR && (mr == MR || mr == 4)) {
+    if (mr == MR) tile6(ap, bp, kc, c, row);
+    else tile4(ap, bp, kc, c, row);
+    return;
+  }
+  const out = tmp + 64;
+  if (mr > 4) tile6(ap, bp, kc, out, 32);
+  else tile4(ap, bp, kc, out, 32);
   for (let r = 0; r < mr; r++) storeRow(c + <usize>r * row, v128.load(out + <usize>r * 32), v128.load(out + <usize>r * 32, 16), nr, acc, tmp);
 }
 
