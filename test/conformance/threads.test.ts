@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
-import { getBackend, setBackend, listBackends, backendInfo, setNumThreads, Generator, ThreadPool, type RecurrentDims } from 'recurrent/internal';
+import { getBackend, setBackend, listBackends, backendInfo, setNumThreads, wasmControls, Generator, ThreadPool, type RecurrentDims } from 'recurrent/internal';
 
 
 describe('thread count does not change results', { skip: !listBackends().includes('wasm') || backendInfo().threads < 2 }, () => {
@@ -68,6 +68,8 @@ describe('thread count does not change results', { skip: !listBackends().include
       return outs;
     };
     const threads = backendInfo().threads;
+    // these sequences are small: without this they would run on one thread whatever the count
+    const minWork = wasmControls()!.setSequenceMinStepWork(0);
     try {
       setNumThreads(1);
       const one = runAll();
@@ -78,6 +80,7 @@ describe('thread count does not change results', { skip: !listBackends().include
       }
     } finally {
       setNumThreads(threads);
+      wasmControls()!.setSequenceMinStepWork(minWork);
     }
   });
 });

@@ -41,6 +41,14 @@ const ADAM_MIN = 1024;
 
 /** Below this many multiply-adds a kernel runs on the calling thread alone (waking workers costs more). */
 const PARALLEL_MIN_WORK = 1 << 18;
+/**
+ * The sequence kernels (not stepping) split the batch between threads only from this many
+ * multiply-adds per step. Below it one thread was faster on this project's 2-core machine: the
+ * lstm-ts workload (64 rows, 24 steps, H 32: 0.27M per step) ran at 40-47K sequences/s on one
+ * thread and 35-42K on two, and its kernels took 535 us on one thread but 440-465 us on each
+ * of two, for half the rows. At 1.1M per step (H 64) two threads were ahead.
+ */
+const SEQUENCE_MIN_STEP_WORK = 1 << 20;
 
 /**
  * What backward needs, either resident in wasm memory (addresses, freed by release()) or, past
@@ -80,6 +88,8 @@ export interface WasmBackendControls {
   setResidentBudget(bytes: number): void;
   /** Tests: makes thread `tid`'s share of the next threaded job throw (0: the calling thread). */
   injectPoolFailure(tid: number): void;
+  /** Tests: the multiply-adds per step from which the sequence kernels use threads; returns the old value. */
+  setSequenceMinStepWork(macs: number): number;
 }
 
 const KIND = { lstm: 0, gru: 1, rnn_tanh: 2, rnn_relu: 3 } as const;
@@ -106,6 +116,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
   const wsBytes = k.gemmWorkspaceBytes();
   const putOr0 = (a: FloatArray | null): number => (a ? heap.put(a as Float32Array) : 0);
   const threadsFor = (work: number): number => (pool && work >= PARALLEL_MIN_WORK ? pool.threadsNow() : 1);
+  let sequenceMinStepWork = SEQUENCE_MIN_STEP_WORK;
   /** Runs a kernel on `nth` threads (the pool's, or this one alone). */
   const launch = (nth: number, kernel: 'gemm' | 'recurrentForward' | 'recurrentBackward' | 'linearBackward', args: number[], own: (n: number) => void): void => {
     if (nth > 1 && pool) pool.run(kernel, args, own);
@@ -165,7 +176,8 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     slots[21] = heap.alloc(B * GH * 4); // hh
     slots[22] = heap.alloc(Math.max(k.packedBytes(Hout, GH), k.packedBytes(GH, Hout)));
     slots[23] = P ? heap.alloc(Math.max(k.packedBytes(H, P), k.packedBytes(P, H))) : 0;
-    const nth = Math.min(threadsFor(T * B * GH * (I + Hout)), B > 1 ? Infinity : 1);
+    const stepWork = B * GH * (I + Hout);
+    const nth = B > 1 && stepWork >= sequenceMinStepWork ? threadsFor(T * stepWork) : 1;
     slots[24] = heap.alloc(wsBytes * nth);
     slots[39] = nth;
     slots[40] = ctrl;
@@ -561,6 +573,11 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     injectPoolFailure: (tid: number) => {
       if (!pool) throw new Error('wasm backend: no thread pool');
       pool.injectFailure(tid);
+    },
+    setSequenceMinStepWork: (macs: number) => {
+      const old = sequenceMinStepWork;
+      sequenceMinStepWork = macs;
+      return old;
     },
   };
 }
