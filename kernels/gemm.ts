@@ -91,6 +91,13 @@ function packA(a: usize, transA: bool, lda: i32, i0: i32, mc: i32, k0: i32, kc: 
   }
 }
 
+/** One row of a tile: 8 floats at p. */
+// @ts-ignore: decorator
+@inline function storeTileRow(p: usize, v0: v128, v1: v128): void {
+  v128.store(p, v0);
+  v128.store(p, v1, 16);
+}
+
 // @ts-ignore: decorator
 @inline function storeRow(p: usize, v0: v128, v1: v128, nr: i32, acc: bool, tmp: usize): void {
   if (nr == NR) {
@@ -149,18 +156,12 @@ export function tile6(ap: usize, bp: usize, kc: i32, out: usize, ld: usize): voi
     bp += 32;
   }
   // row r at out + r * ld bytes
-  v128.store(out, c00);
-  v128.store(out, c01, 16);
-  v128.store(out + ld, c10);
-  v128.store(out + ld, c11, 16);
-  v128.store(out + 2 * ld, c20);
-  v128.store(out + 2 * ld, c21, 16);
-  v128.store(out + 3 * ld, c30);
-  v128.store(out + 3 * ld, c31, 16);
-  v128.store(out + 4 * ld, c40);
-  v128.store(out + 4 * ld, c41, 16);
-  v128.store(out + 5 * ld, c50);
-  v128.store(out + 5 * ld, c51, 16);
+  storeTileRow(out, c00, c01);
+  storeTileRow(out + ld, c10, c11);
+  storeTileRow(out + 2 * ld, c20, c21);
+  storeTileRow(out + 3 * ld, c30, c31);
+  storeTileRow(out + 4 * ld, c40, c41);
+  storeTileRow(out + 5 * ld, c50, c51);
 }
 
 /** The first four rows of a 6-row panel (for ragged last panels of at most four rows). */
@@ -187,14 +188,10 @@ export function tile4(ap: usize, bp: usize, kc: i32, out: usize, ld: usize): voi
     ap += 24;
     bp += 32;
   }
-  v128.store(out, c00);
-  v128.store(out, c01, 16);
-  v128.store(out + ld, c10);
-  v128.store(out + ld, c11, 16);
-  v128.store(out + 2 * ld, c20);
-  v128.store(out + 2 * ld, c21, 16);
-  v128.store(out + 3 * ld, c30);
-  v128.store(out + 3 * ld, c31, 16);
+  storeTileRow(out, c00, c01);
+  storeTileRow(out + ld, c10, c11);
+  storeTileRow(out + 2 * ld, c20, c21);
+  storeTileRow(out + 3 * ld, c30, c31);
 }
 
 /**

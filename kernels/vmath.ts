@@ -46,20 +46,8 @@
 
 // @ts-ignore: decorator
 @inline export function vtanh(a: v128): v128 {
-  const x = clamp(a, -7.99881172180175781, 7.99881172180175781);
-  const x2 = f32x4.mul(x, x);
-  let p = madd(x2, f32x4.splat(-2.76076847742355e-16), f32x4.splat(2.00018790482477e-13));
-  p = madd(x2, p, f32x4.splat(-8.60467152213735e-11));
-  p = madd(x2, p, f32x4.splat(5.12229709037114e-8));
-  p = madd(x2, p, f32x4.splat(1.48572235717979e-5));
-  p = madd(x2, p, f32x4.splat(6.37261928875436e-4));
-  p = madd(x2, p, f32x4.splat(4.89352455891786e-3));
-  p = f32x4.mul(x, p);
-  let q = madd(x2, f32x4.splat(1.19825839466702e-6), f32x4.splat(1.18534705686654e-4));
-  q = madd(x2, q, f32x4.splat(2.26843463243900e-3));
-  q = madd(x2, q, f32x4.splat(4.89352518554385e-3));
   // tiny |x|: tanh(x) = x to float precision
-  return v128.bitselect(a, f32x4.div(p, q), f32x4.lt(f32x4.abs(a), f32x4.splat(0.0004)));
+  return v128.bitselect(a, vtanhGate(a), f32x4.lt(f32x4.abs(a), f32x4.splat(0.0004)));
 }
 
 // The gate nonlinearities of the recurrent kernels. A gate's value multiplies a state, so what
