@@ -188,6 +188,7 @@ export function gruRowForward(row: usize, hrow: usize, bih: usize, bhh: usize, h
   if (cnt & 3) gruUnits(row, hrow, bih, bhh, hprev, hnOut, h, H4, end, cnt & 3);
 }
 
+/** Four units of gruRowForward from byte offset o, storing n lanes. */
 // @ts-ignore: decorator
 @inline function gruUnits(row: usize, hrow: usize, bih: usize, bhh: usize, hprev: usize, hnOut: usize, h: usize, H4: usize, o: usize, n: i32): void {
   let xr = ld(row + o), xz = ld(row + H4 + o), xn = ld(row + 2 * H4 + o);
@@ -219,6 +220,7 @@ export function rnnRowForward(row: usize, hrow: usize, bih: usize, bhh: usize, h
   if (H & 3) rnnUnits(row, hrow, bih, bhh, h, relu, end, H & 3);
 }
 
+/** Four units of rnnRowForward from byte offset o, storing n lanes. */
 // @ts-ignore: decorator
 @inline function rnnUnits(row: usize, hrow: usize, bih: usize, bhh: usize, h: usize, relu: bool, o: usize, n: i32): void {
   let a = ld(row + o);
@@ -252,6 +254,7 @@ export function lstmRowBackward(row: usize, drow: usize, tc: usize, cprev: usize
   if (H & 3) lstmBackUnits(row, drow, tc, cprev, dm, dc, H4, acc, end, H & 3);
 }
 
+/** Four units of lstmRowBackward from byte offset o, storing n lanes. */
 // @ts-ignore: decorator
 @inline function lstmBackUnits(row: usize, drow: usize, tc: usize, cprev: usize, dm: usize, dc: usize, H4: usize, acc: usize, o: usize, n: i32): void {
   const one = f32x4.splat(1);
@@ -278,6 +281,7 @@ export function gruRowBackward(row: usize, drow: usize, hrow: usize, hn: usize, 
   if (H & 3) gruBackUnits(row, drow, hrow, hn, hprev, dh, H4, acc, accH, end, H & 3);
 }
 
+/** Four units of gruRowBackward from byte offset o, storing n lanes. */
 // @ts-ignore: decorator
 @inline function gruBackUnits(row: usize, drow: usize, hrow: usize, hn: usize, hprev: usize, dh: usize, H4: usize, acc: usize, accH: usize, o: usize, n: i32): void {
   const one = f32x4.splat(1);
@@ -302,6 +306,7 @@ export function rnnRowBackward(drow: usize, h: usize, dh: usize, H: i32, relu: b
   if (H & 3) rnnBackUnits(drow, h, dh, relu, acc, end, H & 3);
 }
 
+/** Four units of rnnRowBackward from byte offset o, storing n lanes. */
 // @ts-ignore: decorator
 @inline function rnnBackUnits(drow: usize, h: usize, dh: usize, relu: bool, acc: usize, o: usize, n: i32): void {
   const hv = ld(h + o);
