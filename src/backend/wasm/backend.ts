@@ -42,9 +42,9 @@ const ADAM_MIN = 1024;
 /** Below this many multiply-adds a kernel runs on the calling thread alone (waking workers costs more). */
 const PARALLEL_MIN_WORK = 1 << 18;
 /**
- * The sequence kernels (not stepping) split the batch between threads only from this many
- * multiply-adds per step. Below it one thread was faster on this project's 2-core machine: the
- * lstm-ts workload (64 rows, 24 steps, H 32: 0.27M per step) ran at 40-47K sequences/s on one
+ * The sequence kernels (and steppers given several rows) split the batch between threads only
+ * from this many multiply-adds per step. Below it one thread was faster on this project's 2-core
+ * machine: the lstm-ts workload (64 rows, 24 steps, H 32: 0.27M per step) ran at 40-47K sequences/s on one
  * thread and 35-42K on two, and its kernels took 535 us on one thread but 440-465 us on each
  * of two, for half the rows. At 1.1M per step (H 64) two threads were ahead.
  */
@@ -117,6 +117,8 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
   const putOr0 = (a: FloatArray | null): number => (a ? heap.put(a as Float32Array) : 0);
   const threadsFor = (work: number): number => (pool && work >= PARALLEL_MIN_WORK ? pool.threadsNow() : 1);
   let sequenceMinStepWork = SEQUENCE_MIN_STEP_WORK;
+  /** Threads for a sequence kernel that splits B batch rows, `stepWork` multiply-adds per step, T steps. */
+  const rowThreads = (T: number, B: number, stepWork: number): number => (B > 1 && stepWork >= sequenceMinStepWork ? threadsFor(T * stepWork) : 1);
   /** Runs a kernel on `nth` threads (the pool's, or this one alone). */
   const launch = (nth: number, kernel: 'gemm' | 'recurrentForward' | 'recurrentBackward' | 'linearBackward', args: number[], own: (n: number) => void): void => {
     if (nth > 1 && pool) pool.run(kernel, args, own);
@@ -176,8 +178,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     slots[21] = heap.alloc(B * GH * 4); // hh
     slots[22] = heap.alloc(Math.max(k.packedBytes(Hout, GH), k.packedBytes(GH, Hout)));
     slots[23] = P ? heap.alloc(Math.max(k.packedBytes(H, P), k.packedBytes(P, H))) : 0;
-    const stepWork = B * GH * (I + Hout);
-    const nth = B > 1 && stepWork >= sequenceMinStepWork ? threadsFor(T * stepWork) : 1;
+    const nth = rowThreads(T, B, B * GH * (I + Hout));
     slots[24] = heap.alloc(wsBytes * nth);
     slots[39] = nth;
     slots[40] = ctrl;
@@ -502,7 +503,8 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
         heap.reset();
         const lstm = kind === 'lstm';
         // one row splits by hidden units (whole 8-unit blocks, no projection), more rows by rows
-        const nth = Math.min(threadsFor(T * B * (GH * (I + Hout) + O * Hout)), B > 1 || unitSplit ? Infinity : 1);
+        const stepWork = B * (GH * (I + Hout) + O * Hout);
+        const nth = unitSplit && B === 1 ? threadsFor(T * stepWork) : rowThreads(T, B, stepWork);
         slots.fill(0);
         slots[0] = KIND[kind];
         slots[1] = T; slots[2] = B; slots[3] = I; slots[4] = H; slots[5] = P;
