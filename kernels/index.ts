@@ -5,7 +5,7 @@ export { gemmWorkspaceBytes, packedBytes } from './gemm';
 // The register tiles are exported only so that Binaryen does not inline them into their one
 // caller: alone in a function, their twelve accumulators stay in registers (inlined, V8 spills).
 export { tile6 as gemmTile6, tile4 as gemmTile4, gemv4Panels, gemv4PanelsTail } from './gemm';
-export { recurrentForward, recurrentBackward, setMayWait } from './recurrent';
+export { recurrentForward, recurrentBackward, recurrentGenerate, setMayWait } from './recurrent';
 // the gate math of one batch row, exported for the same reason as the tiles
 export { lstmRowForward, gruRowForward, rnnRowForward, lstmRowBackward, gruRowBackward, rnnRowBackward } from './recurrent';
 import { gemmShare, gemmWorkspaceBytes, packBShare } from './gemm';

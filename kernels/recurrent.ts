@@ -12,7 +12,7 @@
 // whatever thread runs it); the matrix products split by whole output elements (gemmShare).
 // Results are therefore identical for any thread count.
 import { gemmShare, gemmPacked, packBShare, gemvPackedCols, NR } from './gemm';
-import { vsigmoidGate, vtanhGate, madd } from './vmath';
+import { vsigmoidGate, vtanhGate, vexp, madd } from './vmath';
 
 export const LSTM: i32 = 0;
 export const GRU: i32 = 1;
@@ -132,6 +132,13 @@ const A_IDS = 45, A_TABLE = 46, A_HEAD = 47, A_HEADB = 48, A_O = 49, A_LOGITS = 
 // calling thread's 8-unit blocks (fewer than an even share: it alone runs the JavaScript between
 // calls, meanwhile the workers compute ahead); TWS: 256 bytes of workspace per thread for that.
 const A_PRE = 51, A_HAHEAD = 52, A_PREOK = 53, A_TWS = 54, A_MAIN = 55;
+// generation (recurrentGenerate): T tokens drawn, the first step's input the token FIRST; UNIF: T
+// float64 uniforms in [0, 1), one per draw; TEMP: the temperature's float32 bits (0: greedy);
+// IDS: the drawn tokens out (T int32); OUT: 2 * H floats (h, double-buffered by step parity);
+// C: 2 * H (c, the same); LOGITS: 2 * nth rows of OPAD floats, one per thread for the head's
+// output (every thread computes all of it: they then draw the same token with no second
+// barrier), then one per thread for the draw's weights.
+const A_UNIF = 56, A_TEMP = 57, A_FIRST = 58, A_OPAD = 59;
 
 // Gate math of one batch row of one step, units 0..H, four lanes at a time. One function per
 // kind, each alone (exported so that Binaryen keeps it out of its caller), so its polynomial
@@ -512,6 +519,94 @@ export function recurrentForward(args: usize, tid: i32): void {
     // this thread's rows of every step
     for (let t = 0; t < T; t++) headRows(args, t * B + b0, t * B + b1, Hout, out, 0, arg(args, A_O), ws);
   }
+}
+
+/**
+ * Generation with a token embedding (a table of input projections) and a head, one sequence:
+ * each step's input is the token drawn from the previous step's logits (see A_UNIF). One batch
+ * row splits over threads by hidden units as in stepUnits; after the step's barrier every thread
+ * runs the whole head and draws from it, so all of them know the next token with no second
+ * barrier (the same sums on the same values: the same token).
+ */
+export function recurrentGenerate(args: usize, tid: i32): void {
+  const kind = arg(args, A_KIND), T = arg(args, A_T), H = arg(args, A_H);
+  const wpack = <usize>arg(args, A_WPACK), bih = <usize>arg(args, A_BIH), bhh = <usize>arg(args, A_BHH);
+  const h0 = <usize>arg(args, A_H0), c0 = <usize>arg(args, A_C0);
+  const hBuf = <usize>arg(args, A_OUT), cBuf = <usize>arg(args, A_C), gates = <usize>arg(args, A_GATES);
+  const tc = <usize>arg(args, A_TC), hnBuf = <usize>arg(args, A_HN), hh = <usize>arg(args, A_HH);
+  const nth = arg(args, A_NTH), ctrl = <usize>arg(args, A_CTRL);
+  const ws = <usize>arg(args, A_WS) + <usize>tid * arg(args, A_WSB);
+  const ids = <usize>arg(args, A_IDS), table = <usize>arg(args, A_TABLE);
+  const head = <usize>arg(args, A_HEAD), hb = <usize>arg(args, A_HEADB), O = arg(args, A_O);
+  const opad = arg(args, A_OPAD);
+  const logits = <usize>arg(args, A_LOGITS) + <usize>(tid * opad) * 4;
+  const unif = <usize>arg(args, A_UNIF), temp = reinterpret<f32>(arg(args, A_TEMP));
+  const G = gatesOf(kind);
+  const GH = G * H;
+  const u0 = nth > 1 ? unitBlock(H / NR, tid, nth, 0) * NR : 0;
+  const u1 = nth > 1 ? unitBlock(H / NR, tid + 1, nth, 0) * NR : H;
+  const cnt = u1 - u0;
+  const o = <usize>u0 * 4;
+  const bi = bih ? bih + o : 0, bh = bhh ? bhh + o : 0;
+  // the draws' scratch: this thread's row of weights, after every thread's logits
+  const wMine = <usize>arg(args, A_LOGITS) + <usize>((nth + tid) * opad) * 4;
+  let token = arg(args, A_FIRST);
+  let hp = h0;
+  let cp = c0;
+  for (let s = 0; s < T; s++) {
+    const src = table + <usize>(token * GH) * 4;
+    for (let g = 0; g < G; g++) memory.copy(gates + <usize>(g * H + u0) * 4, src + <usize>(g * H + u0) * 4, <usize>cnt * 4);
+    // one thread: the whole row at once (a gate's columns start on a panel only when H % 8 == 0)
+    if (nth == 1) gemvPackedCols(hp, wpack, H, 0, GH, hh, ws);
+    else if (cnt > 0) recurrentProduct(hp, wpack, H, G, u0, u1, hh, ws);
+    const hn = hBuf + <usize>((s & 1) * H) * 4;
+    const cn = cBuf + <usize>((s & 1) * H) * 4;
+    if (cnt > 0) {
+      if (kind == LSTM) lstmRowForward(gates + o, hh + o, bi, bh, cp + o, cn + o, tc + o, hn + o, H, cnt);
+      else if (kind == GRU) gruRowForward(gates + o, hh + o, bi, bh, hp + o, hnBuf + o, hn + o, H, cnt);
+      else rnnRowForward(gates + o, hh + o, bi, bh, hn + o, cnt, kind == RNN_RELU);
+    }
+    barrier(ctrl, nth); // the whole h of this step, every thread's units
+    if (hb) memory.copy(logits, hb, <usize>O * 4);
+    gemvPackedCols(hn, head, H, 0, O, logits, ws, hb != 0);
+    token = drawToken(logits, O, temp, load<f64>(unif + <usize>s * 8), wMine);
+    if (tid == 0) store<i32>(ids + <usize>s * 4, token);
+    hp = hn;
+    cp = cn;
+  }
+}
+
+/**
+ * The token drawn from logits (O floats at L) at a temperature, with u uniform in [0, 1): the
+ * first largest logit when temp is 0; else token j with probability w_j / sum(w), w_j =
+ * exp((L_j - max) / temp), by the walk of src/backend/sample.ts (u times the total, minus each
+ * weight in turn until it is not above 0). Weights in float32 (scratch at w), sums in float64.
+ */
+function drawToken(L: usize, O: i32, temp: f32, u: f64, w: usize): i32 {
+  let best = 0;
+  let m = load<f32>(L);
+  for (let j = 1; j < O; j++) {
+    const v = load<f32>(L + <usize>j * 4);
+    if (v > m) {
+      m = v;
+      best = j;
+    }
+  }
+  if (temp == 0) return best;
+  const mv = f32x4.splat(m), tv = f32x4.splat(temp);
+  for (let j = 0; j < O; j += 4) v128.store(w + <usize>j * 4, vexp(f32x4.div(f32x4.sub(v128.load(L + <usize>j * 4), mv), tv)));
+  let total: f64 = 0;
+  for (let j = 0; j < O; j++) total += <f64>load<f32>(w + <usize>j * 4);
+  let r = u * total;
+  let last = best;
+  for (let j = 0; j < O; j++) {
+    const wj = <f64>load<f32>(w + <usize>j * 4);
+    if (wj == 0) continue;
+    last = j;
+    r -= wj;
+    if (r <= 0) return j;
+  }
+  return last;
 }
 
 /**

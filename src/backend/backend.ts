@@ -1,5 +1,6 @@
 import type { FloatArray } from '../tensor/dtype.js';
 import type { Shape } from '../tensor/shape.js';
+import { drawToken } from './sample.js';
 
 /** Elementwise functions of one argument. */
 export type UnaryOp = 'neg' | 'exp' | 'log' | 'tanh' | 'sigmoid' | 'relu' | 'sqrt' | 'abs';
@@ -111,6 +112,42 @@ export interface StepResult {
   logits: FloatArray | null;
 }
 
+/** What `RecurrentStepper.generate` returns: new arrays. */
+export interface GenerateResult {
+  /** the n tokens drawn */
+  ids: Int32Array;
+  /** (Hout), (H) (LSTM only): the state after the last step */
+  hN: FloatArray;
+  cN: FloatArray | null;
+  /** (O): the last step's logits */
+  logits: FloatArray;
+}
+
+/**
+ * `RecurrentStepper.generate` by calls of its `run`, one step each (any backend, any stepper with
+ * an embedding and a head).
+ */
+export function generateByRuns(s: RecurrentStepper, first: number, n: number, h0: FloatArray, c0: FloatArray | null,
+  temperature: number, uniforms: Float64Array): GenerateResult {
+  if (!(n >= 1)) throw new Error(`RecurrentStepper.generate: n must be at least 1, got ${n}`);
+  const ids = new Int32Array(n);
+  const one = new Int32Array(1);
+  let token = first;
+  let h = h0;
+  let c = c0;
+  let logits: FloatArray | null = null;
+  for (let i = 0; i < n; i++) {
+    one[0] = token;
+    const r = s.run(one, 1, 1, h, c);
+    if (!r.logits) throw new Error('RecurrentStepper.generate: the stepper has no head');
+    h = r.hN;
+    c = r.cN;
+    logits = r.logits;
+    token = ids[i] = drawToken(logits, temperature, 0, 1, temperature > 0 ? uniforms[i]! : 0);
+  }
+  return { ids, hN: h, cN: c, logits: logits! };
+}
+
 /**
  * One direction of a recurrent layer with its weights snapshotted (packed once) in the backend's
  * memory, for running a few steps at a time (generation, streaming).
@@ -121,6 +158,16 @@ export interface RecurrentStepper {
    * (T, B, Hout), hN, cN, and the head's logits.
    */
   run(x: FloatArray | Int32Array, T: number, B: number, h0: FloatArray, c0: FloatArray | null): StepResult;
+  /**
+   * Generation, one sequence (B = 1), for a stepper with an embedding and a head: n steps, the
+   * first one's input the token `first`, each later one's the token drawn from the logits of the
+   * step before (by `drawToken` of sample.ts with that temperature, no top-k or top-p, the i-th
+   * draw from uniforms[i]; with temperature 0 the uniforms are not read). Returns the n drawn
+   * tokens, the state after the last step and its logits: what n calls of `run` and `drawToken`
+   * give (a backend may draw from float32 weights: the same tokens but where a uniform falls
+   * within rounding of a boundary).
+   */
+  generate(first: number, n: number, h0: FloatArray, c0: FloatArray | null, temperature: number, uniforms: Float64Array): GenerateResult;
   /** Frees the snapshot (it is also freed when the stepper is garbage-collected). */
   dispose(): void;
 }

@@ -17,6 +17,8 @@ import { uniform, zeros } from '../tensor/create.js';
 import { formatShape, shapeEquals, numel } from '../tensor/shape.js';
 import { getBackend, type RecurrentKind, type RecurrentStepper } from '../backend/backend.js';
 import type { FloatArray } from '../tensor/dtype.js';
+import type { Generator } from '../tensor/random.js';
+import { drawToken } from '../backend/sample.js';
 import { recurrentLayer, concat, slice, transpose, unsqueeze, squeeze, type DirectionParams } from '../autograd/index.js';
 import { Module } from './module.js';
 import { checkKnown, positiveInt, nonNegativeInt, bool, oneOf } from './options.js';
@@ -336,24 +338,7 @@ export class LayerStepper {
     const H = this.m.hiddenSize;
     const Hout = this.m.projSize || H;
     const lstm = this.kind === 'lstm';
-    let h: Tensor | null = null;
-    let c: Tensor | null = null;
-    if (state !== undefined && state !== null) {
-      if (lstm && (!Array.isArray(state) || state.length !== 2)) throw new Error(`${who}: the LSTM state must be a pair [h, c]`);
-      h = lstm ? (state as readonly [Tensor, Tensor])[0] : (state as Tensor);
-      c = lstm ? (state as readonly [Tensor, Tensor])[1] : null;
-      const want = (w: number): number[] => (unbatched ? [L, w] : [L, B, w]);
-      if (!(h instanceof Tensor) || !shapeEquals(h.shape, want(Hout)) || h.dtype !== this.dtype) {
-        throw new Error(`${who}: h must be a ${this.dtype} tensor of shape ${formatShape(want(Hout))}, got ${h instanceof Tensor ? `${h.dtype} ${formatShape(h.shape)}` : typeof h}`);
-      }
-      if (lstm && (!(c instanceof Tensor) || !shapeEquals(c.shape, want(H)) || c.dtype !== this.dtype)) {
-        throw new Error(`${who}: c must be a ${this.dtype} tensor of shape ${formatShape(want(H))}`);
-      }
-      // a state whose buffer was transferred away (postMessage) reads as empty
-      for (const [name, t] of [['h', h], ['c', c]] as const) {
-        if (t && t.data.length !== numel(t.shape)) throw new Error(`${who}: ${name}'s data has ${t.data.length} values, expected ${numel(t.shape)} (was its buffer transferred?)`);
-      }
-    }
+    const { h, c } = this.stateOf(state, B, unbatched, who);
     const alloc = (n: number): FloatArray => (this.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n));
     // one layer's new state is the backend's own fresh arrays; more layers' are gathered
     const hAll = L > 1 ? alloc(L * B * Hout) : null;
@@ -377,6 +362,73 @@ export class LayerStepper {
     const shapeOf = (w: number): number[] => (unbatched ? [L, w] : [L, B, w]);
     const hT = new Tensor(hAll ?? hN!, shapeOf(Hout));
     return { output: x as FloatArray, logits, state: lstm ? [hT, new Tensor(cAll ?? cN!, shapeOf(H))] : hT };
+  }
+
+  /**
+   * @internal Generation from token ids (a stepper with an embedding and a head), one sequence:
+   * n tokens drawn, the first step's input `first` (see SequenceStepper.generate). One backend
+   * call for all n steps where it can (one layer, no top-k or top-p); else step by step.
+   */
+  generate(first: number, n: number, state: StepState | null | undefined, temperature: number, topK: number, topP: number,
+    rng: Generator, who: string): { ids: Int32Array; logits: FloatArray; state: StepState } {
+    if (this.disposed) throw new Error(`${who}: this stepper was disposed; make a new one with stepper()`);
+    for (const [p, v] of this.versions) {
+      if (p.version !== v) throw new Error(`${who}: the model's weights changed after this stepper was made; make a new one with stepper()`);
+    }
+    const L = this.m.numLayers;
+    if (L === 1 && topK === 0 && topP === 1) {
+      const H = this.m.hiddenSize;
+      const Hout = this.m.projSize || H;
+      const lstm = this.kind === 'lstm';
+      const { h, c } = this.stateOf(state, 1, true, who);
+      const zeros = h && (c || !lstm) ? null : this.dtype === 'float64' ? new Float64Array(Math.max(H, Hout)) : new Float32Array(Math.max(H, Hout));
+      const h0 = h ? (h.data as FloatArray) : zeros!.subarray(0, Hout);
+      const c0 = lstm ? (c ? (c.data as FloatArray) : zeros!.subarray(0, H)) : null;
+      // the draws' uniforms, as many and in the order step-by-step sampling takes them
+      const uniforms = new Float64Array(temperature > 0 ? n : 0);
+      for (let i = 0; i < uniforms.length; i++) uniforms[i] = rng.random();
+      const r = this.steppers[0]!.generate(first, n, h0, c0, temperature, uniforms);
+      const hT = new Tensor(r.hN, [1, Hout]);
+      return { ids: r.ids, logits: r.logits, state: lstm ? [hT, new Tensor(r.cN!, [1, H])] : hT };
+    }
+    const ids = new Int32Array(n);
+    let token = first;
+    let st = state;
+    let logits: FloatArray | null = null;
+    for (let i = 0; i < n; i++) {
+      const r = this.run(Int32Array.of(token), 1, true, st, who);
+      st = r.state;
+      logits = r.logits!;
+      token = ids[i] = drawToken(logits, temperature, topK, topP, temperature > 0 ? rng.random() : 0);
+    }
+    return { ids, logits: logits!, state: st! };
+  }
+
+  /** The state given to run or generate, checked: h (L, [B,] Hout) and c (L, [B,] H), or nulls. */
+  private stateOf(state: StepState | null | undefined, B: number, unbatched: boolean, who: string): { h: Tensor | null; c: Tensor | null } {
+    const L = this.m.numLayers;
+    const H = this.m.hiddenSize;
+    const Hout = this.m.projSize || H;
+    const lstm = this.kind === 'lstm';
+    let h: Tensor | null = null;
+    let c: Tensor | null = null;
+    if (state !== undefined && state !== null) {
+      if (lstm && (!Array.isArray(state) || state.length !== 2)) throw new Error(`${who}: the LSTM state must be a pair [h, c]`);
+      h = lstm ? (state as readonly [Tensor, Tensor])[0] : (state as Tensor);
+      c = lstm ? (state as readonly [Tensor, Tensor])[1] : null;
+      const want = (w: number): number[] => (unbatched ? [L, w] : [L, B, w]);
+      if (!(h instanceof Tensor) || !shapeEquals(h.shape, want(Hout)) || h.dtype !== this.dtype) {
+        throw new Error(`${who}: h must be a ${this.dtype} tensor of shape ${formatShape(want(Hout))}, got ${h instanceof Tensor ? `${h.dtype} ${formatShape(h.shape)}` : typeof h}`);
+      }
+      if (lstm && (!(c instanceof Tensor) || !shapeEquals(c.shape, want(H)) || c.dtype !== this.dtype)) {
+        throw new Error(`${who}: c must be a ${this.dtype} tensor of shape ${formatShape(want(H))}`);
+      }
+      // a state whose buffer was transferred away (postMessage) reads as empty
+      for (const [name, t] of [['h', h], ['c', c]] as const) {
+        if (t && t.data.length !== numel(t.shape)) throw new Error(`${who}: ${name}'s data has ${t.data.length} values, expected ${numel(t.shape)} (was its buffer transferred?)`);
+      }
+    }
+    return { h, c };
   }
 
   /** Frees the snapshot now (otherwise it goes when the stepper is garbage-collected). */

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  referenceBackend, getBackend, setBackend, listBackends, Generator, setWasmPoison, wasmControls, LSTM, GRU, randn, crossEntropy, Linear, randint,
+  referenceBackend, getBackend, setBackend, listBackends, Generator, setWasmPoison, wasmControls, LSTM, GRU, randn, crossEntropy, Linear, randint, drawToken,
   type RecurrentDims, type RecurrentKind, type RecurrentWeights,
 } from 'recurrent/internal';
 import { assertClose } from '../helpers.js';
@@ -365,3 +365,55 @@ describe('wasm resident caches', { skip: !listBackends().includes('wasm') }, () 
     if (c.residentBytes() !== before) throw new Error('retained graph not freed after its last backward');
   });
 });
+
+for (const name of listBackends()) {
+  describe(`${name} stepper generation equals stepping and drawing`, () => {
+    before(() => setWasmPoison(true));
+    after(() => setWasmPoison(false));
+    // [kind, I, H, V, O, head bias, temperature]: one row split by 8-unit blocks over threads
+    // (H 256 and 272: even and not), H not a multiple of 8 (one thread), a head narrower than the
+    // vocabulary, no head bias, greedy, and a vocabulary too big for precomputed input rows
+    const cases = [
+      ['lstm', 64, 256, 65, 65, true, 1], ['gru', 16, 272, 33, 33, true, 0.7], ['rnn_tanh', 5, 264, 40, 37, false, 1.3],
+      ['rnn_relu', 3, 13, 7, 7, true, 1], ['lstm', 4, 9, 6, 5, false, 0], ['gru', 1, 1, 2, 2, true, 1], ['lstm', 4, 256, 4200, 5, true, 1],
+    ] as const;
+    for (const [kind, I, H, V, O, hb, temperature] of cases) {
+      it(`${kind} I=${I} H=${H} V=${V} O=${O}${hb ? '' : ' no head bias'} temperature ${temperature}`, () => {
+        setBackend(name);
+        const be = getBackend();
+        const { sc, w } = stepperWeights(kind, I, H, 0);
+        // a head peaked enough that the draws neither repeat one token nor spread evenly
+        const emb = rand(V * I), hw = rand(O * H, H > 16 ? 4 * sc : 0.5), hbias = hb ? rand(O) : null;
+        const st = be.recurrentStepper({ kind, T: 1, B: 1, I, H, P: 0 }, w, { embedding: { weight: emb, V }, head: { weight: hw, bias: hbias, O } });
+        const h0 = rand(H), c0 = kind === 'lstm' ? rand(H) : null;
+        const n = 40;
+        const uniforms = Float64Array.from({ length: n }, () => rng.random());
+        const got = st.generate(1, n, h0, c0, temperature, uniforms);
+        // the specification: one step at a time, each token drawn by drawToken
+        const want: number[] = [];
+        let h: Float32Array | Float64Array = h0;
+        let c: Float32Array | Float64Array | null = c0;
+        let logits: ArrayLike<number> = [];
+        let token = 1;
+        for (let i = 0; i < n; i++) {
+          const r = st.run(Int32Array.of(token), 1, 1, h, c);
+          h = r.hN;
+          c = r.cN;
+          logits = r.logits!;
+          token = drawToken(logits, temperature, 0, 1, uniforms[i]!);
+          want.push(token);
+        }
+        assert.deepEqual(Array.from(got.ids), want, 'tokens');
+        if (temperature > 0) assert.ok(new Set(want).size > Math.min(2, O - 1), `the draws vary: ${want.join(' ')}`);
+        assertClose(got.hN, h, 'hN');
+        if (c) assertClose(got.cN!, c, 'cN');
+        assertClose(got.logits, logits, 'last logits');
+        // and the same tokens as the reference backend's generation
+        const ref = referenceBackend.recurrentStepper({ kind, T: 1, B: 1, I, H, P: 0 }, w, { embedding: { weight: emb, V }, head: { weight: hw, bias: hbias, O } });
+        assert.deepEqual(Array.from(ref.generate(1, n, h0, c0, temperature, uniforms).ids), want, 'the reference backend\'s tokens');
+        assert.throws(() => st.generate(V, 2, h0, c0, temperature, uniforms), /token id .* outside/);
+        st.dispose();
+      });
+    }
+  });
+}

@@ -6,7 +6,7 @@ import { getBackend, setBackend, listBackends, backendInfo, setNumThreads, wasmC
 
 
 describe('thread count does not change results', { skip: !listBackends().includes('wasm') || backendInfo().threads < 2 }, () => {
-  it('gemm, the sequence kernels and stepping (with embedding and head too), 1 vs 2 vs 3 threads', () => {
+  it('gemm, the sequence kernels, stepping (with embedding and head too) and generation, 1 vs 2 vs 3 threads', () => {
     setBackend('wasm');
     const be = getBackend();
     const runAll = (): Float32Array[] => {
@@ -62,6 +62,12 @@ describe('thread count does not change results', { skip: !listBackends().include
           outs.push(r.hN as Float32Array, r.logits as Float32Array);
           h = r.hN;
           c = r.cN;
+        }
+        // generation, whole in one call: every thread draws each token (the same one) itself
+        for (const temperature of [1, 0]) {
+          const u = Float64Array.from({ length: 50 }, () => r.random());
+          const g = fused.generate(4, 50, rnd(H), kind === 'lstm' ? rnd(H) : null, temperature, u);
+          outs.push(Float32Array.from(g.ids), g.hN as Float32Array, g.logits as Float32Array);
         }
         fused.dispose();
       }

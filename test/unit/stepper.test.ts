@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { LSTM, GRU, RNN, randn, randint, manualSeed, listBackends, setBackend, SGD, zeros, SequenceModel, type Tensor } from 'recurrent';
+import { LSTM, GRU, RNN, randn, randint, manualSeed, listBackends, setBackend, SGD, zeros, SequenceModel, Generator, sampleLogits, type Tensor, type SequenceState, type SampleOptions } from 'recurrent';
 import { assertClose, assertThrowsMatching as throws } from '../helpers.js';
 
 for (const be of listBackends()) {
@@ -141,6 +141,89 @@ for (const be of listBackends()) {
       const [, moved] = st.step(1) as [Tensor, [Tensor, Tensor]];
       structuredClone(moved[0].data.buffer, { transfer: [moved[0].data.buffer as ArrayBuffer] });
       throws(() => st.step(2, moved), "SequenceStepper.step: h's data has 0 values, expected 5 (was its buffer transferred?)");
+    });
+  });
+}
+
+for (const be of listBackends()) {
+  describe(`model stepper generation [${be}]`, () => {
+    /** n tokens by step and sampleLogits, as a user would write it: the specification of generate. */
+    function byHand(model: SequenceModel, token: number, n: number, state: SequenceState | null, opts: SampleOptions, rng: Generator): [number[], SequenceState] {
+      const s = model.stepper();
+      const ids: number[] = [];
+      let st = state;
+      for (let i = 0; i < n; i++) {
+        let logits: Tensor;
+        [logits, st] = s.step(token, st);
+        token = sampleLogits(logits.data, opts, rng);
+        ids.push(token);
+      }
+      return [ids, st!];
+    }
+    const stateList = (st: SequenceState): Tensor[] => (Array.isArray(st) ? [...st] : [st as Tensor]);
+    // one layer runs whole in one backend call where it can; more layers, top-k and top-p step
+    const cases = [
+      ['lstm', 64, 1, {}], ['lstm', 64, 1, { temperature: 0.6 }], ['gru', 40, 1, { temperature: 0 }], ['rnn', 24, 1, { temperature: 1.5 }],
+      ['lstm', 12, 2, { temperature: 0.8 }], ['gru', 16, 1, { topK: 3 }], ['lstm', 16, 1, { topP: 0.9, temperature: 0.9 }],
+    ] as const;
+    for (const [kind, H, layers, opts] of cases) {
+      it(`${kind} H=${H} ${layers} layer(s) ${JSON.stringify(opts)}: the tokens and state of step and sampleLogits`, () => {
+        setBackend(be);
+        manualSeed(11);
+        const V = 29;
+        const model = new SequenceModel({ embedding: { numEmbeddings: V, embeddingDim: 8 }, rnn: { kind, inputSize: 8, hiddenSize: H, numLayers: layers }, head: { outFeatures: V } });
+        // a peaked head, so that greedy and low temperatures do not just repeat one token
+        for (const p of model.head.parameters()) p.data.forEach((v, i, a) => (a[i] = v * 6));
+        const n = 60;
+        const [prime] = byHand(model, 3, 2, null, opts, new Generator(1)); // a state not zero
+        const [, st0] = byHand(model, 3, 2, null, opts, new Generator(1));
+        const [want, wantState] = byHand(model, prime[1]!, n, st0, opts, new Generator(9));
+        const s = model.stepper();
+        const [got, gotState] = s.generate(prime[1]!, n, st0, opts, new Generator(9));
+        assert.deepEqual(Array.from(got), want, 'tokens');
+        const gs = stateList(gotState), ws = stateList(wantState);
+        assert.equal(gs.length, ws.length);
+        gs.forEach((t, i) => {
+          assert.deepEqual(t.shape, ws[i]!.shape);
+          assertClose(t, ws[i]!.data, `state ${i}`);
+        });
+        assert.ok(new Set(got).size > 3, `the draws vary: ${got.join(' ')}`);
+        // in two calls, the last token drawn fed to the second: the same tokens
+        const rng = new Generator(9);
+        const [a, mid] = s.generate(prime[1]!, 25, st0, opts, rng);
+        const [b] = s.generate(a[24]!, n - 25, mid, opts, rng);
+        assert.deepEqual([...a, ...b], want, 'in two calls');
+      });
+    }
+    it('from no state: zeros', () => {
+      setBackend(be);
+      manualSeed(12);
+      const model = new SequenceModel({ embedding: { numEmbeddings: 9, embeddingDim: 4 }, rnn: { kind: 'gru', inputSize: 4, hiddenSize: 8 }, head: { outFeatures: 9 } });
+      const [want] = byHand(model, 2, 20, null, {}, new Generator(3));
+      assert.deepEqual(Array.from(model.stepper().generate(2, 20, null, {}, new Generator(3))[0]), want);
+      assert.deepEqual(Array.from(model.stepper().generate(2, 20, undefined, undefined, new Generator(3))[0]), want);
+    });
+    it('refuses models without an embedding, bad tokens, counts, options and states', () => {
+      setBackend(be);
+      const model = new SequenceModel({ embedding: { numEmbeddings: 5, embeddingDim: 3 }, rnn: { kind: 'lstm', inputSize: 3, hiddenSize: 4 }, head: { outFeatures: 5 } });
+      const s = model.stepper();
+      throws(() => s.generate(5, 3), 'SequenceStepper.generate: token id 5 is outside the vocabulary [0, 5)');
+      throws(() => s.generate(0, 0), 'SequenceStepper.generate: n must be a whole number >= 1, got 0');
+      throws(() => s.generate(0, 2.5), 'n must be a whole number >= 1, got 2.5');
+      throws(() => s.generate(0, 3, null, { temperature: -1 }), 'SequenceStepper.generate: temperature must be >= 0, got -1');
+      throws(() => s.generate(0, 3, null, { topP: 0 }), 'topP must be in (0, 1], got 0');
+      throws(() => s.generate(0, 3, null, { topK: 1.5 }), 'topK must be a whole number >= 0 (0: all tokens), got 1.5');
+      throws(() => s.generate(0, 3, [zeros([1, 4]), zeros([1, 3])]), 'SequenceStepper.generate: c must be a float32 tensor of shape [1, 4]');
+      throws(() => s.generate(0, 3, [zeros([1, 2, 4]), zeros([1, 2, 4])]), 'h must be a float32 tensor of shape [1, 4]');
+      const feats = new SequenceModel({ rnn: { kind: 'gru', inputSize: 3, hiddenSize: 4 }, head: { outFeatures: 2 } }).stepper();
+      throws(() => feats.generate(0, 3), 'SequenceStepper.generate: generation feeds drawn token ids back in, so the model needs an embedding');
+      const wide = new SequenceModel({ embedding: { numEmbeddings: 3, embeddingDim: 3 }, rnn: { kind: 'gru', inputSize: 3, hiddenSize: 4 }, head: { outFeatures: 4 } }).stepper();
+      throws(() => wide.generate(0, 3), 'the head gives 4 outputs a step but the embedding has only 3 tokens');
+      const [out] = model.forward(randint(0, 5, [2, 1]));
+      out.sum().backward();
+      new SGD(model.parameters(), { lr: 0.1 }).step();
+      throws(() => s.generate(1, 2), "the model's weights changed after this stepper was made");
+      s.dispose();
     });
   });
 }

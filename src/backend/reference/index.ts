@@ -1,5 +1,5 @@
 import type { FloatArray } from '../../tensor/dtype.js';
-import { stepperIds, gatherRows, type Backend, type RecurrentDims, type RecurrentStepper, type RecurrentWeights, type StepperExtras } from '../backend.js';
+import { stepperIds, gatherRows, generateByRuns, type Backend, type RecurrentDims, type RecurrentStepper, type RecurrentWeights, type StepperExtras } from '../backend.js';
 import { gemm } from './gemm.js';
 import { unary, unaryBackward, pow, binary } from './elementwise.js';
 import { sumTo, broadcastTo, permute, softmax, softmaxBackward, logSoftmaxNllBackward } from './layout.js';
@@ -19,7 +19,7 @@ function recurrentStepper(dims: RecurrentDims, w: RecurrentWeights, extras: Step
   const head = extras.head ? { weight: extras.head.weight.slice(), bias: extras.head.bias?.slice() ?? null, O: extras.head.O } : null;
   const { I } = dims;
   const Hout = dims.P || dims.H;
-  return {
+  const stepper: RecurrentStepper = {
     run(x, T, B, h0, c0) {
       const xs = emb ? gatherRows(emb.weight, stepperIds(x, T * B, emb.V), T * B, I) : (x as FloatArray);
       const f = recurrentForward({ ...dims, T, B }, copy, xs, h0, c0, false, false);
@@ -32,8 +32,13 @@ function recurrentStepper(dims: RecurrentDims, w: RecurrentWeights, extras: Step
       }
       return { out: f.out, hN: f.hN, cN: f.cN, logits };
     },
+    generate(first, n, h0, c0, temperature, uniforms) {
+      if (!emb || !head) throw new Error('RecurrentStepper.generate: the stepper needs an embedding and a head');
+      return generateByRuns(stepper, first, n, h0, c0, temperature, uniforms);
+    },
     dispose: () => undefined,
   };
+  return stepper;
 }
 
 function linearBackward(g: FloatArray, x: FloatArray, w: FloatArray, rows: number, K: number, O: number,

@@ -6,7 +6,7 @@
 import type { FloatArray } from '../../tensor/dtype.js';
 import type { Shape } from '../../tensor/shape.js';
 import {
-  ALL_RECURRENT_GRADS, gateCount, leadingSumWidth, isKerasVariant, stepperIds, gatherRows, type Backend, type StepperExtras, type RecurrentNeeds, type AdamScalars, type RecurrentStepper, type UnaryOp, type RecurrentCache, type RecurrentDims, type RecurrentForwardResult, type RecurrentGrads,
+  ALL_RECURRENT_GRADS, gateCount, leadingSumWidth, isKerasVariant, stepperIds, gatherRows, generateByRuns, type Backend, type StepperExtras, type RecurrentNeeds, type AdamScalars, type RecurrentStepper, type UnaryOp, type RecurrentCache, type RecurrentDims, type RecurrentForwardResult, type RecurrentGrads,
   type RecurrentWeights,
 } from '../backend.js';
 import { referenceBackend as ref } from '../reference/index.js';
@@ -20,6 +20,7 @@ export interface KernelExports {
   packedBytes(K: number, N: number): number;
   gemm(transA: number, transB: number, M: number, N: number, K: number, a: number, b: number, c: number, accumulate: number, ws: number, tid: number, nth: number): void;
   recurrentForward(args: number, tid: number): void;
+  recurrentGenerate(args: number, tid: number): void;
   recurrentBackward(args: number, tid: number): void;
   linearBackward(args: number, tid: number): void;
   pack(b: number, transB: number, K: number, N: number, dst: number): void;
@@ -94,7 +95,7 @@ export interface WasmBackendControls {
 
 const KIND = { lstm: 0, gru: 1, rnn_tanh: 2, rnn_relu: 3 } as const;
 /** Slots of the sequence kernels' argument block (kernels/recurrent.ts, A_KIND .. A_ACCH). */
-const ARG_SLOTS = 56;
+const ARG_SLOTS = 60;
 /** The most memory a stepper spends on precomputed input projections of an embedding's rows. */
 const TABLE_MAX_BYTES = 16 * 2 ** 20;
 /**
@@ -102,6 +103,11 @@ const TABLE_MAX_BYTES = 16 * 2 ** 20;
  * the workers' extra share is computed ahead, while this thread runs the JavaScript between calls.
  */
 const AHEAD_MAIN_SHARE = 0.6;
+/**
+ * Generation splits one row's hidden units between threads from this many multiply-adds of
+ * h @ whh^T per step: below, a step is too short for the barrier between steps to pay.
+ */
+const GENERATE_MIN_STEP_WORK = 2 ** 17;
 
 function f32(...arrays: (FloatArray | null)[]): boolean {
   return arrays.every((a) => a === null || a instanceof Float32Array);
@@ -120,7 +126,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
   /** Threads for a sequence kernel that splits B batch rows, `stepWork` multiply-adds per step, T steps. */
   const rowThreads = (T: number, B: number, stepWork: number): number => (B > 1 && stepWork >= sequenceMinStepWork ? threadsFor(T * stepWork) : 1);
   /** Runs a kernel on `nth` threads (the pool's, or this one alone). */
-  const launch = (nth: number, kernel: 'gemm' | 'recurrentForward' | 'recurrentBackward' | 'linearBackward', args: number[], own: (n: number) => void): void => {
+  const launch = (nth: number, kernel: 'gemm' | 'recurrentForward' | 'recurrentBackward' | 'recurrentGenerate' | 'linearBackward', args: number[], own: (n: number) => void): void => {
     if (nth > 1 && pool) pool.run(kernel, args, own);
     else own(1);
   };
@@ -554,6 +560,63 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
           hN: stepResult(heap.f32(slots[15]! + (T - 1) * nH * 4, nH)),
           cN: lstm ? stepResult(heap.f32(slots[17]! + (T - 1) * B * H * 4, B * H)) : null,
           logits: head ? stepResult(heap.f32(slots[50]!, T * B * O)) : null,
+        };
+      },
+      generate(first, n, h0, c0, temperature, uniforms) {
+        if (!live) throw new Error('RecurrentStepper.generate: the stepper was disposed');
+        if (!embedding || !head) throw new Error('RecurrentStepper.generate: the stepper needs an embedding and a head');
+        if (!(Number.isInteger(n) && n >= 1)) throw new Error(`RecurrentStepper.generate: n must be a whole number >= 1, got ${n}`);
+        stepperIds(Int32Array.of(first), 1, V);
+        if (O > V) throw new Error(`RecurrentStepper.generate: the head's ${O} outputs are not all token ids of the embedding's ${V}`);
+        // the kernel reads the table of input projections; a projection reads the whole head
+        if (!useTable || P || !(h0 instanceof Float32Array) || !(c0 === null || c0 instanceof Float32Array)) {
+          return generateByRuns(stepper, first, n, h0, c0, temperature, uniforms);
+        }
+        if (temperature > 0 && uniforms.length < n) throw new Error(`RecurrentStepper.generate: ${n} uniforms expected, got ${uniforms.length}`);
+        heap.reset();
+        const lstm = kind === 'lstm';
+        const stepWork = GH * Hout;
+        const nth = unitSplit && stepWork >= GENERATE_MIN_STEP_WORK ? threadsFor(n * stepWork) : 1;
+        // each thread's rows start on their own 64-byte cache lines (no line written by two
+        // threads in a step: that costs microseconds a step here)
+        const opad = (O + 15) & ~15;
+        const line = (bytes: number): number => (heap.alloc(bytes + 64) + 63) & ~63;
+        slots.fill(0);
+        slots[0] = KIND[kind];
+        slots[1] = n; slots[2] = 1; slots[3] = I; slots[4] = H;
+        slots[10] = bihP;
+        slots[11] = bhhP;
+        slots[13] = heap.put(h0);
+        slots[14] = c0 ? heap.put(c0) : 0;
+        slots[15] = line(2 * H * 4);
+        slots[16] = line(GH * 4);
+        slots[17] = lstm ? line(2 * H * 4) : 0;
+        slots[18] = lstm ? line(H * 4) : 0;
+        slots[20] = kind === 'gru' ? line(H * 4) : 0;
+        slots[21] = line(GH * 4);
+        slots[22] = whhP;
+        slots[24] = line(wsBytes * nth);
+        slots[39] = nth;
+        slots[40] = ctrl;
+        slots[41] = wsBytes;
+        slots[45] = heap.alloc(n * 4);
+        slots[46] = tableP;
+        slots[47] = headP;
+        slots[48] = headBP;
+        slots[49] = O;
+        slots[50] = line(2 * nth * opad * 4);
+        slots[56] = temperature > 0 ? heap.putF64(uniforms.subarray(0, n)) : 0;
+        slots[57] = new Int32Array(Float32Array.of(temperature).buffer)[0]!;
+        slots[58] = first;
+        slots[59] = opad;
+        const args = heap.args(slots);
+        launch(nth, 'recurrentGenerate', [args], () => k.recurrentGenerate(args, 0));
+        const last = slots[15]! + ((n - 1) & 1) * H * 4;
+        return {
+          ids: heap.i32(slots[45]!, n).slice(),
+          hN: heap.take(last, H),
+          cN: lstm ? heap.take(slots[17]! + ((n - 1) & 1) * H * 4, H) : null,
+          logits: heap.take(slots[50]!, O),
         };
       },
       dispose() {

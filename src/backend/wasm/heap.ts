@@ -112,6 +112,13 @@ export class WasmHeap {
     return p;
   }
 
+  /** Copies float64 values in and returns their address (8-aligned). */
+  putF64(a: Float64Array): number {
+    const p = this.alloc(a.length * 8);
+    new Float64Array(this.memory.buffer, p, a.length).set(a);
+    return p;
+  }
+
   /** A float32 array of n elements zero-filled in place. */
   zeros(n: number): number {
     return this.alloc(n * 4, true);
