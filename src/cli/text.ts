@@ -201,11 +201,11 @@ export function generate(args: string[]): void {
   let out = prompt;
   noGrad(() => {
     for (const id of promptIds) feed(id);
-    for (let i = 0; i < length; i++) {
-      const id = sampleLogits(logits, { temperature, topK, topP }, rng);
-      out += vocab.decode([id]);
-      feed(id);
-    }
+    if (length === 0) return;
+    const first = sampleLogits(logits, { temperature, topK, topP }, rng);
+    // the rest in one call: each token drawn from the step its predecessor fed
+    const rest = length > 1 ? stepper.generate(first, length - 1, state, { temperature, topK, topP }, rng)[0] : [];
+    out += vocab.decode([first, ...rest]);
   });
   stepper.dispose();
   process.stdout.write(`${out}\n`);

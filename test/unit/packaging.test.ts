@@ -44,6 +44,7 @@ describe('README', () => {
     assert.match(output('gradcheck('), /false\ntrue/);
     assert.match(output('lstm.stepper()'), /^(\d+ ){19}\d+$/m);
     assert.match(output('model.stepper()'), /^\[ 40 \] 10$/m);
+    assert.match(output('model.stepper()'), /^then \d+ and 50 more$/m);
     assert.match(output('backendInfo()'), /name: 'wasm'/);
     assert.match(output('withPrefix(tensors'), /^pt 0$/m);
     assert.match(output('saveModel(model'), /\[ 3, 1, 30 \] 30/);
