@@ -51,6 +51,9 @@ window.result = (async () => {
       s = next;
       logits.push(...lg.data);
     }
+    // and generation in one call, split by hidden units, every thread drawing each token
+    const [ids, after] = st.generate(3, 40, s, { temperature: 0.9 }, new R.Generator(4));
+    logits.push(...ids, ...after[0].data);
     st.dispose();
     return [...o.data, ...xb.grad.data, ...big.parameters()[1].grad.data, ...logits];
   };
