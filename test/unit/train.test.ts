@@ -126,6 +126,16 @@ describe('recurrent train text / generate', () => {
       const g = cli(['generate', '--model', join(dir, 'b.safetensors'), '--prompt', 'It was', '--length', '40', '--seed', '3']);
       assert.equal(g.status, 0, g.stderr);
       assert.ok(g.stdout.startsWith('It was') && g.stdout.length >= 46, g.stdout);
+      // the same seed, the same text; the first characters of a longer text are the same draws
+      const again = cli(['generate', '--model', join(dir, 'b.safetensors'), '--prompt', 'It was', '--length', '40', '--seed', '3']);
+      assert.equal(again.stdout, g.stdout);
+      const longer = cli(['generate', '--model', join(dir, 'b.safetensors'), '--prompt', 'It was', '--length', '60', '--seed', '3']);
+      assert.ok(longer.stdout.startsWith(g.stdout.trimEnd()), `${longer.stdout} / ${g.stdout}`);
+      for (const [n, want] of [[0, 6], [1, 7]] as const) {
+        const short = cli(['generate', '--model', join(dir, 'b.safetensors'), '--prompt', 'It was', '--length', String(n), '--seed', '3']);
+        assert.equal(short.status, 0, short.stderr);
+        assert.equal(short.stdout.length, want + 1, JSON.stringify(short.stdout)); // and a newline
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
