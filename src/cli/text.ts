@@ -191,19 +191,13 @@ export function generate(args: string[]): void {
   if (!model.embedding) throw new Error(`${values.model} has no embedding: not a text model`);
   const rng = new Generator(seed);
   const stepper = model.stepper(); // embedding, recurrent step and head in one call
-  let state: Parameters<typeof stepper.step>[1] = null;
-  let logits: Float32Array | Float64Array = new Float32Array(0);
-  const feed = (id: number): void => {
-    const [out, s] = stepper.step(id, state);
-    state = s;
-    logits = out.data as Float32Array;
-  };
   let out = prompt;
   noGrad(() => {
-    for (const id of promptIds) feed(id);
+    // the prompt in one call per layer, then the rest in one call: each token drawn from the
+    // step its predecessor fed
+    const [logits, state] = stepper.prime(promptIds, null);
     if (length === 0) return;
-    const first = sampleLogits(logits, { temperature, topK, topP }, rng);
-    // the rest in one call: each token drawn from the step its predecessor fed
+    const first = sampleLogits(logits.data, { temperature, topK, topP }, rng);
     const rest = length > 1 ? stepper.generate(first, length - 1, state, { temperature, topK, topP }, rng)[0] : [];
     out += vocab.decode([first, ...rest]);
   });

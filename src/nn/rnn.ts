@@ -365,6 +365,45 @@ export class LayerStepper {
   }
 
   /**
+   * @internal T steps of one sequence (x: T * inputSize values, or T token ids with an
+   * embedding), each layer in one backend call: the top layer's output at the last step, the
+   * head's logits there, and the state after it.
+   */
+  runSteps(inp: FloatArray | Int32Array, T: number, state: StepState | null | undefined, who: string): { output: FloatArray; logits: FloatArray | null; state: StepState } {
+    if (this.disposed) throw new Error(`${who}: this stepper was disposed; make a new one with stepper()`);
+    for (const [p, v] of this.versions) {
+      if (p.version !== v) throw new Error(`${who}: the model's weights changed after this stepper was made; make a new one with stepper()`);
+    }
+    const L = this.m.numLayers;
+    const H = this.m.hiddenSize;
+    const Hout = this.m.projSize || H;
+    const lstm = this.kind === 'lstm';
+    const { h, c } = this.stateOf(state, 1, true, who);
+    const alloc = (n: number): FloatArray => (this.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n));
+    const hAll = alloc(L * Hout);
+    const cAll = lstm ? alloc(L * H) : null;
+    const zeros = h && (c || !lstm) ? null : alloc(Math.max(H, Hout));
+    let x: FloatArray | Int32Array = inp;
+    let logits: FloatArray | null = null;
+    for (let l = 0; l < L; l++) {
+      const h0 = h ? (h.data as FloatArray).subarray(l * Hout, (l + 1) * Hout) : zeros!.subarray(0, Hout);
+      const c0 = lstm ? (c ? (c.data as FloatArray).subarray(l * H, (l + 1) * H) : zeros!.subarray(0, H)) : null;
+      const r = this.steppers[l]!.run(x, T, 1, h0, c0);
+      hAll.set(r.hN, l * Hout);
+      if (cAll && r.cN) cAll.set(r.cN, l * H);
+      x = r.out;
+      logits = r.logits;
+    }
+    const O = logits ? logits.length / T : 0;
+    const hT = new Tensor(hAll, [L, Hout]);
+    return {
+      output: (x as FloatArray).slice((T - 1) * Hout, T * Hout),
+      logits: logits ? logits.slice((T - 1) * O, T * O) : null,
+      state: lstm ? [hT, new Tensor(cAll!, [L, H])] : hT,
+    };
+  }
+
+  /**
    * @internal Generation from token ids (a stepper with an embedding and a head), one sequence:
    * n tokens drawn, the first step's input `first` (see SequenceStepper.generate). One backend
    * call for all n steps where it can (one layer, no top-k or top-p); else step by step.

@@ -213,6 +213,45 @@ export class SequenceStepper {
   }
 
   /**
+   * Runs a prompt: the steps of one sequence, `ids` in order (token ids; or, without an
+   * embedding, a tensor (T, features)), from `state` (null or omitted: zeros), each layer in one
+   * backend call. Returns the head's output at the last step and the state after it: what
+   * calling `step` on each in turn returns at the end, faster.
+   */
+  prime(ids: ArrayLike<number> | Tensor, state?: SequenceState | null): [Tensor, SequenceState] {
+    const who = 'SequenceStepper.prime';
+    const m = this.model;
+    let data: FloatArray | Int32Array;
+    let T: number;
+    if (m.embedding) {
+      const V = m.embedding.numEmbeddings;
+      let src: ArrayLike<number>;
+      if (ids instanceof Tensor) {
+        if (ids.dtype !== 'int32' || ids.ndim !== 1) throw new Error(`${who}: token ids must be numbers or an int32 tensor of shape [steps], got a ${ids.dtype} tensor of shape ${formatShape(ids.shape)}`);
+        src = ids.data as Int32Array;
+      } else if (ids !== null && typeof ids === 'object' && typeof ids.length === 'number') src = ids;
+      else throw new Error(`${who}: ids must be an array of token ids, got ${ids === null ? 'null' : typeof ids}`);
+      for (let i = 0; i < src.length; i++) {
+        const id = src[i]!;
+        if (!Number.isInteger(id) || id < 0 || id >= V) throw new Error(`${who}: token id ${id} (at ${i}) is outside the vocabulary [0, ${V})`);
+      }
+      data = Int32Array.from(src);
+      T = data.length;
+    } else {
+      const F = m.rnn.inputSize;
+      if (!(ids instanceof Tensor) || ids.ndim !== 2 || ids.shape[1] !== F) {
+        throw new Error(`${who}: this model takes features: ids must be a ${this.dtype} tensor of shape [steps, ${F}], got ${ids instanceof Tensor ? formatShape(ids.shape) : typeof ids}`);
+      }
+      if (ids.dtype !== this.dtype) throw new Error(`${who}: input is ${ids.dtype} but the model is ${this.dtype}`);
+      data = ids.data as FloatArray;
+      T = ids.shape[0]!;
+    }
+    if (T < 1) throw new Error(`${who}: the prompt is empty: at least one step is needed`);
+    const r = this.layer.runSteps(data, T, state, who);
+    return [new Tensor(r.logits!, [m.head.outFeatures]), r.state];
+  }
+
+  /**
    * Generation, one sequence: `n` tokens, each drawn from the head's output of a step as
    * `sampleLogits` draws (these options, this generator), the first step's input being `token`
    * and each later step's the token drawn before it. Returns the drawn tokens and the state after

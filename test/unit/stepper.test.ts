@@ -227,3 +227,67 @@ for (const be of listBackends()) {
     });
   });
 }
+
+for (const be of listBackends()) {
+  describe(`model stepper prime [${be}]`, () => {
+    const models: [string, () => SequenceModel][] = [
+      ['LSTM 64 -> 256 (one sequence split by units over threads)', () => new SequenceModel({ embedding: { numEmbeddings: 30, embeddingDim: 64 }, rnn: { kind: 'lstm', inputSize: 64, hiddenSize: 256 }, head: { outFeatures: 30 } })],
+      ['GRU 2 layers', () => new SequenceModel({ embedding: { numEmbeddings: 11, embeddingDim: 5 }, rnn: { kind: 'gru', inputSize: 5, hiddenSize: 9, numLayers: 2 }, head: { outFeatures: 11 } })],
+      ['LSTM with a projection', () => new SequenceModel({ embedding: { numEmbeddings: 7, embeddingDim: 4 }, rnn: { kind: 'lstm', inputSize: 4, hiddenSize: 8, projSize: 3 }, head: { outFeatures: 7 } })],
+    ];
+    for (const [name, make] of models) {
+      it(`${name}: the last logits and state of step after step`, () => {
+        setBackend(be);
+        manualSeed(21);
+        const model = make();
+        const V = model.embedding!.numEmbeddings;
+        const ids = Array.from({ length: 13 }, (_, i) => (i * 5 + 2) % V);
+        const s = model.stepper();
+        const [, st0] = s.step(1); // from a state that is not zeros
+        let logits: Tensor | null = null;
+        let st: SequenceState = st0;
+        for (const id of ids) [logits, st] = s.step(id, st);
+        const [got, gotState] = s.prime(ids, st0);
+        assert.deepEqual(got.shape, logits!.shape);
+        assertClose(got, logits!.data, 'logits');
+        const a = Array.isArray(gotState) ? gotState : [gotState as Tensor];
+        const b = Array.isArray(st) ? st : [st as Tensor];
+        a.forEach((t, i) => {
+          assert.deepEqual(t.shape, b[i]!.shape);
+          assertClose(t, b[i]!.data, `state ${i}`);
+        });
+        // an int32 tensor of ids, and from no state
+        const [fromZero] = s.prime(randint(0, V, [4]));
+        assert.deepEqual(fromZero.shape, [V]);
+        s.dispose();
+      });
+    }
+    it('features in (no embedding): a tensor (steps, features)', () => {
+      setBackend(be);
+      manualSeed(22);
+      const model = new SequenceModel({ rnn: { kind: 'rnn', inputSize: 2, hiddenSize: 7 }, head: { outFeatures: 3 } });
+      const x = randn([5, 2]);
+      const s = model.stepper();
+      let y: Tensor | null = null;
+      let st: SequenceState | null = null;
+      for (let t = 0; t < 5; t++) [y, st] = s.step(x.slice(0, t, t + 1).squeeze(0), st);
+      const [got] = s.prime(x);
+      assertClose(got, y!.data, 'last output');
+      throws(() => s.prime(randn([5, 3])), 'SequenceStepper.prime: this model takes features: ids must be a float32 tensor of shape [steps, 2], got [5, 3]');
+    });
+    it('refuses empty prompts, bad ids and stale weights', () => {
+      setBackend(be);
+      const model = new SequenceModel({ embedding: { numEmbeddings: 5, embeddingDim: 3 }, rnn: { kind: 'lstm', inputSize: 3, hiddenSize: 4 }, head: { outFeatures: 5 } });
+      const s = model.stepper();
+      throws(() => s.prime([]), 'SequenceStepper.prime: the prompt is empty: at least one step is needed');
+      throws(() => s.prime([1, 5]), 'SequenceStepper.prime: token id 5 (at 1) is outside the vocabulary [0, 5)');
+      throws(() => s.prime([1.5]), 'token id 1.5 (at 0) is outside');
+      throws(() => s.prime(randn([3])), 'token ids must be numbers or an int32 tensor of shape [steps], got a float32 tensor of shape [3]');
+      throws(() => s.prime([1], [zeros([1, 4]), zeros([2, 4])]), 'SequenceStepper.prime: c must be a float32 tensor of shape [1, 4]');
+      const [out] = model.forward(randint(0, 5, [2, 1]));
+      out.sum().backward();
+      new SGD(model.parameters(), { lr: 0.1 }).step();
+      throws(() => s.prime([1]), "the model's weights changed after this stepper was made");
+    });
+  });
+}
