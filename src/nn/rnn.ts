@@ -325,15 +325,12 @@ export class LayerStepper {
   }
 
   /**
-   * @internal One step from x (B * inputSize values), or B token ids with an embedding: the top
-   * layer's output (B * Hout values), the head's logits (B * O) when there is a head, and the
-   * new state.
+   * @internal T steps (default one) from x (T * B * inputSize values), or T * B token ids with
+   * an embedding, each layer in one backend call: the top layer's output at the last step
+   * (B * Hout values), the head's logits there (B * O) when there is a head, and the new state.
    */
-  run(inp: FloatArray | Int32Array, B: number, unbatched: boolean, state: StepState | null | undefined, who: string): { output: FloatArray; logits: FloatArray | null; state: StepState } {
-    if (this.disposed) throw new Error(`${who}: this stepper was disposed; make a new one with stepper()`);
-    for (const [p, v] of this.versions) {
-      if (p.version !== v) throw new Error(`${who}: the model's weights changed after this stepper was made; make a new one with stepper()`);
-    }
+  run(inp: FloatArray | Int32Array, B: number, unbatched: boolean, state: StepState | null | undefined, who: string, T = 1): { output: FloatArray; logits: FloatArray | null; state: StepState } {
+    this.checkUsable(who);
     const L = this.m.numLayers;
     const H = this.m.hiddenSize;
     const Hout = this.m.projSize || H;
@@ -351,7 +348,7 @@ export class LayerStepper {
     for (let l = 0; l < L; l++) {
       const h0 = h ? (h.data as FloatArray).subarray(l * B * Hout, (l + 1) * B * Hout) : zeros!.subarray(0, B * Hout);
       const c0 = lstm ? (c ? (c.data as FloatArray).subarray(l * B * H, (l + 1) * B * H) : zeros!.subarray(0, B * H)) : null;
-      const r = this.steppers[l]!.run(x, 1, B, h0, c0);
+      const r = this.steppers[l]!.run(x, T, B, h0, c0);
       hN = r.hN;
       cN = r.cN;
       if (hAll) hAll.set(r.hN, l * B * Hout);
@@ -361,45 +358,12 @@ export class LayerStepper {
     }
     const shapeOf = (w: number): number[] => (unbatched ? [L, w] : [L, B, w]);
     const hT = new Tensor(hAll ?? hN!, shapeOf(Hout));
-    return { output: x as FloatArray, logits, state: lstm ? [hT, new Tensor(cAll ?? cN!, shapeOf(H))] : hT };
-  }
-
-  /**
-   * @internal T steps of one sequence (x: T * inputSize values, or T token ids with an
-   * embedding), each layer in one backend call: the top layer's output at the last step, the
-   * head's logits there, and the state after it.
-   */
-  runSteps(inp: FloatArray | Int32Array, T: number, state: StepState | null | undefined, who: string): { output: FloatArray; logits: FloatArray | null; state: StepState } {
-    if (this.disposed) throw new Error(`${who}: this stepper was disposed; make a new one with stepper()`);
-    for (const [p, v] of this.versions) {
-      if (p.version !== v) throw new Error(`${who}: the model's weights changed after this stepper was made; make a new one with stepper()`);
-    }
-    const L = this.m.numLayers;
-    const H = this.m.hiddenSize;
-    const Hout = this.m.projSize || H;
-    const lstm = this.kind === 'lstm';
-    const { h, c } = this.stateOf(state, 1, true, who);
-    const alloc = (n: number): FloatArray => (this.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n));
-    const hAll = alloc(L * Hout);
-    const cAll = lstm ? alloc(L * H) : null;
-    const zeros = h && (c || !lstm) ? null : alloc(Math.max(H, Hout));
-    let x: FloatArray | Int32Array = inp;
-    let logits: FloatArray | null = null;
-    for (let l = 0; l < L; l++) {
-      const h0 = h ? (h.data as FloatArray).subarray(l * Hout, (l + 1) * Hout) : zeros!.subarray(0, Hout);
-      const c0 = lstm ? (c ? (c.data as FloatArray).subarray(l * H, (l + 1) * H) : zeros!.subarray(0, H)) : null;
-      const r = this.steppers[l]!.run(x, T, 1, h0, c0);
-      hAll.set(r.hN, l * Hout);
-      if (cAll && r.cN) cAll.set(r.cN, l * H);
-      x = r.out;
-      logits = r.logits;
-    }
-    const O = logits ? logits.length / T : 0;
-    const hT = new Tensor(hAll, [L, Hout]);
+    // the last step's rows
+    const last = (a: FloatArray, w: number): FloatArray => (T === 1 ? a : a.slice((T - 1) * B * w));
     return {
-      output: (x as FloatArray).slice((T - 1) * Hout, T * Hout),
-      logits: logits ? logits.slice((T - 1) * O, T * O) : null,
-      state: lstm ? [hT, new Tensor(cAll!, [L, H])] : hT,
+      output: last(x as FloatArray, Hout),
+      logits: logits && last(logits, logits.length / (T * B)),
+      state: lstm ? [hT, new Tensor(cAll ?? cN!, shapeOf(H))] : hT,
     };
   }
 
@@ -410,10 +374,7 @@ export class LayerStepper {
    */
   generate(first: number, n: number, state: StepState | null | undefined, temperature: number, topK: number, topP: number,
     rng: Generator, who: string): { ids: Int32Array; logits: FloatArray; state: StepState } {
-    if (this.disposed) throw new Error(`${who}: this stepper was disposed; make a new one with stepper()`);
-    for (const [p, v] of this.versions) {
-      if (p.version !== v) throw new Error(`${who}: the model's weights changed after this stepper was made; make a new one with stepper()`);
-    }
+    this.checkUsable(who);
     const L = this.m.numLayers;
     if (L === 1 && topK === 0 && topP === 1) {
       const H = this.m.hiddenSize;
@@ -441,6 +402,14 @@ export class LayerStepper {
       token = ids[i] = drawToken(logits, temperature, topK, topP, temperature > 0 ? rng.random() : 0);
     }
     return { ids, logits: logits!, state: st! };
+  }
+
+  /** Throws once the stepper was disposed or the weights it snapshotted have changed. */
+  private checkUsable(who: string): void {
+    if (this.disposed) throw new Error(`${who}: this stepper was disposed; make a new one with stepper()`);
+    for (const [p, v] of this.versions) {
+      if (p.version !== v) throw new Error(`${who}: the model's weights changed after this stepper was made; make a new one with stepper()`);
+    }
   }
 
   /** The state given to run or generate, checked: h (L, [B,] Hout) and c (L, [B,] H), or nulls. */

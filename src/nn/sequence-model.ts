@@ -247,7 +247,7 @@ export class SequenceStepper {
       T = ids.shape[0]!;
     }
     if (T < 1) throw new Error(`${who}: the prompt is empty: at least one step is needed`);
-    const r = this.layer.runSteps(data, T, state, who);
+    const r = this.layer.run(data, 1, true, state, who, T);
     return [new Tensor(r.logits!, [m.head.outFeatures]), r.state];
   }
 
