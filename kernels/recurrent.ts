@@ -134,11 +134,11 @@ const A_IDS = 45, A_TABLE = 46, A_HEAD = 47, A_HEADB = 48, A_O = 49, A_LOGITS = 
 const A_PRE = 51, A_HAHEAD = 52, A_PREOK = 53, A_TWS = 54, A_MAIN = 55;
 // generation (recurrentGenerate): T tokens drawn, the first step's input the token FIRST; UNIF: T
 // float64 uniforms in [0, 1), one per draw; TEMP: the temperature's float32 bits (0: greedy);
-// IDS: the drawn tokens out (T int32); OUT: 2 * H floats (h, double-buffered by step parity);
-// C: 2 * H (c, the same); LOGITS: 2 * nth rows of OPAD floats, one per thread for the head's
-// output (every thread computes all of it: they then draw the same token with no second
-// barrier), then one per thread for the draw's weights.
-const A_UNIF = 56, A_TEMP = 57, A_FIRST = 58, A_OPAD = 59;
+// IDS: the drawn tokens out (T int32); LOGITS: 2 * nth rows of OPAD floats, one per thread for
+// the head's output (every thread computes all of it: they then draw the same token with no
+// second barrier), then one per thread for the draw's weights; LAYERS: NL records of 16 i32
+// (see recurrentGenerate), the first layer's input a row of TABLE, the head on the last.
+const A_UNIF = 56, A_TEMP = 57, A_FIRST = 58, A_OPAD = 59, A_LAYERS = 60, A_NL = 61;
 
 // Gate math of one batch row of one step, units 0..H, four lanes at a time. One function per
 // kind, each alone (exported so that Binaryen keeps it out of its caller), so its polynomial
@@ -522,18 +522,18 @@ export function recurrentForward(args: usize, tid: i32): void {
 }
 
 /**
- * Generation with a token embedding (a table of input projections) and a head, one sequence:
- * each step's input is the token drawn from the previous step's logits (see A_UNIF). One batch
- * row splits over threads by hidden units as in stepUnits; after the step's barrier every thread
- * runs the whole head and draws from it, so all of them know the next token with no second
- * barrier (the same sums on the same values: the same token).
+ * Generation with a token embedding (a table of input projections) and a head, one sequence,
+ * through NL stacked layers of one kind and hidden size: each step's input is the token drawn
+ * from the previous step's logits (see A_UNIF). Each layer's row splits over threads by hidden
+ * units as in stepUnits, with a barrier after each layer; after the top layer's barrier every
+ * thread runs the whole head and draws from it, so all of them know the next token with no
+ * further barrier (the same sums on the same values: the same token).
+ * A layer's record (16 i32): 0 I, 1 packed wih^T (layers above the first), 2 packed whh^T, 3 bih,
+ * 4 bhh, 5 h0, 6 c0, 7 h (2 * H floats, double-buffered by step parity), 8 c (the same), 9 the
+ * gates row (G * H), 10 the recurrent product (G * H), 11 tanh(c) (H), 12 GRU's hn (H).
  */
 export function recurrentGenerate(args: usize, tid: i32): void {
   const kind = arg(args, A_KIND), T = arg(args, A_T), H = arg(args, A_H);
-  const wpack = <usize>arg(args, A_WPACK), bih = <usize>arg(args, A_BIH), bhh = <usize>arg(args, A_BHH);
-  const h0 = <usize>arg(args, A_H0), c0 = <usize>arg(args, A_C0);
-  const hBuf = <usize>arg(args, A_OUT), cBuf = <usize>arg(args, A_C), gates = <usize>arg(args, A_GATES);
-  const tc = <usize>arg(args, A_TC), hnBuf = <usize>arg(args, A_HN), hh = <usize>arg(args, A_HH);
   const nth = arg(args, A_NTH), ctrl = <usize>arg(args, A_CTRL);
   const ws = <usize>arg(args, A_WS) + <usize>tid * arg(args, A_WSB);
   const ids = <usize>arg(args, A_IDS), table = <usize>arg(args, A_TABLE);
@@ -541,38 +541,49 @@ export function recurrentGenerate(args: usize, tid: i32): void {
   const opad = arg(args, A_OPAD);
   const logits = <usize>arg(args, A_LOGITS) + <usize>(tid * opad) * 4;
   const unif = <usize>arg(args, A_UNIF), temp = reinterpret<f32>(arg(args, A_TEMP));
+  const layers = <usize>arg(args, A_LAYERS), NL = arg(args, A_NL);
   const G = gatesOf(kind);
   const GH = G * H;
   const u0 = nth > 1 ? unitBlock(H / NR, tid, nth, 0) * NR : 0;
   const u1 = nth > 1 ? unitBlock(H / NR, tid + 1, nth, 0) * NR : H;
   const cnt = u1 - u0;
   const o = <usize>u0 * 4;
-  const bi = bih ? bih + o : 0, bh = bhh ? bhh + o : 0;
   // the draws' scratch: this thread's row of weights, after every thread's logits
   const wMine = <usize>arg(args, A_LOGITS) + <usize>((nth + tid) * opad) * 4;
   let token = arg(args, A_FIRST);
-  let hp = h0;
-  let cp = c0;
   for (let s = 0; s < T; s++) {
-    const src = table + <usize>(token * GH) * 4;
-    for (let g = 0; g < G; g++) memory.copy(gates + <usize>(g * H + u0) * 4, src + <usize>(g * H + u0) * 4, <usize>cnt * 4);
-    // one thread: the whole row at once (a gate's columns start on a panel only when H % 8 == 0)
-    if (nth == 1) gemvPackedCols(hp, wpack, H, 0, GH, hh, ws);
-    else if (cnt > 0) recurrentProduct(hp, wpack, H, G, u0, u1, hh, ws);
-    const hn = hBuf + <usize>((s & 1) * H) * 4;
-    const cn = cBuf + <usize>((s & 1) * H) * 4;
-    if (cnt > 0) {
-      if (kind == LSTM) lstmRowForward(gates + o, hh + o, bi, bh, cp + o, cn + o, tc + o, hn + o, H, cnt);
-      else if (kind == GRU) gruRowForward(gates + o, hh + o, bi, bh, hp + o, hnBuf + o, hn + o, H, cnt);
-      else rnnRowForward(gates + o, hh + o, bi, bh, hn + o, cnt, kind == RNN_RELU);
+    let x: usize = 0; // the layer below's h at this step
+    for (let l = 0; l < NL; l++) {
+      const rec = layers + <usize>l * 64;
+      const I = load<i32>(rec), wih = <usize>load<i32>(rec, 4), whh = <usize>load<i32>(rec, 8);
+      const bih = <usize>load<i32>(rec, 12), bhh = <usize>load<i32>(rec, 16);
+      const hBuf = <usize>load<i32>(rec, 28), cBuf = <usize>load<i32>(rec, 32), gates = <usize>load<i32>(rec, 36);
+      const hh = <usize>load<i32>(rec, 40), tc = <usize>load<i32>(rec, 44), hnBuf = <usize>load<i32>(rec, 48);
+      const hp = s == 0 ? <usize>load<i32>(rec, 20) : hBuf + <usize>(((s - 1) & 1) * H) * 4;
+      const cp = s == 0 ? <usize>load<i32>(rec, 24) : cBuf + <usize>(((s - 1) & 1) * H) * 4;
+      // one thread: whole rows at once (a gate's columns start on a panel only when H % 8 == 0)
+      if (nth == 1) gemvPackedCols(hp, whh, H, 0, GH, hh, ws);
+      else if (cnt > 0) recurrentProduct(hp, whh, H, G, u0, u1, hh, ws);
+      if (l == 0) {
+        const src = table + <usize>(token * GH) * 4;
+        for (let g = 0; g < G; g++) memory.copy(gates + <usize>(g * H + u0) * 4, src + <usize>(g * H + u0) * 4, <usize>cnt * 4);
+      } else if (nth == 1) gemvPackedCols(x, wih, I, 0, GH, gates, ws);
+      else for (let g = 0; g < G; g++) gemvPackedCols(x, wih, I, g * H + u0, g * H + u1, gates, ws);
+      const hn = hBuf + <usize>((s & 1) * H) * 4;
+      const cn = cBuf + <usize>((s & 1) * H) * 4;
+      const bi = bih ? bih + o : 0, bh = bhh ? bhh + o : 0;
+      if (cnt > 0) {
+        if (kind == LSTM) lstmRowForward(gates + o, hh + o, bi, bh, cp + o, cn + o, tc + o, hn + o, H, cnt);
+        else if (kind == GRU) gruRowForward(gates + o, hh + o, bi, bh, hp + o, hnBuf + o, hn + o, H, cnt);
+        else rnnRowForward(gates + o, hh + o, bi, bh, hn + o, cnt, kind == RNN_RELU);
+      }
+      barrier(ctrl, nth); // the whole h of this layer at this step, every thread's units
+      x = hn;
     }
-    barrier(ctrl, nth); // the whole h of this step, every thread's units
     if (hb) memory.copy(logits, hb, <usize>O * 4);
-    gemvPackedCols(hn, head, H, 0, O, logits, ws, hb != 0);
+    gemvPackedCols(x, head, H, 0, O, logits, ws, hb != 0);
     token = drawToken(logits, O, temp, load<f64>(unif + <usize>s * 8), wMine);
     if (tid == 0) store<i32>(ids + <usize>s * 4, token);
-    hp = hn;
-    cp = cn;
   }
 }
 

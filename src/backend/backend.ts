@@ -112,40 +112,54 @@ export interface StepResult {
   logits: FloatArray | null;
 }
 
+/** A layer stacked on a generating stepper: its stepper and its state before the first step. */
+export interface LayerAbove {
+  stepper: RecurrentStepper;
+  h0: FloatArray;
+  c0: FloatArray | null;
+}
+
 /** What `RecurrentStepper.generate` returns: new arrays. */
 export interface GenerateResult {
   /** the n tokens drawn */
   ids: Int32Array;
-  /** (Hout), (H) (LSTM only): the state after the last step */
+  /** (Hout), (H) (LSTM only): this layer's state after the last step */
   hN: FloatArray;
   cN: FloatArray | null;
+  /** the states of the layers above, in their order */
+  above: { hN: FloatArray; cN: FloatArray | null }[];
   /** (O): the last step's logits */
   logits: FloatArray;
 }
 
 /**
- * `RecurrentStepper.generate` by calls of its `run`, one step each (any backend, any stepper with
- * an embedding and a head).
+ * `RecurrentStepper.generate` by calls of each layer's `run`, one step each (any backend, any
+ * stack of steppers whose first has an embedding and whose last has a head).
  */
 export function generateByRuns(s: RecurrentStepper, first: number, n: number, h0: FloatArray, c0: FloatArray | null,
-  temperature: number, uniforms: Float64Array): GenerateResult {
+  temperature: number, uniforms: Float64Array, above: readonly LayerAbove[] = []): GenerateResult {
   if (!(n >= 1)) throw new Error(`RecurrentStepper.generate: n must be at least 1, got ${n}`);
   const ids = new Int32Array(n);
   const one = new Int32Array(1);
+  const layers = [s, ...above.map((a) => a.stepper)];
+  const h = [h0, ...above.map((a) => a.h0)];
+  const c = [c0, ...above.map((a) => a.c0)];
   let token = first;
-  let h = h0;
-  let c = c0;
   let logits: FloatArray | null = null;
   for (let i = 0; i < n; i++) {
     one[0] = token;
-    const r = s.run(one, 1, 1, h, c);
-    if (!r.logits) throw new Error('RecurrentStepper.generate: the stepper has no head');
-    h = r.hN;
-    c = r.cN;
-    logits = r.logits;
+    let x: FloatArray | Int32Array = one;
+    for (let l = 0; l < layers.length; l++) {
+      const r = layers[l]!.run(x, 1, 1, h[l]!, c[l]!);
+      h[l] = r.hN;
+      c[l] = r.cN;
+      x = r.out;
+      logits = r.logits;
+    }
+    if (!logits) throw new Error('RecurrentStepper.generate: the top layer has no head');
     token = ids[i] = drawToken(logits, temperature, 0, 1, temperature > 0 ? uniforms[i]! : 0);
   }
-  return { ids, hN: h, cN: c, logits: logits! };
+  return { ids, hN: h[0]!, cN: c[0]!, above: above.map((_, l) => ({ hN: h[l + 1]!, cN: c[l + 1]! })), logits: logits! };
 }
 
 /**
@@ -159,15 +173,17 @@ export interface RecurrentStepper {
    */
   run(x: FloatArray | Int32Array, T: number, B: number, h0: FloatArray, c0: FloatArray | null): StepResult;
   /**
-   * Generation, one sequence (B = 1), for a stepper with an embedding and a head: n steps, the
-   * first one's input the token `first`, each later one's the token drawn from the logits of the
-   * step before (by `drawToken` of sample.ts with that temperature, no top-k or top-p, the i-th
-   * draw from uniforms[i]; with temperature 0 the uniforms are not read). Returns the n drawn
-   * tokens, the state after the last step and its logits: what n calls of `run` and `drawToken`
-   * give (a backend may draw from float32 weights: the same tokens but where a uniform falls
-   * within rounding of a boundary).
+   * Generation, one sequence (B = 1), for a stepper with an embedding, and a head on it or on
+   * the last of the layers `above` (stacked on it, each fed the output of the one below): n
+   * steps, the first one's input the token `first`, each later one's the token drawn from the
+   * logits of the step before (by `drawToken` of sample.ts with that temperature, no top-k or
+   * top-p, the i-th draw from uniforms[i]; with temperature 0 the uniforms are not read).
+   * Returns the n drawn tokens, every layer's state after the last step and its logits: what n
+   * rounds of `run` and `drawToken` give (a backend may draw from float32 weights: the same
+   * tokens but where a uniform falls within rounding of a boundary).
    */
-  generate(first: number, n: number, h0: FloatArray, c0: FloatArray | null, temperature: number, uniforms: Float64Array): GenerateResult;
+  generate(first: number, n: number, h0: FloatArray, c0: FloatArray | null, temperature: number, uniforms: Float64Array,
+    above?: readonly LayerAbove[]): GenerateResult;
   /** Frees the snapshot (it is also freed when the stepper is garbage-collected). */
   dispose(): void;
 }

@@ -13,6 +13,6 @@ export function setBackend(name: string): void {
 
 export { registerBackend, getBackend, backend, listBackends, gateCount } from './backend.js';
 export { drawToken } from './sample.js';
-export type { Backend, RecurrentStepper, StepperExtras, StepResult, GenerateResult, UnaryOp, BinaryOp, RecurrentKind, RecurrentDims, RecurrentWeights, RecurrentCache, RecurrentForwardResult, RecurrentGrads } from './backend.js';
+export type { Backend, RecurrentStepper, StepperExtras, StepResult, GenerateResult, LayerAbove, UnaryOp, BinaryOp, RecurrentKind, RecurrentDims, RecurrentWeights, RecurrentCache, RecurrentForwardResult, RecurrentGrads } from './backend.js';
 export { referenceBackend } from './reference/index.js';
 export { ready, backendInfo, setNumThreads, setWasmPoison, wasmControls, type BackendInfo, type WasmVariant } from './wasm/index.js';

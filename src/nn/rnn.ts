@@ -370,26 +370,37 @@ export class LayerStepper {
   /**
    * @internal Generation from token ids (a stepper with an embedding and a head), one sequence:
    * n tokens drawn, the first step's input `first` (see SequenceStepper.generate). One backend
-   * call for all n steps where it can (one layer, no top-k or top-p); else step by step.
+   * call for all n steps where it can (no top-k or top-p); else step by step.
    */
   generate(first: number, n: number, state: StepState | null | undefined, temperature: number, topK: number, topP: number,
     rng: Generator, who: string): { ids: Int32Array; logits: FloatArray; state: StepState } {
     this.checkUsable(who);
     const L = this.m.numLayers;
-    if (L === 1 && topK === 0 && topP === 1) {
+    if (topK === 0 && topP === 1) {
       const H = this.m.hiddenSize;
       const Hout = this.m.projSize || H;
       const lstm = this.kind === 'lstm';
       const { h, c } = this.stateOf(state, 1, true, who);
       const zeros = h && (c || !lstm) ? null : this.dtype === 'float64' ? new Float64Array(Math.max(H, Hout)) : new Float32Array(Math.max(H, Hout));
-      const h0 = h ? (h.data as FloatArray) : zeros!.subarray(0, Hout);
-      const c0 = lstm ? (c ? (c.data as FloatArray) : zeros!.subarray(0, H)) : null;
+      const hOf = (l: number): FloatArray => (h ? (h.data as FloatArray).subarray(l * Hout, (l + 1) * Hout) : zeros!.subarray(0, Hout));
+      const cOf = (l: number): FloatArray | null => (lstm ? (c ? (c.data as FloatArray).subarray(l * H, (l + 1) * H) : zeros!.subarray(0, H)) : null);
       // the draws' uniforms, as many and in the order step-by-step sampling takes them
       const uniforms = new Float64Array(temperature > 0 ? n : 0);
       for (let i = 0; i < uniforms.length; i++) uniforms[i] = rng.random();
-      const r = this.steppers[0]!.generate(first, n, h0, c0, temperature, uniforms);
-      const hT = new Tensor(r.hN, [1, Hout]);
-      return { ids: r.ids, logits: r.logits, state: lstm ? [hT, new Tensor(r.cN!, [1, H])] : hT };
+      const above = this.steppers.slice(1).map((stepper, i) => ({ stepper, h0: hOf(i + 1), c0: cOf(i + 1) }));
+      const r = this.steppers[0]!.generate(first, n, hOf(0), cOf(0), temperature, uniforms, above);
+      const layers = [{ hN: r.hN, cN: r.cN }, ...r.above];
+      const alloc = (k: number): FloatArray => (this.dtype === 'float64' ? new Float64Array(k) : new Float32Array(k));
+      const hAll = L > 1 ? alloc(L * Hout) : r.hN;
+      const cAll = lstm ? (L > 1 ? alloc(L * H) : r.cN!) : null;
+      if (L > 1) {
+        layers.forEach((st, l) => {
+          hAll.set(st.hN, l * Hout);
+          if (cAll && st.cN) cAll.set(st.cN, l * H);
+        });
+      }
+      const hT = new Tensor(hAll, [L, Hout]);
+      return { ids: r.ids, logits: r.logits, state: lstm ? [hT, new Tensor(cAll!, [L, H])] : hT };
     }
     const ids = new Int32Array(n);
     let token = first;

@@ -257,7 +257,8 @@ export class SequenceStepper {
    * and each later step's the token drawn before it. Returns the drawn tokens and the state after
    * the last step (the last token drawn is not yet fed: pass it as `token` to continue). The same
    * tokens as calling `step` and `sampleLogits` n times with the same generator; where the
-   * backend can (one recurrent layer, no topK or topP), all n steps run in one call, much faster.
+   * backend can (no topK or topP, no projection), all n steps of every layer run in one call,
+   * much faster.
    *
    * @example
    * ```ts

@@ -13,7 +13,9 @@ import {
 import { assertClose } from '../helpers.js';
 
 const rng = new Generator(2024);
-const rand = (n: number, scale = 1): Float32Array => Float32Array.from({ length: n }, () => (rng.random() * 2 - 1) * scale);
+const randomFrom = (g: Generator) => (n: number, scale = 1): Float32Array => Float32Array.from({ length: n }, () => (g.random() * 2 - 1) * scale);
+const rand = randomFrom(rng);
+const randomArray = rand;
 const pick = <T>(xs: readonly T[]): T => xs[rng.int(xs.length)]!;
 
 for (const name of listBackends().filter((b) => b !== 'reference')) {
@@ -222,7 +224,7 @@ for (const name of listBackends().filter((b) => b !== 'reference')) {
 }
 
 /** Weights for a stepper test, scaled by 1/sqrt(H) when H is big enough for the sums to matter. */
-function stepperWeights(kind: RecurrentKind, I: number, H: number, P: number): { Hout: number; sc: number; w: RecurrentWeights } {
+function stepperWeights(kind: RecurrentKind, I: number, H: number, P: number, rand = randomArray): { Hout: number; sc: number; w: RecurrentWeights } {
   const G = kind === 'lstm' ? 4 : kind === 'gru' ? 3 : 1;
   const Hout = P || H;
   const sc = H > 16 ? 1 / Math.sqrt(H) : 1;
@@ -381,7 +383,10 @@ for (const name of listBackends()) {
       it(`${kind} I=${I} H=${H} V=${V} O=${O}${hb ? '' : ' no head bias'} temperature ${temperature}`, () => {
         setBackend(name);
         const be = getBackend();
-        const { sc, w } = stepperWeights(kind, I, H, 0);
+        // values of this case's own, whatever ran before it
+        const rng = new Generator(H * 31 + V);
+        const rand = randomFrom(rng);
+        const { sc, w } = stepperWeights(kind, I, H, 0, rand);
         // a head peaked enough that the draws neither repeat one token nor spread evenly
         const emb = rand(V * I), hw = rand(O * H, H > 16 ? 4 * sc : 0.5), hbias = hb ? rand(O) : null;
         const st = be.recurrentStepper({ kind, T: 1, B: 1, I, H, P: 0 }, w, { embedding: { weight: emb, V }, head: { weight: hw, bias: hbias, O } });
@@ -413,6 +418,55 @@ for (const name of listBackends()) {
         assert.deepEqual(Array.from(ref.generate(1, n, h0, c0, temperature, uniforms).ids), want, 'the reference backend\'s tokens');
         assert.throws(() => st.generate(V, 2, h0, c0, temperature, uniforms), /token id .* outside/);
         st.dispose();
+      });
+    }
+    // stacked layers: the first with the embedding, the last with the head, all in one call
+    // where the backend can (two LSTM layers split over threads; three small GRU layers)
+    for (const [kind, L, I, H, V, temperature] of [['lstm', 2, 64, 256, 65, 1], ['gru', 3, 6, 16, 9, 0.8], ['rnn_tanh', 2, 3, 8, 5, 0]] as const) {
+      it(`${L} ${kind} layers I=${I} H=${H} V=${V} temperature ${temperature}`, () => {
+        setBackend(name);
+        const be = getBackend();
+        const rng = new Generator(L * 1000 + H);
+        const rand = randomFrom(rng);
+        const sc = H > 16 ? 1 / Math.sqrt(H) : 1;
+        const emb = rand(V * I), hw = rand(V * H, H > 16 ? 4 * sc : 0.5), hbias = rand(V);
+        const layers = Array.from({ length: L }, (_, l) => {
+          const { w } = stepperWeights(kind, l === 0 ? I : H, H, 0, rand);
+          const extras = { ...(l === 0 ? { embedding: { weight: emb, V } } : {}), ...(l === L - 1 ? { head: { weight: hw, bias: hbias, O: V } } : {}) };
+          return { w, st: be.recurrentStepper({ kind, T: 1, B: 1, I: l === 0 ? I : H, H, P: 0 }, w, extras), ref: referenceBackend.recurrentStepper({ kind, T: 1, B: 1, I: l === 0 ? I : H, H, P: 0 }, w, extras) };
+        });
+        const h0 = layers.map(() => rand(H)), c0 = layers.map(() => (kind === 'lstm' ? rand(H) : null));
+        const n = 30;
+        const uniforms = Float64Array.from({ length: n }, () => rng.random());
+        const above = (key: 'st' | 'ref') => layers.slice(1).map((ly, l) => ({ stepper: ly[key], h0: h0[l + 1]!, c0: c0[l + 1]! }));
+        const got = layers[0]!.st.generate(1, n, h0[0]!, c0[0]!, temperature, uniforms, above('st'));
+        // the specification: every layer one step at a time, each token drawn by drawToken
+        const h: (Float32Array | Float64Array)[] = [...h0];
+        const c: (Float32Array | Float64Array | null)[] = [...c0];
+        const want: number[] = [];
+        let token = 1;
+        for (let i = 0; i < n; i++) {
+          let x: Float32Array | Float64Array | Int32Array = Int32Array.of(token);
+          let logits: ArrayLike<number> = [];
+          layers.forEach((ly, l) => {
+            const r = ly.st.run(x, 1, 1, h[l]!, c[l]!);
+            h[l] = r.hN;
+            c[l] = r.cN;
+            x = r.out;
+            logits = r.logits ?? logits;
+          });
+          token = drawToken(logits, temperature, 0, 1, uniforms[i]!);
+          want.push(token);
+        }
+        assert.deepEqual(Array.from(got.ids), want, 'tokens');
+        if (temperature > 0) assert.ok(new Set(want).size > 2, `the draws vary: ${want.join(' ')}`);
+        assertClose(got.hN, h[0]!, 'first layer hN');
+        got.above.forEach((st, l) => {
+          assertClose(st.hN, h[l + 1]!, `layer ${l + 1} hN`);
+          if (c[l + 1]) assertClose(st.cN!, c[l + 1]!, `layer ${l + 1} cN`);
+        });
+        assert.deepEqual(Array.from(layers[0]!.ref.generate(1, n, h0[0]!, c0[0]!, temperature, uniforms, above('ref')).ids), want, 'the reference backend\'s tokens');
+        for (const ly of layers) ly.st.dispose();
       });
     }
   });

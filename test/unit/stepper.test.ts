@@ -161,10 +161,10 @@ for (const be of listBackends()) {
       return [ids, st!];
     }
     const stateList = (st: SequenceState): Tensor[] => (Array.isArray(st) ? [...st] : [st as Tensor]);
-    // one layer runs whole in one backend call where it can; more layers, top-k and top-p step
+    // without top-k and top-p, all layers run in one backend call where they can; with, step
     const cases = [
       ['lstm', 64, 1, {}], ['lstm', 64, 1, { temperature: 0.6 }], ['gru', 40, 1, { temperature: 0 }], ['rnn', 24, 1, { temperature: 1.5 }],
-      ['lstm', 12, 2, { temperature: 0.8 }], ['gru', 16, 1, { topK: 3 }], ['lstm', 16, 1, { topP: 0.9, temperature: 0.9 }],
+      ['lstm', 12, 2, { temperature: 0.8 }], ['gru', 64, 3, { temperature: 0.9 }], ['gru', 16, 1, { topK: 3 }], ['lstm', 16, 1, { topP: 0.9, temperature: 0.9 }],
     ] as const;
     for (const [kind, H, layers, opts] of cases) {
       it(`${kind} H=${H} ${layers} layer(s) ${JSON.stringify(opts)}: the tokens and state of step and sampleLogits`, () => {

@@ -6,7 +6,7 @@
 import type { FloatArray } from '../../tensor/dtype.js';
 import type { Shape } from '../../tensor/shape.js';
 import {
-  ALL_RECURRENT_GRADS, gateCount, leadingSumWidth, isKerasVariant, stepperIds, gatherRows, generateByRuns, type Backend, type StepperExtras, type RecurrentNeeds, type AdamScalars, type RecurrentStepper, type UnaryOp, type RecurrentCache, type RecurrentDims, type RecurrentForwardResult, type RecurrentGrads,
+  ALL_RECURRENT_GRADS, gateCount, leadingSumWidth, isKerasVariant, stepperIds, gatherRows, generateByRuns, type Backend, type RecurrentKind, type StepperExtras, type RecurrentNeeds, type AdamScalars, type RecurrentStepper, type UnaryOp, type RecurrentCache, type RecurrentDims, type RecurrentForwardResult, type RecurrentGrads,
   type RecurrentWeights,
 } from '../backend.js';
 import { referenceBackend as ref } from '../reference/index.js';
@@ -95,7 +95,7 @@ export interface WasmBackendControls {
 
 const KIND = { lstm: 0, gru: 1, rnn_tanh: 2, rnn_relu: 3 } as const;
 /** Slots of the sequence kernels' argument block (kernels/recurrent.ts, A_KIND .. A_ACCH). */
-const ARG_SLOTS = 60;
+const ARG_SLOTS = 62;
 /** The most memory a stepper spends on precomputed input projections of an embedding's rows. */
 const TABLE_MAX_BYTES = 16 * 2 ** 20;
 /**
@@ -108,6 +108,23 @@ const AHEAD_MAIN_SHARE = 0.6;
  * h @ whh^T per step: below, a step is too short for the barrier between steps to pay.
  */
 const GENERATE_MIN_STEP_WORK = 2 ** 17;
+
+/** A stepper's sizes and the addresses of its packed weights (0: none) in the kernels' memory. */
+interface StepperLayer {
+  kind: RecurrentKind;
+  I: number;
+  H: number;
+  P: number;
+  wihP: number;
+  whhP: number;
+  bihP: number;
+  bhhP: number;
+  tableP: number;
+  headP: number;
+  headBP: number;
+  head: { O: number } | null;
+  live: () => boolean;
+}
 
 function f32(...arrays: (FloatArray | null)[]): boolean {
   return arrays.every((a) => a === null || a instanceof Float32Array);
@@ -428,6 +445,9 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
   };
   const finalizer = new FinalizationRegistry<Block[]>(freeBlocks);
 
+  /** Each of this backend's steppers' packed weights, for a generating stepper below it. */
+  const stepperLayers = new WeakMap<RecurrentStepper, StepperLayer>();
+
   function recurrentStepper(dims: RecurrentDims, w: RecurrentWeights, extras: StepperExtras = {}): RecurrentStepper {
     const { embedding, head } = extras;
     if (isKerasVariant(dims) || !f32(w.wih, w.whh, w.bih, w.bhh, w.whr, embedding?.weight ?? null, head?.weight ?? null, head?.bias ?? null)) {
@@ -489,6 +509,8 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     let live = true;
     const token = {};
     finalizer.register(token, blocks, token);
+    // what a generating stepper below reads of this one (stacked layers run in its kernel)
+    const mine: StepperLayer = { kind, I, H, P, wihP, whhP, bihP, bhhP, tableP, headP, headBP, head: head ?? null, live: () => live };
     const stepper: RecurrentStepper & { token: object } = {
       token,
       run(xIn, T, B, h0, c0) {
@@ -562,62 +584,70 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
           logits: head ? stepResult(heap.f32(slots[50]!, T * B * O)) : null,
         };
       },
-      generate(first, n, h0, c0, temperature, uniforms) {
+      generate(first, n, h0, c0, temperature, uniforms, above = []) {
         if (!live) throw new Error('RecurrentStepper.generate: the stepper was disposed');
-        if (!embedding || !head) throw new Error('RecurrentStepper.generate: the stepper needs an embedding and a head');
+        if (!embedding) throw new Error('RecurrentStepper.generate: the stepper needs an embedding');
         if (!(Number.isInteger(n) && n >= 1)) throw new Error(`RecurrentStepper.generate: n must be a whole number >= 1, got ${n}`);
         stepperIds(Int32Array.of(first), 1, V);
+        // the whole stack in one kernel: the same kind and size throughout, no projection, this
+        // backend's steppers, float32, this layer's input rows precomputed, the head on top
+        const stack = [mine, ...above.map((a) => stepperLayers.get(a.stepper))];
+        const top = stack[stack.length - 1];
+        const states = [{ h: h0, c: c0 }, ...above.map((a) => ({ h: a.h0, c: a.c0 }))];
+        const fused = useTable && top?.head && stack.every((m, l) => m && m.live() && m.kind === kind && m.H === H && !m.P && (l === 0 || m.I === H) && (l === 0 || !m.tableP) && (m === top || !m.headP))
+          && states.every((st) => st.h instanceof Float32Array && (st.c === null || st.c instanceof Float32Array));
+        if (!fused) return generateByRuns(stepper, first, n, h0, c0, temperature, uniforms, above);
+        const O = top.head!.O;
         if (O > V) throw new Error(`RecurrentStepper.generate: the head's ${O} outputs are not all token ids of the embedding's ${V}`);
-        // the kernel reads the table of input projections; a projection reads the whole head
-        if (!useTable || P || !(h0 instanceof Float32Array) || !(c0 === null || c0 instanceof Float32Array)) {
-          return generateByRuns(stepper, first, n, h0, c0, temperature, uniforms);
-        }
         if (temperature > 0 && uniforms.length < n) throw new Error(`RecurrentStepper.generate: ${n} uniforms expected, got ${uniforms.length}`);
         heap.reset();
         const lstm = kind === 'lstm';
-        const stepWork = GH * Hout;
-        const nth = unitSplit && stepWork >= GENERATE_MIN_STEP_WORK ? threadsFor(n * stepWork) : 1;
+        const L = stack.length;
+        const stepWork = L * GH * H;
+        const nth = unitSplit && GH * H >= GENERATE_MIN_STEP_WORK ? threadsFor(n * stepWork) : 1;
         // each thread's rows start on their own 64-byte cache lines (no line written by two
         // threads in a step: that costs microseconds a step here)
         const opad = (O + 15) & ~15;
         const line = (bytes: number): number => (heap.alloc(bytes + 64) + 63) & ~63;
+        const records = new Int32Array(16 * L);
+        const hBufs: number[] = [];
+        const cBufs: number[] = [];
+        stack.forEach((m, l) => {
+          const r = records.subarray(16 * l);
+          r[0] = m!.I; r[1] = l === 0 ? 0 : m!.wihP; r[2] = m!.whhP; r[3] = m!.bihP; r[4] = m!.bhhP;
+          r[5] = heap.put(states[l]!.h as Float32Array);
+          r[6] = states[l]!.c ? heap.put(states[l]!.c as Float32Array) : 0;
+          r[7] = hBufs[l] = line(2 * H * 4);
+          r[8] = cBufs[l] = lstm ? line(2 * H * 4) : 0;
+          r[9] = line(GH * 4);
+          r[10] = line(GH * 4);
+          r[11] = lstm ? line(H * 4) : 0;
+          r[12] = kind === 'gru' ? line(H * 4) : 0;
+        });
         slots.fill(0);
         slots[0] = KIND[kind];
-        slots[1] = n; slots[2] = 1; slots[3] = I; slots[4] = H;
-        slots[10] = bihP;
-        slots[11] = bhhP;
-        slots[13] = heap.put(h0);
-        slots[14] = c0 ? heap.put(c0) : 0;
-        slots[15] = line(2 * H * 4);
-        slots[16] = line(GH * 4);
-        slots[17] = lstm ? line(2 * H * 4) : 0;
-        slots[18] = lstm ? line(H * 4) : 0;
-        slots[20] = kind === 'gru' ? line(H * 4) : 0;
-        slots[21] = line(GH * 4);
-        slots[22] = whhP;
+        slots[1] = n; slots[4] = H;
         slots[24] = line(wsBytes * nth);
         slots[39] = nth;
         slots[40] = ctrl;
         slots[41] = wsBytes;
         slots[45] = heap.alloc(n * 4);
         slots[46] = tableP;
-        slots[47] = headP;
-        slots[48] = headBP;
+        slots[47] = top.headP;
+        slots[48] = top.headBP;
         slots[49] = O;
         slots[50] = line(2 * nth * opad * 4);
         slots[56] = temperature > 0 ? heap.putF64(uniforms.subarray(0, n)) : 0;
         slots[57] = new Int32Array(Float32Array.of(temperature).buffer)[0]!;
         slots[58] = first;
         slots[59] = opad;
+        slots[60] = heap.putI32(records);
+        slots[61] = L;
         const args = heap.args(slots);
         launch(nth, 'recurrentGenerate', [args], () => k.recurrentGenerate(args, 0));
-        const last = slots[15]! + ((n - 1) & 1) * H * 4;
-        return {
-          ids: heap.i32(slots[45]!, n).slice(),
-          hN: heap.take(last, H),
-          cN: lstm ? heap.take(slots[17]! + ((n - 1) & 1) * H * 4, H) : null,
-          logits: heap.take(slots[50]!, O),
-        };
+        const at = (buf: number): number => buf + ((n - 1) & 1) * H * 4; // the last step's half
+        const states1 = stack.map((_, l) => ({ hN: heap.take(at(hBufs[l]!), H), cN: lstm ? heap.take(at(cBufs[l]!), H) : null }));
+        return { ids: heap.i32(slots[45]!, n).slice(), hN: states1[0]!.hN, cN: states1[0]!.cN, above: states1.slice(1), logits: heap.take(slots[50]!, O) };
       },
       dispose() {
         if (!live) return;
@@ -626,6 +656,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
         freeBlocks(blocks);
       },
     };
+    stepperLayers.set(stepper, mine);
     return stepper;
   }
 
