@@ -55,6 +55,12 @@ window.result = (async () => {
     const [ids, after] = st.generate(3, 40, s, { temperature: 0.9 }, new R.Generator(4));
     logits.push(...ids, ...after[0].data);
     st.dispose();
+    // two stacked layers, in one call too
+    const deep = new R.SequenceModel({ embedding: { numEmbeddings: 65, embeddingDim: 64 }, rnn: { kind: 'gru', inputSize: 64, hiddenSize: 256, numLayers: 2 }, head: { outFeatures: 65 } });
+    const st2 = deep.stepper();
+    const [ids2, after2] = st2.generate(5, 30, null, { temperature: 0.9 }, new R.Generator(5));
+    logits.push(...ids2, ...after2.data);
+    st2.dispose();
     return [...o.data, ...xb.grad.data, ...big.parameters()[1].grad.data, ...logits];
   };
   const many = run();
