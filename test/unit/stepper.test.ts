@@ -195,6 +195,17 @@ for (const be of listBackends()) {
         assert.deepEqual([...a, ...b], want, 'in two calls');
       });
     }
+    it('a float64 model generates in float64, two layers', () => {
+      setBackend(be);
+      manualSeed(13);
+      const model = new SequenceModel({ embedding: { numEmbeddings: 9, embeddingDim: 4 }, rnn: { kind: 'lstm', inputSize: 4, hiddenSize: 8, numLayers: 2 }, head: { outFeatures: 9 } }).to('float64');
+      const [want, wantState] = byHand(model, 2, 25, null, { temperature: 0.9 }, new Generator(3));
+      const [got, state] = model.stepper().generate(2, 25, null, { temperature: 0.9 }, new Generator(3));
+      assert.deepEqual(Array.from(got), want);
+      const [h] = state as [Tensor, Tensor];
+      assert.equal(h.dtype, 'float64');
+      assertClose(h, (wantState as [Tensor, Tensor])[0].data, 'h', 1e-12, 1e-12);
+    });
     it('from no state: zeros', () => {
       setBackend(be);
       manualSeed(12);
