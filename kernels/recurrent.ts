@@ -227,6 +227,18 @@ export function rnnRowForward(row: usize, hrow: usize, bih: usize, bhh: usize, h
   if (H & 3) rnnUnits(row, hrow, bih, bhh, h, relu, end, H & 3);
 }
 
+/**
+ * The gate math of units 0..cnt of one row, whatever the kind: each kind reads and writes only its
+ * own of hprev (GRU), cprev, c, tanh(c) (LSTM), hn (GRU's recurrent n-gate input) and h.
+ */
+// @ts-ignore: decorator
+@inline function rowForward(kind: i32, row: usize, hrow: usize, bih: usize, bhh: usize, hprev: usize, cprev: usize, c: usize, tc: usize,
+  hn: usize, h: usize, H: i32, cnt: i32): void {
+  if (kind == LSTM) lstmRowForward(row, hrow, bih, bhh, cprev, c, tc, h, H, cnt);
+  else if (kind == GRU) gruRowForward(row, hrow, bih, bhh, hprev, hn, h, H, cnt);
+  else rnnRowForward(row, hrow, bih, bhh, h, cnt, kind == RNN_RELU);
+}
+
 /** Four units of rnnRowForward from byte offset o, storing n lanes. */
 // @ts-ignore: decorator
 @inline function rnnUnits(row: usize, hrow: usize, bih: usize, bhh: usize, h: usize, relu: bool, o: usize, n: i32): void {
@@ -434,9 +446,7 @@ function stepUnits(kind: i32, T: i32, I: i32, H: i32, x: usize, wih: usize, wpac
     const row = gates + <usize>(t * GH) * 4 + o;
     const k = <usize>(t * H) * 4 + o; // (t, 0, u0) in a (T, 1, H) buffer
     if (cnt > 0) {
-      if (kind == LSTM) lstmRowForward(row, hsrc + o, bi, bh, cp + o, cAll + k, tcAll + k, out + k, H, cnt);
-      else if (kind == GRU) gruRowForward(row, hsrc + o, bi, bh, hp + o, hnAll + k, out + k, H, cnt);
-      else rnnRowForward(row, hsrc + o, bi, bh, out + k, cnt, kind == RNN_RELU);
+      rowForward(kind, row, hsrc + o, bi, bh, hp + o, cp + o, cAll + k, tcAll + k, hnAll + k, out + k, H, cnt);
     }
     hp = out + <usize>(t * H) * 4;
     if (kind == LSTM) cp = cAll + <usize>(t * H) * 4;
@@ -507,9 +517,7 @@ export function recurrentForward(args: usize, tid: i32): void {
       const row = gBase + <usize>(b * GH) * 4;
       const hrow = hh + <usize>(b * GH) * 4;
       const k = sBase + <usize>(b * H) * 4; // (t, b, 0) in a (T, B, H) buffer
-      if (kind == LSTM) lstmRowForward(row, hrow, bih, bhh, cp + <usize>(b * H) * 4, cAll + k, tcAll + k, (P > 0 ? mAll : out) + k, H, H);
-      else if (kind == GRU) gruRowForward(row, hrow, bih, bhh, hp + <usize>(b * H) * 4, hnAll + k, out + k, H, H);
-      else rnnRowForward(row, hrow, bih, bhh, out + k, H, kind == RNN_RELU);
+      rowForward(kind, row, hrow, bih, bhh, hp + <usize>(b * H) * 4, cp + <usize>(b * H) * 4, cAll + k, tcAll + k, hnAll + k, (P > 0 ? mAll : out) + k, H, H);
     }
     if (P > 0) gemmPacked(false, b1 - b0, P, H, mAll + sBase + <usize>(b0 * H) * 4, H, rpack, out + <usize>((t * B + b0) * P) * 4, false, ws);
     hp = out + <usize>(t * B * Hout) * 4;
@@ -573,9 +581,7 @@ export function recurrentGenerate(args: usize, tid: i32): void {
       const cn = cBuf + <usize>((s & 1) * H) * 4;
       const bi = bih ? bih + o : 0, bh = bhh ? bhh + o : 0;
       if (cnt > 0) {
-        if (kind == LSTM) lstmRowForward(gates + o, hh + o, bi, bh, cp + o, cn + o, tc + o, hn + o, H, cnt);
-        else if (kind == GRU) gruRowForward(gates + o, hh + o, bi, bh, hp + o, hnBuf + o, hn + o, H, cnt);
-        else rnnRowForward(gates + o, hh + o, bi, bh, hn + o, cnt, kind == RNN_RELU);
+        rowForward(kind, gates + o, hh + o, bi, bh, hp + o, cp + o, cn + o, tc + o, hnBuf + o, hn + o, H, cnt);
       }
       barrier(ctrl, nth); // the whole h of this layer at this step, every thread's units
       x = hn;

@@ -1,6 +1,6 @@
 import type { FloatArray } from '../tensor/dtype.js';
 import type { Shape } from '../tensor/shape.js';
-import { drawToken } from './sample.js';
+import { drawToken, type DrawOptions } from './sample.js';
 
 /** Elementwise functions of one argument. */
 export type UnaryOp = 'neg' | 'exp' | 'log' | 'tanh' | 'sigmoid' | 'relu' | 'sqrt' | 'abs';
@@ -137,7 +137,8 @@ export interface GenerateResult {
  * stack of steppers whose first has an embedding and whose last has a head).
  */
 export function generateByRuns(s: RecurrentStepper, first: number, n: number, h0: FloatArray, c0: FloatArray | null,
-  temperature: number, uniforms: Float64Array, above: readonly LayerAbove[] = []): GenerateResult {
+  sample: DrawOptions, uniforms: Float64Array, above: readonly LayerAbove[] = []): GenerateResult {
+  const { temperature, topK, topP } = sample;
   if (!(n >= 1)) throw new Error(`RecurrentStepper.generate: n must be at least 1, got ${n}`);
   const ids = new Int32Array(n);
   const one = new Int32Array(1);
@@ -157,7 +158,7 @@ export function generateByRuns(s: RecurrentStepper, first: number, n: number, h0
       logits = r.logits;
     }
     if (!logits) throw new Error('RecurrentStepper.generate: the top layer has no head');
-    token = ids[i] = drawToken(logits, temperature, 0, 1, temperature > 0 ? uniforms[i]! : 0);
+    token = ids[i] = drawToken(logits, temperature, topK, topP, temperature > 0 ? uniforms[i]! : 0);
   }
   return { ids, hN: h[0]!, cN: c[0]!, above: above.map((_, l) => ({ hN: h[l + 1]!, cN: c[l + 1]! })), logits: logits! };
 }
@@ -176,13 +177,13 @@ export interface RecurrentStepper {
    * Generation, one sequence (B = 1), for a stepper with an embedding, and a head on it or on
    * the last of the layers `above` (stacked on it, each fed the output of the one below): n
    * steps, the first one's input the token `first`, each later one's the token drawn from the
-   * logits of the step before (by `drawToken` of sample.ts with that temperature, no top-k or
-   * top-p, the i-th draw from uniforms[i]; with temperature 0 the uniforms are not read).
+   * logits of the step before (by `drawToken` of sample.ts with these options, the i-th draw
+   * from uniforms[i]; with temperature 0 the uniforms are not read).
    * Returns the n drawn tokens, every layer's state after the last step and its logits: what n
    * rounds of `run` and `drawToken` give (a backend may draw from float32 weights: the same
    * tokens but where a uniform falls within rounding of a boundary).
    */
-  generate(first: number, n: number, h0: FloatArray, c0: FloatArray | null, temperature: number, uniforms: Float64Array,
+  generate(first: number, n: number, h0: FloatArray, c0: FloatArray | null, sample: DrawOptions, uniforms: Float64Array,
     above?: readonly LayerAbove[]): GenerateResult;
   /** Frees the snapshot (it is also freed when the stepper is garbage-collected). */
   dispose(): void;

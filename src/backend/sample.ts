@@ -13,6 +13,13 @@ export interface SampleOptions {
   topP?: number;
 }
 
+/** SampleOptions with every field given (0 and 1: no top-k, no top-p cut). */
+export interface DrawOptions {
+  temperature: number;
+  topK: number;
+  topP: number;
+}
+
 /** Throws unless temperature >= 0, topK a whole number >= 0 and topP in (0, 1]. */
 export function checkSampleOptions(who: string, temperature: number, topK: number, topP: number): void {
   if (!(temperature >= 0)) throw new Error(`${who}: temperature must be >= 0, got ${temperature}`);

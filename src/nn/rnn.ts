@@ -18,7 +18,7 @@ import { formatShape, shapeEquals, numel } from '../tensor/shape.js';
 import { getBackend, type RecurrentKind, type RecurrentStepper } from '../backend/backend.js';
 import type { FloatArray } from '../tensor/dtype.js';
 import type { Generator } from '../tensor/random.js';
-import { drawToken } from '../backend/sample.js';
+import type { DrawOptions } from '../backend/sample.js';
 import { recurrentLayer, concat, slice, transpose, unsqueeze, squeeze, type DirectionParams } from '../autograd/index.js';
 import { Module } from './module.js';
 import { checkKnown, positiveInt, nonNegativeInt, bool, oneOf } from './options.js';
@@ -331,88 +331,71 @@ export class LayerStepper {
    */
   run(inp: FloatArray | Int32Array, B: number, unbatched: boolean, state: StepState | null | undefined, who: string, T = 1): { output: FloatArray; logits: FloatArray | null; state: StepState } {
     this.checkUsable(who);
-    const L = this.m.numLayers;
-    const H = this.m.hiddenSize;
-    const Hout = this.m.projSize || H;
-    const lstm = this.kind === 'lstm';
-    const { h, c } = this.stateOf(state, B, unbatched, who);
-    const alloc = (n: number): FloatArray => (this.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n));
-    // one layer's new state is the backend's own fresh arrays; more layers' are gathered
-    const hAll = L > 1 ? alloc(L * B * Hout) : null;
-    const cAll = lstm && L > 1 ? alloc(L * B * H) : null;
-    const zeros = h && (c || !lstm) ? null : alloc(B * Math.max(H, Hout)); // read only
+    const { h0, c0 } = this.layerStates(state, B, unbatched, who);
+    const hN: FloatArray[] = [];
+    const cN: (FloatArray | null)[] = [];
     let x: FloatArray | Int32Array = inp;
     let logits: FloatArray | null = null;
-    let hN: FloatArray | null = null;
-    let cN: FloatArray | null = null;
-    for (let l = 0; l < L; l++) {
-      const h0 = h ? (h.data as FloatArray).subarray(l * B * Hout, (l + 1) * B * Hout) : zeros!.subarray(0, B * Hout);
-      const c0 = lstm ? (c ? (c.data as FloatArray).subarray(l * B * H, (l + 1) * B * H) : zeros!.subarray(0, B * H)) : null;
-      const r = this.steppers[l]!.run(x, T, B, h0, c0);
-      hN = r.hN;
-      cN = r.cN;
-      if (hAll) hAll.set(r.hN, l * B * Hout);
-      if (cAll && r.cN) cAll.set(r.cN, l * B * H);
+    this.steppers.forEach((st, l) => {
+      const r = st.run(x, T, B, h0(l), c0(l));
+      hN.push(r.hN);
+      cN.push(r.cN);
       x = r.out;
       logits = r.logits;
-    }
-    const shapeOf = (w: number): number[] => (unbatched ? [L, w] : [L, B, w]);
-    const hT = new Tensor(hAll ?? hN!, shapeOf(Hout));
+    });
+    const Hout = this.m.projSize || this.m.hiddenSize;
     // the last step's rows
     const last = (a: FloatArray, w: number): FloatArray => (T === 1 ? a : a.slice((T - 1) * B * w));
-    return {
-      output: last(x as FloatArray, Hout),
-      logits: logits && last(logits, logits.length / (T * B)),
-      state: lstm ? [hT, new Tensor(cAll ?? cN!, shapeOf(H))] : hT,
-    };
+    const lg = logits as FloatArray | null;
+    return { output: last(x as FloatArray, Hout), logits: lg && last(lg, lg.length / (T * B)), state: this.stateFrom(hN, cN, B, unbatched) };
   }
 
   /**
    * @internal Generation from token ids (a stepper with an embedding and a head), one sequence:
-   * n tokens drawn, the first step's input `first` (see SequenceStepper.generate). One backend
-   * call for all n steps where it can (no top-k or top-p); else step by step.
+   * n tokens drawn, the first step's input `first` (see SequenceStepper.generate), by the
+   * backend's generate (all n steps of every layer in one call where it can).
    */
-  generate(first: number, n: number, state: StepState | null | undefined, temperature: number, topK: number, topP: number,
-    rng: Generator, who: string): { ids: Int32Array; logits: FloatArray; state: StepState } {
+  generate(first: number, n: number, state: StepState | null | undefined, sample: DrawOptions, rng: Generator, who: string): { ids: Int32Array; logits: FloatArray; state: StepState } {
     this.checkUsable(who);
-    const L = this.m.numLayers;
-    if (topK === 0 && topP === 1) {
-      const H = this.m.hiddenSize;
-      const Hout = this.m.projSize || H;
-      const lstm = this.kind === 'lstm';
-      const { h, c } = this.stateOf(state, 1, true, who);
-      const zeros = h && (c || !lstm) ? null : this.dtype === 'float64' ? new Float64Array(Math.max(H, Hout)) : new Float32Array(Math.max(H, Hout));
-      const hOf = (l: number): FloatArray => (h ? (h.data as FloatArray).subarray(l * Hout, (l + 1) * Hout) : zeros!.subarray(0, Hout));
-      const cOf = (l: number): FloatArray | null => (lstm ? (c ? (c.data as FloatArray).subarray(l * H, (l + 1) * H) : zeros!.subarray(0, H)) : null);
-      // the draws' uniforms, as many and in the order step-by-step sampling takes them
-      const uniforms = new Float64Array(temperature > 0 ? n : 0);
-      for (let i = 0; i < uniforms.length; i++) uniforms[i] = rng.random();
-      const above = this.steppers.slice(1).map((stepper, i) => ({ stepper, h0: hOf(i + 1), c0: cOf(i + 1) }));
-      const r = this.steppers[0]!.generate(first, n, hOf(0), cOf(0), temperature, uniforms, above);
-      const layers = [{ hN: r.hN, cN: r.cN }, ...r.above];
-      const alloc = (k: number): FloatArray => (this.dtype === 'float64' ? new Float64Array(k) : new Float32Array(k));
-      const hAll = L > 1 ? alloc(L * Hout) : r.hN;
-      const cAll = lstm ? (L > 1 ? alloc(L * H) : r.cN!) : null;
-      if (L > 1) {
-        layers.forEach((st, l) => {
-          hAll.set(st.hN, l * Hout);
-          if (cAll && st.cN) cAll.set(st.cN, l * H);
-        });
-      }
-      const hT = new Tensor(hAll, [L, Hout]);
-      return { ids: r.ids, logits: r.logits, state: lstm ? [hT, new Tensor(cAll!, [L, H])] : hT };
-    }
-    const ids = new Int32Array(n);
-    let token = first;
-    let st = state;
-    let logits: FloatArray | null = null;
-    for (let i = 0; i < n; i++) {
-      const r = this.run(Int32Array.of(token), 1, true, st, who);
-      st = r.state;
-      logits = r.logits!;
-      token = ids[i] = drawToken(logits, temperature, topK, topP, temperature > 0 ? rng.random() : 0);
-    }
-    return { ids, logits: logits!, state: st! };
+    const { h0, c0 } = this.layerStates(state, 1, true, who);
+    // the draws' uniforms, as many and in the order step-by-step sampling takes them
+    const uniforms = new Float64Array(sample.temperature > 0 ? n : 0);
+    for (let i = 0; i < uniforms.length; i++) uniforms[i] = rng.random();
+    const above = this.steppers.slice(1).map((stepper, i) => ({ stepper, h0: h0(i + 1), c0: c0(i + 1) }));
+    const r = this.steppers[0]!.generate(first, n, h0(0), c0(0), sample, uniforms, above);
+    const layers = [{ hN: r.hN, cN: r.cN }, ...r.above];
+    return { ids: r.ids, logits: r.logits, state: this.stateFrom(layers.map((x) => x.hN), layers.map((x) => x.cN), 1, true) };
+  }
+
+  /** Each layer's state before a call, from the state given (checked; null or omitted: zeros). */
+  private layerStates(state: StepState | null | undefined, B: number, unbatched: boolean, who: string): { h0: (l: number) => FloatArray; c0: (l: number) => FloatArray | null } {
+    const H = this.m.hiddenSize;
+    const Hout = this.m.projSize || H;
+    const lstm = this.kind === 'lstm';
+    const { h, c } = this.stateOf(state, B, unbatched, who);
+    const zeros = h && (c || !lstm) ? null : this.alloc(B * Math.max(H, Hout)); // read only
+    return {
+      h0: (l) => (h ? (h.data as FloatArray).subarray(l * B * Hout, (l + 1) * B * Hout) : zeros!.subarray(0, B * Hout)),
+      c0: (l) => (lstm ? (c ? (c.data as FloatArray).subarray(l * B * H, (l + 1) * B * H) : zeros!.subarray(0, B * H)) : null),
+    };
+  }
+
+  /** The state after a call from each layer's (one layer's: the backend's own fresh arrays). */
+  private stateFrom(hN: FloatArray[], cN: (FloatArray | null)[], B: number, unbatched: boolean): StepState {
+    const L = hN.length;
+    const gather = (parts: FloatArray[]): FloatArray => {
+      if (L === 1) return parts[0]!;
+      const all = this.alloc(L * parts[0]!.length);
+      parts.forEach((p, l) => all.set(p, l * p.length));
+      return all;
+    };
+    const shapeOf = (w: number): number[] => (unbatched ? [L, w] : [L, B, w]);
+    const hT = new Tensor(gather(hN), shapeOf(this.m.projSize || this.m.hiddenSize));
+    return this.kind === 'lstm' ? [hT, new Tensor(gather(cN as FloatArray[]), shapeOf(this.m.hiddenSize))] : hT;
+  }
+
+  private alloc(n: number): FloatArray {
+    return this.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
   }
 
   /** Throws once the stepper was disposed or the weights it snapshotted have changed. */

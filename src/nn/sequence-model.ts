@@ -258,7 +258,7 @@ export class SequenceStepper {
    * the last step (the last token drawn is not yet fed: pass it as `token` to continue). The same
    * tokens as calling `step` and `sampleLogits` n times with the same generator; where the
    * backend can (no topK or topP, no projection), all n steps of every layer run in one call,
-   * much faster.
+   * much faster; else step by step.
    *
    * @example
    * ```ts
@@ -279,7 +279,7 @@ export class SequenceStepper {
     if (options === null || typeof options !== 'object') throw new Error(`${who}: options must be an object ({ temperature, topK, topP }), got ${options === null ? 'null' : typeof options}`);
     const { temperature = 1, topK = 0, topP = 1 } = options;
     checkSampleOptions(who, temperature, topK, topP);
-    const r = this.layer.generate(token, n, state, temperature, topK, topP, rng, who);
+    const r = this.layer.generate(token, n, state, { temperature, topK, topP }, rng, who);
     return [r.ids, r.state];
   }
 

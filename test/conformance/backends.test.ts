@@ -393,7 +393,7 @@ for (const name of listBackends()) {
         const h0 = rand(H), c0 = kind === 'lstm' ? rand(H) : null;
         const n = 40;
         const uniforms = Float64Array.from({ length: n }, () => rng.random());
-        const got = st.generate(1, n, h0, c0, temperature, uniforms);
+        const got = st.generate(1, n, h0, c0, { temperature, topK: 0, topP: 1 }, uniforms);
         // the specification: one step at a time, each token drawn by drawToken
         const want: number[] = [];
         let h: Float32Array | Float64Array = h0;
@@ -415,8 +415,8 @@ for (const name of listBackends()) {
         assertClose(got.logits, logits, 'last logits');
         // and the same tokens as the reference backend's generation
         const ref = referenceBackend.recurrentStepper({ kind, T: 1, B: 1, I, H, P: 0 }, w, { embedding: { weight: emb, V }, head: { weight: hw, bias: hbias, O } });
-        assert.deepEqual(Array.from(ref.generate(1, n, h0, c0, temperature, uniforms).ids), want, 'the reference backend\'s tokens');
-        assert.throws(() => st.generate(V, 2, h0, c0, temperature, uniforms), /token id .* outside/);
+        assert.deepEqual(Array.from(ref.generate(1, n, h0, c0, { temperature, topK: 0, topP: 1 }, uniforms).ids), want, 'the reference backend\'s tokens');
+        assert.throws(() => st.generate(V, 2, h0, c0, { temperature, topK: 0, topP: 1 }, uniforms), /token id .* outside/);
         st.dispose();
       });
     }
@@ -439,7 +439,7 @@ for (const name of listBackends()) {
         const n = 30;
         const uniforms = Float64Array.from({ length: n }, () => rng.random());
         const above = (key: 'st' | 'ref') => layers.slice(1).map((ly, l) => ({ stepper: ly[key], h0: h0[l + 1]!, c0: c0[l + 1]! }));
-        const got = layers[0]!.st.generate(1, n, h0[0]!, c0[0]!, temperature, uniforms, above('st'));
+        const got = layers[0]!.st.generate(1, n, h0[0]!, c0[0]!, { temperature, topK: 0, topP: 1 }, uniforms, above('st'));
         // the specification: every layer one step at a time, each token drawn by drawToken
         const h: (Float32Array | Float64Array)[] = [...h0];
         const c: (Float32Array | Float64Array | null)[] = [...c0];
@@ -465,7 +465,7 @@ for (const name of listBackends()) {
           assertClose(st.hN, h[l + 1]!, `layer ${l + 1} hN`);
           if (c[l + 1]) assertClose(st.cN!, c[l + 1]!, `layer ${l + 1} cN`);
         });
-        assert.deepEqual(Array.from(layers[0]!.ref.generate(1, n, h0[0]!, c0[0]!, temperature, uniforms, above('ref')).ids), want, 'the reference backend\'s tokens');
+        assert.deepEqual(Array.from(layers[0]!.ref.generate(1, n, h0[0]!, c0[0]!, { temperature, topK: 0, topP: 1 }, uniforms, above('ref')).ids), want, 'the reference backend\'s tokens');
         for (const ly of layers) ly.st.dispose();
       });
     }

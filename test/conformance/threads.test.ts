@@ -66,14 +66,14 @@ describe('thread count does not change results', { skip: !listBackends().include
         // generation, whole in one call: every thread draws each token (the same one) itself
         for (const temperature of [1, 0]) {
           const u = Float64Array.from({ length: 50 }, () => r.random());
-          const g = fused.generate(4, 50, rnd(H), kind === 'lstm' ? rnd(H) : null, temperature, u);
+          const g = fused.generate(4, 50, rnd(H), kind === 'lstm' ? rnd(H) : null, { temperature, topK: 0, topP: 1 }, u);
           outs.push(Float32Array.from(g.ids), g.hN as Float32Array, g.logits as Float32Array);
         }
         // two layers stacked, in one call
         const upper = be.recurrentStepper({ kind, T: 1, B: 1, I: H, H, P: 0 }, { ...w, wih: rnd(G * H * H).map((v) => v * sc) }, { head: { weight: rnd(O * H).map((v) => v * sc), bias: rnd(O), O } });
         const lower = be.recurrentStepper({ kind, T: 1, B: 1, I: 64, H, P: 0 }, w, { embedding: { weight: rnd(V * 64), V } });
         const u2 = Float64Array.from({ length: 30 }, () => r.random());
-        const two = lower.generate(5, 30, rnd(H), kind === 'lstm' ? rnd(H) : null, 1, u2, [{ stepper: upper, h0: rnd(H), c0: kind === 'lstm' ? rnd(H) : null }]);
+        const two = lower.generate(5, 30, rnd(H), kind === 'lstm' ? rnd(H) : null, { temperature: 1, topK: 0, topP: 1 }, u2, [{ stepper: upper, h0: rnd(H), c0: kind === 'lstm' ? rnd(H) : null }]);
         outs.push(Float32Array.from(two.ids), two.hN as Float32Array, two.above[0]!.hN as Float32Array, two.logits as Float32Array);
         upper.dispose();
         lower.dispose();

@@ -32,9 +32,9 @@ function recurrentStepper(dims: RecurrentDims, w: RecurrentWeights, extras: Step
       }
       return { out: f.out, hN: f.hN, cN: f.cN, logits };
     },
-    generate(first, n, h0, c0, temperature, uniforms, above = []) {
+    generate(first, n, h0, c0, sample, uniforms, above = []) {
       if (!emb) throw new Error('RecurrentStepper.generate: the stepper needs an embedding');
-      return generateByRuns(stepper, first, n, h0, c0, temperature, uniforms, above);
+      return generateByRuns(stepper, first, n, h0, c0, sample, uniforms, above);
     },
     dispose: () => undefined,
   };

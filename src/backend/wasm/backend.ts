@@ -584,19 +584,21 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
           logits: head ? stepResult(heap.f32(slots[50]!, T * B * O)) : null,
         };
       },
-      generate(first, n, h0, c0, temperature, uniforms, above = []) {
+      generate(first, n, h0, c0, sample, uniforms, above = []) {
+        const { temperature } = sample;
         if (!live) throw new Error('RecurrentStepper.generate: the stepper was disposed');
         if (!embedding) throw new Error('RecurrentStepper.generate: the stepper needs an embedding');
         if (!(Number.isInteger(n) && n >= 1)) throw new Error(`RecurrentStepper.generate: n must be a whole number >= 1, got ${n}`);
         stepperIds(Int32Array.of(first), 1, V);
         // the whole stack in one kernel: the same kind and size throughout, no projection, this
-        // backend's steppers, float32, this layer's input rows precomputed, the head on top
+        // backend's steppers, float32, this layer's input rows precomputed, the head on top, and
+        // no top-k or top-p (the kernel draws from all the tokens)
         const stack = [mine, ...above.map((a) => stepperLayers.get(a.stepper))];
         const top = stack[stack.length - 1];
         const states = [{ h: h0, c: c0 }, ...above.map((a) => ({ h: a.h0, c: a.c0 }))];
-        const fused = useTable && top?.head && stack.every((m, l) => m && m.live() && m.kind === kind && m.H === H && !m.P && (l === 0 || m.I === H) && (l === 0 || !m.tableP) && (m === top || !m.headP))
+        const fused = sample.topK === 0 && sample.topP === 1 && useTable && top?.head && stack.every((m, l) => m && m.live() && m.kind === kind && m.H === H && !m.P && (l === 0 || m.I === H) && (l === 0 || !m.tableP) && (m === top || !m.headP))
           && states.every((st) => st.h instanceof Float32Array && (st.c === null || st.c instanceof Float32Array));
-        if (!fused) return generateByRuns(stepper, first, n, h0, c0, temperature, uniforms, above);
+        if (!fused) return generateByRuns(stepper, first, n, h0, c0, sample, uniforms, above);
         const O = top.head!.O;
         if (O > V) throw new Error(`RecurrentStepper.generate: the head's ${O} outputs are not all token ids of the embedding's ${V}`);
         if (temperature > 0 && uniforms.length < n) throw new Error(`RecurrentStepper.generate: ${n} uniforms expected, got ${uniforms.length}`);
