@@ -503,10 +503,17 @@ export function gemmShare(transA: bool, transB: bool, M: i32, N: i32, K: i32, a:
     gemmLd(transA, transB, M, N, K, a, lda, b, ldb, c, N, accumulate, ws, mode);
     return;
   }
-  // columns or rows, whichever leaves the busiest thread the fewer tiles (columns on a tie)
+  // columns or rows, whichever leaves the busiest thread the less work (columns on a tie): its
+  // tiles, and what it packs. A share of columns packs all of op(A) and its part of op(B); a
+  // share of rows its part of op(A) and all of op(B). A packed element costs about as much as
+  // four multiply-adds of a tile (a tile's 48 a k): for dW = dA^T h over many steps, with op(A)
+  // far larger than op(B), rows pack half as much for the same tiles.
   const panels = (N + NR - 1) / NR;
   const blocks = (M + MR - 1) / MR;
-  if (((panels + nth - 1) / nth) * blocks <= ((blocks + nth - 1) / nth) * panels) {
+  const kk = <i64>K;
+  const byCols = <i64>((panels + nth - 1) / nth) * blocks * 48 * kk + 4 * (<i64>M * kk + <i64>((panels + nth - 1) / nth) * NR * kk);
+  const byRows = <i64>((blocks + nth - 1) / nth) * panels * 48 * kk + 4 * (<i64>((blocks + nth - 1) / nth) * MR * kk + <i64>N * kk);
+  if (byCols <= byRows) {
     const p0 = (panels * tid) / nth, p1 = (panels * (tid + 1)) / nth;
     const j0 = p0 * NR, j1 = min(N, p1 * NR);
     if (j1 <= j0) return;

@@ -139,6 +139,11 @@ const A_PRE = 51, A_HAHEAD = 52, A_PREOK = 53, A_TWS = 54, A_MAIN = 55;
 // second barrier), then one per thread for the draw's weights; LAYERS: NL records of 16 i32
 // (see recurrentGenerate), the first layer's input a row of TABLE, the head on the last.
 const A_UNIF = 56, A_TEMP = 57, A_FIRST = 58, A_OPAD = 59, A_LAYERS = 60, A_NL = 61;
+// forward on several threads (0: off): room for wih^T packed once, so that each thread projects
+// its own batch rows of every step (the rows its recurrence reads next, kept in its own cache)
+// instead of a share of all rows' columns. Set only where the whole product would take the
+// general tiled path (not gemm.ts's one-row or few-column shortcuts): the same sums either way.
+const A_XPACK = 62;
 
 // Gate math of one batch row of one step, units 0..H, four lanes at a time. One function per
 // kind, each alone (exported so that Binaryen keeps it out of its caller), so its polynomial
@@ -499,10 +504,19 @@ export function recurrentForward(args: usize, tid: i32): void {
       }
     }
   } else {
-    gemmShare(false, true, T * B, GH, I, x, wih, gates, false, ws, tid, nth); // (T*B, GH) input projection of every step
+    const xpack = <usize>arg(args, A_XPACK);
+    if (xpack) packBShare(wih, true, I, GH, xpack, tid, nth);
+    else gemmShare(false, true, T * B, GH, I, x, wih, gates, false, ws, tid, nth); // (T*B, GH) input projection of every step
     packBShare(whh, true, Hout, GH, wpack, tid, nth); // whh^T, packed once for all steps
     if (P > 0) packBShare(whr, true, H, P, rpack, tid, nth);
     barrier(ctrl, nth);
+    if (xpack) {
+      // this thread's rows of every step
+      for (let t = 0; t < T; t++) {
+        const r0 = t * B + b0;
+        gemmPacked(false, b1 - b0, GH, I, x + <usize>(r0 * I) * 4, I, xpack, gates + <usize>(r0 * GH) * 4, false, ws);
+      }
+    }
   }
 
   let hp = h0;

@@ -32,6 +32,16 @@ describe('thread count does not change results', { skip: !listBackends().include
           if (g.dwhr) outs.push(g.dwhr as Float32Array);
         }
       }
+      // an input wider than the products' K blocks (256), five rows: on three threads one gets a
+      // single row, whose input projection then takes the one-row path (each thread projects its own rows)
+      {
+        const dims: RecurrentDims = { kind: 'lstm', T: 6, B: 5, I: 300, H: 9, P: 0 }; // 334K multiply-adds: enough for threads
+        const w = { wih: rnd(36 * 300), whh: rnd(36 * 9), bih: rnd(36), bhh: rnd(36), whr: null };
+        const x = rnd(6 * 5 * 300), h0 = rnd(5 * 9), c0 = rnd(5 * 9);
+        const f = be.recurrentForward(dims, w, x, h0, c0, false, true);
+        const g = be.recurrentBackward(dims, w, x, h0, c0, false, f, rnd(6 * 5 * 9), null, null);
+        outs.push(f.out as Float32Array, g.dx as Float32Array, g.dwih as Float32Array, g.dwhh as Float32Array);
+      }
       // one row stepped (generation): split by hidden units on several threads, a row split for more rows
       for (const kind of ['lstm', 'gru', 'rnn_tanh'] as const) {
         const H = kind === 'rnn_tanh' ? 520 : 272;

@@ -94,8 +94,8 @@ export interface WasmBackendControls {
 }
 
 const KIND = { lstm: 0, gru: 1, rnn_tanh: 2, rnn_relu: 3 } as const;
-/** Slots of the sequence kernels' argument block (kernels/recurrent.ts, A_KIND .. A_ACCH). */
-const ARG_SLOTS = 62;
+/** Slots of the sequence kernels' argument block (kernels/recurrent.ts, A_KIND .. A_XPACK). */
+const ARG_SLOTS = 63;
 /** The most memory a stepper spends on precomputed input projections of an embedding's rows. */
 const TABLE_MAX_BYTES = 16 * 2 ** 20;
 /**
@@ -206,6 +206,9 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     slots[39] = nth;
     slots[40] = ctrl;
     slots[41] = wsBytes;
+    // several threads each project their own rows against wih^T packed once (forward only; not
+    // where the whole product takes gemm's few-column shortcut, whose sums differ)
+    if (nth > 1 && GH > 4) slots[62] = heap.alloc(k.packedBytes(I, GH));
     return { slots, GH, Hout, nth };
   }
 
