@@ -14,35 +14,20 @@ import v8 from 'node:v8';
 
 v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
 
-// one function per variant: `chains` accumulators, n iterations, 4 lanes each
-const SOURCE = `
-export function fused(n: i32): f32 {
+// one function per variant: twelve accumulators, n iterations, 4 lanes each; `step` updates a
+const kernel = (name, step) => `
+export function ${name}(n: i32): f32 {
   let a0 = f32x4.splat(1), a1 = f32x4.splat(1), a2 = f32x4.splat(1), a3 = f32x4.splat(1), a4 = f32x4.splat(1), a5 = f32x4.splat(1);
   let a6 = f32x4.splat(1), a7 = f32x4.splat(1), a8 = f32x4.splat(1), a9 = f32x4.splat(1), a10 = f32x4.splat(1), a11 = f32x4.splat(1);
   const m = f32x4.splat(0.9999999), c = f32x4.splat(1e-7);
   for (let i = 0; i < n; i++) {
-    a0 = f32x4.relaxed_madd(a0, m, c); a1 = f32x4.relaxed_madd(a1, m, c); a2 = f32x4.relaxed_madd(a2, m, c);
-    a3 = f32x4.relaxed_madd(a3, m, c); a4 = f32x4.relaxed_madd(a4, m, c); a5 = f32x4.relaxed_madd(a5, m, c);
-    a6 = f32x4.relaxed_madd(a6, m, c); a7 = f32x4.relaxed_madd(a7, m, c); a8 = f32x4.relaxed_madd(a8, m, c);
-    a9 = f32x4.relaxed_madd(a9, m, c); a10 = f32x4.relaxed_madd(a10, m, c); a11 = f32x4.relaxed_madd(a11, m, c);
-  }
-  const s = f32x4.add(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)), f32x4.add(f32x4.add(a4, a5), f32x4.add(a6, a7)));
-  return f32x4.extract_lane(f32x4.add(s, f32x4.add(f32x4.add(a8, a9), f32x4.add(a10, a11))), 0);
-}
-export function separate(n: i32): f32 {
-  let a0 = f32x4.splat(1), a1 = f32x4.splat(1), a2 = f32x4.splat(1), a3 = f32x4.splat(1), a4 = f32x4.splat(1), a5 = f32x4.splat(1);
-  let a6 = f32x4.splat(1), a7 = f32x4.splat(1), a8 = f32x4.splat(1), a9 = f32x4.splat(1), a10 = f32x4.splat(1), a11 = f32x4.splat(1);
-  const m = f32x4.splat(0.9999999), c = f32x4.splat(1e-7);
-  for (let i = 0; i < n; i++) {
-    a0 = f32x4.add(f32x4.mul(a0, m), c); a1 = f32x4.add(f32x4.mul(a1, m), c); a2 = f32x4.add(f32x4.mul(a2, m), c);
-    a3 = f32x4.add(f32x4.mul(a3, m), c); a4 = f32x4.add(f32x4.mul(a4, m), c); a5 = f32x4.add(f32x4.mul(a5, m), c);
-    a6 = f32x4.add(f32x4.mul(a6, m), c); a7 = f32x4.add(f32x4.mul(a7, m), c); a8 = f32x4.add(f32x4.mul(a8, m), c);
-    a9 = f32x4.add(f32x4.mul(a9, m), c); a10 = f32x4.add(f32x4.mul(a10, m), c); a11 = f32x4.add(f32x4.mul(a11, m), c);
+    ${Array.from({ length: 12 }, (_, i) => `a${i} = ${step(`a${i}`)};`).join('\n    ')}
   }
   const s = f32x4.add(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)), f32x4.add(f32x4.add(a4, a5), f32x4.add(a6, a7)));
   return f32x4.extract_lane(f32x4.add(s, f32x4.add(f32x4.add(a8, a9), f32x4.add(a10, a11))), 0);
 }
 `;
+const SOURCE = kernel('fused', (a) => `f32x4.relaxed_madd(${a}, m, c)`) + kernel('separate', (a) => `f32x4.add(f32x4.mul(${a}, m), c)`);
 const LANES_PER_ITER = 12 * 4;
 
 function instantiate(binary) {

@@ -440,7 +440,7 @@ const GEMV: i32 = 1, SKINNY: i32 = 2;
  * columns. Decided on the whole product and handed to every thread's share, so that a share
  * that happens to be one row (or a few columns) still sums as the one-thread product does.
  */
-function shortcuts(transA: bool, M: i32, N: i32, K: i32): i32 {
+export function shortcuts(transA: bool, M: i32, N: i32, K: i32): i32 {
   if (M == 1 && !transA) return GEMV;
   if (N <= 4 && <i64>N * K + <i64>N * M <= <i64>(MC * KC + KC * NC)) return SKINNY;
   return 0;
@@ -510,9 +510,10 @@ export function gemmShare(transA: bool, transB: bool, M: i32, N: i32, K: i32, a:
   // far larger than op(B), rows pack half as much for the same tiles.
   const panels = (N + NR - 1) / NR;
   const blocks = (M + MR - 1) / MR;
-  const kk = <i64>K;
-  const byCols = <i64>((panels + nth - 1) / nth) * blocks * 48 * kk + 4 * (<i64>M * kk + <i64>((panels + nth - 1) / nth) * NR * kk);
-  const byRows = <i64>((blocks + nth - 1) / nth) * panels * 48 * kk + 4 * (<i64>((blocks + nth - 1) / nth) * MR * kk + <i64>N * kk);
+  const myPanels = <i64>((panels + nth - 1) / nth), myBlocks = <i64>((blocks + nth - 1) / nth);
+  // per k: a tile's multiply-adds, and the elements packed (weighted 4)
+  const byCols = myPanels * blocks * MR * NR + 4 * (M + myPanels * NR);
+  const byRows = myBlocks * panels * MR * NR + 4 * (myBlocks * MR + N);
   if (byCols <= byRows) {
     const p0 = (panels * tid) / nth, p1 = (panels * (tid + 1)) / nth;
     const j0 = p0 * NR, j1 = min(N, p1 * NR);

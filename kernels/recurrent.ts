@@ -11,7 +11,7 @@
 // The recurrence splits by batch rows (rows never interact, so each row's arithmetic is the same
 // whatever thread runs it); the matrix products split by whole output elements (gemmShare).
 // Results are therefore identical for any thread count.
-import { gemmShare, gemmPacked, packBShare, gemvPackedCols, NR } from './gemm';
+import { gemmShare, gemmPacked, packBShare, gemvPackedCols, shortcuts, NR } from './gemm';
 import { vsigmoidGate, vtanhGate, vexp, madd } from './vmath';
 
 export const LSTM: i32 = 0;
@@ -141,8 +141,7 @@ const A_PRE = 51, A_HAHEAD = 52, A_PREOK = 53, A_TWS = 54, A_MAIN = 55;
 const A_UNIF = 56, A_TEMP = 57, A_FIRST = 58, A_OPAD = 59, A_LAYERS = 60, A_NL = 61;
 // forward on several threads (0: off): room for wih^T packed once, so that each thread projects
 // its own batch rows of every step (the rows its recurrence reads next, kept in its own cache)
-// instead of a share of all rows' columns. Set only where the whole product would take the
-// general tiled path (not gemm.ts's one-row or few-column shortcuts): the same sums either way.
+// instead of a share of all rows' columns
 const A_XPACK = 62;
 
 // Gate math of one batch row of one step, units 0..H, four lanes at a time. One function per
@@ -491,8 +490,22 @@ export function recurrentForward(args: usize, tid: i32): void {
     if (ahead) computeAhead(args, ctrl, tid, nth, out + <usize>((reverse ? 0 : T - 1) * H) * 4, wpack, H, G);
     return;
   }
-  if (arg(args, A_PREPACKED)) {
-    // weights packed once for many calls: project this thread's rows of every step
+  // wih^T packed, from which each thread projects its own rows of every step (0: the product
+  // is shared by columns instead, see A_XPACK)
+  let xp: usize = 0;
+  if (arg(args, A_PREPACKED)) xp = wih; // weights packed once for many calls
+  else {
+    // the per-thread rows only where the whole product takes the general tiled path: the sums
+    // are then the same whoever computes them (not gemm's one-row or few-column shortcuts)
+    if (arg(args, A_XPACK) && shortcuts(false, T * B, GH, I) == 0) xp = <usize>arg(args, A_XPACK);
+    if (xp) packBShare(wih, true, I, GH, xp, tid, nth);
+    else gemmShare(false, true, T * B, GH, I, x, wih, gates, false, ws, tid, nth); // (T*B, GH) input projection of every step
+    packBShare(whh, true, Hout, GH, wpack, tid, nth); // whh^T, packed once for all steps
+    if (P > 0) packBShare(whr, true, H, P, rpack, tid, nth);
+    barrier(ctrl, nth);
+  }
+  if (xp) {
+    // this thread's rows of every step: a row of the embedding's table, or x @ wih^T
     for (let t = 0; t < T; t++) {
       const r0 = t * B + b0;
       if (ids) {
@@ -500,21 +513,7 @@ export function recurrentForward(args: usize, tid: i32): void {
           memory.copy(gates + <usize>(r * GH) * 4, table + <usize>(load<i32>(ids + <usize>r * 4) * GH) * 4, <usize>GH * 4);
         }
       } else {
-        gemmPacked(false, b1 - b0, GH, I, x + <usize>(r0 * I) * 4, I, wih, gates + <usize>(r0 * GH) * 4, false, ws);
-      }
-    }
-  } else {
-    const xpack = <usize>arg(args, A_XPACK);
-    if (xpack) packBShare(wih, true, I, GH, xpack, tid, nth);
-    else gemmShare(false, true, T * B, GH, I, x, wih, gates, false, ws, tid, nth); // (T*B, GH) input projection of every step
-    packBShare(whh, true, Hout, GH, wpack, tid, nth); // whh^T, packed once for all steps
-    if (P > 0) packBShare(whr, true, H, P, rpack, tid, nth);
-    barrier(ctrl, nth);
-    if (xpack) {
-      // this thread's rows of every step
-      for (let t = 0; t < T; t++) {
-        const r0 = t * B + b0;
-        gemmPacked(false, b1 - b0, GH, I, x + <usize>(r0 * I) * 4, I, xpack, gates + <usize>(r0 * GH) * 4, false, ws);
+        gemmPacked(false, b1 - b0, GH, I, x + <usize>(r0 * I) * 4, I, xp, gates + <usize>(r0 * GH) * 4, false, ws);
       }
     }
   }

@@ -262,9 +262,8 @@ export class SequenceStepper {
    *
    * @example
    * ```ts
-   * let [logits, state] = [null as Tensor | null, null as SequenceState | null];
-   * for (const id of promptIds) [logits, state] = stepper.step(id, state);
-   * const first = sampleLogits(logits!.data, { temperature: 0.8 }, rng);
+   * const [logits, state] = stepper.prime(promptIds); // the prompt, each layer in one call
+   * const first = sampleLogits(logits.data, { temperature: 0.8 }, rng);
    * const [ids] = stepper.generate(first, 200, state, { temperature: 0.8 }, rng); // tokens after `first`
    * ```
    */

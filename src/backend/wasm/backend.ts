@@ -47,7 +47,9 @@ const PARALLEL_MIN_WORK = 1 << 18;
  * from this many multiply-adds per step. Below it one thread was faster on this project's 2-core
  * machine: the lstm-ts workload (64 rows, 24 steps, H 32: 0.27M per step) ran at 40-47K sequences/s on one
  * thread and 35-42K on two, and its kernels took 535 us on one thread but 440-465 us on each
- * of two, for half the rows. At 1.1M per step (H 64) two threads were ahead.
+ * of two, for half the rows. At 1.1M per step (H 64) two threads were ahead. Measured again
+ * with each thread projecting its own rows, alternating blocks of steps in one process: two
+ * threads' steps 10% slower (a step waits for the slower core, often busy with other work).
  */
 const SEQUENCE_MIN_STEP_WORK = 1 << 20;
 
@@ -206,9 +208,6 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     slots[39] = nth;
     slots[40] = ctrl;
     slots[41] = wsBytes;
-    // several threads each project their own rows against wih^T packed once (forward only; not
-    // where the whole product takes gemm's few-column shortcut, whose sums differ)
-    if (nth > 1 && GH > 4) slots[62] = heap.alloc(k.packedBytes(I, GH));
     return { slots, GH, Hout, nth };
   }
 
@@ -267,6 +266,8 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
       slots[19] = sizes.m ? heap.alloc(sizes.m * 4) : 0;
       slots[20] = sizes.hn ? heap.alloc(sizes.hn * 4) : 0;
     }
+    // on several threads each projects its own rows against wih^T packed here once (A_XPACK)
+    if (nth > 1) slots[62] = heap.alloc(k.packedBytes(I, GH));
     const args = heap.args(slots);
     launch(nth, 'recurrentForward', [args], () => k.recurrentForward(args, 0));
     const out = heap.take(slots[15]!, T * B * Hout);
