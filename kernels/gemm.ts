@@ -403,18 +403,20 @@ function gemmSkinny(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usize
     }
     return;
   }
-  // transA: op(A) row i is stored column i; C[:, n] = sum_k A[k, :] * bcol(n)[k], accumulated in buf
+  // transA: op(A) row i is stored column i; C[:, n] = sum_k A[k, :] * bcol(n)[k], accumulated in
+  // buf. Every element, the ragged last lanes too, takes the same fused multiply-add: a thread's
+  // share of rows starts anywhere, so an element must not sum differently at a share's end. The
+  // lanes past M read A's next elements (or its slack) and land in the column's padding.
   const acc = buf + <usize>(N * K) * 4;
+  const Mpad = (M + 3) & ~3;
   for (let n = 0; n < N; n++) {
-    const cn = acc + <usize>(n * M) * 4;
-    memory.fill(cn, 0, <usize>M * 4);
+    const cn = acc + <usize>(n * Mpad) * 4;
+    memory.fill(cn, 0, <usize>Mpad * 4);
     const col = bc + <usize>n * bstride;
     for (let k = 0; k < K; k++) {
       const x = v128.load32_splat(col + <usize>k * 4);
       const row = a + <usize>(k * lda) * 4;
-      let i = 0;
-      for (; i + 4 <= M; i += 4) v128.store(cn + <usize>i * 4, madd(x, v128.load(row + <usize>i * 4), v128.load(cn + <usize>i * 4)));
-      for (; i < M; i++) store<f32>(cn + <usize>i * 4, load<f32>(cn + <usize>i * 4) + load<f32>(col + <usize>k * 4) * load<f32>(row + <usize>i * 4));
+      for (let i = 0; i < M; i += 4) v128.store(cn + <usize>i * 4, madd(x, v128.load(row + <usize>i * 4), v128.load(cn + <usize>i * 4)));
     }
     for (let i = 0; i < M; i++) {
       const dst = c + <usize>(i * ldc + n) * 4;
@@ -442,7 +444,7 @@ const GEMV: i32 = 1, SKINNY: i32 = 2;
  */
 export function shortcuts(transA: bool, M: i32, N: i32, K: i32): i32 {
   if (M == 1 && !transA) return GEMV;
-  if (N <= 4 && <i64>N * K + <i64>N * M <= <i64>(MC * KC + KC * NC)) return SKINNY;
+  if (N <= 4 && <i64>N * K + <i64>N * ((M + 3) & ~3) <= <i64>(MC * KC + KC * NC)) return SKINNY;
   return 0;
 }
 

@@ -109,6 +109,48 @@ describe('thread count does not change results', { skip: !listBackends().include
   });
 });
 
+describe('thread count does not change gradients at any input width', { skip: !listBackends().includes('wasm') || backendInfo().threads < 2 }, () => {
+  // A product with at most four columns (dW_ih for inputSize <= 4) takes the skinny path; split
+  // by rows, a thread's share used to end in scalar (unfused) lanes where one thread used fused
+  // ones. A series model (inputSize 1) then trained differently on 1, 2 and 3 threads.
+  it('forward and every gradient, inputSize 1..8, RNN / LSTM / GRU, 1 vs 2 vs 3 threads', () => {
+    setBackend('wasm');
+    const be = getBackend();
+    const runAll = (): Float32Array[] => {
+      const outs: Float32Array[] = [];
+      const r = new Generator(11);
+      const rnd = (n: number): Float32Array => Float32Array.from({ length: n }, () => r.random() * 2 - 1);
+      for (const kind of ['rnn_tanh', 'lstm', 'gru'] as const) {
+        for (let I = 1; I <= 8; I++) {
+          const G = kind === 'lstm' ? 4 : kind === 'gru' ? 3 : 1;
+          const T = 7, B = 29, H = 37;
+          const dims: RecurrentDims = { kind, T, B, I, H, P: 0 };
+          const w = { wih: rnd(G * H * I), whh: rnd(G * H * H), bih: rnd(G * H), bhh: rnd(G * H), whr: null };
+          const x = rnd(T * B * I), h0 = rnd(B * H), c0 = kind === 'lstm' ? rnd(B * H) : null;
+          const f = be.recurrentForward(dims, w, x, h0, c0, false, true);
+          const g = be.recurrentBackward(dims, w, x, h0, c0, false, f, rnd(T * B * H), rnd(B * H), c0 ? rnd(B * H) : null);
+          outs.push(f.out as Float32Array, g.dx as Float32Array, g.dwih as Float32Array, g.dwhh as Float32Array, g.dbih as Float32Array, g.dbhh as Float32Array, g.dh0 as Float32Array);
+        }
+      }
+      return outs;
+    };
+    const threads = backendInfo().threads;
+    const minWork = wasmControls()!.setSequenceMinStepWork(0);
+    try {
+      setNumThreads(1);
+      const one = runAll();
+      for (const n of [2, 3]) {
+        setNumThreads(n);
+        const many = runAll();
+        one.forEach((a, i) => assert.deepEqual(many[i], a, `output ${i} (kind ${Math.floor(i / 56)}, inputSize ${1 + Math.floor((i % 56) / 7)}) differs with ${n} threads`));
+      }
+    } finally {
+      setNumThreads(threads);
+      wasmControls()!.setSequenceMinStepWork(minWork);
+    }
+  });
+});
+
 describe('barriers', { skip: !listBackends().includes('wasm') || backendInfo().threads < 2 }, () => {
   // A sequence kernel posted before the pool's worker has booted makes the calling thread
   // wait at the kernel's barrier; compiled by V8's baseline compiler (Liftoff), an inlined
