@@ -37,10 +37,16 @@ let weights = new Float64Array(0);
  * w = exp((logit - max) / temperature) and u (uniform in [0, 1)) times their total, less each
  * weight in turn until it is not above 0: that token.
  */
-export function drawToken(logits: ArrayLike<number>, temperature: number, topK: number, topP: number, u: number): number {
+export function drawToken(logits: ArrayLike<number>, temperature: number, topK: number, topP: number, u: number, who = 'sampleLogits'): number {
   const n = logits.length;
+  if (n === 0) throw new Error(`${who}: the logits are empty; there is no token to draw`);
   let best = 0;
-  for (let i = 1; i < n; i++) if (logits[i]! > logits[best]!) best = i;
+  for (let i = 0; i < n; i++) {
+    const v = logits[i]!;
+    // NaN or +Infinity (a model whose weights or state overflowed) has no most likely token
+    if (!(v < Infinity)) throw new Error(`${who}: the logits hold ${v} at index ${i} (non-finite weights or state?)`);
+    if (v > logits[best]!) best = i;
+  }
   if (temperature === 0) return best;
   const m = logits[best]!;
   // only a cut needs the candidates sorted

@@ -1,15 +1,67 @@
-/** Shared option handling of the CLI commands. */
+/**
+ * Shared option handling of the CLI commands: every numeric option has a range, checked before
+ * any work starts, and the same ranges are shown in each command's --help.
+ */
 
 /** Bad usage: reported with exit code 2. */
 export class UsageError extends Error {}
 
+/** A plain decimal number: no hex (' 0x10'), no blanks, no empty string (which Number reads as 0). */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
 /** A numeric option: its default when absent, else checked (`what` says what was expected). */
 export function num(v: string | undefined, name: string, dflt: number, ok: (x: number) => boolean, what: string): number {
   if (v === undefined) return dflt;
-  const x = Number(v);
+  const x = DECIMAL.test(v) ? Number(v) : NaN;
   if (!Number.isFinite(x) || !ok(x)) throw new UsageError(`--${name} must be ${what}, got '${v}'`);
   return x;
 }
 
-/** A positive integer. */
-export const positive = (x: number): boolean => Number.isInteger(x) && x >= 1;
+const show = (x: number): string => (x >= 1e6 && Number.isInteger(Math.log10(x)) ? `1e${Math.log10(x)}` : x === 2 ** 53 - 1 ? '2^53 - 1' : String(x));
+
+/** An integer option in [lo, hi]. */
+export function intIn(v: string | undefined, name: string, dflt: number, lo: number, hi: number): number {
+  return num(v, name, dflt, (x) => Number.isInteger(x) && x >= lo && x <= hi, `an integer from ${show(lo)} to ${show(hi)}`);
+}
+
+/** A number option in (lo, hi] (or [lo, hi] with `closed`). */
+export function realIn(v: string | undefined, name: string, dflt: number, lo: number, hi: number, closed = false): number {
+  return num(v, name, dflt, (x) => (closed ? x >= lo : x > lo) && x <= hi, closed ? `a number from ${show(lo)} to ${show(hi)}` : `a number above ${show(lo)} and at most ${show(hi)}`);
+}
+
+/**
+ * The ranges of the CLI's numbers: [lowest, highest]. Sizes stay where a model still fits a
+ * machine's memory (a model's total size is checked too, when it is built); counts and lengths
+ * where a run still ends in hours.
+ */
+export const RANGES = {
+  layers: [1, 64],
+  size: [1, 16384],
+  seqLen: [1, 100_000],
+  batch: [1, 65_536],
+  steps: [0, 1e9],
+  every: [0, 1e9],
+  lr: [0, 1000],
+  clip: [0, 1e6],
+  seed: [0, 2 ** 53 - 1],
+  length: [0, 1e8],
+  temperature: [0, 1000],
+  topK: [0, 1e6],
+  window: [1, 100_000],
+  horizon: [1, 10_000],
+  season: [1, 100_000],
+  rows: [0, 1e9],
+  maxLen: [1, 100_000],
+  patience: [1, 1e6],
+} as const satisfies Record<string, readonly [number, number]>;
+
+/** An integer option in its named range. */
+export function intOpt(v: string | undefined, name: string, dflt: number, range: keyof typeof RANGES): number {
+  const [lo, hi] = RANGES[range];
+  return intIn(v, name, dflt, lo, hi);
+}
+
+/** `--seed`: an integer in [0, 2^53). */
+export function seedOpt(v: string | undefined, dflt: number): number {
+  return intOpt(v, 'seed', dflt, 'seed');
+}

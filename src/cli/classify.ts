@@ -6,7 +6,7 @@
  * held-out test part; the vocabulary and the classes are saved with the model.
  */
 import { parseArgs } from 'node:util';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { Tensor } from '../tensor/tensor.js';
 import { Generator, manualSeed } from '../tensor/random.js';
@@ -21,7 +21,9 @@ import { readLabelled, LabelSet, trainValTestSplit, type LabelledTexts } from '.
 import { fit } from '../train/fit.js';
 import { accuracy, confusionMatrix } from '../train/metrics.js';
 import { saveModelFile, loadModelFile, writeFileAtomic } from '../io/files.js';
-import { UsageError, num, positive as pos } from './args.js';
+import { UsageError, num, intIn, intOpt, realIn, seedOpt, RANGES } from './args.js';
+import { checkOutputs, checkInput } from './paths.js';
+import { planResume, namedOptions, remedy, reportResult } from './run.js';
 
 export const TRAIN_CLASSIFY_USAGE = `Usage: recurrent train classify --data FILE --text-column A --label-column B --out MODEL [options]
 
@@ -36,27 +38,31 @@ Options:
   --format F            csv or jsonl (default: from the file's extension)
   --text-column A       the column holding the text (default text)
   --label-column B      the column holding the label (default label)
-  --out MODEL           the model file to write (atomically)
+  --out MODEL           the model file to write (atomically; a link is followed; never --data)
   --tokens KIND         char (default) or word
-  --max-len N           tokens read from each text (default 400)
-  --min-count N         word tokens: keep words seen at least N times (default 2)
+  --max-len N           tokens read from each text, 1-100000 (default 400)
+  --min-count N         word tokens: keep words seen at least N times, 1-1e9 (default 2)
   --model KIND          gru (default), lstm or rnn
-  --layers N            recurrent layers (default 1)
-  --hidden H            hidden size (default 64)
-  --embed E             embedding size (default 32)
+  --layers N            recurrent layers, 1-64 (default 1)
+  --hidden H            hidden size, 1-16384 (default 64)
+  --embed E             embedding size, 1-16384 (default 32)
   --pool P              last (default) or mean
-  --batch B             texts per step (default 32)
-  --lr LR               Adam's learning rate (default 0.003)
-  --clip C              gradient norm clip (default 1)
-  --steps N             optimizer steps (default 1500)
-  --val-fraction F      validation share (default 0.1)
-  --test-fraction F     test share (default 0.1)
-  --val-every N         validate every N steps (default 250)
-  --patience N          stop after N validations without improvement, keeping the best weights
-  --checkpoint PATH     write a checkpoint there every --checkpoint-every steps (default 500)
-  --resume              continue from --checkpoint
-  --seed S              seed (default 1)
+  --batch B             texts per step, 1-65536 (default 32)
+  --lr LR               Adam's learning rate, above 0, at most 1000 (default 0.003)
+  --clip C              gradient norm clip, above 0, at most 1e6 (default 1)
+  --steps N             optimizer steps, 0-1e9 (default 1500)
+  --val-fraction F      validation share, in (0, 1) (default 0.1)
+  --test-fraction F     test share, in (0, 1) (default 0.1)
+  --val-every N         validate every N steps, 1-1e9 (default 250)
+  --patience N          stop after N validations without improvement, keeping the best weights (1-1e6)
+  --checkpoint PATH     write a checkpoint there every --checkpoint-every steps (1-1e9, default 500)
+  --resume              continue from --checkpoint with its settings (--lr, --clip, --steps,
+                        --val-every, --patience and --checkpoint-every may change; the others must match)
+  --seed S              seed, 0 to 2^53 - 1 (default 1)
   --json                print {"steps", "accuracy", "confusion", "classes", ...} on stdout
+
+Training that diverges (a loss that is not finite, or 3 times worse than guessing uniformly)
+stops with exit code 1 and writes no model.
 `;
 
 export const CLASSIFY_USAGE = `Usage: recurrent classify --model MODEL --text "..." [--text "..."] [--json]
@@ -86,8 +92,7 @@ function formatOf(path: string, format: string | undefined): 'csv' | 'jsonl' {
 
 /** The labelled rows of a CSV or JSON-lines file; missing and empty files are refused. */
 export async function readLabelledFile(path: string, format: string | undefined, textColumn: string, labelColumn: string): Promise<LabelledTexts> {
-  if (!existsSync(path)) throw new Error(`the data file ${path} does not exist`);
-  if (statSync(path).isDirectory()) throw new Error(`${path} is a folder, not a data file`);
+  checkInput(path, 'data file');
   const text = readFileSync(path, 'utf8');
   if (text.trim().length === 0) throw new Error(`the data file ${path} is empty`);
   return readLabelled(text, { format: formatOf(path, format), textColumn, labelColumn }, path);
@@ -150,25 +155,36 @@ export async function trainClassify(args: string[]): Promise<void> {
   if (!['lstm', 'gru', 'rnn'].includes(kind)) throw new UsageError(`--model must be lstm, gru or rnn, got '${kind}'`);
   const pool = values.pool ?? 'last';
   if (pool !== 'last' && pool !== 'mean') throw new UsageError(`--pool must be last or mean, got '${pool}'`);
-  const maxLen = num(values['max-len'], 'max-len', 400, pos, 'a positive integer');
-  const minCount = num(values['min-count'], 'min-count', 2, pos, 'a positive integer');
-  const L = num(values.layers, 'layers', 1, pos, 'a positive integer');
-  const H = num(values.hidden, 'hidden', 64, pos, 'a positive integer');
-  const E = num(values.embed, 'embed', 32, pos, 'a positive integer');
-  const B = num(values.batch, 'batch', 32, pos, 'a positive integer');
-  const lr = num(values.lr, 'lr', 3e-3, (x) => x > 0, 'a positive number');
-  const clip = num(values.clip, 'clip', 1, (x) => x > 0, 'a positive number');
-  const steps = num(values.steps, 'steps', 1500, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer');
-  const valFraction = num(values['val-fraction'], 'val-fraction', 0.1, (x) => x > 0 && x < 1, 'in (0, 1)');
-  const testFraction = num(values['test-fraction'], 'test-fraction', 0.1, (x) => x > 0 && x < 1, 'in (0, 1)');
-  if (valFraction + testFraction >= 1) throw new UsageError(`--val-fraction plus --test-fraction must be below 1, got ${valFraction + testFraction}`);
-  const valEvery = num(values['val-every'], 'val-every', 250, pos, 'a positive integer');
-  const patience = values.patience === undefined ? undefined : num(values.patience, 'patience', 0, pos, 'a positive integer');
-  const ckEvery = num(values['checkpoint-every'], 'checkpoint-every', 500, pos, 'a positive integer');
-  const seed = num(values.seed, 'seed', 1, Number.isInteger, 'an integer');
+  const given = {
+    tokens, model: kind, pool,
+    'max-len': intOpt(values['max-len'], 'max-len', 400, 'maxLen'),
+    'min-count': intIn(values['min-count'], 'min-count', 2, 1, 1e9),
+    layers: intOpt(values.layers, 'layers', 1, 'layers'),
+    hidden: intOpt(values.hidden, 'hidden', 64, 'size'),
+    embed: intOpt(values.embed, 'embed', 32, 'size'),
+    batch: intOpt(values.batch, 'batch', 32, 'batch'),
+    lr: realIn(values.lr, 'lr', 3e-3, 0, RANGES.lr[1]),
+    clip: realIn(values.clip, 'clip', 1, 0, RANGES.clip[1]),
+    steps: intOpt(values.steps, 'steps', 1500, 'steps'),
+    'val-fraction': num(values['val-fraction'], 'val-fraction', 0.1, (x) => x > 0 && x < 1, 'in (0, 1)'),
+    'test-fraction': num(values['test-fraction'], 'test-fraction', 0.1, (x) => x > 0 && x < 1, 'in (0, 1)'),
+    'val-every': intIn(values['val-every'], 'val-every', 250, 1, RANGES.every[1]),
+    patience: values.patience === undefined ? 0 : intOpt(values.patience, 'patience', 0, 'patience'),
+    'checkpoint-every': intIn(values['checkpoint-every'], 'checkpoint-every', 500, 1, RANGES.every[1]),
+    seed: seedOpt(values.seed, 1),
+    'text-column': values['text-column'] ?? 'text',
+    'label-column': values['label-column'] ?? 'label',
+  };
+  if (given['val-fraction'] + given['test-fraction'] >= 1) throw new UsageError(`--val-fraction plus --test-fraction must be below 1, got ${given['val-fraction'] + given['test-fraction']}`);
   if (values.resume && !values.checkpoint) throw new UsageError('--resume needs --checkpoint PATH');
-  const textColumn = values['text-column'] ?? 'text';
-  const labelColumn = values['label-column'] ?? 'label';
+  checkOutputs([{ flag: 'out', path: values.out }, { flag: 'checkpoint', path: values.checkpoint }], [{ flag: 'data', path: values.data }]);
+  const plan = planResume(values.checkpoint, values.resume, given, namedOptions(values), ['lr', 'clip', 'steps', 'val-every', 'patience', 'checkpoint-every']);
+  const c = plan.config;
+  const maxLen = c['max-len'], minCount = c['min-count'], L = c.layers, H = c.hidden, E = c.embed, B = c.batch;
+  const valFraction = c['val-fraction'], testFraction = c['test-fraction'], valEvery = c['val-every'], patience = c.patience || undefined;
+  const seed = c.seed;
+  const textColumn = c['text-column'];
+  const labelColumn = c['label-column'];
 
   const data = await readLabelledFile(values.data!, values.format, textColumn, labelColumn);
   const labelSet = LabelSet.fromLabels(data.labels, `${values.data}: column '${labelColumn}'`);
@@ -176,9 +192,10 @@ export async function trainClassify(args: string[]): Promise<void> {
   if (rows.length < 10) throw new Error(`${values.data}: ${rows.length} labelled rows; a train / validation / test split needs at least 10`);
   const split = trainValTestSplit(rows, { valFraction, testFraction }, new Generator(seed));
   const trainTexts = split.train.map((r) => r.text);
-  const vocab: Vocabulary = tokens === 'word'
+  // the characters a text is read by: its first maxLen (encodeText's), whole surrogate pairs
+  const vocab: Vocabulary = c.tokens === 'word'
     ? WordVocabulary.fromTexts(trainTexts, { minCount })
-    : CharVocabulary.fromText(trainTexts.map((t) => t.slice(0, maxLen)).join('') + '\u0000', { unknown: '\u0000' });
+    : CharVocabulary.fromText(trainTexts.map((t) => Array.from(t.slice(0, 2 * maxLen)).slice(0, maxLen).join('')).join('') + '\u0000', { unknown: '\u0000' });
   const prepare = (part: typeof rows): { seqs: Int32Array[]; y: Int32Array } => ({
     seqs: part.map((r) => encodeText(vocab, r.text, maxLen)),
     y: labelSet.encode(part.map((r) => r.label)),
@@ -189,13 +206,13 @@ export async function trainClassify(args: string[]): Promise<void> {
   manualSeed(seed);
   const model = new SequenceModel({
     embedding: { numEmbeddings: vocab.size, embeddingDim: E },
-    rnn: { kind: kind as 'gru', inputSize: E, hiddenSize: H, numLayers: L },
+    rnn: { kind: c.model as 'gru', inputSize: E, hiddenSize: H, numLayers: L },
     head: { outFeatures: labelSet.size },
-    output: pool,
+    output: c.pool as 'last',
   });
-  const optimizer = new Adam(model.parameters(), { lr });
-  const counts = labelSet.classes.map((c, i) => `${c} ${train.y.filter((y) => y === i).length}`).join(', ');
-  process.stderr.write(`${values.data}: ${rows.length} rows; train ${split.train.length} (${counts}), validation ${split.val.length}, test ${split.test.length}; ${vocab.size} ${tokens} tokens; ${kind.toUpperCase()} ${L}x${H}, ${model.numParameters()} parameters\n`);
+  const optimizer = new Adam(model.parameters(), { lr: c.lr });
+  const counts = labelSet.classes.map((name, i) => `${name} ${train.y.filter((y) => y === i).length}`).join(', ');
+  process.stderr.write(`${values.data}: ${rows.length} rows; train ${split.train.length} (${counts}), validation ${split.val.length}, test ${split.test.length}; ${vocab.size} ${c.tokens} tokens; ${c.model.toUpperCase()} ${L}x${H}, ${model.numParameters()} parameters\n`);
   const batchOf = (idx: number[], part: { seqs: Int32Array[]; y: Int32Array }): { x: Tensor; lengths: number[]; y: Tensor } => {
     const { x, lengths } = padBatch(idx.map((i) => part.seqs[i]!), 0);
     return { x, lengths, y: new Tensor(Int32Array.from(idx, (i) => part.y[i]!), [idx.length]) };
@@ -209,33 +226,32 @@ export async function trainClassify(args: string[]): Promise<void> {
     }
     return total / val.seqs.length;
   };
-  const resumeFrom = values.resume && values.checkpoint && existsSync(values.checkpoint) ? new Uint8Array(readFileSync(values.checkpoint)) : undefined;
-  if (values.resume && !resumeFrom) process.stderr.write(`no checkpoint at ${values.checkpoint} yet: starting from step 0\n`);
   const result = fit({
-    model, optimizer, steps, rng: new Generator(seed + 1), clipNorm: clip, itemsPerStep: B, progress: true, reportEvery: 50,
+    model, optimizer, steps: c.steps, rng: new Generator(seed + 1), clipNorm: c.clip, itemsPerStep: B, progress: true, reportEvery: 50,
     batch: (_s, r) => batchOf(Array.from({ length: B }, () => r.int(train.seqs.length)), train),
     loss: ({ x, lengths, y }) => crossEntropy(model.forward(x, null, { lengths })[0], y),
     validate, validateEvery: valEvery,
     earlyStopping: patience ? { patience } : undefined,
-    checkpoint: values.checkpoint ? { every: ckEvery, write: (b) => writeFileAtomic(values.checkpoint!, b) } : undefined,
-    resumeFrom,
+    checkpoint: values.checkpoint ? { every: c['checkpoint-every'], write: (b) => writeFileAtomic(values.checkpoint!, b), extras: () => ({ config: c }) } : undefined,
+    resumeFrom: plan.bytes,
+    onResume: () => (optimizer.lr = c.lr),
+    // uniform guessing among the classes costs log(C) nats
+    divergence: { baseline: Math.log(labelSet.size) },
+    remedy: remedy(c.lr, c.clip),
   });
   const { accuracy: acc, confusion } = evaluateClassifier(model, test.seqs, test.y, labelSet.size);
   const extras: ClassifyExtras = { task: 'classify', vocab: vocab.toJSON(), classes: [...labelSet.classes], maxLen, textColumn, labelColumn };
   saveModelFile(values.out!, model, extras as unknown as Record<string, unknown>);
-  process.stderr.write(`test accuracy ${(100 * acc).toFixed(2)}% on ${test.seqs.length} rows; confusion (rows actual, columns predicted; ${labelSet.classes.join(', ')}): ${JSON.stringify(confusion)}\n`);
   process.stderr.write(`saved ${values.out}; classify with: npx recurrent classify --model ${values.out} --text "..."\n`);
-  if (values.json) {
-    process.stdout.write(`${JSON.stringify({
-      steps: result.steps, stopped_early: result.stoppedEarly, best_step: result.bestStep, val_loss: result.bestValLoss, train_loss: result.trainLoss,
-      accuracy: acc, confusion, classes: labelSet.classes, test: test.seqs.length, seconds: result.seconds, out: values.out,
-    })}\n`);
-  }
+  reportResult(values.json, `test accuracy ${(100 * acc).toFixed(2)}% on ${test.seqs.length} rows; confusion (rows actual, columns predicted; ${labelSet.classes.join(', ')}): ${JSON.stringify(confusion)}`, {
+    steps: result.steps, stopped_early: result.stoppedEarly, best_step: result.bestStep, val_loss: result.bestValLoss, train_loss: result.trainLoss,
+    accuracy: acc, confusion, classes: labelSet.classes, test: test.seqs.length, seconds: result.seconds, out: values.out,
+  });
 }
 
 /** Loads a classifier's model file, refusing other models. */
 export function loadClassifier(path: string): { model: SequenceModel; extras: ClassifyExtras; vocab: Vocabulary; labels: LabelSet } {
-  if (!existsSync(path)) throw new Error(`the model file ${path} does not exist`);
+  checkInput(path, 'model file');
   const { model, extras } = loadModelFile(path);
   if (extras['task'] !== 'classify') throw new Error(`${path} is not a classifier (trained with 'recurrent train classify')`);
   const ex = extras as unknown as ClassifyExtras;

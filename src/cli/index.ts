@@ -6,12 +6,14 @@
  */
 import '../index.js'; // backends and tensor operations
 import { parseArgs } from 'node:util';
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { loadModelFile, exportOnnxFile } from '../io/index.js';
 import { VERSION } from '../version.js';
 import { LSTM } from '../nn/rnn.js';
 import { trainText, generate } from './text.js';
 import { UsageError } from './args.js';
+import { checkOutputs, checkInput } from './paths.js';
+import { reportResult } from './run.js';
 import { trainSeries, forecast } from './series.js';
 import { trainClassify, classify } from './classify.js';
 import { evaluate } from './eval.js';
@@ -62,15 +64,13 @@ async function exportOnnx(args: string[]): Promise<void> {
   if (positionals[0] !== 'onnx') throw new UsageError(`export: unknown format '${positionals[0] ?? ''}' (supported: onnx)\n\n${EXPORT_USAGE}`);
   if (!values.model) throw new UsageError(`export onnx: --model is required\n\n${EXPORT_USAGE}`);
   if (!values.out) throw new UsageError(`export onnx: --out is required\n\n${EXPORT_USAGE}`);
-  if (!existsSync(values.model)) throw new Error(`export onnx: the model file ${values.model} does not exist`);
+  checkInput(values.model, 'model file');
+  checkOutputs([{ flag: 'out', path: values.out }], [{ flag: 'model', path: values.model }]);
   const { model } = loadModelFile(values.model);
   await exportOnnxFile(values.out, model);
   const bytes = statSync(values.out).size;
-  process.stderr.write(`wrote ${values.out} (${bytes} bytes)\n`);
-  if (values.json) {
-    const inputs = ['input', 'h0', ...(model.rnn instanceof LSTM ? ['c0'] : [])];
-    process.stdout.write(`${JSON.stringify({ out: values.out, bytes, inputs })}\n`);
-  }
+  const inputs = ['input', 'h0', ...(model.rnn instanceof LSTM ? ['c0'] : [])];
+  reportResult(values.json, `wrote ${values.out} (${bytes} bytes)`, { out: values.out, bytes, inputs });
 }
 
 async function main(argv: string[]): Promise<number> {

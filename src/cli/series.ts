@@ -5,7 +5,7 @@
  * against the naive and seasonal-naive forecasts, and recursive multi-step forecasts with a plot.
  */
 import { parseArgs } from 'node:util';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Tensor } from '../tensor/tensor.js';
 import { Generator, manualSeed } from '../tensor/random.js';
 import { noGrad } from '../autograd/engine.js';
@@ -16,43 +16,73 @@ import { readCsvColumn, Scaler, difference, randomSeriesWindows } from '../data/
 import { fit } from '../train/fit.js';
 import { rmse, mae } from '../train/metrics.js';
 import { lineChartSvg } from '../train/plot.js';
-import { saveModelFile, loadModelFile } from '../io/files.js';
-import { UsageError, num, positive as pos } from './args.js';
+import { saveModelFile, loadModelFile, writeFileAtomic } from '../io/files.js';
+import { UsageError, intIn, intOpt, realIn, seedOpt, RANGES } from './args.js';
+import { checkOutputs, checkInput } from './paths.js';
+import { planResume, namedOptions, remedy, reportResult } from './run.js';
 
 export const TRAIN_SERIES_USAGE = `Usage: recurrent train series --data CSV --column NAME --out MODEL [options]
 
 Trains an LSTM to predict the next value of a CSV column from the previous --window values (of
 its differences unless --no-difference), scaled with statistics of the training part only; the
 last --test values are held out and forecast --horizon steps ahead from every origin in them,
-against the naive and seasonal-naive forecasts.
+against the naive and seasonal-naive forecasts. Training that diverges (a loss that is not
+finite or 3 times the naive forecast's, or a backtest 3 times worse than naive) stops with exit
+code 1 and writes no model.
 
 Options:
   --data CSV          a CSV file with a header row
   --column NAME       the column to forecast
-  --out MODEL         the model file to write
-  --window W          input length (default 36)
-  --horizon H         steps ahead in the backtest (default 12)
-  --season S          the seasonal-naive lag (default 12)
-  --test N            values held out at the end (default 120)
-  --hidden H          hidden size (default 64)
-  --steps N           optimizer steps (default 2000)
-  --lr LR             Adam's learning rate (default 0.003)
+  --where COL=VALUE   keep only the rows where column COL holds VALUE (one series of a file that
+                      holds several, such as symbol=AAPL); may be repeated
+  --out MODEL         the model file to write (atomically; a link is followed; never --data)
+  --window W          input length, 1-100000 (default 36)
+  --horizon H         steps ahead in the backtest, 1-10000 (default 12; also forecast's default)
+  --season S          the seasonal-naive lag, 1-100000 (default 12)
+  --test N            values held out at the end, 0-1e9 (default 120)
+  --hidden H          hidden size, 1-16384 (default 64)
+  --steps N           optimizer steps, 0-1e9 (default 2000)
+  --lr LR             Adam's learning rate, above 0, at most 1000 (default 0.003)
+  --clip C            gradient norm clip, above 0, at most 1e6 (default 1)
   --no-difference     model the values themselves
-  --seed S            seed (default 1)
+  --checkpoint PATH   write a checkpoint there (every --checkpoint-every steps, 1-1e9, default 500)
+  --resume            continue from --checkpoint with its settings (--lr, --clip, --steps and
+                      --checkpoint-every may change; the others must match)
+  --seed S            seed, 0 to 2^53 - 1 (default 1)
   --json              print the backtest's figures on stdout
 `;
 
-export const FORECAST_USAGE = `Usage: recurrent forecast --model MODEL --data CSV [--horizon H] [--plot FILE.svg] [--json]
+export const FORECAST_USAGE = `Usage: recurrent forecast --model MODEL --data CSV [options]
 
-Forecasts the model's column of the CSV --horizon steps beyond its last row.
+Forecasts the model's column of the CSV --horizon steps beyond its last row, one value per line
+on stdout (or, with --json, one line {"column", "horizon", "forecast"}).
+
+Options:
+  --model MODEL       a model file trained with 'recurrent train series'
+  --data CSV          the CSV (the rows of its series, as in training)
+  --where COL=VALUE   keep only these rows (default: the model's own --where)
+  --horizon H         steps ahead, 1-10000 (default: the model's training --horizon)
+  --plot FILE.svg     draw the history and the forecast (written atomically)
+  --json              one JSON line on stdout
 `;
 
 
-export async function readSeries(path: string, column: string): Promise<Float64Array> {
-  if (!existsSync(path)) throw new Error(`the data file ${path} does not exist`);
+/** The rows a --where option keeps: COL=VALUE pairs. */
+export function parseWhere(values: string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const w of values ?? []) {
+    const eq = w.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--where must be COLUMN=VALUE, got '${w}'`);
+    out[w.slice(0, eq)] = w.slice(eq + 1);
+  }
+  return out;
+}
+
+export async function readSeries(path: string, column: string, where: Record<string, string> = {}): Promise<Float64Array> {
+  checkInput(path, 'data file');
   const text = readFileSync(path, 'utf8');
   if (text.trim().length === 0) throw new Error(`the data file ${path} is empty`);
-  return readCsvColumn(text, column, path);
+  return readCsvColumn(text, column, path, { where });
 }
 
 /** Recursive forecasts of `horizon` steps for every history (model space values), in one batch. */
@@ -83,6 +113,10 @@ export interface SeriesExtras {
   scaler: ReturnType<Scaler['toJSON']>;
   /** The seasonal-naive lag of training (absent in older files). */
   season?: number;
+  /** The backtest's horizon in training: forecast's default (absent in older files). */
+  horizon?: number;
+  /** The rows of the CSV the series was read from (absent: all). */
+  where?: Record<string, string>;
 }
 
 /** Forecasts `horizon` values after y[origin - 1] from the values before `origin`. */
@@ -132,12 +166,28 @@ export function backtest(model: SequenceModel, ex: SeriesExtras, y: Float64Array
   return { origins: origins.length, horizon: H, rmse: rmse(preds, actual), mae: mae(preds, actual), seasonal_naive_rmse: rmse(seasonal, actual), naive_rmse: rmse(naive, actual) };
 }
 
+/** Why a backtest of these sizes has no origin, or null when it has one. */
+export function noBacktestReason(N: number, start: number, window: number, H: number, S: number): string | null {
+  const first = Math.max(start, S, window + 2);
+  if (first + H <= N) return null;
+  return `a forecast from row ${first} (at least the season ${S} and the window ${window} + 2 in, and after the training part) needs ${H} values after it (--horizon), and the series has ${N}; lower --horizon or --season, or raise --test`;
+}
+
+/** The naive forecast's mean squared error on the next value of every window: the trivial predictor's loss. */
+function naiveMse(scaled: Float64Array, zero: number, W: number, diff: boolean): number {
+  let sum = 0;
+  let n = 0;
+  for (let t = W; t < scaled.length; t++, n++) sum += (scaled[t]! - (diff ? zero : scaled[t - 1]!)) ** 2;
+  return sum / n;
+}
+
 export async function trainSeries(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args, strict: true, options: {
-      data: { type: 'string' }, column: { type: 'string' }, out: { type: 'string' }, window: { type: 'string' }, horizon: { type: 'string' },
-      season: { type: 'string' }, test: { type: 'string' }, hidden: { type: 'string' }, steps: { type: 'string' }, lr: { type: 'string' },
-      'no-difference': { type: 'boolean' }, seed: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+      data: { type: 'string' }, column: { type: 'string' }, where: { type: 'string', multiple: true }, out: { type: 'string' }, window: { type: 'string' },
+      horizon: { type: 'string' }, season: { type: 'string' }, test: { type: 'string' }, hidden: { type: 'string' }, steps: { type: 'string' },
+      lr: { type: 'string' }, clip: { type: 'string' }, 'no-difference': { type: 'boolean' }, checkpoint: { type: 'string' }, 'checkpoint-every': { type: 'string' },
+      resume: { type: 'boolean' }, seed: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -145,16 +195,30 @@ export async function trainSeries(args: string[]): Promise<void> {
     return;
   }
   for (const k of ['data', 'column', 'out'] as const) if (!values[k]) throw new UsageError(`train series: --${k} is required\n\n${TRAIN_SERIES_USAGE}`);
-  const W = num(values.window, 'window', 36, pos, 'a positive integer');
-  const H = num(values.horizon, 'horizon', 12, pos, 'a positive integer');
-  const S = num(values.season, 'season', 12, pos, 'a positive integer');
-  const TEST = num(values.test, 'test', 120, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer');
-  const hidden = num(values.hidden, 'hidden', 64, pos, 'a positive integer');
-  const steps = num(values.steps, 'steps', 2000, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer');
-  const lr = num(values.lr, 'lr', 3e-3, (x) => x > 0, 'a positive number');
-  const seed = num(values.seed, 'seed', 1, Number.isInteger, 'an integer');
-  const diff = !values['no-difference'];
-  const y = await readSeries(values.data!, values.column!);
+  const where = parseWhere(values.where);
+  const given = {
+    column: values.column!,
+    where: JSON.stringify(where),
+    window: intOpt(values.window, 'window', 36, 'window'),
+    horizon: intOpt(values.horizon, 'horizon', 12, 'horizon'),
+    season: intOpt(values.season, 'season', 12, 'season'),
+    test: intOpt(values.test, 'test', 120, 'rows'),
+    hidden: intOpt(values.hidden, 'hidden', 64, 'size'),
+    steps: intOpt(values.steps, 'steps', 2000, 'steps'),
+    lr: realIn(values.lr, 'lr', 3e-3, 0, RANGES.lr[1]),
+    clip: realIn(values.clip, 'clip', 1, 0, RANGES.clip[1]),
+    'no-difference': !!values['no-difference'],
+    'checkpoint-every': intIn(values['checkpoint-every'], 'checkpoint-every', 500, 1, RANGES.every[1]),
+    seed: seedOpt(values.seed, 1),
+  };
+  if (values.resume && !values.checkpoint) throw new UsageError('--resume needs --checkpoint PATH');
+  checkOutputs([{ flag: 'out', path: values.out }, { flag: 'checkpoint', path: values.checkpoint }], [{ flag: 'data', path: values.data }]);
+  const explicit = namedOptions(values);
+  const plan = planResume(values.checkpoint, values.resume, given, explicit, ['lr', 'clip', 'steps', 'checkpoint-every']);
+  const c = plan.config;
+  const W = c.window, H = c.horizon, S = c.season, TEST = c.test;
+  const diff = !c['no-difference'];
+  const y = await readSeries(values.data!, c.column, where);
   const N = y.length;
   const trainEnd = N - TEST;
   if (trainEnd < W + 3) throw new Error(`${values.data}: ${N} values leave ${trainEnd} for training, fewer than a window of ${W} and its targets; lower --test or --window`);
@@ -162,42 +226,60 @@ export async function trainSeries(args: string[]): Promise<void> {
   const trainPart = series.subarray(0, diff ? trainEnd - 1 : trainEnd);
   const scaler = Scaler.fit(trainPart);
   const scaled = Float64Array.from(trainPart, (v) => scaler.transform(v));
-  manualSeed(seed);
-  const model = new SequenceModel({ rnn: { kind: 'lstm', inputSize: 1, hiddenSize: hidden }, head: { outFeatures: 1 }, output: 'last' });
-  const optimizer = new Adam(model.parameters(), { lr });
-  process.stderr.write(`${values.data}: ${N} values of '${values.column}'; training on the first ${trainEnd}, ${TEST} held out\n`);
+  manualSeed(c.seed);
+  const model = new SequenceModel({ rnn: { kind: 'lstm', inputSize: 1, hiddenSize: c.hidden }, head: { outFeatures: 1 }, output: 'last' });
+  const optimizer = new Adam(model.parameters(), { lr: c.lr });
+  const skipped = noBacktestReason(N, trainEnd, W, H, S);
+  process.stderr.write(`${values.data}: ${N} values of '${c.column}'${Object.keys(where).length ? ` where ${Object.entries(where).map(([k, v]) => `${k}=${v}`).join(', ')}` : ''}; training on the first ${trainEnd}, ${TEST} held out\n`);
+  if (skipped) process.stderr.write(`no backtest: ${skipped}\n`);
+  const baseline = naiveMse(scaled, scaler.transform(0), W, diff);
   fit({
-    model, optimizer, steps, rng: new Generator(seed + 1), clipNorm: 1, progress: true, reportEvery: 250, itemsPerStep: 64,
+    model, optimizer, steps: c.steps, rng: new Generator(c.seed + 1), clipNorm: c.clip, progress: true, reportEvery: 250, itemsPerStep: 64,
     batch: (_s, rng) => randomSeriesWindows(scaled, W, 64, rng),
     loss: ({ x, y: t }) => mseLoss(model.forward(x)[0], t),
+    checkpoint: values.checkpoint ? { every: c['checkpoint-every'], write: (b) => writeFileAtomic(values.checkpoint!, b), extras: () => ({ config: c }) } : undefined,
+    resumeFrom: plan.bytes,
+    onResume: () => (optimizer.lr = c.lr),
+    // the naive forecast's error (in the model's scaled units), when it has one
+    divergence: baseline > 0 ? { baseline } : undefined,
+    remedy: remedy(c.lr, c.clip),
   });
-  const extras: SeriesExtras = { task: 'series', column: values.column!, window: W, difference: diff, scaler: scaler.toJSON(), season: S };
-  let result: Record<string, unknown> = { steps, out: values.out };
-  const bt = backtest(model, extras, y, trainEnd, H, S);
-  if (bt) {
+  const extras: SeriesExtras = { task: 'series', column: c.column, window: W, difference: diff, scaler: scaler.toJSON(), season: S, horizon: H, ...(Object.keys(where).length ? { where } : {}) };
+  let result: Record<string, unknown> = { steps: c.steps, out: values.out };
+  let human = `saved ${values.out}`;
+  if (!skipped) {
+    const bt = backtest(model, extras, y, trainEnd, H, S)!;
     result = { ...result, ...bt };
-    process.stderr.write(`backtest, ${H} steps ahead from ${bt.origins} origins: RMSE ${bt.rmse.toFixed(4)} (seasonal naive ${bt.seasonal_naive_rmse.toFixed(4)}, naive ${bt.naive_rmse.toFixed(4)})\n`);
-  }
+    human = `backtest, ${H} steps ahead from ${bt.origins} origins: RMSE ${bt.rmse.toFixed(4)} (seasonal naive ${bt.seasonal_naive_rmse.toFixed(4)}, naive ${bt.naive_rmse.toFixed(4)}); ${human}`;
+    if (!(bt.rmse <= 3 * bt.naive_rmse)) {
+      throw new Error(`training diverged: the backtest's RMSE ${bt.rmse.toPrecision(5)} is more than 3 times the naive forecast's ${bt.naive_rmse.toPrecision(4)}; ${remedy(c.lr, c.clip)}`);
+    }
+  } else result = { ...result, backtest: null, backtest_skipped: skipped };
   saveModelFile(values.out!, model, extras as unknown as Record<string, unknown>);
-  process.stderr.write(`saved ${values.out}; forecast with: npx recurrent forecast --model ${values.out} --data ${values.data} --plot forecast.svg\n`);
-  if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  process.stderr.write(`forecast with: npx recurrent forecast --model ${values.out} --data ${values.data} --plot forecast.svg\n`);
+  reportResult(values.json, human, result);
 }
 
 export async function forecast(args: string[]): Promise<void> {
   const { values } = parseArgs({
-    args, strict: true, options: { model: { type: 'string' }, data: { type: 'string' }, horizon: { type: 'string' }, plot: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } },
+    args, strict: true, options: {
+      model: { type: 'string' }, data: { type: 'string' }, where: { type: 'string', multiple: true }, horizon: { type: 'string' }, plot: { type: 'string' },
+      json: { type: 'boolean' }, help: { type: 'boolean' },
+    },
   });
   if (values.help) {
     process.stdout.write(FORECAST_USAGE);
     return;
   }
   for (const k of ['model', 'data'] as const) if (!values[k]) throw new UsageError(`forecast: --${k} is required\n\n${FORECAST_USAGE}`);
-  const H = num(values.horizon, 'horizon', 12, pos, 'a positive integer');
-  if (!existsSync(values.model!)) throw new Error(`the model file ${values.model} does not exist`);
+  const hGiven = values.horizon === undefined ? undefined : intOpt(values.horizon, 'horizon', 12, 'horizon');
+  checkInput(values.model!, 'model file');
+  checkOutputs([{ flag: 'plot', path: values.plot }], [{ flag: 'data', path: values.data }, { flag: 'model', path: values.model }]);
   const { model, extras } = loadModelFile(values.model!);
   if (extras['task'] !== 'series') throw new Error(`${values.model} is not a series model (trained with 'recurrent train series')`);
   const ex = extras as unknown as SeriesExtras;
-  const y = await readSeries(values.data!, ex.column);
+  const H = hGiven ?? ex.horizon ?? 12;
+  const y = await readSeries(values.data!, ex.column, values.where ? parseWhere(values.where) : ex.where ?? {});
   if (y.length < ex.window + 2) throw new Error(`${values.data}: ${y.length} values, fewer than the model's window of ${ex.window} (+2)`);
   const preds = forecastFrom(model, ex, y, [y.length], H)[0]!;
   process.stdout.write(values.json ? `${JSON.stringify({ column: ex.column, horizon: H, forecast: preds })}\n` : `${preds.map((v) => v.toFixed(4)).join('\n')}\n`);
@@ -209,7 +291,7 @@ export async function forecast(args: string[]): Promise<void> {
       { series: 'forecast', x: N - 1, y: y[N - 1]! },
       ...preds.map((v, h) => ({ series: 'forecast', x: N + h, y: v })),
     ];
-    writeFileSync(values.plot, await lineChartSvg(pts, { title: `${ex.column}: ${H}-step forecast`, xTitle: 'row', yTitle: ex.column }));
+    writeFileAtomic(values.plot, new TextEncoder().encode(await lineChartSvg(pts, { title: `${ex.column}: ${H}-step forecast`, xTitle: 'row', yTitle: ex.column })));
     process.stderr.write(`plot: ${values.plot}\n`);
   }
 }

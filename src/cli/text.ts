@@ -4,7 +4,7 @@
  * saved as a model file with its vocabulary, and sampling from it.
  */
 import { parseArgs } from 'node:util';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Tensor } from '../tensor/tensor.js';
 import { Generator, manualSeed } from '../tensor/random.js';
 import { noGrad } from '../autograd/engine.js';
@@ -17,7 +17,9 @@ import { fit } from '../train/fit.js';
 import { sampleLogits } from '../train/sample.js';
 import { saveModelFile, loadModelFile, writeFileAtomic } from '../io/files.js';
 
-import { UsageError, num, positive as int } from './args.js';
+import { UsageError, num, intIn, intOpt, realIn, seedOpt, RANGES } from './args.js';
+import { checkOutputs, checkInput } from './paths.js';
+import { planResume, namedOptions, remedy, reportResult } from './run.js';
 
 export { UsageError };
 
@@ -25,47 +27,51 @@ export const TRAIN_TEXT_USAGE = `Usage: recurrent train text --data FILE --out M
 
 Trains a character-level language model: Embedding -> RNN/LSTM/GRU -> Linear, on random windows
 of the first (1 - val-fraction) of the text, Adam, gradient clipping; validation loss in nats per
-character over non-overlapping windows of the rest, each from a zero state.
+character over non-overlapping windows of the rest, each from a zero state. Training that
+diverges (a loss that is not finite, or worse than guessing uniformly by a factor of 3) stops
+with exit code 1 and writes no model.
 
 Options:
   --data FILE            the text (UTF-8)
-  --out MODEL            the model file to write (atomically)
+  --out MODEL            the model file to write (atomically; a link is followed; never --data)
   --model KIND           lstm (default), gru or rnn
-  --layers N             recurrent layers (default 1)
-  --hidden H             hidden size (default 256)
-  --embed E              embedding size (default 64)
-  --seq-len T            window length (default 64)
-  --batch B              windows per step (default 32)
-  --lr LR                Adam's learning rate (default 0.002)
-  --clip C               gradient norm clip (default 5)
-  --steps N              optimizer steps (default 3000)
-  --val-fraction F       validation share of the text (default 0.1)
-  --val-every N          validate every N steps (default 500; 0: only at the end)
-  --checkpoint PATH      write a checkpoint there (every --checkpoint-every steps, default 500)
-  --resume               continue from --checkpoint
-  --seed S               seed (default 1)
+  --layers N             recurrent layers, 1-64 (default 1)
+  --hidden H             hidden size, 1-16384 (default 256)
+  --embed E              embedding size, 1-16384 (default 64)
+  --seq-len T            window length, 1-100000 (default 64)
+  --batch B              windows per step, 1-65536 (default 32)
+  --lr LR                Adam's learning rate, above 0, at most 1000 (default 0.002)
+  --clip C               gradient norm clip, above 0, at most 1e6 (default 5)
+  --steps N              optimizer steps, 0-1e9 (default 3000)
+  --val-fraction F       validation share of the text, in (0, 1) (default 0.1)
+  --val-every N          validate every N steps, 0-1e9 (default 500; 0: only at the end)
+  --checkpoint PATH      write a checkpoint there (every --checkpoint-every steps, 1-1e9, default 500)
+  --resume               continue from --checkpoint with its settings (--lr, --clip, --steps,
+                         --val-every and --checkpoint-every may change; the others must match)
+  --seed S               seed, 0 to 2^53 - 1 (default 1)
   --json                 print {"steps", "train_loss", "val_loss", ...} on stdout at the end
 `;
 
 export const GENERATE_USAGE = `Usage: recurrent generate --model MODEL [options]
 
-Samples text from a character language model trained with 'recurrent train text'.
+Samples text from a character language model trained with 'recurrent train text', writing it
+to stdout as it is generated.
 
 Options:
   --model MODEL       the model file
   --prompt TEXT       text to start from (default: a newline)
-  --length N          characters to generate (default 200)
-  --temperature T     0 greedy, 1 as learned (default 0.8)
-  --top-k K           sample among the K most likely (default all)
-  --top-p P           sample among the most likely up to probability P (default 1)
-  --seed S            seed (default: random)
+  --length N          characters to generate, 0-1e8 (default 200)
+  --temperature T     0 greedy, 1 as learned, at most 1000 (default 0.8)
+  --top-k K           sample among the K most likely, 0-1e6 (default 0: all)
+  --top-p P           sample among the most likely up to probability P, in (0, 1] (default 1)
+  --seed S            seed, 0 to 2^53 - 1 (default: random)
+  --json              print {"text", "prompt", "length", "seed"} on stdout instead of the text
 `;
 
 
 export function readText(path: string): string {
-  if (!existsSync(path)) throw new Error(`the data file ${path} does not exist`);
-  if (statSync(path).isDirectory()) throw new Error(`${path} is a folder, not a text file`);
-  const text = readFileSync(path, 'utf8');
+  checkInput(path, 'data file');
+  const text = readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
   if (text.length === 0) throw new Error(`the data file ${path} is empty`);
   return text;
 }
@@ -98,6 +104,12 @@ export function textLoss(model: SequenceModel, ids: Int32Array, T: number): numb
   return total / (windows.length * T);
 }
 
+/** A prompt to suggest for a vocabulary: the text's first word, if every character is in it. */
+function suggestedPrompt(text: string): string | null {
+  const word = /\p{L}{2,12}/u.exec(text.slice(0, 10000));
+  return word ? word[0] : null;
+}
+
 export function trainText(args: string[]): void {
   const { values } = parseArgs({
     args, strict: true, options: {
@@ -115,60 +127,71 @@ export function trainText(args: string[]): void {
   if (!values.out) throw new UsageError(`train text: --out is required\n\n${TRAIN_TEXT_USAGE}`);
   const kind = values.model ?? 'lstm';
   if (!['lstm', 'gru', 'rnn'].includes(kind)) throw new UsageError(`--model must be lstm, gru or rnn, got '${kind}'`);
-  const L = num(values.layers, 'layers', 1, int, 'a positive integer');
-  const H = num(values.hidden, 'hidden', 256, int, 'a positive integer');
-  const E = num(values.embed, 'embed', 64, int, 'a positive integer');
-  const T = num(values['seq-len'], 'seq-len', 64, int, 'a positive integer');
-  const B = num(values.batch, 'batch', 32, int, 'a positive integer');
-  const lr = num(values.lr, 'lr', 2e-3, (x) => x > 0, 'a positive number');
-  const clip = num(values.clip, 'clip', 5, (x) => x > 0, 'a positive number');
-  const steps = num(values.steps, 'steps', 3000, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer');
-  const valFraction = num(values['val-fraction'], 'val-fraction', 0.1, (x) => x > 0 && x < 1, 'in (0, 1)');
-  const valEvery = num(values['val-every'], 'val-every', 500, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer');
-  const ckEvery = num(values['checkpoint-every'], 'checkpoint-every', 500, int, 'a positive integer');
-  const seed = num(values.seed, 'seed', 1, Number.isInteger, 'an integer');
+  const given = {
+    model: kind,
+    layers: intOpt(values.layers, 'layers', 1, 'layers'),
+    hidden: intOpt(values.hidden, 'hidden', 256, 'size'),
+    embed: intOpt(values.embed, 'embed', 64, 'size'),
+    'seq-len': intOpt(values['seq-len'], 'seq-len', 64, 'seqLen'),
+    batch: intOpt(values.batch, 'batch', 32, 'batch'),
+    lr: realIn(values.lr, 'lr', 2e-3, 0, RANGES.lr[1]),
+    clip: realIn(values.clip, 'clip', 5, 0, RANGES.clip[1]),
+    steps: intOpt(values.steps, 'steps', 3000, 'steps'),
+    'val-fraction': num(values['val-fraction'], 'val-fraction', 0.1, (x) => x > 0 && x < 1, 'in (0, 1)'),
+    'val-every': intOpt(values['val-every'], 'val-every', 500, 'every'),
+    'checkpoint-every': intIn(values['checkpoint-every'], 'checkpoint-every', 500, 1, RANGES.every[1]),
+    seed: seedOpt(values.seed, 1),
+  };
   if (values.resume && !values.checkpoint) throw new UsageError('--resume needs --checkpoint PATH');
+  checkOutputs([{ flag: 'out', path: values.out }, { flag: 'checkpoint', path: values.checkpoint }], [{ flag: 'data', path: values.data }]);
+  const plan = planResume(values.checkpoint, values.resume, given, namedOptions(values), ['lr', 'clip', 'steps', 'val-every', 'checkpoint-every']);
+  const c = plan.config;
+  const T = c['seq-len'], B = c.batch, L = c.layers, H = c.hidden, E = c.embed;
 
   const text = readText(values.data);
   const vocab = CharVocabulary.fromText(text);
   const ids = vocab.encode(text);
-  const { train, val } = splitIds(ids, valFraction);
+  const { train, val } = splitIds(ids, c['val-fraction']);
   if (train.length < T + 1) throw new Error(`the text has ${train.length} training characters, fewer than one window of ${T + 1} (--seq-len)`);
   if (val.length < T + 1) throw new Error(`the validation split has ${val.length} characters, fewer than one window of ${T + 1}; raise --val-fraction or lower --seq-len`);
-  manualSeed(seed);
+  manualSeed(c.seed);
   const model = new SequenceModel({
     embedding: { numEmbeddings: vocab.size, embeddingDim: E },
-    rnn: { kind: kind as 'lstm', inputSize: E, hiddenSize: H, numLayers: L },
+    rnn: { kind: c.model as 'lstm', inputSize: E, hiddenSize: H, numLayers: L },
     head: { outFeatures: vocab.size },
   });
-  const optimizer = new Adam(model.parameters(), { lr });
-  const rng = new Generator(seed + 1);
+  const optimizer = new Adam(model.parameters(), { lr: c.lr });
+  const rng = new Generator(c.seed + 1);
   const V = vocab.size;
   const validate = (): number => textLoss(model, val, T);
-  const resumeFrom = values.resume && values.checkpoint && existsSync(values.checkpoint) ? new Uint8Array(readFileSync(values.checkpoint)) : undefined;
-  if (values.resume && !resumeFrom) process.stderr.write(`no checkpoint at ${values.checkpoint} yet: starting from step 0\n`);
-  process.stderr.write(`${values.data}: ${text.length} characters, ${V} distinct; ${kind.toUpperCase()} ${L}x${H}, ${model.numParameters()} parameters; ${steps} steps of ${B}x${T}\n`);
+  process.stderr.write(`${values.data}: ${ids.length} characters, ${V} distinct; ${c.model.toUpperCase()} ${L}x${H}, ${model.numParameters()} parameters; ${plan.step ? `steps ${plan.step + 1} to ${c.steps}` : `${c.steps} steps`} of ${B}x${T}\n`);
   const result = fit({
-    model, optimizer, steps, rng, clipNorm: clip, itemsPerStep: T * B, progress: true,
+    model, optimizer, steps: c.steps, rng, clipNorm: c.clip, itemsPerStep: T * B, progress: true,
     batch: (_s, r) => randomWindows(train, T, B, r),
     loss: ({ x, y }) => crossEntropy(model.forward(x)[0].reshape([T * B, V]), y),
-    validate, validateEvery: valEvery || undefined,
-    checkpoint: values.checkpoint ? { every: ckEvery, write: (b) => writeFileAtomic(values.checkpoint!, b) } : undefined,
-    resumeFrom,
+    validate, validateEvery: c['val-every'] || undefined,
+    checkpoint: values.checkpoint ? { every: c['checkpoint-every'], write: (b) => writeFileAtomic(values.checkpoint!, b), extras: () => ({ config: c }) } : undefined,
+    resumeFrom: plan.bytes,
+    onResume: () => (optimizer.lr = c.lr),
+    // uniform guessing costs log(V) nats per character
+    divergence: { baseline: Math.log(V) },
+    remedy: remedy(c.lr, c.clip),
   });
   saveModelFile(values.out, model, { task: 'text', vocab: vocab.toJSON(), seqLen: T });
-  process.stderr.write(`saved ${values.out}: validation loss ${result.valLoss?.toFixed(4)} nats/char after ${result.steps} steps (${result.seconds.toFixed(0)} s)\n`);
-  process.stderr.write(`generate with: npx recurrent generate --model ${values.out} --prompt "The "\n`);
-  if (values.json) {
-    process.stdout.write(`${JSON.stringify({ steps: result.steps, train_loss: result.trainLoss, val_loss: result.valLoss, seconds: result.seconds, out: values.out })}\n`);
-  }
+  const prompt = suggestedPrompt(text);
+  process.stderr.write(`generate with: npx recurrent generate --model ${values.out}${prompt ? ` --prompt "${prompt}"` : ''}\n`);
+  reportResult(values.json, `saved ${values.out}: validation loss ${result.valLoss?.toFixed(4)} nats/char after ${result.steps} steps (${result.seconds.toFixed(0)} s)`,
+    { steps: result.steps, train_loss: result.trainLoss, val_loss: result.valLoss, seconds: result.seconds, out: values.out });
 }
+
+/** Tokens generated per call, written out as they come: a long text never sits whole in memory. */
+const GENERATE_CHUNK = 4096;
 
 export function generate(args: string[]): void {
   const { values } = parseArgs({
     args, strict: true, options: {
       model: { type: 'string' }, prompt: { type: 'string' }, length: { type: 'string' }, temperature: { type: 'string' },
-      'top-k': { type: 'string' }, 'top-p': { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean' },
+      'top-k': { type: 'string' }, 'top-p': { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -176,12 +199,12 @@ export function generate(args: string[]): void {
     return;
   }
   if (!values.model) throw new UsageError(`generate: --model is required\n\n${GENERATE_USAGE}`);
-  const length = num(values.length, 'length', 200, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer');
-  const temperature = num(values.temperature, 'temperature', 0.8, (x) => x >= 0, 'a number >= 0');
-  const topK = num(values['top-k'], 'top-k', 0, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer');
+  const length = intOpt(values.length, 'length', 200, 'length');
+  const temperature = realIn(values.temperature, 'temperature', 0.8, 0, RANGES.temperature[1], true);
+  const topK = intOpt(values['top-k'], 'top-k', 0, 'topK');
   const topP = num(values['top-p'], 'top-p', 1, (x) => x > 0 && x <= 1, 'in (0, 1]');
-  const seed = num(values.seed, 'seed', Math.floor(Math.random() * 2 ** 31), Number.isInteger, 'an integer');
-  if (!existsSync(values.model)) throw new Error(`the model file ${values.model} does not exist`);
+  const seed = seedOpt(values.seed, Math.floor(Math.random() * 2 ** 31));
+  checkInput(values.model, 'model file');
   const { model, extras } = loadModelFile(values.model);
   if (extras['task'] !== 'text' || !extras['vocab']) throw new Error(`${values.model} is not a text model (trained with 'recurrent train text')`);
   const vocab = CharVocabulary.fromJSON(extras['vocab']);
@@ -190,17 +213,32 @@ export function generate(args: string[]): void {
   const promptIds = vocab.encode(prompt, 'generate: the prompt has');
   if (!model.embedding) throw new Error(`${values.model} has no embedding: not a text model`);
   const rng = new Generator(seed);
+  const options = { temperature, topK, topP };
   const stepper = model.stepper(); // embedding, recurrent step and head in one call
-  let out = prompt;
-  noGrad(() => {
-    // the prompt in one call per layer, then the rest in one call: each token drawn from the
-    // step its predecessor fed
-    const [logits, state] = stepper.prime(promptIds, null);
-    if (length === 0) return;
-    const first = sampleLogits(logits.data, { temperature, topK, topP }, rng);
-    const rest = length > 1 ? stepper.generate(first, length - 1, state, { temperature, topK, topP }, rng)[0] : [];
-    out += vocab.decode([first, ...rest]);
-  });
-  stepper.dispose();
-  process.stdout.write(`${out}\n`);
+  const parts: string[] = [];
+  const emit = (s: string): void => void (values.json ? parts.push(s) : process.stdout.write(s));
+  try {
+    emit(prompt);
+    noGrad(() => {
+      // the prompt in one call per layer, then the rest in chunks of one call each: each token
+      // drawn from the step its predecessor fed
+      let [logits, state] = stepper.prime(promptIds, null);
+      if (length === 0) return;
+      let token = sampleLogits(logits.data, options, rng);
+      emit(vocab.decode([token]));
+      for (let done = 1; done < length;) {
+        const n = Math.min(GENERATE_CHUNK, length - done);
+        let ids: Int32Array;
+        [ids, state] = stepper.generate(token, n, state, options, rng);
+        emit(vocab.decode(ids));
+        token = ids[n - 1]!;
+        done += n;
+      }
+      void logits;
+    });
+  } finally {
+    stepper.dispose();
+  }
+  if (values.json) process.stdout.write(`${JSON.stringify({ text: parts.join(''), prompt, length, seed })}\n`);
+  else process.stdout.write('\n');
 }

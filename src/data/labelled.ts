@@ -15,7 +15,8 @@ export async function readCsvRows(text: string, who = 'readCsvRows', options: { 
   const { parse } = await import('csv-parse/sync');
   let rows: Record<string, string>[];
   try {
-    rows = parse(text, { columns: true, skip_empty_lines: true, trim: options.trim ?? false }) as Record<string, string>[];
+    // bom: a file saved by Excel or Notepad starts with a byte-order mark, not part of the first column's name
+    rows = parse(text, { bom: true, columns: true, skip_empty_lines: true, trim: options.trim ?? false }) as Record<string, string>[];
   } catch (e) {
     throw new Error(`${who}: the CSV cannot be parsed (${(e as Error).message})`);
   }
@@ -27,7 +28,7 @@ export async function readCsvRows(text: string, who = 'readCsvRows', options: { 
 export function readJsonLines(text: string, who = 'readJsonLines'): Record<string, unknown>[] {
   if (typeof text !== 'string' || text.trim().length === 0) throw new Error(`${who}: the file is empty`);
   const rows: Record<string, unknown>[] = [];
-  text.split(/\r?\n/).forEach((line, i) => {
+  text.replace(/^\uFEFF/, '').split(/\r?\n/).forEach((line, i) => {
     if (line.trim() === '') return;
     let v: unknown;
     try {

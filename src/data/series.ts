@@ -6,16 +6,52 @@ import { Tensor } from '../tensor/tensor.js';
 import type { Generator } from '../tensor/random.js';
 import { readCsvRows } from './labelled.js';
 
-/** The numbers of column `column` of a CSV text with a header row; errors name the row and value. */
-export async function readCsvColumn(text: string, column: string, who = 'readCsvColumn'): Promise<Float64Array> {
-  const rows = await readCsvRows(text, who, { trim: true });
-  const columns = Object.keys(rows[0]!);
+/** A plain decimal number (after trimming): no hex, no blanks, no words. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** Column names read as a row's time: a series has one row per value of it. */
+const TIME_COLUMN = /^(date|time|timestamp|datetime|ds|period)$/i;
+
+/** Options of `readCsvColumn`. */
+export interface CsvColumnOptions {
+  /** Keep only the rows where each of these columns holds this value (one series of several). */
+  where?: Record<string, string>;
+}
+
+/**
+ * The numbers of column `column` of a CSV text with a header row; errors name the row and value.
+ * A file holding several series side by side (a time column such as 'date' whose values repeat)
+ * is refused, with a hint to pick one with `where`.
+ */
+export async function readCsvColumn(text: string, column: string, who = 'readCsvColumn', options: CsvColumnOptions = {}): Promise<Float64Array> {
+  const all = await readCsvRows(text, who, { trim: true });
+  const columns = Object.keys(all[0]!);
   if (!columns.includes(column)) throw new Error(`${who}: no column '${column}' (columns: ${columns.join(', ')})`);
-  const out = new Float64Array(rows.length);
-  rows.forEach((r, i) => {
+  const where = Object.entries(options.where ?? {});
+  for (const [k] of where) if (!columns.includes(k)) throw new Error(`${who}: where names no column '${k}' (columns: ${columns.join(', ')})`);
+  // row numbers as in the file (the header is row 1)
+  const picked = all.map((r, i) => ({ r, row: i + 2 })).filter(({ r }) => where.every(([k, v]) => r[k] === v));
+  if (picked.length === 0) throw new Error(`${who}: no row has ${where.map(([k, v]) => `${k}=${v}`).join(' and ')}`);
+  const time = columns.find((c) => TIME_COLUMN.test(c) && c !== column);
+  if (time) {
+    const seen = new Map<string, number>();
+    for (const { r, row } of picked) {
+      const t = r[time]!;
+      const first = seen.get(t);
+      if (first !== undefined) {
+        const others = columns.filter((c) => c !== column && c !== time && !where.some(([k]) => k === c));
+        const group = others.find((c) => new Set(picked.map((p) => p.r[c])).size > 1);
+        const hint = group ? `; keep one by its '${group}' (for example ${group}=${picked[0]!.r[group]})` : '';
+        throw new Error(`${who}: column '${time}' holds '${t}' in rows ${first} and ${row}: the file holds several series${hint}`);
+      }
+      seen.set(t, row);
+    }
+  }
+  const out = new Float64Array(picked.length);
+  picked.forEach(({ r, row }, i) => {
     const raw = r[column] ?? '';
-    const v = raw === '' ? NaN : Number(raw);
-    if (!Number.isFinite(v)) throw new Error(`${who}: row ${i + 2}, column '${column}' holds '${raw}', not a number`);
+    const v = DECIMAL.test(raw) ? Number(raw) : NaN;
+    if (!Number.isFinite(v)) throw new Error(`${who}: row ${row}, column '${column}' holds '${raw}', not a number`);
     out[i] = v;
   });
   return out;

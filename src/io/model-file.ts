@@ -66,6 +66,13 @@ export function loadModel(bytes: Uint8Array): LoadedModel {
   }
   if (config === null || typeof config !== 'object') fail('the model config is not an object');
   if (extras === null || typeof extras !== 'object' || Array.isArray(extras)) fail('the extras are not an object');
+  // a weight that is NaN or infinite (a run that diverged, a corrupt file) makes every output garbage
+  for (const [name, t] of Object.entries(tensors)) {
+    const d = t.data;
+    for (let i = 0; i < d.length; i++) {
+      if (!Number.isFinite(d[i]!)) fail(`weight '${name}' holds ${d[i]} at element ${i}: the model is not usable (did its training diverge?)`);
+    }
+  }
   let model: SequenceModel;
   try {
     model = new SequenceModel(config);

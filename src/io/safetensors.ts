@@ -92,10 +92,11 @@ export function loadSafetensors(bytes: Uint8Array): Safetensors {
     const [begin, end] = off as [number, number];
     if (end < begin) fail(`tensor '${name}' has data_offsets [${begin}, ${end}] that end before they begin`);
     if (end > dataLen) fail(`tensor '${name}' ends at byte ${end} of the data, but the file holds only ${dataLen}`);
-    let elems = 1;
+    // a zero anywhere makes an empty tensor (checked first: the product stops early past the data)
+    let elems = (shape as number[]).includes(0) ? 0 : 1;
     for (const d of shape as number[]) {
+      if (elems === 0 || elems > dataLen) break;
       elems *= d;
-      if (elems > dataLen) break;
     }
     if (elems * ITEM[dtype]! !== end - begin) {
       fail(`tensor '${name}' spans ${end - begin} bytes but ${dtype} ${JSON.stringify(shape)} needs ${elems * ITEM[dtype]!}`);

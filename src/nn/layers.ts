@@ -1,6 +1,7 @@
 import { Tensor } from '../tensor/tensor.js';
 import { randn, uniform, rand } from '../tensor/create.js';
 import { formatShape } from '../tensor/shape.js';
+import { checkMemory } from '../tensor/memory.js';
 import type { Generator } from '../tensor/random.js';
 import { linear, embeddingLookup, mul } from '../autograd/index.js';
 import { Module } from './module.js';
@@ -30,6 +31,7 @@ export class Linear extends Module {
     checkKnown(options, ['inFeatures', 'outFeatures', 'bias'], who);
     this.inFeatures = positiveInt(options.inFeatures, 'inFeatures', who);
     this.outFeatures = positiveInt(options.outFeatures, 'outFeatures', who);
+    checkMemory(who, this.inFeatures * this.outFeatures * 4, `${this.outFeatures} x ${this.inFeatures} weights`);
     const bound = 1 / Math.sqrt(this.inFeatures);
     this.weight = this.registerParameter('weight', uniform([this.outFeatures, this.inFeatures], bound));
     this.bias = bool(options.bias, 'bias', who, true) ? this.registerParameter('bias', uniform([this.outFeatures], bound)) : null;
@@ -67,6 +69,7 @@ export class Embedding extends Module {
     checkKnown(options, ['numEmbeddings', 'embeddingDim', 'paddingIdx'], who);
     this.numEmbeddings = positiveInt(options.numEmbeddings, 'numEmbeddings', who);
     this.embeddingDim = positiveInt(options.embeddingDim, 'embeddingDim', who);
+    checkMemory(who, this.numEmbeddings * this.embeddingDim * 4, `${this.numEmbeddings} x ${this.embeddingDim} weights`);
     let pad: number | null = null;
     if (options.paddingIdx !== undefined) {
       const p = options.paddingIdx;

@@ -15,6 +15,7 @@
 import { Tensor } from '../tensor/tensor.js';
 import { uniform, zeros } from '../tensor/create.js';
 import { formatShape, shapeEquals, numel } from '../tensor/shape.js';
+import { checkMemory } from '../tensor/memory.js';
 import { getBackend, type RecurrentKind, type RecurrentStepper } from '../backend/backend.js';
 import type { FloatArray } from '../tensor/dtype.js';
 import type { Generator } from '../tensor/random.js';
@@ -108,6 +109,11 @@ abstract class RecurrentBase extends Module {
     const H = this.hiddenSize;
     const Hout = this.projSize || H;
     const k = 1 / Math.sqrt(H);
+    // every parameter counted before any is allocated: a stack too big for memory fails at once
+    const D = this.numDirections;
+    const perDirection = (inSize: number): number => G * H * (inSize + Hout) + (this.bias ? 2 * G * H : 0) + this.projSize * H;
+    const count = D * (perDirection(this.inputSize) + (this.numLayers - 1) * perDirection(D * Hout));
+    checkMemory(who, count * 4, `the parameters of ${this.numLayers} layer${this.numLayers > 1 ? 's' : ''} of hiddenSize ${H}`);
     for (let l = 0; l < this.numLayers; l++) {
       const inSize = l === 0 ? this.inputSize : this.numDirections * Hout;
       for (let d = 0; d < this.numDirections; d++) {

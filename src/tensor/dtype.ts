@@ -1,3 +1,4 @@
+import { checkMemory } from './memory.js';
 /** Element types a tensor can hold. `float64` exists for gradient checks and exact comparisons. */
 export type DType = 'float32' | 'float64' | 'int32';
 /** Storage of a floating-point tensor. */
@@ -12,6 +13,7 @@ export function allocate(dtype: 'int32', n: number): Int32Array;
 export function allocate(dtype: 'float32' | 'float64', n: number): FloatArray;
 export function allocate(dtype: DType, n: number): TypedArray;
 export function allocate(dtype: DType, n: number): TypedArray {
+  checkMemory('allocate', n * (dtype === 'float64' ? 8 : 4), `${n} ${dtype} elements`);
   switch (dtype) {
     case 'float32': return new Float32Array(n);
     case 'float64': return new Float64Array(n);

@@ -18,17 +18,26 @@ export class Generator {
     this.seed(seed);
   }
 
-  /** Resets the stream; the same seed always gives the same numbers. */
+  /**
+   * Resets the stream; the same seed always gives the same numbers. Seeds are integers in
+   * [0, 2^53), and every one of them starts its own stream.
+   */
   seed(seed: number): void {
-    if (!Number.isFinite(seed)) throw new Error(`manualSeed: seed must be a finite number, got ${seed}`);
-    // splitmix32 over the low and high 32-bit halves of the seed
-    let x = (Math.trunc(seed) >>> 0) ^ Math.floor(Math.trunc(seed) / 4294967296);
+    if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > Number.MAX_SAFE_INTEGER) {
+      throw new Error(`manualSeed: seed must be an integer from 0 to 2^53 - 1, got ${String(seed)}`);
+    }
+    // splitmix32 over the low 32 bits; the high 21 bits, when set, go through a splitmix32 stream
+    // of their own into every word (seeds below 2^32 keep the streams they always had)
+    const high = Math.floor(seed / 4294967296);
+    let x = seed >>> 0;
+    let y = high;
     for (let i = 0; i < 4; i++) {
       x = (x + 0x9e3779b9) | 0;
-      let z = x;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-      this.s[i] = (z ^ (z >>> 16)) >>> 0;
+      this.s[i] = mix32(x);
+      if (high !== 0) {
+        y = (y + 0x7f4a7c15) | 0;
+        this.s[i] ^= mix32(y ^ 0x6a09e667);
+      }
     }
     if ((this.s[0]! | this.s[1]! | this.s[2]! | this.s[3]!) === 0) this.s[0] = 1;
     this.spare = null;
@@ -87,6 +96,14 @@ export class Generator {
     this.s.set(state.s);
     this.spare = state.spare ?? null;
   }
+}
+
+/** splitmix32's finaliser: a bijection of 32-bit integers that spreads every bit. */
+function mix32(x: number): number {
+  let z = x;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  return (z ^ (z >>> 16)) >>> 0;
 }
 
 function rotl(x: number, k: number): number {

@@ -69,4 +69,7 @@ export function checkShape(shape: readonly number[], who: string): void {
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) throw new Error(`${who}: shape ${formatShape(shape)} must hold non-negative integers`);
   }
+  // JavaScript's typed arrays hold at most 2^32 elements here; past that the allocation throws
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (n > 2 ** 32) throw new Error(`${who}: shape ${formatShape(shape)} has ${n} elements, more than the 2^32 a tensor can hold`);
 }

@@ -27,6 +27,8 @@ export interface FitState {
   wait: number;
   /** The model's weights at the best validation. */
   best?: Record<string, Tensor>;
+  /** The mean training loss of the last report window before the checkpoint. */
+  trainLoss?: number | null;
 }
 
 /** The bytes of a checkpoint. */
@@ -52,8 +54,23 @@ export function saveCheckpoint(model: Module, optimizer: Optimizer<{ lr?: number
     rng: JSON.stringify(rng.getState()),
     default_rng: JSON.stringify(defaultGenerator.getState()),
     extras: JSON.stringify(extras),
-    ...(fit ? { fit: JSON.stringify({ bestValLoss: fit.bestValLoss, bestStep: fit.bestStep, wait: fit.wait }) } : {}),
+    ...(fit ? { fit: JSON.stringify({ bestValLoss: fit.bestValLoss, bestStep: fit.bestStep, wait: fit.wait, trainLoss: fit.trainLoss ?? null }) } : {}),
   });
+}
+
+/** A checkpoint's step and extras, read without restoring anything (to check a resume first). */
+export function readCheckpointInfo(bytes: Uint8Array): { step: number; extras: Record<string, unknown> } {
+  const { metadata } = loadSafetensors(bytes);
+  if (metadata['format'] !== CHECKPOINT_FORMAT) fail(`not a checkpoint (metadata format is ${metadata['format'] ?? 'missing'})`);
+  const step = Number(metadata['step']);
+  if (!Number.isInteger(step) || step < 0) fail(`invalid step '${metadata['step']}'`);
+  let extras: Record<string, unknown>;
+  try {
+    extras = JSON.parse(metadata['extras'] ?? '{}') as Record<string, unknown>;
+  } catch {
+    fail('its metadata is not valid JSON');
+  }
+  return { step, extras };
 }
 
 function fail(msg: string): never {

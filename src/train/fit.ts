@@ -2,8 +2,10 @@
  * The training loop: `steps` optimizer steps, each drawing a batch, computing the loss,
  * back-propagating, clipping and stepping; validation every N steps; progress as events and,
  * on a terminal, a bar (step, loss, throughput, ETA) on stderr; checkpoints every N steps,
- * written atomically, and exact resume from them. A loss that is not finite stops training
- * with the step where it happened.
+ * written atomically, and exact resume from them. Training that diverges stops with an error
+ * that names the step and the remedy: a loss or gradient norm that is not finite, or (given the
+ * loss of a trivial predictor) a validation loss or a report window's mean training loss far
+ * worse than that predictor's.
  */
 import type { Generator } from '../tensor/random.js';
 import type { Module } from '../nn/module.js';
@@ -11,7 +13,7 @@ import type { Optimizer } from '../optim/optimizer.js';
 import { clipGradNorm } from '../optim/clip.js';
 import { noGrad } from '../autograd/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { saveCheckpoint, loadCheckpoint, type FitState } from './checkpoint.js';
+import { saveCheckpoint, loadCheckpoint, type FitState, type CheckpointState } from './checkpoint.js';
 
 /** What `fit` reports while it runs. */
 export interface FitEvent {
@@ -58,6 +60,8 @@ export interface FitOptions<B> {
   checkpoint?: { every: number; write: (bytes: Uint8Array) => void; extras?: () => Record<string, unknown> };
   /** Resume from these checkpoint bytes. */
   resumeFrom?: Uint8Array;
+  /** Called once a checkpoint is restored, before the first step (to change, say, the learning rate). */
+  onResume?: (restored: CheckpointState) => void;
   /**
    * Stop when the validation loss has not improved by more than `minDelta` (default 0) for
    * `patience` validations in a row. With `restoreBest` (default true) the model ends with the
@@ -65,6 +69,25 @@ export interface FitOptions<B> {
    * EarlyStopping(restore_best_weights=True). Needs `validate` and `validateEvery`.
    */
   earlyStopping?: { patience: number; minDelta?: number; restoreBest?: boolean };
+  /**
+   * Stop as diverged when a validation loss, or the mean training loss of a report window, is
+   * more than `factor` (default 3) times `baseline`: the loss of a trivial predictor (log(V) for
+   * uniform guessing among V classes or tokens; for a forecaster, the naive forecast's error).
+   */
+  divergence?: { baseline: number; factor?: number };
+  /**
+   * What the divergence message tells the user to change (default: "lower the learning rate
+   * (the optimizer's lr) or clip the gradients (clipNorm)"); a CLI names its own options.
+   */
+  remedy?: string;
+}
+
+/** Thrown by `fit` when training diverges; `step` is the optimizer step where it was seen. */
+export class TrainingDivergedError extends Error {
+  constructor(message: string, readonly step: number, readonly loss: number) {
+    super(message);
+    this.name = 'TrainingDivergedError';
+  }
 }
 
 export interface FitResult {
@@ -92,12 +115,26 @@ export function fit<B>(o: FitOptions<B>): FitResult {
     if (!Number.isInteger(es.patience) || es.patience < 1) throw new Error(`${who}: earlyStopping.patience must be a positive integer, got ${es.patience}`);
     if (es.minDelta !== undefined && !(es.minDelta >= 0)) throw new Error(`${who}: earlyStopping.minDelta must be >= 0, got ${es.minDelta}`);
   }
+  const dv = o.divergence;
+  if (dv) {
+    if (!(typeof dv.baseline === 'number' && dv.baseline > 0 && Number.isFinite(dv.baseline))) throw new Error(`${who}: divergence.baseline must be a positive finite number, got ${dv.baseline}`);
+    if (dv.factor !== undefined && !(dv.factor > 1 && Number.isFinite(dv.factor))) throw new Error(`${who}: divergence.factor must be a finite number above 1, got ${dv.factor}`);
+  }
+  const remedy = o.remedy ?? "lower the learning rate (the optimizer's lr) or clip the gradients (clipNorm)";
+  /** Throws when `loss` (what `what` names) is not finite or, with a baseline, far above it. */
+  const checkDiverged = (loss: number, what: string, at: number): void => {
+    if (!Number.isFinite(loss)) throw new TrainingDivergedError(`${who}: training diverged: ${what} is ${loss} at step ${at}; ${remedy}`, at, loss);
+    if (dv && loss > (dv.factor ?? 3) * dv.baseline) {
+      throw new TrainingDivergedError(`${who}: training diverged: ${what} is ${loss.toPrecision(5)} at step ${at}, more than ${dv.factor ?? 3} times a trivial predictor's ${dv.baseline.toPrecision(4)}; ${remedy}`, at, loss);
+    }
+  };
   let step = 0;
   let fitState: FitState = { bestValLoss: null, bestStep: null, wait: 0 };
   if (o.resumeFrom) {
     const restored = loadCheckpoint(o.resumeFrom, o.model, o.optimizer, o.rng);
     step = restored.step;
     if (restored.fit) fitState = restored.fit;
+    o.onResume?.(restored);
   }
   const snapshot = (): Record<string, Tensor> => noGrad(() => Object.fromEntries(Object.entries(o.model.stateDict()).map(([k, v]) => [k, v.clone()])));
   let stoppedEarly = false;
@@ -124,7 +161,7 @@ export function fit<B>(o: FitOptions<B>): FitResult {
   };
   const writeCheckpoint = (): void => {
     if (!o.checkpoint) return;
-    o.checkpoint.write(saveCheckpoint(o.model, o.optimizer, step, o.rng, o.checkpoint.extras?.() ?? {}, o.validate ? fitState : undefined));
+    o.checkpoint.write(saveCheckpoint(o.model, o.optimizer, step, o.rng, o.checkpoint.extras?.() ?? {}, { ...fitState, trainLoss: Number.isNaN(trainLoss) ? null : trainLoss }));
     emit({ type: 'checkpoint', step });
   };
   /** Notes a validation loss; true when early stopping's patience has run out. */
@@ -142,18 +179,19 @@ export function fit<B>(o: FitOptions<B>): FitResult {
   if (es && fitState.wait >= es.patience) stoppedEarly = true; // resumed from the checkpoint of an early stop
   let windowLoss = 0;
   let windowSteps = 0;
-  let trainLoss = NaN;
+  // a resumed run that takes no step reports the loss its checkpoint recorded
+  let trainLoss = fitState.trainLoss ?? NaN;
   let valLoss: number | null = null;
   while (step < o.steps && !stoppedEarly) {
     const batch = o.batch(step, o.rng);
     o.optimizer.zeroGrad();
     const loss = o.loss(batch);
     const l = loss.item();
-    if (!Number.isFinite(l)) throw new Error(`${who}: the training loss is ${l} at step ${step + 1}; lower the learning rate or clip gradients (clipNorm)`);
+    if (!Number.isFinite(l)) checkDiverged(l, 'the training loss', step + 1);
     loss.backward();
     if (o.clipNorm !== undefined) {
       const norm = clipGradNorm(params, o.clipNorm);
-      if (!Number.isFinite(norm)) throw new Error(`${who}: the gradient norm is ${norm} at step ${step + 1}`);
+      if (!Number.isFinite(norm)) checkDiverged(norm, 'the gradient norm', step + 1);
     }
     o.optimizer.step();
     o.scheduler?.step();
@@ -163,6 +201,7 @@ export function fit<B>(o: FitOptions<B>): FitResult {
     if (step % every === 0 || step === o.steps) {
       const secs = (performance.now() - t0) / 1000;
       trainLoss = windowLoss / windowSteps;
+      checkDiverged(trainLoss, `the mean training loss of steps ${step - windowSteps + 1}-${step}`, step);
       const rate = ((step - startStep) * (o.itemsPerStep ?? 1)) / secs;
       emit({ type: 'step', step, loss: l, meanLoss: trainLoss, perSecond: rate, etaSeconds: ((o.steps - step) * secs) / (step - startStep) });
       windowLoss = 0;
@@ -171,6 +210,7 @@ export function fit<B>(o: FitOptions<B>): FitResult {
     if (o.validate && o.validateEvery && step % o.validateEvery === 0) {
       valLoss = validate();
       emit({ type: 'validate', step, valLoss });
+      checkDiverged(valLoss, 'the validation loss', step);
       if (record(valLoss) && es) {
         stoppedEarly = true;
         emit({ type: 'stop', step, valLoss: fitState.bestValLoss ?? undefined });
@@ -184,6 +224,7 @@ export function fit<B>(o: FitOptions<B>): FitResult {
   if (o.validate && !stoppedEarly && (valLoss === null || !o.validateEvery || step % o.validateEvery !== 0)) {
     valLoss = validate();
     emit({ type: 'validate', step, valLoss });
+    checkDiverged(valLoss, 'the validation loss', step);
     record(valLoss);
   }
   if (es && (es.restoreBest ?? true) && fitState.best && fitState.bestStep !== step) o.model.loadStateDict(fitState.best);

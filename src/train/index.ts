@@ -1,4 +1,4 @@
-export { fit, type FitOptions, type FitEvent, type FitResult } from './fit.js';
+export { fit, TrainingDivergedError, type FitOptions, type FitEvent, type FitResult } from './fit.js';
 export { saveCheckpoint, loadCheckpoint, CHECKPOINT_FORMAT, type CheckpointState, type FitState } from './checkpoint.js';
 export { sampleLogits, type SampleOptions } from './sample.js';
 export { lineChartSvg, type LinePoint, type LineChartOptions } from './plot.js';

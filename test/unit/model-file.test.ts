@@ -71,7 +71,7 @@ describe('model files', () => {
       assert.deepEqual(readdirSync(dir), ['m.safetensors'], 'no temporary file left');
       assert.deepEqual(loadModelFile(path).extras, { n: 2 });
       throws(() => loadModelFile(join(dir, 'missing.safetensors')), 'loadModelFile: cannot read', 'missing.safetensors');
-      throws(() => saveModelFile(join(dir, 'no', 'such', 'dir.safetensors'), a), 'writeFileAtomic: cannot write');
+      throws(() => saveModelFile(join(dir, 'no', 'such', 'dir.safetensors'), a), 'writeFileAtomic: the folder', 'no/such of', 'does not exist');
       writeFileSync(join(dir, 'bad.safetensors'), 'not a model');
       throws(() => loadModelFile(join(dir, 'bad.safetensors')), 'bad.safetensors: loadSafetensors:');
       assert.deepEqual(readdirSync(dir).sort(), ['bad.safetensors', 'm.safetensors']);

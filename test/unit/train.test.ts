@@ -70,7 +70,7 @@ describe('fit', () => {
     assert.ok(losses[5]! < losses[0]! * 0.8, `loss ${losses[0]} -> ${losses[5]}`);
     assert.equal(res.steps, 60);
     const bad = tinyRun(2);
-    throws(() => fit({ ...bad, steps: 5, rng: new Generator(1), loss: (b) => bad.loss(b).mul(Number.NaN) }), 'fit: the training loss is NaN at step 1');
+    throws(() => fit({ ...bad, steps: 5, rng: new Generator(1), loss: (b) => bad.loss(b).mul(Number.NaN) }), 'fit: training diverged: the training loss is NaN at step 1');
   });
   it('resumes from a checkpoint exactly: the same per-step losses as an uninterrupted run', () => {
     const steps = 30;
@@ -155,7 +155,7 @@ describe('recurrent train text / generate', () => {
       assert.match(r.stderr, /--out is required/);
       r = cli(['train', 'text', '--data', join(dir, 'empty.txt'), '--out', 'm', '--lr', 'fast']);
       assert.equal(r.status, 2);
-      assert.match(r.stderr, /--lr must be a positive number, got 'fast'/);
+      assert.match(r.stderr, /--lr must be a number above 0 and at most 1000, got 'fast'/);
       writeFileSync(join(dir, 'tiny.txt'), 'abcabcabcabc'.repeat(20));
       r = cli(['train', 'text', '--data', join(dir, 'tiny.txt'), '--out', join(dir, 'm.safetensors'), '--steps', '2', '--hidden', '8', '--embed', '4', '--seq-len', '8', '--batch', '2']);
       assert.equal(r.status, 0, r.stderr);

@@ -51,12 +51,41 @@ function decode(b64: string): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-function defaultThreads(): number {
-  const env = proc?.env?.['RECURRENT_NUM_THREADS'];
-  if (env !== undefined && /^\d+$/.test(env) && Number(env) >= 1) return Number(env);
+/** The machine's cores (Node: those this process may use; browsers: hardwareConcurrency). */
+function cores(): number {
   const os = builtin<{ availableParallelism?: () => number; cpus(): unknown[] }>('node:os');
-  const n = os ? (os.availableParallelism ? os.availableParallelism() : os.cpus().length) : 1;
-  return Math.max(1, Math.min(8, n));
+  const n = os ? (os.availableParallelism ? os.availableParallelism() : os.cpus().length)
+    : (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
+  return Math.max(1, n);
+}
+
+/**
+ * The most threads a pool may have: the machine's cores, and at least 8 (more threads than cores
+ * still compute the same results, for tests of that, only slower).
+ */
+export function maxThreads(): number {
+  return Math.max(8, cores());
+}
+
+/** Why a thread count is refused, or null when it is a whole number in [1, maxThreads()]. */
+function badThreads(n: unknown): string | null {
+  return typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= maxThreads() ? null
+    : `an integer from 1 to ${maxThreads()} (this machine has ${cores()} cores)`;
+}
+
+function defaultThreads(): number {
+  const fallback = Math.min(8, cores());
+  const env = proc?.env?.['RECURRENT_NUM_THREADS'];
+  if (env !== undefined) {
+    const n = /^\s*\d+\s*$/.test(env) ? Number(env) : NaN;
+    const bad = badThreads(n);
+    if (!bad) return n;
+    // an import cannot fail for a variable; the note says what was wrong, once, on stderr too
+    const note = `RECURRENT_NUM_THREADS must be ${bad}, got '${env}': using ${fallback}`;
+    notes.push(note);
+    (proc as { emitWarning?: (m: string) => void } | undefined)?.emitWarning?.(note);
+  }
+  return fallback;
 }
 
 function enableRelaxedSimd(): void {
@@ -231,11 +260,13 @@ export function markUserChoice(): void {
 }
 
 /**
- * Sets how many threads the wasm kernels use (the calling thread included); results are the
- * same for any count. Returns the count in force (1 without a thread pool).
+ * Sets how many threads the wasm kernels use (the calling thread included), from 1 to the
+ * machine's cores (or 8, where there are fewer); results are the same for any count. Returns the
+ * count in force (1 without a thread pool).
  */
 export function setNumThreads(n: number): number {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`setNumThreads: n must be a positive integer, got ${n}`);
+  const bad = badThreads(n);
+  if (bad) throw new Error(`setNumThreads: n must be ${bad}, got ${String(n)}`);
   if (!pool) return 1;
   pool.resize(n);
   return pool.size;
