@@ -7,11 +7,13 @@ import type { FloatArray } from '../../tensor/dtype.js';
 import type { Shape } from '../../tensor/shape.js';
 import {
   ALL_RECURRENT_GRADS, gateCount, leadingSumWidth, isKerasVariant, stepperIds, gatherRows, generateByRuns, type Backend, type RecurrentKind, type StepperExtras, type RecurrentNeeds, type AdamScalars, type RecurrentStepper, type UnaryOp, type RecurrentCache, type RecurrentDims, type RecurrentForwardResult, type RecurrentGrads,
-  type RecurrentWeights,
+  type RecurrentWeights, type LayerAbove,
 } from '../backend.js';
 import { referenceBackend as ref } from '../reference/index.js';
-import { WasmHeap } from './heap.js';
+import type { DrawOptions } from '../sample.js';
+import { WasmHeap, HeapRetry } from './heap.js';
 import { AHEAD_THREADS, type ThreadPool } from './pool.js';
+import { CallScope, PackedStore, ResidentCaches, type Block, type PackedEntry } from './resident.js';
 
 /** What the kernel module exports (see kernels/index.ts). */
 export interface KernelExports {
@@ -58,6 +60,7 @@ const SEQUENCE_MIN_STEP_WORK = 1 << 20;
  * the residency budget, copied out to JavaScript arrays.
  */
 interface WasmCache extends RecurrentCache {
+  /** Addresses of what backward reads, while resident (null: copied out, in the arrays below). */
   resident: { out: number; gates: number; c: number; tc: number; m: number; hn: number; x: number; h0: number; c0: number } | null;
   gates: Float32Array | null;
   c: Float32Array | null;
@@ -79,8 +82,14 @@ function residentSlots(slots: number[], r: NonNullable<WasmCache['resident']>): 
   slots[20] = r.hn;
 }
 
-/** Bytes of wasm memory that resident caches may hold at once; beyond it caches are copied out. */
-const RESIDENT_BUDGET = 1 << 30;
+/**
+ * Bytes of wasm memory that resident training caches may hold at once; beyond it the oldest are
+ * copied out. A training step's caches are far below it (lstm-big's: about 60 MiB); a forward
+ * with gradients on whose graph is dropped unused (evaluation without noGrad) stays within it.
+ */
+const RESIDENT_BUDGET = 256 * 2 ** 20;
+/** Bytes of wasm memory that steppers' packed weights may hold at once; past it the least recently used are packed again when next used. */
+const PACKED_BUDGET = 256 * 2 ** 20;
 
 /** Testing and tuning knobs of one wasm backend instance. */
 export interface WasmBackendControls {
@@ -89,6 +98,10 @@ export interface WasmBackendControls {
   residentBytes(): number;
   /** Changes the residency budget (0: always copy caches out). */
   setResidentBudget(bytes: number): void;
+  /** Bytes held by steppers' packed weights now. */
+  packedBytes(): number;
+  /** Changes the packed weights' budget; returns the old one. */
+  setPackedBudget(bytes: number): number;
   /** Tests: makes thread `tid`'s share of the next threaded job throw (0: the calling thread). */
   injectPoolFailure(tid: number): void;
   /** Tests: the multiply-adds per step from which the sequence kernels use threads; returns the old value. */
@@ -111,19 +124,31 @@ const AHEAD_MAIN_SHARE = 0.6;
  */
 const GENERATE_MIN_STEP_WORK = 2 ** 17;
 
-/** A stepper's sizes and the addresses of its packed weights (0: none) in the kernels' memory. */
-interface StepperLayer {
-  kind: RecurrentKind;
-  I: number;
-  H: number;
-  P: number;
+/** Where a stepper's packed weights and pipelining state lie in the kernels' memory (0: none). */
+interface StepperPtrs {
   wihP: number;
   whhP: number;
+  whrP: number;
   bihP: number;
   bhhP: number;
   tableP: number;
   headP: number;
   headBP: number;
+  preP: number;
+  hAheadP: number;
+  preOkP: number;
+  twsP: number;
+}
+
+/** A stepper's sizes, and its packed weights (made resident by `ptrs`, for the call under way). */
+interface StepperLayer {
+  kind: RecurrentKind;
+  I: number;
+  H: number;
+  P: number;
+  hasTable: boolean;
+  hasHead: boolean;
+  ptrs: () => StepperPtrs;
   head: { O: number } | null;
   live: () => boolean;
 }
@@ -136,8 +161,21 @@ function f32(...arrays: (FloatArray | null)[]): boolean {
  * The backend over one kernel instance and its memory; with a pool, big kernels run on every
  * thread (control words for the pool and the kernels' barrier at `ctrl`).
  */
-export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, heapStart: number, pool: ThreadPool | null, ctrl: number, name = 'wasm'): Backend & WasmBackendControls {
-  const heap = new WasmHeap(memory, heapStart);
+export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, heapStart: number, pool: ThreadPool | null, ctrl: number, name = 'wasm',
+  maxMemoryBytes = 2 ** 31): Backend & WasmBackendControls {
+  const heap = new WasmHeap(memory, heapStart, maxMemoryBytes);
+  const scope = new CallScope();
+  const caches = new ResidentCaches(heap, scope, RESIDENT_BUDGET);
+  const packed = new PackedStore(heap, scope, PACKED_BUDGET, () => pool?.quiesce());
+  // memory that cannot grow: what the call under way does not use is copied out or dropped, and
+  // the call starts over (see guarded)
+  heap.onPressure = () => {
+    const spilled = caches.spillUnpinned();
+    const evicted = packed.evictUnpinned();
+    return spilled || evicted;
+  };
+  /** A backend entry point: a call scope (pinning what it uses), started over once after memory pressure. */
+  const guarded = <A extends unknown[], R>(f: (...a: A) => R) => (...a: A): R => scope.run(() => f(...a), (e) => e instanceof HeapRetry);
   const wsBytes = k.gemmWorkspaceBytes();
   const putOr0 = (a: FloatArray | null): number => (a ? heap.put(a as Float32Array) : 0);
   const threadsFor = (work: number): number => (pool && work >= PARALLEL_MIN_WORK ? pool.threadsNow() : 1);
@@ -211,17 +249,6 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     return { slots, GH, Hout, nth };
   }
 
-  let residentBytes = 0;
-  let budget = RESIDENT_BUDGET;
-  const residentFinalizer = new FinalizationRegistry<{ blocks: { p: number; bytes: number }[] }>((h) => releaseBlocks(h.blocks));
-  function releaseBlocks(blocks: { p: number; bytes: number }[]): void {
-    for (const b of blocks) {
-      heap.release(b.p, b.bytes);
-      residentBytes -= b.bytes;
-    }
-    blocks.length = 0;
-  }
-
   function recurrentForward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
     reverse: boolean, keepCache: boolean): RecurrentForwardResult {
     if (isKerasVariant(dims) || !f32(x, h0, c0, w.wih, w.whh, w.bih, w.bhh, w.whr)) return ref.recurrentForward(dims, w, x, h0, c0, reverse, keepCache);
@@ -236,67 +263,83 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     };
     const total = Object.values(sizes).reduce((a, b) => a + (b ? b * 4 + 32 : 0), 0);
     let resident: NonNullable<WasmCache['resident']> | null = null;
-    const blocks: { p: number; bytes: number }[] = [];
-    if (keepCache && residentBytes + total <= budget) {
+    const blocks: Block[] = [];
+    if (keepCache && caches.admit(total)) {
       const r = {} as Record<keyof typeof sizes, number>;
-      for (const [key, n] of Object.entries(sizes) as [keyof typeof sizes, number][]) {
-        if (!n) {
-          r[key] = 0;
-          continue;
+      try {
+        for (const [key, n] of Object.entries(sizes) as [keyof typeof sizes, number][]) {
+          r[key] = n ? heap.persistent(n * 4) : 0;
+          if (n) blocks.push({ p: r[key], bytes: n * 4 });
         }
-        r[key] = heap.persistent(n * 4);
-        blocks.push({ p: r[key], bytes: n * 4 });
-        residentBytes += n * 4;
+      } catch (e) {
+        for (const b of blocks) heap.release(b.p, b.bytes);
+        throw e;
       }
       resident = r;
     }
-    const { slots, nth } = resident
-      ? common(dims, w, null, null, null, reverse)
-      : common(dims, w, x as Float32Array, h0 as Float32Array, c0 as Float32Array | null, reverse);
-    if (resident) {
-      heap.f32(resident.x, x.length).set(x);
-      heap.f32(resident.h0, h0.length).set(h0);
-      if (c0) heap.f32(resident.c0, c0.length).set(c0);
-      residentSlots(slots, resident);
-    } else {
-      slots[15] = heap.alloc(sizes.out * 4);
-      slots[16] = heap.alloc(sizes.gates * 4);
-      slots[17] = lstm ? heap.alloc(sizes.c * 4) : 0;
-      slots[18] = lstm ? heap.alloc(sizes.tc * 4) : 0;
-      slots[19] = sizes.m ? heap.alloc(sizes.m * 4) : 0;
-      slots[20] = sizes.hn ? heap.alloc(sizes.hn * 4) : 0;
+    // blocks not yet owned by a cache go back if anything below fails (or starts over)
+    let owned = false;
+    try {
+      const { slots, nth } = resident
+        ? common(dims, w, null, null, null, reverse)
+        : common(dims, w, x as Float32Array, h0 as Float32Array, c0 as Float32Array | null, reverse);
+      if (resident) {
+        heap.f32(resident.x, x.length).set(x);
+        heap.f32(resident.h0, h0.length).set(h0);
+        if (c0) heap.f32(resident.c0, c0.length).set(c0);
+        residentSlots(slots, resident);
+      } else {
+        slots[15] = heap.alloc(sizes.out * 4);
+        slots[16] = heap.alloc(sizes.gates * 4);
+        slots[17] = lstm ? heap.alloc(sizes.c * 4) : 0;
+        slots[18] = lstm ? heap.alloc(sizes.tc * 4) : 0;
+        slots[19] = sizes.m ? heap.alloc(sizes.m * 4) : 0;
+        slots[20] = sizes.hn ? heap.alloc(sizes.hn * 4) : 0;
+      }
+      // on several threads each projects its own rows against wih^T packed here once (A_XPACK)
+      if (nth > 1) slots[62] = heap.alloc(k.packedBytes(I, GH));
+      const args = heap.args(slots);
+      launch(nth, 'recurrentForward', [args], () => k.recurrentForward(args, 0));
+      const out = heap.take(slots[15]!, T * B * Hout);
+      const last = reverse ? 0 : T - 1;
+      const hN = out.slice(last * B * Hout, (last + 1) * B * Hout);
+      const cN = lstm ? heap.take(slots[17]! + last * B * H * 4, B * H) : null;
+      let cache: WasmCache | null = null;
+      if (keepCache && resident) {
+        const res = resident;
+        const c: WasmCache & { blocks: Block[]; spill(): void } = {
+          backend: 'wasm', resident: res, gates: null, c: null, tc: null, m: null, hn: null, blocks,
+          release: () => {
+            caches.free(key);
+            for (const name of Object.keys(res) as (keyof typeof res)[]) res[name] = 0;
+          },
+          // past the budget: backward then copies these in, as for a cache that was never resident
+          spill: () => {
+            c.gates = heap.take(res.gates, sizes.gates);
+            c.c = res.c ? heap.take(res.c, sizes.c) : null;
+            c.tc = res.tc ? heap.take(res.tc, sizes.tc) : null;
+            c.m = res.m ? heap.take(res.m, sizes.m) : null;
+            c.hn = res.hn ? heap.take(res.hn, sizes.hn) : null;
+            c.resident = null;
+          },
+        };
+        const key = caches.add(c);
+        owned = true;
+        cache = c;
+      } else if (keepCache) {
+        cache = {
+          backend: 'wasm', resident: null,
+          gates: heap.take(slots[16]!, T * B * GH),
+          c: lstm ? heap.take(slots[17]!, T * B * H) : null,
+          tc: lstm ? heap.take(slots[18]!, T * B * H) : null,
+          m: slots[19] ? heap.take(slots[19]!, T * B * H) : null,
+          hn: slots[20] ? heap.take(slots[20]!, T * B * H) : null,
+        };
+      }
+      return { out, hN, cN, cache };
+    } finally {
+      if (!owned) for (const b of blocks) heap.release(b.p, b.bytes);
     }
-    // on several threads each projects its own rows against wih^T packed here once (A_XPACK)
-    if (nth > 1) slots[62] = heap.alloc(k.packedBytes(I, GH));
-    const args = heap.args(slots);
-    launch(nth, 'recurrentForward', [args], () => k.recurrentForward(args, 0));
-    const out = heap.take(slots[15]!, T * B * Hout);
-    const last = reverse ? 0 : T - 1;
-    const hN = out.slice(last * B * Hout, (last + 1) * B * Hout);
-    const cN = lstm ? heap.take(slots[17]! + last * B * H * 4, B * H) : null;
-    let cache: WasmCache | null = null;
-    if (keepCache && resident) {
-      const holder = { blocks };
-      cache = {
-        backend: 'wasm', resident, gates: null, c: null, tc: null, m: null, hn: null,
-        release: () => {
-          residentFinalizer.unregister(holder);
-          releaseBlocks(blocks);
-          for (const key of Object.keys(resident!) as (keyof typeof resident)[]) resident![key] = 0;
-        },
-      };
-      residentFinalizer.register(cache, holder, holder);
-    } else if (keepCache) {
-      cache = {
-        backend: 'wasm', resident: null,
-        gates: heap.take(slots[16]!, T * B * GH),
-        c: lstm ? heap.take(slots[17]!, T * B * H) : null,
-        tc: lstm ? heap.take(slots[18]!, T * B * H) : null,
-        m: slots[19] ? heap.take(slots[19]!, T * B * H) : null,
-        hn: slots[20] ? heap.take(slots[20]!, T * B * H) : null,
-      };
-    }
-    return { out, hN, cN, cache };
   }
 
   function recurrentBackward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
@@ -442,12 +485,9 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     return v;
   };
 
-  interface Block { p: number; bytes: number }
-  const freeBlocks = (blocks: Block[]): void => {
-    pool?.quiesce(); // a worker may still be computing ahead into these blocks
-    blocks.forEach((b) => heap.release(b.p, b.bytes));
-  };
-  const finalizer = new FinalizationRegistry<Block[]>(freeBlocks);
+  // a stepper dropped without dispose(): its packed weights go when it is collected (and, before
+  // that, when the store's budget needs the room)
+  const finalizer = new FinalizationRegistry<PackedEntry>((entry) => entry.dispose());
 
   /** Each of this backend's steppers' packed weights, for a generating stepper below it. */
   const stepperLayers = new WeakMap<RecurrentStepper, StepperLayer>();
@@ -466,58 +506,53 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     const useTable = embedding !== undefined && V * GH * 4 <= TABLE_MAX_BYTES;
     const embCopy = embedding && !useTable ? (embedding.weight as Float32Array).slice() : null;
     const O = head?.O ?? 0;
-    // persistent blocks first (they move the scratch area), then pack through scratch copies
-    const blocks: Block[] = [];
-    const keep = (bytes: number): number => {
-      const p = heap.persistent(bytes);
-      blocks.push({ p, bytes });
-      return p;
-    };
-    const wihP = keep(k.packedBytes(I, GH));
-    const whhP = keep(k.packedBytes(Hout, GH));
-    const whrP = P ? keep(k.packedBytes(H, P)) : 0;
-    const bihP = w.bih ? keep(GH * 4) : 0;
-    const bhhP = w.bhh ? keep(GH * 4) : 0;
-    const tableP = useTable ? keep(V * GH * 4) : 0;
-    const headP = head ? keep(k.packedBytes(Hout, O)) : 0;
-    const headBP = head?.bias ? keep(O * 4) : 0;
     // one row splits over threads by blocks of 8 hidden units, and is pipelined: the workers
     // compute the next step's product with h_T ahead, while this thread runs the JavaScript
     // between calls (see A_PRE in kernels/recurrent.ts)
     const unitSplit = P === 0 && H % 8 === 0;
     const ahead = pool !== null && unitSplit;
-    const preP = ahead ? keep(GH * 4) : 0;
-    const hAheadP = ahead ? keep(AHEAD_THREADS * H * 4) : 0;
-    const preOkP = ahead ? keep(AHEAD_THREADS * 4) : 0;
-    const twsP = ahead ? keep(AHEAD_THREADS * 256) : 0;
-    heap.reset();
-    k.pack(heap.put(w.wih as Float32Array), 1, I, GH, wihP);
-    k.pack(heap.put(w.whh as Float32Array), 1, Hout, GH, whhP);
-    if (P) k.pack(heap.put(w.whr as Float32Array), 1, H, P, whrP);
-    if (ahead) heap.i32(preOkP, AHEAD_THREADS).fill(0);
-    if (w.bih) heap.f32(bihP, GH).set(w.bih);
-    if (w.bhh) heap.f32(bhhP, GH).set(w.bhh);
-    if (head) {
+    // the packed weights (and the pipelining state), rebuilt from the weights whenever the store
+    // evicted them: the layer's own arrays, unchanged while the stepper may run (it refuses to
+    // run once they change)
+    const layout: [keyof StepperPtrs, number][] = [
+      ['wihP', k.packedBytes(I, GH)], ['whhP', k.packedBytes(Hout, GH)], ['whrP', P ? k.packedBytes(H, P) : 0],
+      ['bihP', w.bih ? GH * 4 : 0], ['bhhP', w.bhh ? GH * 4 : 0], ['tableP', useTable ? V * GH * 4 : 0],
+      ['headP', head ? k.packedBytes(Hout, O) : 0], ['headBP', head?.bias ? O * 4 : 0],
+      ['preP', ahead ? GH * 4 : 0], ['hAheadP', ahead ? AHEAD_THREADS * H * 4 : 0], ['preOkP', ahead ? AHEAD_THREADS * 4 : 0], ['twsP', ahead ? AHEAD_THREADS * 256 : 0],
+    ];
+    const asPtrs = (list: number[]): StepperPtrs => Object.fromEntries(layout.map(([name], i) => [name, list[i]!])) as unknown as StepperPtrs;
+    const entry = packed.create(layout.map(([, bytes]) => bytes), (list) => {
+      const q = asPtrs(list);
       heap.reset();
-      k.pack(heap.put(head.weight as Float32Array), 1, Hout, O, headP);
-      if (head.bias) heap.f32(headBP, O).set(head.bias);
-    }
-    if (useTable) {
-      // the embedding's rows times wih^T, by the same sums as a step's own projection
-      heap.reset();
-      const pe = heap.put((embedding.weight as Float32Array).subarray(0, V * I));
-      const pw = heap.put(w.wih as Float32Array);
-      k.gemm(0, 1, V, GH, I, pe, pw, tableP, 0, heap.alloc(wsBytes), 0, 1);
-    }
+      k.pack(heap.put(w.wih as Float32Array), 1, I, GH, q.wihP);
+      k.pack(heap.put(w.whh as Float32Array), 1, Hout, GH, q.whhP);
+      if (P) k.pack(heap.put(w.whr as Float32Array), 1, H, P, q.whrP);
+      if (ahead) heap.i32(q.preOkP, AHEAD_THREADS).fill(0);
+      if (w.bih) heap.f32(q.bihP, GH).set(w.bih);
+      if (w.bhh) heap.f32(q.bhhP, GH).set(w.bhh);
+      if (head) {
+        heap.reset();
+        k.pack(heap.put(head.weight as Float32Array), 1, Hout, O, q.headP);
+        if (head.bias) heap.f32(q.headBP, O).set(head.bias);
+      }
+      if (useTable) {
+        // the embedding's rows times wih^T, by the same sums as a step's own projection
+        heap.reset();
+        const pe = heap.put((embedding.weight as Float32Array).subarray(0, V * I));
+        const pw = heap.put(w.wih as Float32Array);
+        k.gemm(0, 1, V, GH, I, pe, pw, q.tableP, 0, heap.alloc(wsBytes), 0, 1);
+      }
+    });
+    const ptrs = (): StepperPtrs => asPtrs(entry.use());
     const slots = new Array<number>(ARG_SLOTS).fill(0); // a call's argument slots, reused
     let live = true;
     const token = {};
-    finalizer.register(token, blocks, token);
+    finalizer.register(token, entry, token);
     // what a generating stepper below reads of this one (stacked layers run in its kernel)
-    const mine: StepperLayer = { kind, I, H, P, wihP, whhP, bihP, bhhP, tableP, headP, headBP, head: head ?? null, live: () => live };
+    const mine: StepperLayer = { kind, I, H, P, hasTable: useTable, hasHead: !!head, ptrs, head: head ?? null, live: () => live };
     const stepper: RecurrentStepper & { token: object } = {
       token,
-      run(xIn, T, B, h0, c0) {
+      run: guarded((xIn: FloatArray | Int32Array, T: number, B: number, h0: FloatArray, c0: FloatArray | null) => {
         if (!live) throw new Error('RecurrentStepper.run: the stepper was disposed');
         let x: FloatArray | null = null;
         let ids: Int32Array | null = null;
@@ -532,6 +567,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
         if (!(x === null || x instanceof Float32Array) || !(h0 instanceof Float32Array) || !(c0 === null || c0 instanceof Float32Array)) {
           throw new Error('RecurrentStepper.run: float32 inputs expected');
         }
+        const q = ptrs(); // before the scratch: packing them (again) may move it
         heap.reset();
         const lstm = kind === 'lstm';
         // one row splits by hidden units (whole 8-unit blocks, no projection), more rows by rows
@@ -541,9 +577,9 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
         slots[0] = KIND[kind];
         slots[1] = T; slots[2] = B; slots[3] = I; slots[4] = H; slots[5] = P;
         slots[7] = x ? heap.put(x as Float32Array) : 0;
-        slots[8] = wihP;
-        slots[10] = bihP;
-        slots[11] = bhhP;
+        slots[8] = q.wihP;
+        slots[10] = q.bihP;
+        slots[11] = q.bhhP;
         slots[13] = heap.put(h0 as Float32Array);
         slots[14] = c0 ? heap.put(c0 as Float32Array) : 0;
         slots[15] = heap.alloc(T * B * Hout * 4);
@@ -553,8 +589,8 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
         slots[19] = lstm && P ? heap.alloc(T * B * H * 4) : 0;
         slots[20] = kind === 'gru' ? heap.alloc(T * B * H * 4) : 0;
         slots[21] = heap.alloc(B * GH * 4);
-        slots[22] = whhP;
-        slots[23] = whrP;
+        slots[22] = q.whhP;
+        slots[23] = q.whrP;
         slots[24] = heap.alloc(wsBytes * nth);
         slots[39] = nth;
         slots[40] = ctrl;
@@ -562,19 +598,19 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
         slots[42] = 1;
         if (ids) {
           slots[45] = heap.putI32(ids.subarray(0, T * B));
-          slots[46] = tableP;
+          slots[46] = q.tableP;
         }
         if (ahead && B === 1 && nth > 1) {
           const blocks = H / 8;
-          slots[51] = preP;
-          slots[52] = hAheadP;
-          slots[53] = preOkP;
-          slots[54] = twsP;
+          slots[51] = q.preP;
+          slots[52] = q.hAheadP;
+          slots[53] = q.preOkP;
+          slots[54] = q.twsP;
           slots[55] = Math.max(1, Math.floor((blocks * AHEAD_MAIN_SHARE) / (AHEAD_MAIN_SHARE + nth - 1)));
         }
         if (head) {
-          slots[47] = headP;
-          slots[48] = headBP;
+          slots[47] = q.headP;
+          slots[48] = q.headBP;
           slots[49] = O;
           slots[50] = heap.alloc(T * B * O * 4);
         }
@@ -587,8 +623,8 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
           cN: lstm ? stepResult(heap.f32(slots[17]! + (T - 1) * B * H * 4, B * H)) : null,
           logits: head ? stepResult(heap.f32(slots[50]!, T * B * O)) : null,
         };
-      },
-      generate(first, n, h0, c0, sample, uniforms, above = []) {
+      }),
+      generate: guarded((first: number, n: number, h0: FloatArray, c0: FloatArray | null, sample: DrawOptions, uniforms: Float64Array, above: readonly LayerAbove[] = []) => {
         const { temperature } = sample;
         if (!live) throw new Error('RecurrentStepper.generate: the stepper was disposed');
         if (!embedding) throw new Error('RecurrentStepper.generate: the stepper needs an embedding');
@@ -600,12 +636,14 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
         const stack = [mine, ...above.map((a) => stepperLayers.get(a.stepper))];
         const top = stack[stack.length - 1];
         const states = [{ h: h0, c: c0 }, ...above.map((a) => ({ h: a.h0, c: a.c0 }))];
-        const fused = sample.topK === 0 && sample.topP === 1 && useTable && top?.head && stack.every((m, l) => m && m.live() && m.kind === kind && m.H === H && !m.P && (l === 0 || m.I === H) && (l === 0 || !m.tableP) && (m === top || !m.headP))
+        const fused = sample.topK === 0 && sample.topP === 1 && useTable && top?.head && stack.every((m, l) => m && m.live() && m.kind === kind && m.H === H && !m.P && (l === 0 || m.I === H) && (l === 0 || !m.hasTable) && (m === top || !m.hasHead))
           && states.every((st) => st.h instanceof Float32Array && (st.c === null || st.c instanceof Float32Array));
         if (!fused) return generateByRuns(stepper, first, n, h0, c0, sample, uniforms, above);
         const O = top.head!.O;
         if (O > V) throw new Error(`RecurrentStepper.generate: the head's ${O} outputs are not all token ids of the embedding's ${V}`);
         if (temperature > 0 && uniforms.length < n) throw new Error(`RecurrentStepper.generate: ${n} uniforms expected, got ${uniforms.length}`);
+        // every layer's packed weights resident (and pinned) before the scratch
+        const layerPtrs = stack.map((m) => m!.ptrs());
         heap.reset();
         const lstm = kind === 'lstm';
         const L = stack.length;
@@ -620,7 +658,8 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
         const cBufs: number[] = [];
         stack.forEach((m, l) => {
           const r = records.subarray(16 * l);
-          r[0] = m!.I; r[1] = l === 0 ? 0 : m!.wihP; r[2] = m!.whhP; r[3] = m!.bihP; r[4] = m!.bhhP;
+          const q = layerPtrs[l]!;
+          r[0] = m!.I; r[1] = l === 0 ? 0 : q.wihP; r[2] = q.whhP; r[3] = q.bihP; r[4] = q.bhhP;
           r[5] = heap.put(states[l]!.h as Float32Array);
           r[6] = states[l]!.c ? heap.put(states[l]!.c as Float32Array) : 0;
           r[7] = hBufs[l] = line(2 * H * 4);
@@ -638,9 +677,9 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
         slots[40] = ctrl;
         slots[41] = wsBytes;
         slots[45] = heap.alloc(n * 4);
-        slots[46] = tableP;
-        slots[47] = top.headP;
-        slots[48] = top.headBP;
+        slots[46] = layerPtrs[0]!.tableP;
+        slots[47] = layerPtrs[L - 1]!.headP;
+        slots[48] = layerPtrs[L - 1]!.headBP;
         slots[49] = O;
         slots[50] = line(2 * nth * opad * 4);
         slots[56] = temperature > 0 ? heap.putF64(uniforms.subarray(0, n)) : 0;
@@ -654,12 +693,12 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
         const at = (buf: number): number => buf + ((n - 1) & 1) * H * 4; // the last step's half
         const states1 = stack.map((_, l) => ({ hN: heap.take(at(hBufs[l]!), H), cN: lstm ? heap.take(at(cBufs[l]!), H) : null }));
         return { ids: heap.i32(slots[45]!, n).slice(), hN: states1[0]!.hN, cN: states1[0]!.cN, above: states1.slice(1), logits: heap.take(slots[50]!, O) };
-      },
+      }),
       dispose() {
         if (!live) return;
         live = false;
         finalizer.unregister(token);
-        freeBlocks(blocks);
+        entry.dispose();
       },
     };
     stepperLayers.set(stepper, mine);
@@ -667,10 +706,19 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
   }
 
   return {
-    ...ref, name, gemm, linearBackward, unary, sumTo, softmax, softmaxBackward, logSoftmaxNllBackward, recurrentForward, recurrentBackward, recurrentStepper, adamStep, heap,
-    residentBytes: () => residentBytes,
+    ...ref, name, heap, recurrentStepper,
+    gemm: guarded(gemm), linearBackward: guarded(linearBackward), unary: guarded(unary), sumTo: guarded(sumTo), softmax: guarded(softmax),
+    softmaxBackward: guarded(softmaxBackward), logSoftmaxNllBackward: guarded(logSoftmaxNllBackward), recurrentForward: guarded(recurrentForward),
+    recurrentBackward: guarded(recurrentBackward), adamStep: guarded(adamStep),
+    residentBytes: () => caches.bytes(),
     setResidentBudget: (bytes: number) => {
-      budget = bytes;
+      caches.budget = bytes;
+    },
+    packedBytes: () => packed.bytes(),
+    setPackedBudget: (bytes: number) => {
+      const old = packed.budget;
+      packed.budget = bytes;
+      return old;
     },
     injectPoolFailure: (tid: number) => {
       if (!pool) throw new Error('wasm backend: no thread pool');

@@ -1,4 +1,14 @@
 /**
+ * Thrown by an allocation after memory pressure released blocks: the backend call that allocated
+ * starts over once (its scratch then lies lower), instead of failing.
+ */
+export class HeapRetry extends Error {
+  constructor() {
+    super('wasm backend: memory released under pressure; the call starts over');
+  }
+}
+
+/**
  * A per-call bump allocator over the kernels' WebAssembly memory: each kernel call resets it,
  * copies its inputs in, runs, and copies its outputs out. Every block is 16-byte aligned with
  * 16 bytes of slack after it (the kernels' 4-lane loads may read past a ragged row end).
@@ -20,8 +30,10 @@ export class WasmHeap {
   private f32all!: Float32Array;
   private i32all!: Int32Array;
 
-  constructor(private readonly memory: WebAssembly.Memory, base: number) {
+  constructor(private readonly memory: WebAssembly.Memory, base: number, maxBytes = 2 ** 31) {
     this.scratchBase = (base + 15) & ~15;
+    this.base = this.scratchBase;
+    this.maxBytes = maxBytes;
     this.top = this.scratchBase;
     this.views();
   }
@@ -42,8 +54,9 @@ export class WasmHeap {
   }
 
   /**
-   * A block that outlives kernel calls (packed weight snapshots). Call between kernel calls
-   * only: it may move the scratch area up.
+   * A block that outlives kernel calls (packed weights, resident caches). Call between kernel
+   * calls only: it may move the scratch area up. Throws, changing nothing, when the memory
+   * cannot grow to hold it.
    */
   persistent(bytes: number): number {
     const need = ((bytes + 16 + 15) & ~15);
@@ -55,29 +68,71 @@ export class WasmHeap {
       }
     }
     const p = this.scratchBase;
+    this.ensure(p + need); // before anything moves: a failure leaves the heap as it was
     this.scratchBase += need;
     this.top = this.scratchBase;
-    this.ensure(this.scratchBase);
     return p;
   }
 
-  /** Returns a persistent block (of `bytes`, as allocated) to the free list. */
+  /**
+   * Returns a persistent block (of `bytes`, as allocated): merged with free neighbours, and the
+   * scratch area moves down over it when it is the topmost, so freed memory is reused whole.
+   */
   release(p: number, bytes: number): void {
-    this.free.set(p, (bytes + 16 + 15) & ~15);
+    let start = p;
+    let size = (bytes + 16 + 15) & ~15;
+    const after = this.free.get(start + size);
+    if (after !== undefined) {
+      this.free.delete(start + size);
+      size += after;
+    }
+    for (const [q, qs] of this.free) {
+      if (q + qs === start) {
+        this.free.delete(q);
+        start = q;
+        size += qs;
+        break;
+      }
+    }
+    if (start + size === this.scratchBase) {
+      this.scratchBase = start;
+      if (this.top < this.scratchBase || this.top === start + size) this.top = this.scratchBase;
+    } else this.free.set(start, size);
   }
+
+  /** Bytes of persistent blocks in use (below the scratch area, less the free ones). */
+  persistentBytes(): number {
+    let free = 0;
+    for (const size of this.free.values()) free += size;
+    return this.scratchBase - this.base - free;
+  }
+
+  /** The memory's size in bytes. */
+  size(): number {
+    return this.u8.length;
+  }
+
+  /**
+   * Called when the memory cannot grow: releases what can be rebuilt or copied out (packed
+   * weights, training caches) that the call under way does not use; returns whether it released
+   * anything. The call then starts over (see HeapRetry) with the scratch area lower down.
+   */
+  onPressure: (() => boolean) | null = null;
 
   private ensure(end: number): void {
     const have = this.u8.length;
-    if (end > have) {
-      try {
-        this.memory.grow(Math.ceil((end - have) / 65536));
-      } catch {
-        throw new Error(`wasm backend: cannot grow memory to ${Math.ceil(end / 2 ** 20)} MiB`);
-      }
-      this.views();
+    if (end <= have) return;
+    try {
+      this.memory.grow(Math.ceil((end - have) / 65536));
+    } catch {
+      if (this.onPressure?.()) throw new HeapRetry();
+      throw new Error(`wasm backend: cannot grow memory to ${Math.ceil(end / 2 ** 20)} MiB (the most is ${Math.floor(this.maxBytes / 2 ** 20)} MiB; ${Math.ceil(this.persistentBytes() / 2 ** 20)} MiB of it hold packed weights and training caches in use)`);
     }
+    this.views();
   }
 
+  private readonly base: number;
+  private readonly maxBytes: number;
   /** A block of `bytes`, zero-filled when `zero`. */
   alloc(bytes: number, zero = false): number {
     const p = (this.top + 15) & ~15;

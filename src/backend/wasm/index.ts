@@ -7,7 +7,7 @@
  * synchronously at import; where synchronous compilation is refused (a browser's main thread),
  * `ready()` compiles it asynchronously.
  */
-import { registerBackend, setBackend, getBackend, listBackends } from '../backend.js';
+import { registerBackend, setBackend, getBackend, listBackends, type Backend } from '../backend.js';
 import { createWasmBackend, type KernelExports, type WasmBackendControls } from './backend.js';
 import { ThreadPool, CTRL_WORDS, NODE_WORKER_SOURCE, WEB_WORKER_SOURCE, type SpawnWorker, type WorkerLike } from './pool.js';
 import { SIMD_WASM, RELAXED_SIMD_WASM, SIMD_MT_WASM, RELAXED_SIMD_MT_WASM } from './kernels.generated.js';
@@ -177,7 +177,7 @@ function install(c: Candidate, module: WebAssembly.Module, allowAsync: boolean):
   new Int32Array(memory.buffer, ctrl, CTRL_WORDS).fill(0);
   const finish = (p: ThreadPool | null): void => {
     pool = p;
-    const be = createWasmBackend(exports, memory, ctrl + CTRL_WORDS * 4, p, ctrl);
+    const be = createWasmBackend(exports, memory, ctrl + CTRL_WORDS * 4, p, ctrl, 'wasm', c.threaded ? 32768 * 65536 : 2 ** 32);
     controls = be;
     registerBackend(be);
     variant = c.variant;
@@ -289,4 +289,19 @@ export function setWasmPoison(on: boolean): void {
 /** Testing and tuning knobs of the loaded wasm backend (null without one). */
 export function wasmControls(): WasmBackendControls | null {
   return controls;
+}
+
+/**
+ * Testing aid: a second wasm backend, on the calling thread alone and not registered, over its
+ * own memory that can grow to at most `maxBytes` (so that memory pressure can be tested without
+ * filling gigabytes). Null where the threaded kernels (which import their memory) cannot load.
+ */
+export function createWasmTestBackend(maxBytes: number): (Backend & WasmBackendControls) | null {
+  const c = candidates().find((x) => x.threaded);
+  if (!c || typeof SharedArrayBuffer === 'undefined') return null;
+  const memory = new WebAssembly.Memory({ initial: 32, maximum: Math.max(32, Math.floor(maxBytes / 65536)), shared: true });
+  const exports = new WebAssembly.Instance(new WebAssembly.Module(c.bytes), { env: { memory } }).exports as unknown as KernelExports;
+  const ctrl = (exports.heapBase() + 63) & ~63;
+  new Int32Array(memory.buffer, ctrl, CTRL_WORDS).fill(0);
+  return createWasmBackend(exports, memory, ctrl + CTRL_WORDS * 4, null, ctrl, 'wasm-test', maxBytes);
 }
