@@ -17,6 +17,8 @@ const randomFrom = (g: Generator) => (n: number, scale = 1): Float32Array => Flo
 const rand = randomFrom(rng);
 const randomArray = rand;
 const pick = <T>(xs: readonly T[]): T => xs[rng.int(xs.length)]!;
+// the kernels on the pool wherever a call is big enough, not only where measured faster
+wasmControls()?.setAdaptiveThreads(false);
 
 for (const name of listBackends().filter((b) => b !== 'reference')) {
   describe(`${name} matches reference`, () => {

@@ -94,6 +94,8 @@ describe('thread count does not change results', { skip: !listBackends().include
     const threads = backendInfo().threads;
     // these sequences are small: without this they would run on one thread whatever the count
     const minWork = wasmControls()!.setSequenceMinStepWork(0);
+    // every call big enough on the pool, as asked (not where measured faster)
+    const adaptive = wasmControls()!.setAdaptiveThreads(false);
     try {
       setNumThreads(1);
       const one = runAll();
@@ -105,6 +107,7 @@ describe('thread count does not change results', { skip: !listBackends().include
     } finally {
       setNumThreads(threads);
       wasmControls()!.setSequenceMinStepWork(minWork);
+      wasmControls()!.setAdaptiveThreads(adaptive);
     }
   });
 });
@@ -136,6 +139,8 @@ describe('thread count does not change gradients at any input width', { skip: !l
     };
     const threads = backendInfo().threads;
     const minWork = wasmControls()!.setSequenceMinStepWork(0);
+    // every call big enough on the pool, as asked (not where measured faster)
+    const adaptive = wasmControls()!.setAdaptiveThreads(false);
     try {
       setNumThreads(1);
       const one = runAll();
@@ -147,24 +152,32 @@ describe('thread count does not change gradients at any input width', { skip: !l
     } finally {
       setNumThreads(threads);
       wasmControls()!.setSequenceMinStepWork(minWork);
+      wasmControls()!.setAdaptiveThreads(adaptive);
     }
   });
 });
 
 describe('barriers', { skip: !listBackends().includes('wasm') || backendInfo().threads < 2 }, () => {
-  // A sequence kernel posted before the pool's worker has booted makes the calling thread
-  // wait at the kernel's barrier; compiled by V8's baseline compiler (Liftoff), an inlined
-  // memory.atomic.wait lost the barrier loop's registers and that thread slept for good.
-  it('a kernel posted while the worker still boots finishes, under the baseline compiler too', () => {
+  // A thread that waits long at a kernel's barrier (a worker still waking, or booting) sleeps in
+  // memory.atomic.wait; compiled by V8's baseline compiler (Liftoff), an inlined wait lost the
+  // barrier loop's registers and that thread slept for good. The pool starts on first use: the
+  // first calls run while the worker boots, the later ones wake it from its sleep between calls.
+  it('kernels run while the worker boots and after, under the baseline compiler too, and finish', () => {
     const script = `
-      const { getBackend } = await import('recurrent/internal');
+      const { getBackend, wasmControls } = await import('recurrent/internal');
       const be = getBackend();
+      wasmControls().setAdaptiveThreads(false);
       const T = 24, B = 64, I = 1, H = 32;
       const dims = { kind: 'lstm', T, B, I, H, P: 0 };
       const f32 = (n) => new Float32Array(n).fill(0.01);
       const w = { wih: f32(4 * H * I), whh: f32(4 * H * H), bih: f32(4 * H), bhh: f32(4 * H), whr: null };
-      const f = be.recurrentForward(dims, w, f32(T * B * I), f32(B * H), f32(B * H), false, true);
-      be.recurrentBackward(dims, w, f32(T * B * I), f32(B * H), f32(B * H), false, f, f32(T * B * H), null, null);
+      wasmControls().setSequenceMinStepWork(0);
+      const t0 = Date.now();
+      for (let i = 0; i < 200 && Date.now() - t0 < 3000; i++) {
+        const f = be.recurrentForward(dims, w, f32(T * B * I), f32(B * H), f32(B * H), false, true);
+        be.recurrentBackward(dims, w, f32(T * B * I), f32(B * H), f32(B * H), false, f, f32(T * B * H), null, null);
+        const until = Date.now() + 1; while (Date.now() < until); // the worker goes to sleep between calls
+      }
       console.log('done');`;
     for (const flags of [[], ['--liftoff-only']]) {
       const r = spawnSync(process.execPath, [...flags, '--input-type=module', '-e', script], {
@@ -178,7 +191,7 @@ describe('barriers', { skip: !listBackends().includes('wasm') || backendInfo().t
 });
 
 describe('a pool whose workers never start', () => {
-  it('gives up after its time limit, terminates them and runs jobs on the calling thread', () => {
+  it('starts them on first use, runs jobs on the calling thread meanwhile, and gives up on them after its time limit', () => {
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 2, shared: true });
     let spawned = 0;
     let terminated = 0;
@@ -187,14 +200,18 @@ describe('a pool whose workers never start', () => {
       return { terminate: () => void terminated++ };
     };
     const pool = new ThreadPool(spawn, null as unknown as WebAssembly.Module, memory, 0, 3, true, false, 200);
-    assert.equal(spawned, 2);
+    assert.equal(spawned, 0, 'nothing started before it is needed');
     assert.equal(pool.size, 3);
     const t0 = Date.now();
-    assert.equal(pool.threadsNow(), 1);
-    assert.ok(Date.now() - t0 >= 190, 'waited for the workers first');
+    assert.equal(pool.threadsNow(), 1, 'while they boot, the calling thread alone');
+    assert.equal(spawned, 2);
+    assert.ok(Date.now() - t0 < 100, 'without waiting for them');
+    assert.equal(pool.waitStarted(), false);
+    assert.ok(Date.now() - t0 >= 190, 'waited for them up to the time limit');
     assert.match(pool.failed ?? '', /2 of 2 pool workers did not start within 0.2 s/);
     assert.equal(terminated, 2);
     assert.equal(pool.size, 1);
+    assert.equal(pool.threadsNow(), 1);
     let ran = 0;
     pool.run('gemm', [], (n) => (ran = n));
     assert.equal(ran, 1);
@@ -205,9 +222,11 @@ describe('a pool thread that fails in the middle of a job', { skip: !listBackend
   // in a child process: were the others to wait for the failed thread, it would hang for good
   it('makes the call throw (the others stop at their barrier, no hang) and the pool goes on', () => {
     const script = `
-      const { getBackend, wasmControls, referenceBackend, Generator } = await import('recurrent/internal');
+      const { getBackend, wasmControls, referenceBackend, Generator, setNumThreads } = await import('recurrent/internal');
       const be = getBackend();
       const c = wasmControls();
+      setNumThreads(2); // the workers started (they start on first use otherwise)
+      c.setAdaptiveThreads(false);
       const r = new Generator(9);
       const rnd = (n) => Float32Array.from({ length: n }, () => r.random() - 0.5);
       // big enough for two threads; the forward waits at a barrier after projecting the inputs

@@ -14,6 +14,7 @@ import type { DrawOptions } from '../sample.js';
 import { WasmHeap, HeapRetry } from './heap.js';
 import { AHEAD_THREADS, type ThreadPool } from './pool.js';
 import { CallScope, PackedStore, ResidentCaches, type Block, type PackedEntry } from './resident.js';
+import { ThreadChooser } from './chooser.js';
 
 /** What the kernel module exports (see kernels/index.ts). */
 export interface KernelExports {
@@ -102,6 +103,13 @@ export interface WasmBackendControls {
   packedBytes(): number;
   /** Changes the packed weights' budget; returns the old one. */
   setPackedBudget(bytes: number): number;
+  /**
+   * Whether calls choose between the pool and one thread by measuring both (default true); off,
+   * every call big enough runs on the pool (tests of the kernels' thread counts). Returns the old setting.
+   */
+  setAdaptiveThreads(on: boolean): boolean;
+  /** What the thread chooser measured: per kind of call, [one thread, the pool] seconds per unit of work. */
+  threadMeasurements(): Record<string, [number, number]>;
   /** Tests: makes thread `tid`'s share of the next threaded job throw (0: the calling thread). */
   injectPoolFailure(tid: number): void;
   /** Tests: the multiply-adds per step from which the sequence kernels use threads; returns the old value. */
@@ -123,6 +131,22 @@ const AHEAD_MAIN_SHARE = 0.6;
  * h @ whh^T per step: below, a step is too short for the barrier between steps to pay.
  */
 const GENERATE_MIN_STEP_WORK = 2 ** 17;
+/**
+ * Generation on the pool runs in chunks of about this many seconds (at least MIN, at most MAX
+ * tokens), each where it is measured to be faster (see ThreadChooser; its trials are smaller).
+ */
+const GENERATE_CHUNK_SECONDS = 0.002;
+const GENERATE_MIN_CHUNK = 32;
+const GENERATE_MAX_CHUNK = 512;
+
+/** A call's kind and size, to time it for the ThreadChooser. */
+interface Meter {
+  key: string;
+  work: number;
+}
+
+/** Sizes in powers of two: calls of about the same size share their measurements. */
+const bucket = (x: number): number => Math.round(Math.log2(Math.max(1, x)));
 
 /** Where a stepper's packed weights and pipelining state lie in the kernels' memory (0: none). */
 interface StepperPtrs {
@@ -182,10 +206,23 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
   let sequenceMinStepWork = SEQUENCE_MIN_STEP_WORK;
   /** Threads for a sequence kernel that splits B batch rows, `stepWork` multiply-adds per step, T steps. */
   const rowThreads = (T: number, B: number, stepWork: number): number => (B > 1 && stepWork >= sequenceMinStepWork ? threadsFor(T * stepWork) : 1);
-  /** Runs a kernel on `nth` threads (the pool's, or this one alone). */
-  const launch = (nth: number, kernel: 'gemm' | 'recurrentForward' | 'recurrentBackward' | 'recurrentGenerate' | 'linearBackward', args: number[], own: (n: number) => void): void => {
+  const chooser = new ThreadChooser();
+  /**
+   * The threads for a call of kind `key` that could use `avail`: the pool's, or one thread where
+   * that is measured to be faster (see ThreadChooser); with the meter that records how it went.
+   */
+  const choose = (key: string, avail: number): { nth: number; meter: Meter | undefined } => {
+    if (avail <= 1) return { nth: avail, meter: undefined };
+    const { nth } = chooser.pick(key, avail);
+    return { nth, meter: { key, work: 1 } };
+  };
+  /** Runs a kernel on `nth` threads (the pool's, or this one alone), timed for the chooser when metered. */
+  const launch = (nth: number, kernel: 'gemm' | 'recurrentForward' | 'recurrentBackward' | 'recurrentGenerate' | 'linearBackward', args: number[], own: (n: number) => void,
+    meter?: Meter): void => {
+    const t0 = meter ? performance.now() : 0;
     if (nth > 1 && pool) pool.run(kernel, args, own);
     else own(1);
+    if (meter) chooser.record(meter.key, nth, (performance.now() - t0) / 1000, meter.work);
   };
 
   function gemm(transA: boolean, transB: boolean, M: number, N: number, K: number,
@@ -195,10 +232,10 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     const pa = heap.put((a as Float32Array).subarray(aOff, aOff + M * K));
     const pb = heap.put((b as Float32Array).subarray(bOff, bOff + K * N));
     const pc = accumulate ? heap.put((c as Float32Array).subarray(cOff, cOff + M * N)) : heap.alloc(M * N * 4);
-    const nth = threadsFor(M * N * K);
+    const { nth, meter } = choose(`gemm:${bucket(M * N * K)}`, threadsFor(M * N * K));
     const ws = heap.alloc(wsBytes * nth);
     const args = [+transA, +transB, M, N, K, pa, pb, pc, +accumulate, ws];
-    launch(nth, 'gemm', args, (n) => k.gemm(+transA, +transB, M, N, K, pa, pb, pc, +accumulate, ws, 0, n));
+    launch(nth, 'gemm', args, (n) => k.gemm(+transA, +transB, M, N, K, pa, pb, pc, +accumulate, ws, 0, n), meter);
     c.set(heap.f32(pc, M * N), cOff);
   }
 
@@ -212,17 +249,18 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     const pdx = dx ? heap.alloc(rows * K * 4) : 0;
     const pdw = dw ? heap.alloc(O * K * 4) : 0;
     const pdb = db ? heap.alloc(O * 4) : 0;
-    const nth = threadsFor(rows * O * K);
+    const { nth, meter } = choose(`linearBackward:${bucket(rows * O * K)}`, threadsFor(rows * O * K));
     const ws = heap.alloc(wsBytes * nth);
     const args = heap.args([rows, K, O, pg, px, pw, pdx, pdw, pdb, ws, wsBytes, heap.alloc(O * 8), nth]);
-    launch(nth, 'linearBackward', [args], () => k.linearBackward(args, 0));
+    launch(nth, 'linearBackward', [args], () => k.linearBackward(args, 0), meter);
     if (dx) dx.set(heap.f32(pdx, rows * K));
     if (dw) dw.set(heap.f32(pdw, O * K));
     if (db) db.set(heap.f32(pdb, O));
   }
 
   /** Copies the weights and state in and fills the argument slots both kernels share. */
-  function common(dims: RecurrentDims, w: RecurrentWeights, x: Float32Array | null, h0: Float32Array | null, c0: Float32Array | null, reverse: boolean) {
+  function common(dims: RecurrentDims, w: RecurrentWeights, x: Float32Array | null, h0: Float32Array | null, c0: Float32Array | null, reverse: boolean,
+    kernel: 'recurrentForward' | 'recurrentBackward') {
     const { kind, T, B, I, H, P } = dims;
     const GH = gateCount(kind) * H;
     const Hout = P || H;
@@ -241,12 +279,14 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     slots[21] = heap.alloc(B * GH * 4); // hh
     slots[22] = heap.alloc(Math.max(k.packedBytes(Hout, GH), k.packedBytes(GH, Hout)));
     slots[23] = P ? heap.alloc(Math.max(k.packedBytes(H, P), k.packedBytes(P, H))) : 0;
-    const nth = rowThreads(T, B, B * GH * (I + Hout));
+    const stepWork = B * GH * (I + Hout);
+    const { nth, meter } = choose(`${kernel}:${kind}:${bucket(stepWork)}:${bucket(T)}`, rowThreads(T, B, stepWork));
+    if (meter) meter.work = T * stepWork;
     slots[24] = heap.alloc(wsBytes * nth);
     slots[39] = nth;
     slots[40] = ctrl;
     slots[41] = wsBytes;
-    return { slots, GH, Hout, nth };
+    return { slots, GH, Hout, nth, meter };
   }
 
   function recurrentForward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
@@ -280,9 +320,9 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     // blocks not yet owned by a cache go back if anything below fails (or starts over)
     let owned = false;
     try {
-      const { slots, nth } = resident
-        ? common(dims, w, null, null, null, reverse)
-        : common(dims, w, x as Float32Array, h0 as Float32Array, c0 as Float32Array | null, reverse);
+      const { slots, nth, meter } = resident
+        ? common(dims, w, null, null, null, reverse, 'recurrentForward')
+        : common(dims, w, x as Float32Array, h0 as Float32Array, c0 as Float32Array | null, reverse, 'recurrentForward');
       if (resident) {
         heap.f32(resident.x, x.length).set(x);
         heap.f32(resident.h0, h0.length).set(h0);
@@ -299,7 +339,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
       // on several threads each projects its own rows against wih^T packed here once (A_XPACK)
       if (nth > 1) slots[62] = heap.alloc(k.packedBytes(I, GH));
       const args = heap.args(slots);
-      launch(nth, 'recurrentForward', [args], () => k.recurrentForward(args, 0));
+      launch(nth, 'recurrentForward', [args], () => k.recurrentForward(args, 0), meter);
       const out = heap.take(slots[15]!, T * B * Hout);
       const last = reverse ? 0 : T - 1;
       const hN = out.slice(last * B * Hout, (last + 1) * B * Hout);
@@ -354,7 +394,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     const res = cache.resident;
     if (res && res.out === 0) throw new Error('recurrentBackward: the cache was already released');
     // resident x, h0, c0 need no copy; common() still copies the weights
-    const { slots, GH, Hout, nth } = common(dims, w, res ? null : (x as Float32Array), res ? null : (h0 as Float32Array), res ? null : (c0 as Float32Array | null), reverse);
+    const { slots, GH, Hout, nth, meter } = common(dims, w, res ? null : (x as Float32Array), res ? null : (h0 as Float32Array), res ? null : (c0 as Float32Array | null), reverse, 'recurrentBackward');
     const TB = T * B;
     if (res) {
       residentSlots(slots, res);
@@ -386,7 +426,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     slots[43] = pw && (w.bih || (w.bhh && kind !== 'gru')) ? heap.alloc(B * GH * 4) : 0;
     slots[44] = pw && w.bhh && kind === 'gru' ? heap.alloc(B * GH * 4) : 0;
     const args = heap.args(slots);
-    launch(nth, 'recurrentBackward', [args], () => k.recurrentBackward(args, 0));
+    launch(nth, 'recurrentBackward', [args], () => k.recurrentBackward(args, 0), meter);
     const takeOr = (slot: number, n: number): Float32Array | null => (slots[slot] ? heap.take(slots[slot]!, n) : null);
     return {
       dx: takeOr(33, TB * I),
@@ -572,7 +612,8 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
         const lstm = kind === 'lstm';
         // one row splits by hidden units (whole 8-unit blocks, no projection), more rows by rows
         const stepWork = B * (GH * (I + Hout) + O * Hout);
-        const nth = unitSplit && B === 1 ? threadsFor(T * stepWork) : rowThreads(T, B, stepWork);
+        const { nth, meter } = choose(`step:${kind}:${B === 1 ? 'units' : 'rows'}:${bucket(stepWork)}`, unitSplit && B === 1 ? threadsFor(T * stepWork) : rowThreads(T, B, stepWork));
+        if (meter) meter.work = T * stepWork;
         slots.fill(0);
         slots[0] = KIND[kind];
         slots[1] = T; slots[2] = B; slots[3] = I; slots[4] = H; slots[5] = P;
@@ -615,7 +656,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
           slots[50] = heap.alloc(T * B * O * 4);
         }
         const args = heap.args(slots);
-        launch(nth, 'recurrentForward', [args], () => k.recurrentForward(args, 0));
+        launch(nth, 'recurrentForward', [args], () => k.recurrentForward(args, 0), meter);
         const nH = B * Hout;
         return {
           out: stepResult(heap.f32(slots[15]!, T * nH)),
@@ -642,57 +683,85 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
         const O = top.head!.O;
         if (O > V) throw new Error(`RecurrentStepper.generate: the head's ${O} outputs are not all token ids of the embedding's ${V}`);
         if (temperature > 0 && uniforms.length < n) throw new Error(`RecurrentStepper.generate: ${n} uniforms expected, got ${uniforms.length}`);
-        // every layer's packed weights resident (and pinned) before the scratch
+        // every layer's packed weights resident (and pinned) for the whole call
         const layerPtrs = stack.map((m) => m!.ptrs());
-        heap.reset();
         const lstm = kind === 'lstm';
         const L = stack.length;
         const stepWork = L * GH * H;
-        const nth = unitSplit && GH * H >= GENERATE_MIN_STEP_WORK ? threadsFor(n * stepWork) : 1;
-        // each thread's rows start on their own 64-byte cache lines (no line written by two
-        // threads in a step: that costs microseconds a step here)
-        const opad = (O + 15) & ~15;
-        const line = (bytes: number): number => (heap.alloc(bytes + 64) + 63) & ~63;
-        const records = new Int32Array(16 * L);
-        const hBufs: number[] = [];
-        const cBufs: number[] = [];
-        stack.forEach((m, l) => {
-          const r = records.subarray(16 * l);
-          const q = layerPtrs[l]!;
-          r[0] = m!.I; r[1] = l === 0 ? 0 : q.wihP; r[2] = q.whhP; r[3] = q.bihP; r[4] = q.bhhP;
-          r[5] = heap.put(states[l]!.h as Float32Array);
-          r[6] = states[l]!.c ? heap.put(states[l]!.c as Float32Array) : 0;
-          r[7] = hBufs[l] = line(2 * H * 4);
-          r[8] = cBufs[l] = lstm ? line(2 * H * 4) : 0;
-          r[9] = line(GH * 4);
-          r[10] = line(GH * 4);
-          r[11] = lstm ? line(H * 4) : 0;
-          r[12] = kind === 'gru' ? line(H * 4) : 0;
-        });
-        slots.fill(0);
-        slots[0] = KIND[kind];
-        slots[1] = n; slots[4] = H;
-        slots[24] = line(wsBytes * nth);
-        slots[39] = nth;
-        slots[40] = ctrl;
-        slots[41] = wsBytes;
-        slots[45] = heap.alloc(n * 4);
-        slots[46] = layerPtrs[0]!.tableP;
-        slots[47] = layerPtrs[L - 1]!.headP;
-        slots[48] = layerPtrs[L - 1]!.headBP;
-        slots[49] = O;
-        slots[50] = line(2 * nth * opad * 4);
-        slots[56] = temperature > 0 ? heap.putF64(uniforms.subarray(0, n)) : 0;
-        slots[57] = new Int32Array(Float32Array.of(temperature).buffer)[0]!;
-        slots[58] = first;
-        slots[59] = opad;
-        slots[60] = heap.putI32(records);
-        slots[61] = L;
-        const args = heap.args(slots);
-        launch(nth, 'recurrentGenerate', [args], () => k.recurrentGenerate(args, 0));
-        const at = (buf: number): number => buf + ((n - 1) & 1) * H * 4; // the last step's half
-        const states1 = stack.map((_, l) => ({ hN: heap.take(at(hBufs[l]!), H), cN: lstm ? heap.take(at(cBufs[l]!), H) : null }));
-        return { ids: heap.i32(slots[45]!, n).slice(), hN: states1[0]!.hN, cN: states1[0]!.cN, above: states1.slice(1), logits: heap.take(slots[50]!, O) };
+        const pooled = unitSplit && GH * H >= GENERATE_MIN_STEP_WORK ? threadsFor(n * stepWork) : 1;
+        const key = `generate:${kind}:${bucket(stepWork)}`;
+        /** m tokens from `tok` and the layers' states `st`, on nth threads: one kernel call. */
+        const chunk = (tok: number, m: number, st: { h: FloatArray; c: FloatArray | null }[], u0: number, nth: number) => {
+          heap.reset();
+          // each thread's rows start on their own 64-byte cache lines (no line written by two
+          // threads in a step: that costs microseconds a step here)
+          const opad = (O + 15) & ~15;
+          const line = (bytes: number): number => (heap.alloc(bytes + 64) + 63) & ~63;
+          const records = new Int32Array(16 * L);
+          const hBufs: number[] = [];
+          const cBufs: number[] = [];
+          stack.forEach((layer, l) => {
+            const r = records.subarray(16 * l);
+            const q = layerPtrs[l]!;
+            r[0] = layer!.I; r[1] = l === 0 ? 0 : q.wihP; r[2] = q.whhP; r[3] = q.bihP; r[4] = q.bhhP;
+            r[5] = heap.put(st[l]!.h as Float32Array);
+            r[6] = st[l]!.c ? heap.put(st[l]!.c as Float32Array) : 0;
+            r[7] = hBufs[l] = line(2 * H * 4);
+            r[8] = cBufs[l] = lstm ? line(2 * H * 4) : 0;
+            r[9] = line(GH * 4);
+            r[10] = line(GH * 4);
+            r[11] = lstm ? line(H * 4) : 0;
+            r[12] = kind === 'gru' ? line(H * 4) : 0;
+          });
+          slots.fill(0);
+          slots[0] = KIND[kind];
+          slots[1] = m; slots[4] = H;
+          slots[24] = line(wsBytes * nth);
+          slots[39] = nth;
+          slots[40] = ctrl;
+          slots[41] = wsBytes;
+          slots[45] = heap.alloc(m * 4);
+          slots[46] = layerPtrs[0]!.tableP;
+          slots[47] = layerPtrs[L - 1]!.headP;
+          slots[48] = layerPtrs[L - 1]!.headBP;
+          slots[49] = O;
+          slots[50] = line(2 * nth * opad * 4);
+          slots[56] = temperature > 0 ? heap.putF64(uniforms.subarray(u0, u0 + m)) : 0;
+          slots[57] = new Int32Array(Float32Array.of(temperature).buffer)[0]!;
+          slots[58] = tok;
+          slots[59] = opad;
+          slots[60] = heap.putI32(records);
+          slots[61] = L;
+          const args = heap.args(slots);
+          launch(nth, 'recurrentGenerate', [args], () => k.recurrentGenerate(args, 0), pooled > 1 ? { key, work: m * stepWork } : undefined);
+          const at = (buf: number): number => buf + ((m - 1) & 1) * H * 4; // the last step's half
+          return {
+            ids: heap.i32(slots[45]!, m).slice(),
+            states: stack.map((_, l) => ({ h: heap.take(at(hBufs[l]!), H) as FloatArray, c: lstm ? heap.take(at(cBufs[l]!), H) as FloatArray : null })),
+            logits: heap.take(slots[50]!, O),
+          };
+        };
+        // on the pool, in chunks each of which runs where it is measured to be faster (a trial of
+        // the slower choice is a short chunk); the same tokens and state as one call
+        const ids = new Int32Array(n);
+        let st = states as { h: FloatArray; c: FloatArray | null }[];
+        let tok = first;
+        let logits: Float32Array = new Float32Array(0);
+        for (let done = 0; done < n;) {
+          const pick = chooser.pick(key, pooled, true);
+          // chunks of about GENERATE_CHUNK_SECONDS at the speed measured: a machine that turns
+          // busy in the middle of one costs at most that many times its slowdown
+          const per = chooser.cost(key) * stepWork;
+          const full = Number.isFinite(per) ? Math.max(GENERATE_MIN_CHUNK, Math.min(GENERATE_MAX_CHUNK, Math.round(GENERATE_CHUNK_SECONDS / per))) : GENERATE_MAX_CHUNK;
+          const m = pooled > 1 ? Math.min(n - done, Math.max(1, Math.ceil(pick.scale * full))) : n;
+          const r = chunk(tok, m, st, done, pick.nth);
+          ids.set(r.ids, done);
+          tok = r.ids[m - 1]!;
+          st = r.states;
+          logits = r.logits;
+          done += m;
+        }
+        return { ids, hN: st[0]!.h, cN: st[0]!.c, above: st.slice(1).map((x) => ({ hN: x.h, cN: x.c })), logits };
       }),
       dispose() {
         if (!live) return;
@@ -715,6 +784,12 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
       caches.budget = bytes;
     },
     packedBytes: () => packed.bytes(),
+    setAdaptiveThreads: (on: boolean) => {
+      const old = chooser.enabled;
+      chooser.enabled = on;
+      return old;
+    },
+    threadMeasurements: () => chooser.snapshot(),
     setPackedBudget: (bytes: number) => {
       const old = packed.budget;
       packed.budget = bytes;

@@ -24,6 +24,11 @@ const STARTED = 20;
 const FAILED = 21;
 /** Control word by which a test makes a worker's next job fail. */
 const INJECT = 22;
+/**
+ * How long (ms) an idle worker spins for the next job before it sleeps: longer than the
+ * JavaScript between the calls of a stepping loop, far shorter than a time slice.
+ */
+const JOB_SPIN_MS = 0.2;
 /** How long the first threaded job waits for the workers to start before running on one thread. */
 const START_TIMEOUT_MS = 30000;
 export const KERNELS = ['gemm', 'recurrentForward', 'recurrentBackward', 'recurrentGenerate', 'linearBackward', 'exit'] as const;
@@ -41,8 +46,10 @@ const names = ${JSON.stringify(KERNELS)};
 // the job counter at spawn: a job posted while this worker booted still counts as new
 let seq = seq0;
 for (;;) {
-  let spins = 0;
-  while (Atomics.load(w, 2) === seq && ++spins < 2000000);
+  // spin a little (the next call of a stepping loop comes within microseconds), then sleep: a
+  // spinning worker takes a core that a busy machine's other threads, ours among them, need
+  const until = performance.now() + ${JOB_SPIN_MS};
+  for (let spins = 0; Atomics.load(w, 2) === seq; spins++) if ((spins & 255) === 255 && performance.now() > until) break;
   Atomics.wait(w, 2, seq);
   seq = Atomics.load(w, 2);
   const name = names[w[4]];
@@ -103,15 +110,26 @@ export class ThreadPool {
     /** How long threadsNow() waits for workers to start. */
     private readonly startTimeoutMs = START_TIMEOUT_MS) {
     this.w = new Int32Array(memory.buffer, ctrl, CTRL_WORDS);
-    this.threads = 1;
-    this.grow(threads);
     this.threads = threads;
+    // browsers start every worker now (ready() waits for them); Node starts them on first use,
+    // so a short command that never needs them does not pay for their start (or wait for it at exit)
+    if (fixedSize) this.grow(threads);
   }
 
+  /** When the workers not yet started were spawned (performance.now()), or null. */
+  private spawnedAt: number | null = null;
+
   private grow(threads: number): void {
+    if (this.workers.length >= threads - 1) return;
+    this.spawnedAt = performance.now();
     while (this.workers.length < threads - 1) {
       this.workers.push(this.spawn({ module: this.module, memory: this.memory, tid: this.workers.length + 1, ctrl: this.ctrl, seq: Atomics.load(this.w, 2) }));
     }
+  }
+
+  /** Whether every worker has started (instantiated the kernels). */
+  private started(): boolean {
+    return Atomics.load(this.w, STARTED) >= this.workers.length;
   }
 
   /** Why the pool runs on the calling thread alone (its workers did not start), or null. */
@@ -123,26 +141,39 @@ export class ThreadPool {
   }
 
   /**
-   * The threads a job can run on now. The first time after workers were added it waits for them
-   * to start (they boot asynchronously); where they do not within the time limit, or one reported
-   * an error, the pool gives up on them and every job runs on the calling thread: a kernel never
-   * waits at a barrier for a worker that is not there.
+   * The threads a job can run on now. The first call starts the workers; until they have started
+   * (they boot asynchronously, in tens of milliseconds) jobs run on the calling thread, which
+   * gives the same results. Where they do not start within the time limit, or one reported an
+   * error, the pool gives up on them: a kernel never waits at a barrier for a worker that is not there.
    */
   threadsNow(): number {
     if (this.failed || this.threads === 1) return this.size;
-    const want = this.workers.length;
-    if (Atomics.load(this.w, STARTED) >= want || !this.mayWait) return this.threads;
-    const deadline = Date.now() + this.startTimeoutMs;
+    this.grow(this.threads);
+    if (this.started() || !this.mayWait) return this.threads;
+    if (performance.now() - this.spawnedAt! > this.startTimeoutMs) this.giveUp();
+    return 1;
+  }
+
+  /** Waits (blocking, up to the time limit) until every worker has started; false if they did not. */
+  waitStarted(): boolean {
+    if (this.failed || this.threads === 1) return !this.failed;
+    this.grow(this.threads);
+    if (!this.mayWait) return true;
     let started: number;
-    while ((started = Atomics.load(this.w, STARTED)) < want && !this.failed) {
-      const left = deadline - Date.now();
+    while ((started = Atomics.load(this.w, STARTED)) < this.workers.length && !this.failed) {
+      const left = this.spawnedAt! + this.startTimeoutMs - performance.now();
       if (left <= 0) {
-        this.fail(`${want - started} of ${want} pool workers did not start within ${this.startTimeoutMs / 1000} s`);
+        this.giveUp();
         break;
       }
       Atomics.wait(this.w, STARTED, started, Math.min(left, 100));
     }
-    return this.size;
+    return !this.failed;
+  }
+
+  private giveUp(): void {
+    const want = this.workers.length;
+    this.fail(`${want - Atomics.load(this.w, STARTED)} of ${want} pool workers did not start within ${this.startTimeoutMs / 1000} s`);
   }
 
   /** Stops using the workers (they are terminated); jobs run on the calling thread from now on. */
@@ -158,10 +189,11 @@ export class ThreadPool {
     }
   }
 
+  /** Sets the threads jobs use; new workers are started, and waited for (the caller asked for them). */
   resize(threads: number): void {
     if (this.fixedSize) threads = Math.min(threads, this.workers.length + 1);
-    else this.grow(threads);
     this.threads = threads;
+    if (!this.fixedSize && threads > 1) this.waitStarted();
   }
 
   /** Runs a kernel on every thread; `own(tid, nth)` runs the caller's share. */
