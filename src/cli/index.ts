@@ -39,15 +39,17 @@ Options:
   --version   the version
 `;
 
-const EXPORT_USAGE = `Usage: recurrent export onnx --model MODEL --out FILE.onnx [--json]
+const EXPORT_USAGE = `Usage: recurrent export onnx --model MODEL --out FILE.onnx [--states] [--json]
 
 Writes the model (a recurrent model file, .safetensors) as ONNX with the RNN, LSTM and GRU
-operators; batch and sequence length are dynamic, initial states are the inputs h0 (c0) and
-final states the outputs hN (cN). LSTM projections cannot be exported.
+operators; batch and sequence length are dynamic, the final states are the outputs hN (cN), and
+the initial states zeros or, with --states, the inputs h0 (c0). LSTM projections cannot be
+exported.
 
 Options:
   --model MODEL   the model file to read
-  --out FILE      the ONNX file to write (atomically)
+  --out FILE      the ONNX file to write (atomically; a link is followed; never --model)
+  --states        make the initial states inputs h0 (and c0), for carrying state between calls
   --json          print {"out", "bytes", "inputs"} on stdout when done
 `;
 
@@ -55,7 +57,7 @@ Options:
 async function exportOnnx(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args, allowPositionals: true, strict: true,
-    options: { model: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } },
+    options: { model: { type: 'string' }, out: { type: 'string' }, states: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' } },
   });
   if (values.help) {
     process.stdout.write(EXPORT_USAGE);
@@ -67,9 +69,9 @@ async function exportOnnx(args: string[]): Promise<void> {
   checkInput(values.model, 'model file');
   checkOutputs([{ flag: 'out', path: values.out }], [{ flag: 'model', path: values.model }]);
   const { model } = loadModelFile(values.model);
-  await exportOnnxFile(values.out, model);
+  await exportOnnxFile(values.out, model, { initialStates: !!values.states });
   const bytes = statSync(values.out).size;
-  const inputs = ['input', 'h0', ...(model.rnn instanceof LSTM ? ['c0'] : [])];
+  const inputs = ['input', ...(values.states ? ['h0', ...(model.rnn instanceof LSTM ? ['c0'] : [])] : [])];
   reportResult(values.json, `wrote ${values.out} (${bytes} bytes)`, { out: values.out, bytes, inputs });
 }
 

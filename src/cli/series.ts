@@ -62,7 +62,7 @@ Options:
   --data CSV          the CSV (the rows of its series, as in training)
   --where COL=VALUE   keep only these rows (default: the model's own --where)
   --horizon H         steps ahead, 1-10000 (default: the model's training --horizon)
-  --plot FILE.svg     draw the history and the forecast (written atomically)
+  --plot FILE.svg     draw the history and the forecast (written atomically; a link is followed)
   --json              one JSON line on stdout
 `;
 

@@ -9,7 +9,7 @@
  * those a killed process left behind (their process is gone).
  */
 import { loadModel, saveModel, type LoadedModel } from './model-file.js';
-import { exportOnnx } from './onnx.js';
+import { exportOnnx, type OnnxExportOptions } from './onnx.js';
 import type { SequenceModel } from '../nn/sequence-model.js';
 
 interface Stats {
@@ -202,8 +202,8 @@ export function loadModelFile(path: string): LoadedModel {
   }
 }
 
-/** Exports `model` to an ONNX file at `path`, atomically. */
-export async function exportOnnxFile(path: string, model: SequenceModel): Promise<void> {
+/** Exports `model` to an ONNX file at `path`, atomically (see `exportOnnx` for the options). */
+export async function exportOnnxFile(path: string, model: SequenceModel, options: OnnxExportOptions = {}): Promise<void> {
   checkWritable(path, 'exportOnnxFile');
-  writeFileAtomic(path, await exportOnnx(model));
+  writeFileAtomic(path, await exportOnnx(model, options));
 }

@@ -2,8 +2,10 @@
  * ONNX export of a SequenceModel: Embedding -> RNN / LSTM / GRU (any layers, directions) ->
  * Linear, with ONNX's RNN, LSTM and GRU operators. Gate blocks are reordered (PyTorch LSTM
  * i,f,g,o -> ONNX i,o,f,c; GRU r,z,n -> z,r,h with linear_before_reset = 1), the batch and the
- * sequence length are symbolic, the initial states are graph inputs (h0, c0: zeros give
- * PyTorch's default) and the final states outputs (hN, cN). Encoded with protobufjs's code
+ * sequence length are symbolic, the final states are outputs (hN, cN), and the initial states
+ * zeros (PyTorch's default) or, with `initialStates`, graph inputs h0, c0 (for a caller that
+ * carries the state from call to call), as torch.onnx.export makes them inputs only when given.
+ * Encoded with protobufjs's code
  * generated from onnx.proto (the onnx-proto package), loaded when first needed so the rest of
  * the library has no dependency on it.
  *
@@ -41,9 +43,21 @@ function reorder(data: ArrayLike<number>, blocks: number, order: readonly number
   return out;
 }
 
+/** Options of `exportOnnx`. */
+export interface OnnxExportOptions {
+  /**
+   * Make the initial states graph inputs `h0` (and `c0` for an LSTM), (L*D, batch, H), which a
+   * runtime then requires (default false: the states start at zeros and are not inputs).
+   */
+  initialStates?: boolean;
+}
+
 /** Exports `model` to the bytes of an ONNX model (opset 14). */
-export async function exportOnnx(model: SequenceModel): Promise<Uint8Array> {
+export async function exportOnnx(model: SequenceModel, options: OnnxExportOptions = {}): Promise<Uint8Array> {
   const who = 'exportOnnx';
+  if (options === null || typeof options !== 'object') throw new Error(`${who}: options must be an object, got ${String(options)}`);
+  const withStates = options.initialStates ?? false;
+  if (typeof withStates !== 'boolean') throw new Error(`${who}: initialStates must be true or false, got ${String(withStates)}`);
   const pkg = ((await import('onnx-proto')) as unknown as { default?: OnnxModule } & OnnxModule);
   const onnx: Onnx = (pkg.default ?? pkg).onnx;
   const rnn = model.rnn;
@@ -110,6 +124,7 @@ export async function exportOnnx(model: SequenceModel): Promise<Uint8Array> {
       ? floatInit(`B_l${l}`, [D, 2 * G * H], dirs.flatMap((s) => [...reorder(p(`rnn.bias_ih${s}`).data, G, order), ...reorder(p(`rnn.bias_hh${s}`).data, G, order)]))
       : '';
     const range = (name: string): string => {
+      if (!withStates) return ''; // an omitted optional input: zeros
       const out = fresh(`${name}_l${l}`);
       node('Slice', [name, int64Init(fresh('starts'), [l * D]), int64Init(fresh('ends'), [(l + 1) * D]), int64Init(fresh('axes'), [0])], [out]);
       return out;
@@ -125,7 +140,7 @@ export async function exportOnnx(model: SequenceModel): Promise<Uint8Array> {
       const act = (rnn as { nonlinearity?: string }).nonlinearity === 'relu' ? 'Relu' : 'Tanh';
       attrs.push(attr('activations', Array.from({ length: D }, () => act)));
     }
-    node(kind, [x, W, R, B, '', h0, ...(c0 ? [c0] : [])], [Y, Yh, ...(Yc ? [Yc] : [])], attrs);
+    node(kind, [x, W, R, B, '', h0, ...(c0 !== null && c0 !== '' ? [c0] : [])], [Y, Yh, ...(Yc ? [Yc] : [])], attrs);
     hN.push(Yh);
     if (Yc) cN.push(Yc);
     // Y (T, D, B, H) -> (T, B, D, H) -> (T, B, D*H)
@@ -179,8 +194,7 @@ export async function exportOnnx(model: SequenceModel): Promise<Uint8Array> {
   const LD = L * D;
   const inputs = [
     model.embedding ? value(inputName, INT32, time) : value(inputName, FLOAT, [...time, rnn.inputSize]),
-    value('h0', FLOAT, [LD, 'batch', H]),
-    ...(kind === 'LSTM' ? [value('c0', FLOAT, [LD, 'batch', H])] : []),
+    ...(withStates ? [value('h0', FLOAT, [LD, 'batch', H]), ...(kind === 'LSTM' ? [value('c0', FLOAT, [LD, 'batch', H])] : [])] : []),
   ];
   const O = head.outFeatures;
   const outDims = model.output === 'sequence' ? [...time, O] : ['batch', O];

@@ -56,7 +56,10 @@ describe('recurrent CLI', () => {
       manualSeed(12);
       const m = new SequenceModel({ rnn: { kind: 'lstm', inputSize: 2, hiddenSize: 6, numLayers: 2 }, head: { outFeatures: 1 }, output: 'last' });
       saveModelFile(join(dir, 'm.safetensors'), m);
-      const r = cli('export', 'onnx', '--model', join(dir, 'm.safetensors'), '--out', join(dir, 'm.onnx'), '--json');
+      const plain = cli('export', 'onnx', '--model', join(dir, 'm.safetensors'), '--out', join(dir, 'plain.onnx'), '--json');
+      assert.equal(plain.status, 0, plain.stderr);
+      assert.deepEqual((JSON.parse(plain.stdout.trim()) as { inputs: string[] }).inputs, ['input']);
+      const r = cli('export', 'onnx', '--model', join(dir, 'm.safetensors'), '--out', join(dir, 'm.onnx'), '--states', '--json');
       assert.equal(r.status, 0, r.stderr);
       const line = JSON.parse(r.stdout.trim().split('\n').pop()!) as { out: string; bytes: number; inputs: string[] };
       assert.deepEqual(line.inputs, ['input', 'h0', 'c0']);

@@ -1,7 +1,8 @@
 /**
  * ONNX export, checked in a real runtime: each exported model runs in ONNX Runtime
  * (onnxruntime-node) at two batch sizes and sequence lengths from one file, with non-zero
- * initial states, and matches recurrent's outputs and final states within 1e-4.
+ * initial states as inputs (initialStates) and without state inputs (zeros), and matches
+ * recurrent's outputs and final states within 1e-4.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,7 +25,9 @@ describe('ONNX export, run in ONNX Runtime', () => {
       manualSeed(3);
       const m = new SequenceModel(config);
       m.eval();
-      const session = await ort.InferenceSession.create(await exportOnnx(m));
+      const session = await ort.InferenceSession.create(await exportOnnx(m, { initialStates: true }));
+      const plain = await ort.InferenceSession.create(await exportOnnx(m));
+      assert.deepEqual(plain.inputNames, ['input'], 'without initialStates, no state inputs');
       const rnn = m.rnn;
       const LD = rnn.numLayers * rnn.numDirections;
       const H = rnn.hiddenSize;
@@ -46,6 +49,11 @@ describe('ONNX export, run in ONNX Runtime', () => {
         const [hN, cN] = lstm ? (state as [Tensor, Tensor]) : [state as Tensor, null];
         assertClose(r['hN']!.data as Float32Array, hN.data, `${name} hN`, 1e-4, 0);
         if (cN) assertClose(r['cN']!.data as Float32Array, cN.data, `${name} cN`, 1e-4, 0);
+        // without initialStates the states start at zeros (as forward's default) and are not inputs
+        const [out0, state0] = m.forward(x);
+        const r0 = await plain.run({ input: feeds['input']! });
+        assertClose(r0['output']!.data as Float32Array, out0.data, `${name} T=${T} B=${B} output from zero states`, 1e-4, 0);
+        assertClose(r0['hN']!.data as Float32Array, (lstm ? (state0 as [Tensor, Tensor])[0] : (state0 as Tensor)).data, `${name} hN from zero states`, 1e-4, 0);
       }
     });
   }
