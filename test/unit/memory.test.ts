@@ -11,6 +11,7 @@ import {
   LSTM, GRU, Embedding, Linear, randn, noGrad, manualSeed, Generator, setBackend, listBackends, wasmControls, referenceBackend, createWasmTestBackend,
   type RecurrentDims,
 } from 'recurrent/internal';
+import { join } from 'node:path';
 import { ROOT } from '../helpers.js';
 
 const hasWasm = listBackends().includes('wasm');
@@ -158,3 +159,15 @@ describe('forwards with gradients on whose graphs are dropped (evaluation withou
     assert.ok(lstm.parameters().every((p) => p.grad && Number.isFinite(p.grad.data[0]!)));
   });
 });
+
+describe('a soak (bench/soak.mjs at a smaller count)', { skip: !hasWasm }, () => {
+  it('3,000 lstm-ts training steps, then 30,000 T=1 forwards with and without gradients: RSS flat within 5% once warmed up', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'bench', 'soak.mjs'), '3000', '30000', '0.5'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const res = JSON.parse(r.stdout.trim()) as Record<'train' | 'infer', { driftPct: number; warmMB: number; peakMB: number }>;
+    for (const phase of ['train', 'infer'] as const) {
+      assert.ok(res[phase].driftPct < 5, `${phase}: RSS ${res[phase].warmMB} MB once warmed up, ${res[phase].peakMB} MB at most after`);
+    }
+  });
+});
+

@@ -58,9 +58,11 @@ const SEQUENCE_MIN_STEP_WORK = 1 << 20;
 
 /**
  * What backward needs, either resident in wasm memory (addresses, freed by release()) or, past
- * the residency budget, copied out to JavaScript arrays.
+ * the residency budget, copied out to JavaScript arrays. Held apart from the cache object the
+ * graph holds, so that the registry of resident caches can copy it out without keeping that
+ * object (and so its graph) alive.
  */
-interface WasmCache extends RecurrentCache {
+interface CacheData {
   /** Addresses of what backward reads, while resident (null: copied out, in the arrays below). */
   resident: { out: number; gates: number; c: number; tc: number; m: number; hn: number; x: number; h0: number; c0: number } | null;
   gates: Float32Array | null;
@@ -70,8 +72,14 @@ interface WasmCache extends RecurrentCache {
   hn: Float32Array | null;
 }
 
+interface WasmCache extends RecurrentCache {
+  data: CacheData;
+  /** Bytes of what backward reads, resident or not (what a training step needs kept). */
+  bytes: number;
+}
+
 /** Points the argument slots of the sequence kernels at a resident cache. */
-function residentSlots(slots: number[], r: NonNullable<WasmCache['resident']>): void {
+function residentSlots(slots: number[], r: NonNullable<CacheData['resident']>): void {
   slots[7] = r.x;
   slots[13] = r.h0;
   slots[14] = r.c0;
@@ -84,9 +92,8 @@ function residentSlots(slots: number[], r: NonNullable<WasmCache['resident']>): 
 }
 
 /**
- * Bytes of wasm memory that resident training caches may hold at once; beyond it the oldest are
- * copied out. A training step's caches are far below it (lstm-big's: about 60 MiB); a forward
- * with gradients on whose graph is dropped unused (evaluation without noGrad) stays within it.
+ * The most bytes of wasm memory that resident training caches may hold at once (beyond what
+ * training measured it needs, see ResidentCaches, the oldest are copied out).
  */
 const RESIDENT_BUDGET = 256 * 2 ** 20;
 /** Bytes of wasm memory that steppers' packed weights may hold at once; past it the least recently used are packed again when next used. */
@@ -302,7 +309,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
       hn: kind === 'gru' ? T * B * H : 0, x: T * B * I, h0: B * Hout, c0: c0 ? B * H : 0,
     };
     const total = Object.values(sizes).reduce((a, b) => a + (b ? b * 4 + 32 : 0), 0);
-    let resident: NonNullable<WasmCache['resident']> | null = null;
+    let resident: NonNullable<CacheData['resident']> | null = null;
     const blocks: Block[] = [];
     if (keepCache && caches.admit(total)) {
       const r = {} as Record<keyof typeof sizes, number>;
@@ -345,35 +352,42 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
       const hN = out.slice(last * B * Hout, (last + 1) * B * Hout);
       const cN = lstm ? heap.take(slots[17]! + last * B * H * 4, B * H) : null;
       let cache: WasmCache | null = null;
+      if (keepCache) caches.forwardKept();
       if (keepCache && resident) {
         const res = resident;
-        const c: WasmCache & { blocks: Block[]; spill(): void } = {
-          backend: 'wasm', resident: res, gates: null, c: null, tc: null, m: null, hn: null, blocks,
+        const data: CacheData = { resident: res, gates: null, c: null, tc: null, m: null, hn: null };
+        const key = caches.add({
+          blocks,
+          // past the budget: backward then copies these in, as for a cache that was never resident
+          spill: () => {
+            data.gates = heap.take(res.gates, sizes.gates);
+            data.c = res.c ? heap.take(res.c, sizes.c) : null;
+            data.tc = res.tc ? heap.take(res.tc, sizes.tc) : null;
+            data.m = res.m ? heap.take(res.m, sizes.m) : null;
+            data.hn = res.hn ? heap.take(res.hn, sizes.hn) : null;
+            data.resident = null;
+          },
+        });
+        owned = true;
+        cache = {
+          backend: 'wasm', data, bytes: total,
           release: () => {
             caches.free(key);
             for (const name of Object.keys(res) as (keyof typeof res)[]) res[name] = 0;
           },
-          // past the budget: backward then copies these in, as for a cache that was never resident
-          spill: () => {
-            c.gates = heap.take(res.gates, sizes.gates);
-            c.c = res.c ? heap.take(res.c, sizes.c) : null;
-            c.tc = res.tc ? heap.take(res.tc, sizes.tc) : null;
-            c.m = res.m ? heap.take(res.m, sizes.m) : null;
-            c.hn = res.hn ? heap.take(res.hn, sizes.hn) : null;
-            c.resident = null;
-          },
         };
-        const key = caches.add(c);
-        owned = true;
-        cache = c;
+        caches.watch(cache, key);
       } else if (keepCache) {
         cache = {
-          backend: 'wasm', resident: null,
-          gates: heap.take(slots[16]!, T * B * GH),
-          c: lstm ? heap.take(slots[17]!, T * B * H) : null,
-          tc: lstm ? heap.take(slots[18]!, T * B * H) : null,
-          m: slots[19] ? heap.take(slots[19]!, T * B * H) : null,
-          hn: slots[20] ? heap.take(slots[20]!, T * B * H) : null,
+          backend: 'wasm', bytes: total,
+          data: {
+            resident: null,
+            gates: heap.take(slots[16]!, T * B * GH),
+            c: lstm ? heap.take(slots[17]!, T * B * H) : null,
+            tc: lstm ? heap.take(slots[18]!, T * B * H) : null,
+            m: slots[19] ? heap.take(slots[19]!, T * B * H) : null,
+            hn: slots[20] ? heap.take(slots[20]!, T * B * H) : null,
+          },
         };
       }
       return { out, hN, cN, cache };
@@ -391,8 +405,10 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
       throw new Error('recurrentBackward: the forward pass kept no cache');
     }
     const { kind, T, B, I, H, P } = dims;
-    const res = cache.resident;
+    const data = cache.data;
+    const res = data.resident;
     if (res && res.out === 0) throw new Error('recurrentBackward: the cache was already released');
+    caches.consumed(cache.bytes);
     // resident x, h0, c0 need no copy; common() still copies the weights
     const { slots, GH, Hout, nth, meter } = common(dims, w, res ? null : (x as Float32Array), res ? null : (h0 as Float32Array), res ? null : (c0 as Float32Array | null), reverse, 'recurrentBackward');
     const TB = T * B;
@@ -400,11 +416,11 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
       residentSlots(slots, res);
     } else {
       slots[15] = heap.put(fwd.out as Float32Array);
-      slots[16] = heap.put(cache.gates!);
-      slots[17] = putOr0(cache.c);
-      slots[18] = putOr0(cache.tc);
-      slots[19] = putOr0(cache.m);
-      slots[20] = putOr0(cache.hn);
+      slots[16] = heap.put(data.gates!);
+      slots[17] = putOr0(data.c);
+      slots[18] = putOr0(data.tc);
+      slots[19] = putOr0(data.m);
+      slots[20] = putOr0(data.hn);
     }
     slots[25] = putOr0(dOut);
     slots[26] = dhN ? heap.put(dhN as Float32Array) : heap.zeros(B * Hout);

@@ -5,8 +5,8 @@
  * - packed weights (steppers' snapshots): rebuildable from the weights they were packed from, so
  *   the least recently used are evicted past a budget, and packed again when next used;
  * - training caches (what a recurrent layer's backward reads): past a budget, the oldest are
- *   copied out to JavaScript arrays (backward then copies them in), or freed when their owner is
- *   already gone.
+ *   copied out to JavaScript arrays (backward then copies them in); freed when their owner is
+ *   collected.
  *
  * Nothing a call under way uses is evicted: entries used since the call began are pinned.
  */
@@ -153,12 +153,23 @@ export interface CacheRecord {
 }
 
 /**
- * Training caches resident in the kernels' memory, oldest first, at most `budget` bytes: past
- * it, the oldest are spilled (copied out, when their owner is still alive) to make room.
+ * The least bytes resident caches may hold, whatever training measured (a forward whose graph is
+ * never used, as evaluation without noGrad, keeps at most this much before the oldest are copied out).
+ */
+const MIN_CACHE_BUDGET = 16 * 2 ** 20;
+
+/**
+ * Training caches resident in the kernels' memory, oldest first. They may hold twice what one
+ * training step was measured to need (the caches its backward read, between two forwards),
+ * between 16 MiB and `budget`; past it, the oldest are spilled (copied out) to make room. A
+ * cache whose owner is collected is freed; one that backward read is released by it.
  */
 export class ResidentCaches {
-  private readonly live = new Map<object, { ref: WeakRef<CacheRecord>; blocks: Block[]; bytes: number; epoch: number }>();
+  private readonly live = new Map<object, { record: CacheRecord; bytes: number; epoch: number }>();
   private residentBytes = 0;
+  /** The bytes of caches backward read since the last forward, and the most of that seen. */
+  private passBytes = 0;
+  private maxPass = 0;
   private readonly finalizer = new FinalizationRegistry<object>((key) => this.free(key));
 
   constructor(private readonly heap: WasmHeap, private readonly scope: CallScope, public budget: number) {}
@@ -167,24 +178,45 @@ export class ResidentCaches {
     return this.residentBytes;
   }
 
-  /** Whether a cache of `bytes` can be resident: room is made, the oldest caches spilled. */
-  admit(bytes: number): boolean {
-    if (bytes > this.budget) return false;
-    for (const [key, c] of this.live) {
-      if (this.residentBytes + bytes <= this.budget) break;
-      if (c.epoch !== this.scope.epoch) this.spill(key);
-    }
-    return this.residentBytes + bytes <= this.budget;
+  /** The bytes resident caches may hold now. */
+  limit(): number {
+    return Math.min(this.budget, Math.max(MIN_CACHE_BUDGET, 2 * this.maxPass));
   }
 
-  /** Registers a resident cache (its record is held weakly: a cache nobody holds is freed). Returns its key. */
+  /** A forward kept a cache (resident or not): a training step's backward reads begin again. */
+  forwardKept(): void {
+    this.passBytes = 0;
+  }
+
+  /** Backward read a cache of `bytes`. */
+  consumed(bytes: number): void {
+    this.passBytes += bytes;
+    this.maxPass = Math.max(this.maxPass, this.passBytes);
+  }
+
+  /** Whether a cache of `bytes` can be resident: room is made, the oldest caches spilled. */
+  admit(bytes: number): boolean {
+    const limit = this.limit();
+    if (bytes > limit) return false;
+    for (const [key, c] of this.live) {
+      if (this.residentBytes + bytes <= limit) break;
+      if (c.epoch !== this.scope.epoch) this.spill(key);
+    }
+    return this.residentBytes + bytes <= limit;
+  }
+
+  /** Registers a resident cache; returns its key. */
   add(record: CacheRecord): object {
     const key = {};
     const bytes = record.blocks.reduce((a, b) => a + b.bytes, 0);
-    this.live.set(key, { ref: new WeakRef(record), blocks: record.blocks, bytes, epoch: this.scope.epoch });
+    this.live.set(key, { record, bytes, epoch: this.scope.epoch });
     this.residentBytes += bytes;
-    this.finalizer.register(record, key, key);
     return key;
+  }
+
+  /** Frees the cache `key` when `owner` (the object its graph holds) is collected. */
+  watch(owner: object, key: object): void {
+    this.finalizer.register(owner, key, key);
   }
 
   /** Frees a cache's blocks (released by backward, or its owner gone). */
@@ -193,13 +225,13 @@ export class ResidentCaches {
     if (!c) return;
     this.live.delete(key);
     this.finalizer.unregister(key);
-    for (const b of c.blocks) this.heap.release(b.p, b.bytes);
+    for (const b of c.record.blocks) this.heap.release(b.p, b.bytes);
     this.residentBytes -= c.bytes;
   }
 
-  /** Copies a cache out (when its owner is alive) and frees its blocks. */
+  /** Copies a cache out and frees its blocks. */
   private spill(key: object): void {
-    this.live.get(key)?.ref.deref()?.spill();
+    this.live.get(key)?.record.spill();
     this.free(key);
   }
 
