@@ -29,6 +29,8 @@ interface TrialStep {
  */
 const SCALED: TrialStep[] = [{ scale: 1 / 64, warm: true }, { scale: 1 / 32, goOn: 2 }, { scale: 1 / 4, goOn: 1.25 }, { scale: 1 }];
 const WHOLE: TrialStep[] = [{ scale: 1, goOn: 1.1 }, { scale: 1 }];
+/** A trial's choice wins before its last step only when it costs less than this share of the other. */
+const DECISIVE = 0.5;
 const WHOLE_WARM: TrialStep[] = [{ scale: 1, warm: true }, ...WHOLE];
 
 /** One kind of call's measurements. */
@@ -53,11 +55,11 @@ const SWITCH = 1.1;
  * process took a core); the choice left is tried again soon (STRIKE_INTERVAL seconds of calls),
  * as a virtual machine's cores also stall now and then for a few milliseconds.
  */
-const STRIKES = 3;
+const STRIKES = 2;
 const STRIKE_INTERVAL = 0.01;
 /**
  * Seconds of calls between trials of the losing choice: from this, doubling while it keeps
- * losing, and at least TRIAL_SHARE_INV times the trial's own seconds. In time, not calls: a
+ * losing (to MAX_INTERVAL), and at least TRIAL_SHARE_INV times the trial's own seconds. In time, not calls: a
  * trial's cost then stays a small share of the work whatever the size of a call, and whatever
  * it lost by (on a busy machine, a trial of a pool twenty times slower costs that much).
  */
@@ -78,18 +80,21 @@ export class ThreadChooser {
     if (nth <= 1 || !this.enabled) return { nth, scale: 1 };
     let a = this.arms.get(key);
     if (!a) {
-      // first one thread is measured (on a small call), then the pool is tried against it
+      // calls it can make smaller: one thread is measured first (on a small call), then the pool
+      // is tried against it, so a busy machine costs two small calls on the pool; calls it cannot:
+      // the pool first (warming up, then measured), then one thread, whose trial then costs one
+      // call (twice as long, say) before the pool, faster, is left alone for fifty such calls
       a = { cost: [NaN, NaN], until: 0, interval: FIRST_INTERVAL, trial: null, strikes: 0 };
-      a.trial = this.trialOf(a, 0, scalable);
+      a.trial = scalable ? { arm: 0, next: 0, seconds: 0, steps: SCALED } : { arm: 1, next: 0, seconds: 0, steps: WHOLE_WARM.slice(0, 2) };
       this.arms.set(key, a);
     }
-    if (!a.trial && a.until <= 0) a.trial = this.trialOf(a, a.cost[0] <= a.cost[1] ? 1 : 0, scalable);
+    if (!a.trial && a.until <= 0) a.trial = this.trialOf(a.cost[0] <= a.cost[1] ? 1 : 0, scalable);
     const arm = a.trial ? a.trial.arm : a.cost[0] <= a.cost[1] ? 0 : 1;
     return { nth: arm ? nth : 1, scale: a.trial ? a.trial.steps[a.trial.next]!.scale : 1 };
   }
 
-  private trialOf(a: Arm, arm: 0 | 1, scalable: boolean): Arm['trial'] {
-    return { arm, next: 0, seconds: 0, steps: scalable ? SCALED : arm === 1 || Number.isNaN(a.cost[arm]) ? WHOLE_WARM : WHOLE };
+  private trialOf(arm: 0 | 1, scalable: boolean): Arm['trial'] {
+    return { arm, next: 0, seconds: 0, steps: scalable ? SCALED : arm === 1 ? WHOLE_WARM : WHOLE };
   }
 
   /** Records a call of kind `key` on `threads` that took `seconds` for `work` units. */
@@ -107,13 +112,21 @@ export class ThreadChooser {
       if (step.warm) return;
       a.cost[i] = c; // a trial's measure replaces the choice's stale estimate
       if (Number.isNaN(a.cost[other])) {
-        // the first measure of one thread: now the pool is tried against it
-        a.trial = { arm: other as 0 | 1, next: 0, seconds: 0, steps: t.steps === SCALED ? SCALED : WHOLE_WARM };
+        // the first measure of one choice: now the other is tried against it
+        a.trial = this.trialOf(other as 0 | 1, t.steps === SCALED);
         return;
       }
-      if (c < a.cost[other]) this.restart(a, FIRST_INTERVAL); // it wins: the choice from now on
-      else if (t.next === t.steps.length || !(c <= step.goOn! * a.cost[other])) {
-        this.restart(a, Math.min(MAX_INTERVAL, Math.max(2 * a.interval, TRIAL_SHARE_INV * t.seconds)));
+      // it wins: the choice from now on; the other, now losing, is tried once its call (at its last
+      // cost) would be a small share of the time
+      // (on a small call only when far ahead: a busy machine's pool is fast now and then, for a
+      // few milliseconds at a time)
+      const last = t.next === t.steps.length;
+      if (c < (last ? 1 : DECISIVE) * a.cost[other]) this.restart(a, Math.max(FIRST_INTERVAL, TRIAL_SHARE_INV * a.cost[other] * work));
+      else if (last || !(c <= step.goOn! * a.cost[other])) {
+        // soon again at first (a few milliseconds' stall looks like a busy machine), then at
+        // most one trial's seconds in TRIAL_SHARE_INV
+        const next = Math.min(MAX_INTERVAL, 2 * a.interval);
+        this.restart(a, next < 2 * FIRST_INTERVAL ? next : Math.max(next, TRIAL_SHARE_INV * t.seconds));
       }
       return;
     }
