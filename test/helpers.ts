@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { Tensor, tensor, type DType } from 'recurrent';
@@ -74,3 +75,14 @@ export function assertThrowsMatching(fn: () => unknown, ...patterns: (RegExp | s
     if (!ok) throw new Error(`error message "${msg}" does not match ${String(p)}`);
   }
 }
+
+/** Runs `f` with a new temporary folder, removed afterwards whatever happens. */
+export function inTmp(f: (dir: string) => void, prefix = 'recurrent-test-'): void {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  try {
+    f(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+

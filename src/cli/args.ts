@@ -65,3 +65,21 @@ export function intOpt(v: string | undefined, name: string, dflt: number, range:
 export function seedOpt(v: string | undefined, dflt: number): number {
   return intOpt(v, 'seed', dflt, 'seed');
 }
+
+/**
+ * The options every training command has, ranged, with the command's own defaults for the
+ * learning rate, clipping and steps: --lr, --clip, --steps, --checkpoint-every, --seed.
+ */
+export function trainingOptions(values: Record<string, unknown>, d: { lr: number; clip: number; steps: number }): {
+  lr: number; clip: number; steps: number; 'checkpoint-every': number; seed: number;
+} {
+  const v = (k: string): string | undefined => values[k] as string | undefined;
+  return {
+    lr: realIn(v('lr'), 'lr', d.lr, 0, RANGES.lr[1]),
+    clip: realIn(v('clip'), 'clip', d.clip, 0, RANGES.clip[1]),
+    steps: intOpt(v('steps'), 'steps', d.steps, 'steps'),
+    'checkpoint-every': intIn(v('checkpoint-every'), 'checkpoint-every', 500, 1, RANGES.every[1]),
+    seed: seedOpt(v('seed'), 1),
+  };
+}
+

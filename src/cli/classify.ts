@@ -21,7 +21,7 @@ import { readLabelled, LabelSet, trainValTestSplit, type LabelledTexts } from '.
 import { fit } from '../train/fit.js';
 import { accuracy, confusionMatrix } from '../train/metrics.js';
 import { saveModelFile, loadModelFile, writeFileAtomic } from '../io/files.js';
-import { UsageError, num, intIn, intOpt, realIn, seedOpt, RANGES } from './args.js';
+import { UsageError, num, intIn, intOpt, RANGES, trainingOptions } from './args.js';
 import { checkOutputs, checkInput } from './paths.js';
 import { planResume, namedOptions, remedy, reportResult } from './run.js';
 
@@ -156,6 +156,7 @@ export async function trainClassify(args: string[]): Promise<void> {
   const pool = values.pool ?? 'last';
   if (pool !== 'last' && pool !== 'mean') throw new UsageError(`--pool must be last or mean, got '${pool}'`);
   const given = {
+    ...trainingOptions(values, { lr: 3e-3, clip: 1, steps: 1500 }),
     tokens, model: kind, pool,
     'max-len': intOpt(values['max-len'], 'max-len', 400, 'maxLen'),
     'min-count': intIn(values['min-count'], 'min-count', 2, 1, 1e9),
@@ -163,15 +164,10 @@ export async function trainClassify(args: string[]): Promise<void> {
     hidden: intOpt(values.hidden, 'hidden', 64, 'size'),
     embed: intOpt(values.embed, 'embed', 32, 'size'),
     batch: intOpt(values.batch, 'batch', 32, 'batch'),
-    lr: realIn(values.lr, 'lr', 3e-3, 0, RANGES.lr[1]),
-    clip: realIn(values.clip, 'clip', 1, 0, RANGES.clip[1]),
-    steps: intOpt(values.steps, 'steps', 1500, 'steps'),
     'val-fraction': num(values['val-fraction'], 'val-fraction', 0.1, (x) => x > 0 && x < 1, 'in (0, 1)'),
     'test-fraction': num(values['test-fraction'], 'test-fraction', 0.1, (x) => x > 0 && x < 1, 'in (0, 1)'),
     'val-every': intIn(values['val-every'], 'val-every', 250, 1, RANGES.every[1]),
     patience: values.patience === undefined ? 0 : intOpt(values.patience, 'patience', 0, 'patience'),
-    'checkpoint-every': intIn(values['checkpoint-every'], 'checkpoint-every', 500, 1, RANGES.every[1]),
-    seed: seedOpt(values.seed, 1),
     'text-column': values['text-column'] ?? 'text',
     'label-column': values['label-column'] ?? 'label',
   };

@@ -17,7 +17,7 @@ import { fit } from '../train/fit.js';
 import { rmse, mae } from '../train/metrics.js';
 import { lineChartSvg } from '../train/plot.js';
 import { saveModelFile, loadModelFile, writeFileAtomic } from '../io/files.js';
-import { UsageError, intIn, intOpt, realIn, seedOpt, RANGES } from './args.js';
+import { UsageError, intOpt, trainingOptions } from './args.js';
 import { checkOutputs, checkInput } from './paths.js';
 import { planResume, namedOptions, remedy, reportResult } from './run.js';
 
@@ -197,6 +197,7 @@ export async function trainSeries(args: string[]): Promise<void> {
   for (const k of ['data', 'column', 'out'] as const) if (!values[k]) throw new UsageError(`train series: --${k} is required\n\n${TRAIN_SERIES_USAGE}`);
   const where = parseWhere(values.where);
   const given = {
+    ...trainingOptions(values, { lr: 3e-3, clip: 1, steps: 2000 }),
     column: values.column!,
     where: JSON.stringify(where),
     window: intOpt(values.window, 'window', 36, 'window'),
@@ -204,12 +205,7 @@ export async function trainSeries(args: string[]): Promise<void> {
     season: intOpt(values.season, 'season', 12, 'season'),
     test: intOpt(values.test, 'test', 120, 'rows'),
     hidden: intOpt(values.hidden, 'hidden', 64, 'size'),
-    steps: intOpt(values.steps, 'steps', 2000, 'steps'),
-    lr: realIn(values.lr, 'lr', 3e-3, 0, RANGES.lr[1]),
-    clip: realIn(values.clip, 'clip', 1, 0, RANGES.clip[1]),
     'no-difference': !!values['no-difference'],
-    'checkpoint-every': intIn(values['checkpoint-every'], 'checkpoint-every', 500, 1, RANGES.every[1]),
-    seed: seedOpt(values.seed, 1),
   };
   if (values.resume && !values.checkpoint) throw new UsageError('--resume needs --checkpoint PATH');
   checkOutputs([{ flag: 'out', path: values.out }, { flag: 'checkpoint', path: values.checkpoint }], [{ flag: 'data', path: values.data }]);

@@ -17,7 +17,7 @@ import { fit } from '../train/fit.js';
 import { sampleLogits } from '../train/sample.js';
 import { saveModelFile, loadModelFile, writeFileAtomic } from '../io/files.js';
 
-import { UsageError, num, intIn, intOpt, realIn, seedOpt, RANGES } from './args.js';
+import { UsageError, num, intOpt, realIn, seedOpt, RANGES, trainingOptions } from './args.js';
 import { checkOutputs, checkInput } from './paths.js';
 import { planResume, namedOptions, remedy, reportResult } from './run.js';
 
@@ -128,19 +128,15 @@ export function trainText(args: string[]): void {
   const kind = values.model ?? 'lstm';
   if (!['lstm', 'gru', 'rnn'].includes(kind)) throw new UsageError(`--model must be lstm, gru or rnn, got '${kind}'`);
   const given = {
+    ...trainingOptions(values, { lr: 2e-3, clip: 5, steps: 3000 }),
     model: kind,
     layers: intOpt(values.layers, 'layers', 1, 'layers'),
     hidden: intOpt(values.hidden, 'hidden', 256, 'size'),
     embed: intOpt(values.embed, 'embed', 64, 'size'),
     'seq-len': intOpt(values['seq-len'], 'seq-len', 64, 'seqLen'),
     batch: intOpt(values.batch, 'batch', 32, 'batch'),
-    lr: realIn(values.lr, 'lr', 2e-3, 0, RANGES.lr[1]),
-    clip: realIn(values.clip, 'clip', 5, 0, RANGES.clip[1]),
-    steps: intOpt(values.steps, 'steps', 3000, 'steps'),
     'val-fraction': num(values['val-fraction'], 'val-fraction', 0.1, (x) => x > 0 && x < 1, 'in (0, 1)'),
     'val-every': intOpt(values['val-every'], 'val-every', 500, 'every'),
-    'checkpoint-every': intIn(values['checkpoint-every'], 'checkpoint-every', 500, 1, RANGES.every[1]),
-    seed: seedOpt(values.seed, 1),
   };
   if (values.resume && !values.checkpoint) throw new UsageError('--resume needs --checkpoint PATH');
   checkOutputs([{ flag: 'out', path: values.out }, { flag: 'checkpoint', path: values.checkpoint }], [{ flag: 'data', path: values.data }]);

@@ -25,11 +25,17 @@ import { Module } from './module.js';
 import { checkKnown, positiveInt, nonNegativeInt, bool, oneOf } from './options.js';
 import { dropout as dropoutFn } from './layers.js';
 
-/** Options shared by `RNN`, `LSTM` and `GRU`. */
+/**
+ * Options shared by `RNN`, `LSTM` and `GRU`. Sizes and counts are positive integers, and the
+ * parameters they make must fit in the machine's memory: a layer that would not is refused, with
+ * the size it needs, before anything is allocated.
+ */
 export interface RecurrentOptions {
+  /** Features of each step's input (1 or more). */
   inputSize: number;
+  /** Features of the hidden state (1 or more). */
   hiddenSize: number;
-  /** Stacked layers (default 1). */
+  /** Stacked layers (default 1; 1 or more). */
   numLayers?: number;
   /** Learn the biases b_ih and b_hh (default true). */
   bias?: boolean;

@@ -5,6 +5,31 @@ import assert from 'node:assert/strict';
 import { getBackend, setBackend, listBackends, backendInfo, setNumThreads, wasmControls, Generator, ThreadPool, type RecurrentDims } from 'recurrent/internal';
 
 
+/**
+ * Runs `runAll` on 1, 2 and 3 threads and asserts every output bit-identical; `name(i)` names
+ * output i. The sequences are small: without lowering the threshold they would run on one
+ * thread whatever the count, and every call big enough goes to the pool, as asked (not where
+ * measured faster).
+ */
+function sameOnEveryThreadCount(runAll: () => Float32Array[], name: (i: number) => string): void {
+  const threads = backendInfo().threads;
+  const minWork = wasmControls()!.setSequenceMinStepWork(0);
+  const adaptive = wasmControls()!.setAdaptiveThreads(false);
+  try {
+    setNumThreads(1);
+    const one = runAll();
+    for (const n of [2, 3]) {
+      setNumThreads(n);
+      const many = runAll();
+      one.forEach((a, i) => assert.deepEqual(many[i], a, `${name(i)} differs with ${n} threads`));
+    }
+  } finally {
+    setNumThreads(threads);
+    wasmControls()!.setSequenceMinStepWork(minWork);
+    wasmControls()!.setAdaptiveThreads(adaptive);
+  }
+}
+
 describe('thread count does not change results', { skip: !listBackends().includes('wasm') || backendInfo().threads < 2 }, () => {
   it('gemm, the sequence kernels, stepping (with embedding and head too) and generation, 1 vs 2 vs 3 threads', () => {
     setBackend('wasm');
@@ -91,24 +116,7 @@ describe('thread count does not change results', { skip: !listBackends().include
       }
       return outs;
     };
-    const threads = backendInfo().threads;
-    // these sequences are small: without this they would run on one thread whatever the count
-    const minWork = wasmControls()!.setSequenceMinStepWork(0);
-    // every call big enough on the pool, as asked (not where measured faster)
-    const adaptive = wasmControls()!.setAdaptiveThreads(false);
-    try {
-      setNumThreads(1);
-      const one = runAll();
-      for (const n of [2, 3]) {
-        setNumThreads(n);
-        const many = runAll();
-        one.forEach((a, i) => assert.deepEqual(many[i], a, `output ${i} differs with ${n} threads`));
-      }
-    } finally {
-      setNumThreads(threads);
-      wasmControls()!.setSequenceMinStepWork(minWork);
-      wasmControls()!.setAdaptiveThreads(adaptive);
-    }
+    sameOnEveryThreadCount(runAll, (i) => `output ${i}`);
   });
 });
 
@@ -137,23 +145,7 @@ describe('thread count does not change gradients at any input width', { skip: !l
       }
       return outs;
     };
-    const threads = backendInfo().threads;
-    const minWork = wasmControls()!.setSequenceMinStepWork(0);
-    // every call big enough on the pool, as asked (not where measured faster)
-    const adaptive = wasmControls()!.setAdaptiveThreads(false);
-    try {
-      setNumThreads(1);
-      const one = runAll();
-      for (const n of [2, 3]) {
-        setNumThreads(n);
-        const many = runAll();
-        one.forEach((a, i) => assert.deepEqual(many[i], a, `output ${i} (kind ${Math.floor(i / 56)}, inputSize ${1 + Math.floor((i % 56) / 7)}) differs with ${n} threads`));
-      }
-    } finally {
-      setNumThreads(threads);
-      wasmControls()!.setSequenceMinStepWork(minWork);
-      wasmControls()!.setAdaptiveThreads(adaptive);
-    }
+    sameOnEveryThreadCount(runAll, (i) => `output ${i} (kind ${Math.floor(i / 56)}, inputSize ${1 + Math.floor((i % 56) / 7)})`);
   });
 });
 

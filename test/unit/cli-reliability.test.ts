@@ -6,10 +6,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
-import { ROOT } from '../helpers.js';
+import { ROOT, inTmp } from '../helpers.js';
 
 const cli = (args: string[]): { status: number | null; stdout: string; stderr: string; ms: number } => {
   const t0 = performance.now();
@@ -17,14 +16,6 @@ const cli = (args: string[]): { status: number | null; stdout: string; stderr: s
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, ms: performance.now() - t0 };
 };
 
-const inTmp = (f: (dir: string) => void): void => {
-  const dir = mkdtempSync(join(tmpdir(), 'recurrent-cli-rel-'));
-  try {
-    f(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-};
 
 const TEXT = 'It was the best of times, it was the worst of times; it was the age of wisdom. '.repeat(40);
 /** A small, fast character model: its options after --data and --out. */
@@ -199,6 +190,16 @@ describe('recurrent: commands say what they did, on stdout', () => {
     r = cli(['train', 'classify', '--data', csv, '--out', join(dir, 'c.st'), '--hidden', '8', '--embed', '4', '--steps', '5', '--val-every', '5']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^test accuracy /);
+  }));
+  it('counts characters, not UTF-16 units: a text of emoji and accents', () => inTmp((dir) => {
+    const data = join(dir, 'emoji.txt');
+    const unit = 'café 😀 naïve 🎉 déjà vu. ';
+    writeFileSync(data, unit.repeat(60));
+    const r = cli(['train', 'text', '--data', data, '--out', join(dir, 'm.st'), ...SMALL, '--steps', '2']);
+    assert.equal(r.status, 0, r.stderr);
+    const chars = [...unit].length * 60; // code points; unit.length counts the emoji twice
+    assert.notEqual(chars, unit.length * 60);
+    assert.match(r.stderr, new RegExp(`emoji.txt: ${chars} characters, ${new Set(unit).size} distinct`)); // a string iterates by code points
   }));
   it('series: --where picks one of several series; a file of several is refused; a skipped backtest says why; forecast keeps the training horizon', () => inTmp((dir) => {
     const csv = join(dir, 'stocks.csv');

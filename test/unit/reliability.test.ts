@@ -6,23 +6,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import {
   writeFileAtomic, checkWritable, saveModel, loadModel, saveSafetensors, loadSafetensors, SequenceModel, LSTM, GRU, Linear, Embedding, zeros,
   Generator, manualSeed, sampleLogits, readCsvColumn, readLabelled, fit, TrainingDivergedError, Adam, mseLoss, randn, setNumThreads,
 } from 'recurrent';
-import { ROOT, assertThrowsMatching as throws } from '../helpers.js';
+import { ROOT, inTmp, assertThrowsMatching as throws } from '../helpers.js';
 
-const inTmp = (f: (dir: string) => void): void => {
-  const dir = mkdtempSync(join(tmpdir(), 'recurrent-rel-'));
-  try {
-    f(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-};
 
 describe('atomic writes', () => {
   it('follow a symbolic link: the target is replaced, the link stays', () => inTmp((dir) => {
