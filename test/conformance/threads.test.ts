@@ -210,6 +210,38 @@ describe('a pool whose workers never start', () => {
   });
 });
 
+describe('a pool on a busy machine (Node: the cores\' idle time)', () => {
+  it('starts its workers only once a core is seen free', () => {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 2, shared: true });
+    let spawned = 0;
+    const spawn = (): { terminate(): void } => {
+      spawned++;
+      return { terminate: () => undefined };
+    };
+    let idleMs = 0; // the machine's idle CPU time so far, summed over its cores
+    const pool = new ThreadPool(spawn, null as unknown as WebAssembly.Module, memory, 0, 2, true, false, 200, () => idleMs);
+    const wait = (ms: number): void => {
+      const until = performance.now() + ms;
+      while (performance.now() < until);
+    };
+    // every core busy: nothing idles, no worker starts, look after look
+    for (let i = 0; i < 4; i++) {
+      assert.equal(pool.threadsNow(), 1);
+      wait(60);
+    }
+    assert.equal(pool.threadsNow(), 1);
+    assert.equal(spawned, 0, 'no worker started while every core was busy');
+    // then a core idles: the next look (it takes longer after each busy one) starts the worker
+    const t0 = performance.now();
+    while (spawned === 0 && performance.now() - t0 < 5000) {
+      idleMs += 10; // a whole core idle
+      wait(10);
+      pool.threadsNow();
+    }
+    assert.equal(spawned, 1);
+  });
+});
+
 describe('a pool thread that fails in the middle of a job', { skip: !listBackends().includes('wasm') || backendInfo().threads < 2 }, () => {
   // in a child process: were the others to wait for the failed thread, it would hang for good
   it('makes the call throw (the others stop at their barrier, no hang) and the pool goes on', () => {

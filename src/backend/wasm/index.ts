@@ -193,7 +193,9 @@ function install(c: Candidate, module: WebAssembly.Module, allowAsync: boolean):
       w.on('error', (e: unknown) => created?.fail(`a pool worker failed: ${e instanceof Error ? e.message : String(e)}`));
       return w;
     };
-    created = new ThreadPool(spawn, module, memory, ctrl, threads);
+    const os = builtin<{ cpus(): { times: { idle: number } }[] }>('node:os');
+    const idle = os ? (): number => os.cpus().reduce((a, c) => a + c.times.idle, 0) : null;
+    created = new ThreadPool(spawn, module, memory, ctrl, threads, true, false, undefined, idle);
     return finish(created);
   }
   // browsers: the page's thread may not block, so it spins at barriers and while waiting

@@ -94,6 +94,19 @@ export interface WorkerLike {
   terminate(): unknown;
 }
 
+/**
+ * Node: the idle CPU time (ms, summed over the machine's cores) so far. With it the pool starts
+ * its workers only once a core is seen free: on a busy machine they would only slow the calling
+ * thread (starting one costs about 25 ms of CPU) and lose to it.
+ */
+export type IdleProbe = () => number;
+
+/** How long (ms) the first look at the cores' idle time lasts; later looks double it, up to MAX. */
+const PROBE_MS = 50;
+const PROBE_MAX_MS = 2000;
+/** Idle cores (on average over a look) from which the workers start. */
+const PROBE_IDLE_CORES = 0.5;
+
 export class ThreadPool {
   private readonly workers: WorkerLike[] = [];
   private readonly w: Int32Array;
@@ -108,7 +121,9 @@ export class ThreadPool {
     /** Browsers: workers are all started up front (a new one could not boot while the page's thread spins). */
     private readonly fixedSize = false,
     /** How long threadsNow() waits for workers to start. */
-    private readonly startTimeoutMs = START_TIMEOUT_MS) {
+    private readonly startTimeoutMs = START_TIMEOUT_MS,
+    /** Node: see IdleProbe (none: the workers start on first use). */
+    private readonly idle: IdleProbe | null = null) {
     this.w = new Int32Array(memory.buffer, ctrl, CTRL_WORDS);
     this.threads = threads;
     // browsers start every worker now (ready() waits for them); Node starts them on first use,
@@ -148,10 +163,33 @@ export class ThreadPool {
    */
   threadsNow(): number {
     if (this.failed || this.threads === 1) return this.size;
-    this.grow(this.threads);
+    if (this.workers.length < this.threads - 1) {
+      if (!this.coreFree()) return 1;
+      this.grow(this.threads);
+    }
     if (this.started() || !this.mayWait) return this.threads;
     if (performance.now() - this.spawnedAt! > this.startTimeoutMs) this.giveUp();
     return 1;
+  }
+
+  private probeAt = -1;
+  private probeIdle = 0;
+  private probeMs = PROBE_MS;
+
+  /** Whether a look at the cores' idle time (see IdleProbe) found one free; false while it looks. */
+  private coreFree(): boolean {
+    if (!this.idle) return true;
+    const now = performance.now();
+    if (this.probeAt < 0 || now - this.probeAt < this.probeMs) {
+      if (this.probeAt < 0) [this.probeAt, this.probeIdle] = [now, this.idle()];
+      return false;
+    }
+    const idleCores = (this.idle() - this.probeIdle) / (now - this.probeAt);
+    if (idleCores >= PROBE_IDLE_CORES) return true;
+    // busy: look again, for longer
+    this.probeMs = Math.min(PROBE_MAX_MS, 2 * this.probeMs);
+    [this.probeAt, this.probeIdle] = [now, this.idle()];
+    return false;
   }
 
   /** Waits (blocking, up to the time limit) until every worker has started; false if they did not. */
