@@ -66,7 +66,7 @@ describe('ThreadChooser', () => {
     const cost = (nth: number, t: number): number => (nth > 1 ? (t > 1 && t < 3 ? 360e-6 : 12e-6) : 18e-6);
     let r = simulate(ch, 300, 256, cost); // about 1 s, idle: on the pool
     assert.ok(r.poolShare > 0.95);
-    r = simulate(ch, 300, 256, cost, 1.05); // busy (to about 2.5 s): moves to one thread after two slow calls
+    r = simulate(ch, 300, 256, cost, 1.05); // busy (to about 2.5 s): moves to one thread after three slow calls
     assert.ok(r.poolShare < 0.2, `${r.poolShare}`);
     const [one, pool] = ch.snapshot()['k']!;
     assert.ok(one < pool, `one thread ${one} s a unit, the pool ${pool}: one thread is the choice`);

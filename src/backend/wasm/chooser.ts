@@ -55,7 +55,7 @@ const SWITCH = 1.1;
  * process took a core); the choice left is tried again soon (STRIKE_INTERVAL seconds of calls),
  * as a virtual machine's cores also stall now and then for a few milliseconds.
  */
-const STRIKES = 2;
+const STRIKES = 3;
 const STRIKE_INTERVAL = 0.01;
 /**
  * Seconds of calls between trials of the losing choice: from this, doubling while it keeps
