@@ -66,6 +66,8 @@ const STRIKE_INTERVAL = 0.01;
 const FIRST_INTERVAL = 0.05;
 const MAX_INTERVAL = 2;
 const TRIAL_SHARE_INV = 50;
+/** Seconds under which a call is short: its first trial of one thread comes at once. */
+const SHORT_CALL = 0.002;
 
 export class ThreadChooser {
   private readonly arms = new Map<string, Arm>();
@@ -82,8 +84,8 @@ export class ThreadChooser {
     if (!a) {
       // calls it can make smaller: one thread is measured first (on a small call), then the pool
       // is tried against it, so a busy machine costs two small calls on the pool; calls it cannot:
-      // the pool first (warming up, then measured), then one thread, whose trial then costs one
-      // call (twice as long, say) before the pool, faster, is left alone for fifty such calls
+      // the pool first (warming up, then measured), and one thread once its trial, a whole call,
+      // is a small share of the time (a training step's big calls: seconds later)
       a = { cost: [NaN, NaN], until: 0, interval: FIRST_INTERVAL, trial: null, strikes: 0 };
       a.trial = scalable ? { arm: 0, next: 0, seconds: 0, steps: SCALED } : { arm: 1, next: 0, seconds: 0, steps: WHOLE_WARM.slice(0, 2) };
       this.arms.set(key, a);
@@ -112,8 +114,10 @@ export class ThreadChooser {
       if (step.warm) return;
       a.cost[i] = c; // a trial's measure replaces the choice's stale estimate
       if (Number.isNaN(a.cost[other])) {
-        // the first measure of one choice: now the other is tried against it
-        a.trial = this.trialOf(other as 0 | 1, t.steps === SCALED);
+        // the first measure of one choice: the other is tried against it, at once on small or
+        // short calls (a trial costs next to nothing), later on long ones
+        if (t.steps === SCALED || seconds < SHORT_CALL) a.trial = this.trialOf(other as 0 | 1, t.steps === SCALED);
+        else this.restart(a, Math.max(FIRST_INTERVAL, 2 * TRIAL_SHARE_INV * seconds));
         return;
       }
       // it wins: the choice from now on; the other, now losing, is tried once its call (at its last
@@ -132,6 +136,10 @@ export class ThreadChooser {
     }
     if (Number.isNaN(a.cost[i])) return;
     a.until -= seconds;
+    if (Number.isNaN(a.cost[other])) {
+      a.cost[i] += ALPHA * (c - a.cost[i]); // nothing to compare with yet
+      return;
+    }
     const outlier = c > 2 * a.cost[other];
     a.strikes = outlier ? a.strikes + 1 : 0;
     if (!outlier) a.cost[i] += ALPHA * (c - a.cost[i]);
