@@ -5,13 +5,19 @@
 // learns only to answer the mean (1, MSE 1/6 = 0.167); LSTM and GRU learn the task.
 //
 //   node examples/adding.mjs [--length 100] [--steps 4000] [--hidden 64] [--plot adding.svg] [--json]
-import { writeFileSync } from 'node:fs';
-import { SequenceModel, Adam, mseLoss, tensor, noGrad, manualSeed, Generator, fit, lineChartSvg } from 'recurrent';
+import { SequenceModel, Adam, mseLoss, tensor, noGrad, manualSeed, Generator, fit, lineChartSvg, checkWritable, writeFileAtomic } from 'recurrent';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => {
   if (a.startsWith('--')) acc.push([a.slice(2), all[i + 1] && !all[i + 1].startsWith('--') ? all[i + 1] : 'true']);
   return acc;
 }, []));
+// the plot's path checked before training, not after
+try {
+  if (args.plot) checkWritable(args.plot, '--plot');
+} catch (e) {
+  console.error(e.message);
+  process.exit(1);
+}
 const T = Number(args.length ?? 100);
 const STEPS = Number(args.steps ?? 4000);
 const H = Number(args.hidden ?? 64);
@@ -52,7 +58,7 @@ for (const kind of ['rnn', 'lstm', 'gru']) {
 }
 console.error(`always answering 1: MSE ${(1 / 6).toFixed(4)}`);
 if (args.plot) {
-  writeFileSync(args.plot, await lineChartSvg(curves, { title: `The adding problem, length ${T}: training MSE`, xTitle: 'step', yTitle: 'MSE (log scale)', logY: true }));
+  writeFileAtomic(args.plot, new TextEncoder().encode(await lineChartSvg(curves, { title: `The adding problem, length ${T}: training MSE`, xTitle: 'step', yTitle: 'MSE (log scale)', logY: true })));
   console.error(`plot: ${args.plot}`);
 }
 if (args.json) console.log(JSON.stringify({ length: T, steps: STEPS, hidden: H, ...results }));

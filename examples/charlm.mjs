@@ -8,13 +8,21 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import {
-  tensor, manualSeed, Generator, noGrad, SequenceModel, CharVocabulary, saveModelFile, crossEntropy, Adam, clipGradNorm, backendInfo,
+  tensor, manualSeed, Generator, noGrad, SequenceModel, CharVocabulary, saveModelFile, crossEntropy, Adam, clipGradNorm, backendInfo, checkWritable,
 } from 'recurrent';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => {
   if (a.startsWith('--')) acc.push([a.slice(2), all[i + 1] && !all[i + 1].startsWith('--') ? all[i + 1] : 'true']);
   return acc;
 }, []));
+// the model's path checked before training, not after
+const OUT = args.out ?? 'moby.safetensors';
+try {
+  checkWritable(OUT, '--out');
+} catch (e) {
+  console.error(e.message);
+  process.exit(1);
+}
 const num = (k, d) => {
   if (args[k] === undefined) return d;
   const v = Number(args[k]);
@@ -141,6 +149,6 @@ while (step < STEPS && performance.now() - t0 < budget) {
 const vl = validate();
 console.error(`\ndone: ${step} steps in ${fmt((performance.now() - t0) / 1000)}; validation loss ${vl.toFixed(3)} nats/char (uniform guessing: ${Math.log(V).toFixed(3)})`);
 console.log(sample('Call me ', 300));
-const out = args.out ?? 'moby.safetensors';
+const out = OUT;
 saveModelFile(out, model, { task: 'text', vocab: vocab.toJSON() });
 console.error(`\nsaved ${out}; sample more with:\n  npx recurrent generate --model ${out} --prompt "The whale" --length 400`);

@@ -5,18 +5,25 @@
 // value) and the seasonal-naive one (the value 12 months earlier).
 //
 //   node examples/co2.mjs [--steps 2000] [--plot co2.svg] [--json]
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import {
   SequenceModel, Adam, mseLoss, tensor, noGrad, manualSeed, Generator, fit, readCsvColumn, Scaler, difference, randomSeriesWindows,
-  rmse, mae, mape, lineChartSvg,
+  rmse, mae, mape, lineChartSvg, checkWritable, writeFileAtomic,
 } from 'recurrent';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => {
   if (a.startsWith('--')) acc.push([a.slice(2), all[i + 1] && !all[i + 1].startsWith('--') ? all[i + 1] : 'true']);
   return acc;
 }, []));
+// the plot's path checked before training, not after
+try {
+  if (args.plot) checkWritable(args.plot, '--plot');
+} catch (e) {
+  console.error(e.message);
+  process.exit(1);
+}
 const STEPS = Number(args.steps ?? 2000);
 const W = 36, HORIZON = 12, TEST = 120, B = 64;
 
@@ -89,7 +96,7 @@ if (args.plot) {
     pts.push({ series: 'LSTM forecast', x: o + h, y: ours[last * HORIZON + h] });
     pts.push({ series: 'seasonal naive', x: o + h, y: seasonal[last * HORIZON + h] });
   }
-  writeFileSync(args.plot, await lineChartSvg(pts, { title: 'CO2 at Mauna Loa: the last 12-month forecast', xTitle: 'month index', yTitle: 'CO2 (ppm)' }));
+  writeFileAtomic(args.plot, new TextEncoder().encode(await lineChartSvg(pts, { title: 'CO2 at Mauna Loa: the last 12-month forecast', xTitle: 'month index', yTitle: 'CO2 (ppm)' })));
   console.error(`plot: ${args.plot}`);
 }
 if (args.json) console.log(JSON.stringify(result));

@@ -7,18 +7,24 @@
 //
 //   node examples/spam.mjs [--tokens word|char] [--steps 2000] [--max-len 300] [--json]
 //   node examples/spam.mjs --write-jsonl mail.jsonl     # the same records, for 'recurrent train classify'
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import {
   SequenceModel, Adam, crossEntropy, tensor, noGrad, manualSeed, Generator, fit, CharVocabulary, WordVocabulary, padBatch,
-  trainValTestSplit, accuracy, confusionMatrix,
+  trainValTestSplit, accuracy, confusionMatrix, checkWritable, writeFileAtomic,
 } from 'recurrent';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => {
   if (a.startsWith('--')) acc.push([a.slice(2), all[i + 1] && !all[i + 1].startsWith('--') ? all[i + 1] : 'true']);
   return acc;
 }, []));
+try {
+  if (args['write-jsonl']) checkWritable(args['write-jsonl'], '--write-jsonl');
+} catch (e) {
+  console.error(e.message);
+  process.exit(1);
+}
 const TOKENS = args.tokens ?? 'word';
 if (TOKENS !== 'word' && TOKENS !== 'char') throw new Error(`--tokens must be word or char, got '${TOKENS}'`);
 const STEPS = Number(args.steps ?? 2000);
@@ -42,7 +48,7 @@ for (const group of ['easy-ham-1', 'easy-ham-2', 'hard-ham-1', 'spam-1', 'spam-2
   }
 }
 if (args['write-jsonl']) {
-  writeFileSync(args['write-jsonl'], messages.map((m) => JSON.stringify(m)).join('\n') + '\n');
+  writeFileAtomic(args['write-jsonl'], new TextEncoder().encode(messages.map((m) => JSON.stringify(m)).join('\n') + '\n'));
   console.error(`wrote ${messages.length} messages to ${args['write-jsonl']} (columns text, label)`);
   process.exit(0);
 }
