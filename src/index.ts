@@ -10,7 +10,7 @@ export {
   manualSeed, Generator, defaultGenerator,
 } from './tensor/index.js';
 export type { DType, FloatArray, TypedArray, Shape, TensorLike, NestedArray, CreateOptions, RandomOptions, GeneratorState, BackwardOptions } from './tensor/index.js';
-export { setBackend, backend, listBackends, ready, backendInfo, setNumThreads, type BackendInfo, type WasmVariant } from './backend/index.js';
+export { setBackend, backend, listBackends, ready, backendInfo, setNumThreads, setAdaptiveThreads, type BackendInfo, type WasmVariant } from './backend/index.js';
 export {
   noGrad, isGradEnabled, gradcheck, concat, stack, linear, matmul, softmax, logSoftmax,
 } from './autograd/index.js';

@@ -15,4 +15,4 @@ export { registerBackend, getBackend, backend, listBackends, gateCount } from '.
 export { drawToken } from './sample.js';
 export type { Backend, RecurrentStepper, StepperExtras, StepResult, GenerateResult, LayerAbove, UnaryOp, BinaryOp, RecurrentKind, RecurrentDims, RecurrentWeights, RecurrentCache, RecurrentForwardResult, RecurrentGrads } from './backend.js';
 export { referenceBackend } from './reference/index.js';
-export { ready, backendInfo, setNumThreads, setWasmPoison, wasmControls, createWasmTestBackend, type BackendInfo, type WasmVariant } from './wasm/index.js';
+export { ready, backendInfo, setNumThreads, setAdaptiveThreads, setWasmPoison, wasmControls, createWasmTestBackend, type BackendInfo, type WasmVariant } from './wasm/index.js';

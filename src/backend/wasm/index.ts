@@ -307,3 +307,13 @@ export function createWasmTestBackend(maxBytes: number): (Backend & WasmBackendC
   new Int32Array(memory.buffer, ctrl, CTRL_WORDS).fill(0);
   return createWasmBackend(exports, memory, ctrl + CTRL_WORDS * 4, null, ctrl, 'wasm-test', maxBytes);
 }
+
+/**
+ * Whether each kind of call runs on the pool or on the calling thread alone, whichever is
+ * measured faster (default true), or on the pool whenever it is big enough (false: for
+ * measuring the pool itself). Results are the same either way. Returns the setting before.
+ */
+export function setAdaptiveThreads(on: boolean): boolean {
+  if (typeof on !== 'boolean') throw new Error(`setAdaptiveThreads: on must be true or false, got ${String(on)}`);
+  return controls ? controls.setAdaptiveThreads(on) : true;
+}
