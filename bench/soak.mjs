@@ -3,7 +3,8 @@
 // gradients on and off by turns, every result dropped at once, as a program's loop would. No
 // forced garbage collection. Prints one JSON line: RSS (MB) once warmed up (after WARM, a
 // fraction of each phase), its highest after that and its last, and the drift (highest over
-// warmed-up) in percent.
+// warmed-up) in percent. Run with --expose-gc, it also reports the JavaScript heap kept after a
+// full collection at the end of the warm-up and at the end (heapGrowthMB): what a leak keeps.
 //
 //   node bench/soak.mjs [TRAIN_STEPS (20000)] [FORWARDS (100000)] [WARM (0.1)]
 import { LSTM, Linear, Adam, mseLoss, randn, manualSeed, noGrad } from '../dist/index.js';
@@ -19,11 +20,19 @@ manualSeed(0);
 const MB = 2 ** 20;
 const rss = () => process.memoryUsage().rss / MB;
 
+/** The JavaScript heap kept after a full collection (MB), where the process may collect. */
+const kept = () => {
+  if (!globalThis.gc) return NaN;
+  globalThis.gc();
+  return process.memoryUsage().heapUsed / MB;
+};
+
 /** Runs `n` calls of `call`, sampling RSS every n / 50 calls; returns the phase's figures. */
 function phase(name, n, call) {
   const t0 = performance.now();
   let warm = 0;
   let peak = 0;
+  let heapWarm = NaN;
   const every = Math.max(1, Math.floor(n / 50));
   for (let i = 1; i <= n; i++) {
     call(i);
@@ -32,9 +41,14 @@ function phase(name, n, call) {
       if (i <= n * warmShare) warm = r; // the last sample of the warm-up
       else peak = Math.max(peak, r);
     }
+    if (i === Math.floor(n * warmShare)) heapWarm = kept();
   }
   const last = rss();
-  return { phase: name, calls: n, seconds: +((performance.now() - t0) / 1000).toFixed(1), warmMB: +warm.toFixed(1), peakMB: +peak.toFixed(1), lastMB: +last.toFixed(1), driftPct: +((100 * (peak - warm)) / warm).toFixed(2) };
+  const heapGrowth = kept() - heapWarm;
+  return {
+    phase: name, calls: n, seconds: +((performance.now() - t0) / 1000).toFixed(1), warmMB: +warm.toFixed(1), peakMB: +peak.toFixed(1), lastMB: +last.toFixed(1),
+    driftPct: +((100 * (peak - warm)) / warm).toFixed(2), ...(Number.isNaN(heapGrowth) ? {} : { heapGrowthMB: +heapGrowth.toFixed(3) }),
+  };
 }
 
 // lstm-ts: input (T=24, B=64, I=1) -> LSTM H=32 -> Linear(32, 1) on the last step -> MSE; Adam
