@@ -11,13 +11,20 @@ import { getBackend, type RecurrentDims, type RecurrentForwardResult, type Recur
 import { needsGrad, record } from './engine.js';
 import { floatData, floatType } from './ops/util.js';
 
-/** One direction's parameters in PyTorch layout. */
+/** One direction's parameters by the roles of its cell's rule (see RecurrentWeights). */
 export interface DirectionParams {
   wih: Tensor;
-  whh: Tensor;
+  whh: Tensor | null;
   bih: Tensor | null;
   bhh: Tensor | null;
   whr: Tensor | null;
+  /** the rule's further roles (layer norms, peepholes), in the rule's order */
+  extra?: Readonly<Record<string, Tensor>>;
+}
+
+/** A direction's parameter tensors in one fixed order: the base roles, then the extra ones. */
+function paramTensors(p: DirectionParams): Tensor[] {
+  return [p.wih, p.whh, p.bih, p.bhh, p.whr, ...Object.values(p.extra ?? {})].filter((t): t is Tensor => t !== null);
 }
 
 /**
@@ -27,7 +34,10 @@ export interface DirectionParams {
  */
 export function recurrentLayer(kind: RecurrentKind, x: Tensor, dirs: readonly DirectionParams[], h0: Tensor,
   c0: Tensor | null, hiddenSize: number, projSize: number,
-  variant: Pick<RecurrentDims, 'resetAfter' | 'gateActivation'> = {}): [Tensor, Tensor, Tensor | null] {
+  variant: Pick<RecurrentDims, 'resetAfter' | 'gateActivation'> = {},
+  /** With one direction: run it in reverse (the reverse direction of a layer run on its own). */
+  reverseOnly = false): [Tensor, Tensor, Tensor | null] {
+  const reversed = (d: number): boolean => (dirs.length === 1 ? reverseOnly : d === 1);
   const bk = getBackend();
   const [T, B, I] = x.shape as [number, number, number];
   const H = hiddenSize;
@@ -41,18 +51,19 @@ export function recurrentLayer(kind: RecurrentKind, x: Tensor, dirs: readonly Di
   const c0d = c0 ? floatData(c0, dtype) : null;
   const weights: RecurrentWeights[] = dirs.map((p) => ({
     wih: floatData(p.wih, dtype),
-    whh: floatData(p.whh, dtype),
+    whh: p.whh ? floatData(p.whh, dtype) : null,
     bih: p.bih ? floatData(p.bih, dtype) : null,
     bhh: p.bhh ? floatData(p.bhh, dtype) : null,
     whr: p.whr ? floatData(p.whr, dtype) : null,
+    ...(p.extra ? { extra: Object.fromEntries(Object.entries(p.extra).map(([role, t]) => [role, floatData(t, dtype)])) } : {}),
   }));
-  const params = dirs.flatMap((p) => [p.wih, p.whh, p.bih, p.bhh, p.whr].filter((t): t is Tensor => t !== null));
+  const params = dirs.flatMap(paramTensors);
   const inputs = [x, h0, ...(c0 ? [c0] : []), ...params];
   const keep = needsGrad(...inputs);
   const BHo = B * Hout;
   const BH = B * H;
   const runs: RecurrentForwardResult[] = weights.map((w, d) =>
-    bk.recurrentForward(dims, w, xd, h0d.subarray(d * BHo, (d + 1) * BHo), c0d ? c0d.subarray(d * BH, (d + 1) * BH) : null, d === 1, keep));
+    bk.recurrentForward(dims, w, xd, h0d.subarray(d * BHo, (d + 1) * BHo), c0d ? c0d.subarray(d * BH, (d + 1) * BH) : null, reversed(d), keep));
 
   let outData: FloatArray;
   if (D === 1) outData = runs[0]!.out;
@@ -66,7 +77,7 @@ export function recurrentLayer(kind: RecurrentKind, x: Tensor, dirs: readonly Di
   const hNData = allocLike(xd, D * BHo);
   runs.forEach((r, d) => hNData.set(r.hN, d * BHo));
   let cNData: FloatArray | null = null;
-  if (kind === 'lstm') {
+  if (runs[0]!.cN) {
     cNData = allocLike(xd, D * BH);
     runs.forEach((r, d) => cNData!.set(r.cN!, d * BH));
   }
@@ -97,7 +108,7 @@ export function recurrentLayer(kind: RecurrentKind, x: Tensor, dirs: readonly Di
       const dhN = ghN ? floatData(ghN, dtype).subarray(d * BHo, (d + 1) * BHo) : null;
       const dcN = gcN ? floatData(gcN, dtype).subarray(d * BH, (d + 1) * BH) : null;
       const c0s = c0d ? c0d.subarray(d * BH, (d + 1) * BH) : null;
-      const g = bk.recurrentBackward(dims, w, xd, h0d.subarray(d * BHo, (d + 1) * BHo), c0s, d === 1, runs[d]!, dOut, dhN, dcN, needs);
+      const g = bk.recurrentBackward(dims, w, xd, h0d.subarray(d * BHo, (d + 1) * BHo), c0s, reversed(d), runs[d]!, dOut, dhN, dcN, needs);
       if (g.dx) {
         if (!dx) dx = g.dx;
         else for (let i = 0; i < dx.length; i++) dx[i] = dx[i]! + g.dx[i]!;
@@ -113,6 +124,7 @@ export function recurrentLayer(kind: RecurrentKind, x: Tensor, dirs: readonly Di
       add(p.bih, g.dbih);
       add(p.bhh, g.dbhh);
       add(p.whr, g.dwhr);
+      for (const [role, t] of Object.entries(p.extra ?? {})) add(t, g.dextra?.[role] ?? null);
     });
     const cvt = (t: Tensor, d: FloatArray | null): Tensor | null => (d ? new Tensor(t.dtype === dtype ? d : convert(d, t.dtype), t.shape) : null);
     return [cvt(x, dx), cvt(h0, dh0), ...(c0 && dc0 ? [cvt(c0, dc0)] : []), ...paramGrads];

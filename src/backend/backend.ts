@@ -1,6 +1,7 @@
 import type { FloatArray } from '../tensor/dtype.js';
 import type { Shape } from '../tensor/shape.js';
 import { drawToken, type DrawOptions } from './sample.js';
+import type { CellKind } from './cells.js';
 
 /** Elementwise functions of one argument. */
 export type UnaryOp = 'neg' | 'exp' | 'log' | 'tanh' | 'sigmoid' | 'relu' | 'sqrt' | 'abs';
@@ -8,8 +9,8 @@ export const UNARY_OPS: readonly UnaryOp[] = ['neg', 'exp', 'log', 'tanh', 'sigm
 /** Elementwise functions of two broadcast arguments. */
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div';
 
-/** Which recurrence a sequence kernel runs. */
-export type RecurrentKind = 'lstm' | 'gru' | 'rnn_tanh' | 'rnn_relu';
+/** Which recurrence a sequence kernel runs: a kind of cell with a rule in CELL_RULES (cells.ts). */
+export type RecurrentKind = CellKind;
 
 /**
  * Sizes of one direction of one recurrent layer. Letters as everywhere in the library:
@@ -29,18 +30,24 @@ export interface RecurrentDims {
   gateActivation?: 'sigmoid' | 'hard_sigmoid';
 }
 
-/** True for the variants only the reference backend runs (Keras's; PyTorch's defaults are fast everywhere). */
-export function isKerasVariant(d: RecurrentDims): boolean {
+/** Whether the dims ask for one of Keras's variants (hard_sigmoid gates, the GRU's reset before its product). */
+export function hasKerasOptions(d: RecurrentDims): boolean {
   return d.resetAfter === false || d.gateActivation === 'hard_sigmoid';
 }
 
-/** PyTorch layouts: wih (G*H, I), whh (G*H, Hout), biases (G*H), whr (P, H); G = 4 (LSTM i,f,g,o), 3 (GRU r,z,n), 1. */
+/**
+ * One direction's parameters, by the roles of the cell's rule (cells.ts): PyTorch layouts wih
+ * (G*H, I), whh (G*H, Hout), biases (G*H), whr (P, H); every further role (layer norms'
+ * gains and shifts, peepholes) in `extra`.
+ */
 export interface RecurrentWeights {
   wih: FloatArray;
-  whh: FloatArray;
+  /** null for cells without a recurrent product (minGRU, minLSTM) */
+  whh: FloatArray | null;
   bih: FloatArray | null;
   bhh: FloatArray | null;
   whr: FloatArray | null;
+  extra?: Readonly<Record<string, FloatArray>>;
 }
 
 /** What a backend saves between a sequence forward and its backward; only that backend reads it. */
@@ -84,6 +91,8 @@ export interface RecurrentGrads {
   dbih: FloatArray | null;
   dbhh: FloatArray | null;
   dwhr: FloatArray | null;
+  /** the gradients of the weights' `extra` roles, by role (null when `needs.params` was false or there are none) */
+  dextra?: Readonly<Record<string, FloatArray>> | null;
 }
 
 /**
@@ -294,10 +303,6 @@ export function leadingSumWidth(xShape: readonly number[], outShape: readonly nu
   while (lead < outShape.length && outShape[lead] === 1) lead++;
   for (let d = lead; d < outShape.length; d++) if (outShape[d] !== xShape[d]) return 0;
   return outShape.reduce((a, b) => a * b, 1);
-}
-
-export function gateCount(kind: RecurrentKind): number {
-  return kind === 'lstm' ? 4 : kind === 'gru' ? 3 : 1;
 }
 
 const registry = new Map<string, Backend>();

@@ -1,6 +1,10 @@
 export { Module, type LoadStateDictOptions } from './module.js';
 export { Linear, Embedding, Dropout, dropout, type LinearOptions, type EmbeddingOptions, type DropoutOptions } from './layers.js';
-export { RNN, LSTM, GRU, LayerStepper, type StepState, type RecurrentOptions, type RNNOptions, type LSTMOptions, type GRUOptions } from './rnn.js';
+export {
+  RNN, LSTM, GRU, LayerNormLSTM, PeepholeLSTM, MinGRU, MinLSTM, LAYERS, RecurrentBase, LayerStepper, layerParamName,
+  type StepState, type RecurrentOptions, type RecurrentForwardOptions, type RNNOptions, type LSTMOptions, type GRUOptions,
+  type LayerNormLSTMOptions, type CellState, type LayerKind, type AnyRecurrentLayer,
+} from './rnn.js';
 export { RNNCell, LSTMCell, GRUCell, type CellOptions, type RNNCellOptions, type GatedCellOptions, type GRUCellOptions } from './cells.js';
 export { crossEntropy, nllLoss, mseLoss, bceWithLogits, type ClassLossOptions, type BceOptions, type Reduction } from './losses.js';
 export { SequenceModel, SequenceStepper, type SequenceModelConfig, type RecurrentConfig, type SequenceState } from './sequence-model.js';

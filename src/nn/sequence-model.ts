@@ -12,7 +12,7 @@ import { formatShape } from '../tensor/shape.js';
 import { mean as meanOp, slice, squeeze, concat, sum as sumOp } from '../autograd/index.js';
 import { Module } from './module.js';
 import { Embedding, Linear } from './layers.js';
-import { LSTM, GRU, RNN, type LayerStepper, type LSTMOptions, type RNNOptions, type GRUOptions } from './rnn.js';
+import { LAYERS, type LayerStepper, type LSTMOptions, type RNNOptions, type GRUOptions, type LayerNormLSTMOptions, type RecurrentOptions, type LayerKind, type AnyRecurrentLayer, type CellState } from './rnn.js';
 import { checkKnown, oneOf } from './options.js';
 import { checkSampleOptions, type SampleOptions } from '../backend/sample.js';
 import { defaultGenerator, type Generator } from '../tensor/random.js';
@@ -21,7 +21,9 @@ import { defaultGenerator, type Generator } from '../tensor/random.js';
 export type RecurrentConfig =
   | ({ kind: 'lstm' } & LSTMOptions)
   | ({ kind: 'gru' } & GRUOptions)
-  | ({ kind: 'rnn' } & RNNOptions);
+  | ({ kind: 'rnn' } & RNNOptions)
+  | ({ kind: 'layernorm_lstm' } & LayerNormLSTMOptions)
+  | ({ kind: 'peephole_lstm' | 'mingru' | 'minlstm' } & RecurrentOptions);
 
 /** Everything needed to rebuild a SequenceModel. */
 export interface SequenceModelConfig {
@@ -44,7 +46,7 @@ export type SequenceState = Tensor | readonly [Tensor, Tensor];
 export class SequenceModel extends Module {
   readonly config: SequenceModelConfig;
   readonly embedding: Embedding | null;
-  readonly rnn: LSTM | GRU | RNN;
+  readonly rnn: AnyRecurrentLayer;
   readonly head: Linear;
   readonly output: 'sequence' | 'last' | 'mean';
 
@@ -52,17 +54,17 @@ export class SequenceModel extends Module {
     super();
     const who = 'SequenceModel';
     checkKnown(config, ['embedding', 'rnn', 'head', 'output'], who);
-    if (!config.rnn || typeof config.rnn !== 'object') throw new Error(`${who}: rnn must be an object with a kind ('lstm', 'gru' or 'rnn') and the layer's options`);
+    if (!config.rnn || typeof config.rnn !== 'object') throw new Error(`${who}: rnn must be an object with a kind (${Object.keys(LAYERS).map((k) => `'${k}'`).join(', ')}) and the layer's options`);
     if (!config.head || typeof config.head !== 'object') throw new Error(`${who}: head must be an object with outFeatures`);
     this.config = JSON.parse(JSON.stringify(config)) as SequenceModelConfig;
     this.output = oneOf(config.output, ['sequence', 'last', 'mean'] as const, 'output', who, 'sequence');
     this.embedding = config.embedding ? this.registerModule('embedding', new Embedding(config.embedding)) : null;
     const { kind, ...options } = config.rnn;
-    const k = oneOf(kind, ['lstm', 'gru', 'rnn'] as const, 'rnn.kind', who, 'lstm');
+    const k = oneOf(kind, Object.keys(LAYERS) as LayerKind[], 'rnn.kind', who, 'lstm');
     if (this.embedding && options.inputSize !== this.embedding.embeddingDim) {
       throw new Error(`${who}: rnn.inputSize is ${options.inputSize} but the embedding gives ${this.embedding.embeddingDim} features`);
     }
-    this.rnn = this.registerModule('rnn', k === 'lstm' ? new LSTM(options as LSTMOptions) : k === 'gru' ? new GRU(options as GRUOptions) : new RNN(options as RNNOptions));
+    this.rnn = this.registerModule('rnn', new LAYERS[k](options as never));
     const width = (this.rnn.projSize || this.rnn.hiddenSize) * this.rnn.numDirections;
     this.head = this.registerModule('head', new Linear({ inFeatures: width, outFeatures: config.head.outFeatures, bias: config.head.bias }));
   }
@@ -80,15 +82,10 @@ export class SequenceModel extends Module {
     const feats = this.embedding ? this.embedding.forward(x) : x; // (T, B, F)
     let seq: Tensor;
     let next: SequenceState;
-    if (this.rnn instanceof LSTM) {
-      const [o, s] = this.rnn.forward(feats, state as readonly [Tensor, Tensor] | null | undefined);
-      seq = o;
-      next = s;
-    } else {
-      const [o, h] = this.rnn.forward(feats, state as Tensor | null | undefined);
-      seq = o;
-      next = h;
-    }
+    // with lengths, the layer runs each sequence over its own steps (packed), in either direction
+    const layerOptions = lengths ? { lengths } : {};
+    const rnn = this.rnn as { forward(x: Tensor, s?: unknown, o?: unknown): [Tensor, Tensor | CellState] };
+    [seq, next] = rnn.forward(feats, state ?? null, layerOptions);
     const timeDim = this.rnn.batchFirst && seq.ndim === 3 ? 1 : 0;
     if (seq.ndim < 2) throw new Error(`${who}: unexpected recurrent output shape ${formatShape(seq.shape)}`);
     let feat: Tensor;
@@ -114,14 +111,15 @@ export class SequenceModel extends Module {
   }
 
   /**
-   * With per-sequence lengths of a right-padded batch: the output at each sequence's last valid
-   * step ('last') or the mean over its valid steps ('mean'). A unidirectional recurrence never
-   * reads ahead, so these equal the results of each sequence alone, gradients included.
+   * With per-sequence lengths of a right-padded batch (the layer ran each sequence over its own
+   * steps, as PyTorch's packed sequences): the output at each sequence's last valid step ('last')
+   * or the mean over its valid steps ('mean'), the results of each sequence alone, gradients
+   * included, in either direction.
    */
   private pooled(seq: Tensor, lengths: readonly number[], timeDim: number, who: string): Tensor {
     if (seq.ndim !== 3) throw new Error(`${who}: lengths need a batch (3-D recurrent output), got ${formatShape(seq.shape)}`);
-    if (this.rnn.bidirectional) throw new Error(`${who}: lengths with a bidirectional layer are not supported yet (its reverse direction would read the padding)`);
-    if (this.output === 'sequence') throw new Error(`${who}: lengths apply to output 'last' or 'mean'; with 'sequence', mask the loss instead (ignoreIndex)`);
+    // every step, 0 at the padded ones: a loss masks those itself (ignoreIndex)
+    if (this.output === 'sequence') return seq;
     const T = seq.shape[timeDim]!;
     const B = seq.shape[1 - timeDim]!;
     if (!Array.isArray(lengths) || lengths.length !== B || lengths.some((l) => !Number.isInteger(l) || l < 1 || l > T)) {

@@ -127,11 +127,11 @@ describe('model files', () => {
 
 describe('padded batches with lengths', () => {
   for (const output of ['last', 'mean'] as const) {
-    for (const kind of ['lstm', 'gru', 'rnn'] as const) {
-      it(`${kind} ${output}: a padded batch gives the outputs and gradients of each sequence alone`, async () => {
+    for (const [kind, bidirectional] of [['lstm', false], ['gru', false], ['rnn', false], ['lstm', true], ['gru', true], ['minlstm', true]] as const) {
+      it(`${kind}${bidirectional ? ' bidirectional' : ''} ${output}: a padded batch gives the outputs and gradients of each sequence alone`, async () => {
         const { padBatch } = await import('recurrent');
         manualSeed(21);
-        const m = new SequenceModel({ embedding: { numEmbeddings: 9, embeddingDim: 4 }, rnn: { kind, inputSize: 4, hiddenSize: 6, numLayers: 2 }, head: { outFeatures: 3 }, output });
+        const m = new SequenceModel({ embedding: { numEmbeddings: 9, embeddingDim: 4 }, rnn: { kind, inputSize: 4, hiddenSize: 6, numLayers: 2, bidirectional }, head: { outFeatures: 3 }, output });
         const g = new Generator(8);
         const seqs = [5, 1, 8, 3].map((n) => Int32Array.from({ length: n }, () => 1 + g.int(8)));
         const w = randn([4, 3]);
@@ -150,13 +150,14 @@ describe('padded batches with lengths', () => {
       });
     }
   }
-  it('refuses bidirectional layers and bad lengths', async () => {
+  it('refuses bad lengths; with output \'sequence\' the padded steps are the head of a zero output', async () => {
     const { padBatch } = await import('recurrent');
     const { x } = padBatch([[1, 2], [3]]);
-    const bi = new SequenceModel({ embedding: { numEmbeddings: 5, embeddingDim: 2 }, rnn: { kind: 'gru', inputSize: 2, hiddenSize: 3, bidirectional: true }, head: { outFeatures: 1 }, output: 'last' });
-    throws(() => bi.forward(x, null, { lengths: [2, 1] }), 'lengths with a bidirectional layer are not supported yet');
     const m = lm();
-    throws(() => new SequenceModel({ ...m.config, output: 'last' }).forward(x, null, { lengths: [2, 3] }), 'lengths must be 2 integers in [1, 2]');
-    throws(() => m.forward(x, null, { lengths: [2, 1] }), "lengths apply to output 'last' or 'mean'");
+    throws(() => new SequenceModel({ ...m.config, output: 'last' }).forward(x, null, { lengths: [2, 3] }), 'lengths must be 2 integers from 1 to 2');
+    throws(() => m.forward(x, null, { lengths: [2, 0] }), 'lengths must be 2 integers from 1 to 2');
+    const [y] = m.forward(x, null, { lengths: [2, 1] }); // (T=2, B=2, V)
+    const V = y.shape[2]!;
+    assertClose(y.data.subarray(3 * V, 4 * V), m.head.bias!.data, 'the padded step (t=1, b=1): the head of zeros');
   });
 });

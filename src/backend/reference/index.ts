@@ -3,7 +3,8 @@ import { stepperIds, gatherRows, generateByRuns, type Backend, type RecurrentDim
 import { gemm } from './gemm.js';
 import { unary, unaryBackward, pow, binary } from './elementwise.js';
 import { sumTo, broadcastTo, permute, softmax, softmaxBackward, logSoftmaxNllBackward } from './layout.js';
-import { recurrentForward, recurrentBackward } from './recurrent.js';
+import { CELL_RULES } from '../cells.js';
+import { ALL_RECURRENT_GRADS, type RecurrentForwardResult, type RecurrentGrads, type RecurrentNeeds } from '../backend.js';
 import { adamStep } from './optim.js';
 
 /** A zeroed array of n elements of a's type. */
@@ -13,8 +14,28 @@ const like = (a: FloatArray, n: number): FloatArray => (a instanceof Float64Arra
  * Steps with copies of the weights through the sequence kernel: embedding rows gathered, the
  * head as `linear` computes it (each row starts as the bias, the product accumulates onto it).
  */
+/** One direction of a layer over a whole sequence, by the kernels of its cell's rule. */
+function recurrentForward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
+  reverse: boolean, keepCache: boolean): RecurrentForwardResult {
+  return CELL_RULES[dims.kind].forward(dims, w, x, h0, c0, reverse, keepCache);
+}
+
+function recurrentBackward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
+  reverse: boolean, fwd: RecurrentForwardResult, dOut: FloatArray | null, dhN: FloatArray | null, dcN: FloatArray | null,
+  needs: RecurrentNeeds = ALL_RECURRENT_GRADS): RecurrentGrads {
+  return CELL_RULES[dims.kind].backward(dims, w, x, h0, c0, reverse, fwd, dOut, dhN, dcN, needs);
+}
+
+/** A copy of a direction's weights, every role. */
+export function copyWeights(w: RecurrentWeights): RecurrentWeights {
+  return {
+    wih: w.wih.slice(), whh: w.whh?.slice() ?? null, bih: w.bih?.slice() ?? null, bhh: w.bhh?.slice() ?? null, whr: w.whr?.slice() ?? null,
+    ...(w.extra ? { extra: Object.fromEntries(Object.entries(w.extra).map(([k, v]) => [k, v.slice()])) } : {}),
+  };
+}
+
 function recurrentStepper(dims: RecurrentDims, w: RecurrentWeights, extras: StepperExtras = {}): RecurrentStepper {
-  const copy = { wih: w.wih.slice(), whh: w.whh.slice(), bih: w.bih?.slice() ?? null, bhh: w.bhh?.slice() ?? null, whr: w.whr?.slice() ?? null };
+  const copy = copyWeights(w);
   const emb = extras.embedding ? { weight: extras.embedding.weight.slice(), V: extras.embedding.V } : null;
   const head = extras.head ? { weight: extras.head.weight.slice(), bias: extras.head.bias?.slice() ?? null, O: extras.head.O } : null;
   const { I } = dims;

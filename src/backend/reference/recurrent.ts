@@ -17,10 +17,11 @@
  */
 import { allocLike, type FloatArray } from '../../tensor/dtype.js';
 import {
-  ALL_RECURRENT_GRADS, gateCount, type RecurrentCache, type RecurrentDims, type RecurrentForwardResult, type RecurrentGrads,
+  ALL_RECURRENT_GRADS, type RecurrentCache, type RecurrentDims, type RecurrentForwardResult, type RecurrentGrads,
   type RecurrentNeeds, type RecurrentWeights,
 } from '../backend.js';
 import { gemm } from './gemm.js';
+import { gateCount } from '../cells.js';
 import { sigmoid } from './elementwise.js';
 
 function hardSigmoid(v: number): number {
@@ -93,7 +94,7 @@ export function recurrentForward(dims: RecurrentDims, w: RecurrentWeights, x: Fl
   let cOff = 0;
   for (let s = 0; s < T; s++) {
     const t = reverse ? T - 1 - s : s;
-    gemm(false, true, B, GH, Hout, hArr, hOff, w.whh, 0, hh, 0, false);
+    gemm(false, true, B, GH, Hout, hArr, hOff, w.whh!, 0, hh, 0, false);
     if (w.bhh) addRows(hh, 0, B, w.bhh);
     const gBase = t * B * GH;
     const sBase = t * BH;
@@ -138,7 +139,7 @@ export function recurrentForward(dims: RecurrentDims, w: RecurrentWeights, x: Fl
       }
       if (rh) {
         // reset before the product: Whn (r h) + bhn, the n block of whh being rows 2H..3H
-        gemm(false, true, B, H, H, rh, 0, w.whh, 2 * H * H, hnB!, 0, false);
+        gemm(false, true, B, H, H, rh, 0, w.whh!, 2 * H * H, hnB!, 0, false);
         if (w.bhh) for (let b = 0; b < B; b++) for (let j = 0; j < H; j++) hnB![b * H + j] = hnB![b * H + j]! + w.bhh[2 * H + j]!;
       }
       for (let b = 0; b < B; b++) {
@@ -242,7 +243,7 @@ export function recurrentBackward(dims: RecurrentDims, w: RecurrentWeights, x: F
           dc![k] = dcv * fg;
         }
       }
-      gemm(false, false, B, Hout, GH, dAx, gBase, w.whh, 0, dh, 0, false);
+      gemm(false, false, B, Hout, GH, dAx, gBase, w.whh!, 0, dh, 0, false);
     } else if (gru) {
       const hPrev = s > 0 ? out : h0;
       const hpOff = s > 0 ? tp * BH : 0;
@@ -272,7 +273,7 @@ export function recurrentBackward(dims: RecurrentDims, w: RecurrentWeights, x: F
       }
       if (resetBefore) {
         // d(r h) = dan @ Whn; dr = d(r h) h_prev; dh_prev += d(r h) r
-        gemm(false, false, B, H, H, danB!, 0, w.whh, 2 * H * H, drh!, 0, false);
+        gemm(false, false, B, H, H, danB!, 0, w.whh!, 2 * H * H, drh!, 0, false);
         for (let b = 0; b < B; b++) {
           const row = gBase + b * GH;
           for (let j = 0; j < H; j++) {
@@ -285,9 +286,9 @@ export function recurrentBackward(dims: RecurrentDims, w: RecurrentWeights, x: F
           }
         }
         // the r and z blocks only: the n block went through r h above
-        gemm(false, false, B, H, 2 * H, dAhRZ(gBase), 0, w.whh, 0, dh, 0, true);
+        gemm(false, false, B, H, 2 * H, dAhRZ(gBase), 0, w.whh!, 0, dh, 0, true);
       } else {
-        gemm(false, false, B, H, GH, dAh, gBase, w.whh, 0, dh, 0, true);
+        gemm(false, false, B, H, GH, dAh, gBase, w.whh!, 0, dh, 0, true);
       }
     } else {
       const relu = kind === 'rnn_relu';
@@ -295,7 +296,7 @@ export function recurrentBackward(dims: RecurrentDims, w: RecurrentWeights, x: F
         const h = out[sBase + i]!;
         dAx[gBase + i] = dh[i]! * (relu ? (h > 0 ? 1 : 0) : 1 - h * h);
       }
-      gemm(false, false, B, H, H, dAx, gBase, w.whh, 0, dh, 0, false);
+      gemm(false, false, B, H, H, dAx, gBase, w.whh!, 0, dh, 0, false);
     }
   }
 

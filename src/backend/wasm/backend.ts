@@ -6,10 +6,11 @@
 import type { FloatArray } from '../../tensor/dtype.js';
 import type { Shape } from '../../tensor/shape.js';
 import {
-  ALL_RECURRENT_GRADS, gateCount, leadingSumWidth, isKerasVariant, stepperIds, gatherRows, generateByRuns, type Backend, type RecurrentKind, type StepperExtras, type RecurrentNeeds, type AdamScalars, type RecurrentStepper, type UnaryOp, type RecurrentCache, type RecurrentDims, type RecurrentForwardResult, type RecurrentGrads,
+  ALL_RECURRENT_GRADS, leadingSumWidth, hasKerasOptions, stepperIds, gatherRows, generateByRuns, type Backend, type RecurrentKind, type StepperExtras, type RecurrentNeeds, type AdamScalars, type RecurrentStepper, type UnaryOp, type RecurrentCache, type RecurrentDims, type RecurrentForwardResult, type RecurrentGrads,
   type RecurrentWeights, type LayerAbove,
 } from '../backend.js';
 import { referenceBackend as ref } from '../reference/index.js';
+import { gateCount, type CellKind } from '../cells.js';
 import type { DrawOptions } from '../sample.js';
 import { WasmHeap, HeapRetry } from './heap.js';
 import { AHEAD_THREADS, type ThreadPool } from './pool.js';
@@ -123,7 +124,13 @@ export interface WasmBackendControls {
   setSequenceMinStepWork(macs: number): number;
 }
 
-const KIND = { lstm: 0, gru: 1, rnn_tanh: 2, rnn_relu: 3 } as const;
+/**
+ * The kinds of cell the kernels fuse, by their code in kernels/recurrent.ts; every other kind
+ * (and Keras's variants) runs on the reference kernels, the same results.
+ */
+const KIND: Partial<Record<CellKind, number>> = { lstm: 0, gru: 1, rnn_tanh: 2, rnn_relu: 3 };
+/** Whether the kernels run these dims. */
+const fused = (d: RecurrentDims): boolean => KIND[d.kind] !== undefined && !hasKerasOptions(d);
 /** Slots of the sequence kernels' argument block (kernels/recurrent.ts, A_KIND .. A_XPACK). */
 const ARG_SLOTS = 63;
 /** The most memory a stepper spends on precomputed input projections of an embedding's rows. */
@@ -273,7 +280,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     const Hout = P || H;
     heap.reset();
     const slots = new Array<number>(ARG_SLOTS).fill(0);
-    slots[0] = KIND[kind];
+    slots[0] = KIND[kind]!;
     slots[1] = T; slots[2] = B; slots[3] = I; slots[4] = H; slots[5] = P; slots[6] = +reverse;
     slots[7] = x ? heap.put(x) : 0;
     slots[8] = heap.put(w.wih as Float32Array);
@@ -298,7 +305,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
 
   function recurrentForward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
     reverse: boolean, keepCache: boolean): RecurrentForwardResult {
-    if (isKerasVariant(dims) || !f32(x, h0, c0, w.wih, w.whh, w.bih, w.bhh, w.whr)) return ref.recurrentForward(dims, w, x, h0, c0, reverse, keepCache);
+    if (!fused(dims) || !f32(x, h0, c0, w.wih, w.whh, w.bih, w.bhh, w.whr)) return ref.recurrentForward(dims, w, x, h0, c0, reverse, keepCache);
     const { kind, T, B, I, H, P } = dims;
     const lstm = kind === 'lstm';
     const GH = gateCount(kind) * H;
@@ -550,7 +557,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
 
   function recurrentStepper(dims: RecurrentDims, w: RecurrentWeights, extras: StepperExtras = {}): RecurrentStepper {
     const { embedding, head } = extras;
-    if (isKerasVariant(dims) || !f32(w.wih, w.whh, w.bih, w.bhh, w.whr, embedding?.weight ?? null, head?.weight ?? null, head?.bias ?? null)) {
+    if (!fused(dims) || !f32(w.wih, w.whh, w.bih, w.bhh, w.whr, embedding?.weight ?? null, head?.weight ?? null, head?.bias ?? null)) {
       return ref.recurrentStepper(dims, w, extras);
     }
     const { kind, I, H, P } = dims;
@@ -631,7 +638,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
         const { nth, meter } = choose(`step:${kind}:${B === 1 ? 'units' : 'rows'}:${bucket(stepWork)}`, unitSplit && B === 1 ? threadsFor(T * stepWork) : rowThreads(T, B, stepWork));
         if (meter) meter.work = T * stepWork;
         slots.fill(0);
-        slots[0] = KIND[kind];
+        slots[0] = KIND[kind]!;
         slots[1] = T; slots[2] = B; slots[3] = I; slots[4] = H; slots[5] = P;
         slots[7] = x ? heap.put(x as Float32Array) : 0;
         slots[8] = q.wihP;
@@ -730,7 +737,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
             r[12] = kind === 'gru' ? line(H * 4) : 0;
           });
           slots.fill(0);
-          slots[0] = KIND[kind];
+          slots[0] = KIND[kind]!;
           slots[1] = m; slots[4] = H;
           slots[24] = line(wsBytes * nth);
           slots[39] = nth;
