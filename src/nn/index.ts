@@ -1,11 +1,14 @@
 export { Module, type LoadStateDictOptions } from './module.js';
-export { Linear, Embedding, Dropout, dropout, type LinearOptions, type EmbeddingOptions, type DropoutOptions } from './layers.js';
+export { Linear, Embedding, Dropout, dropout, LayerNorm, layerNormLastDim, type LinearOptions, type EmbeddingOptions, type DropoutOptions, type LayerNormOptions } from './layers.js';
 export {
   RNN, LSTM, GRU, LayerNormLSTM, PeepholeLSTM, MinGRU, MinLSTM, LAYERS, RecurrentBase, LayerStepper, layerParamName,
   type StepState, type RecurrentOptions, type RecurrentForwardOptions, type RNNOptions, type LSTMOptions, type GRUOptions,
   type LayerNormLSTMOptions, type CellState, type LayerKind, type AnyRecurrentLayer,
 } from './rnn.js';
-export { RNNCell, LSTMCell, GRUCell, type CellOptions, type RNNCellOptions, type GatedCellOptions, type GRUCellOptions } from './cells.js';
+export {
+  RNNCell, LSTMCell, GRUCell, LayerNormLSTMCell, PeepholeLSTMCell, MinGRUCell, MinLSTMCell,
+  type CellOptions, type RNNCellOptions, type GatedCellOptions, type GRUCellOptions, type LayerNormLSTMCellOptions,
+} from './cells.js';
 export { crossEntropy, nllLoss, mseLoss, bceWithLogits, type ClassLossOptions, type BceOptions, type Reduction } from './losses.js';
 export { SequenceModel, SequenceStepper, type SequenceModelConfig, type RecurrentConfig, type SequenceState } from './sequence-model.js';
 export { Sequential, type SequentialStep } from './sequential.js';

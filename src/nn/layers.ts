@@ -1,5 +1,5 @@
 import { Tensor } from '../tensor/tensor.js';
-import { randn, uniform, rand } from '../tensor/create.js';
+import { randn, uniform, rand, ones, zeros } from '../tensor/create.js';
 import { formatShape } from '../tensor/shape.js';
 import { checkMemory } from '../tensor/memory.js';
 import type { Generator } from '../tensor/random.js';
@@ -130,3 +130,61 @@ export class Dropout extends Module {
   }
 }
 
+
+/** Options of `LayerNorm`. */
+export interface LayerNormOptions {
+  /** The trailing dimensions normalised over: their sizes (a number for the last one alone). */
+  normalizedShape: number | readonly number[];
+  /** Added to the variance (default 1e-5, PyTorch's). */
+  eps?: number;
+  /** Learn a gain `weight` (ones at first) and a shift `bias` (zeros) of normalizedShape (default true). */
+  elementwiseAffine?: boolean;
+}
+
+/**
+ * PyTorch's LayerNorm: y = (x - mean) / sqrt(var + eps) * weight + bias over the trailing
+ * `normalizedShape` dimensions, the variance biased (divided by the count).
+ */
+export class LayerNorm extends Module {
+  readonly normalizedShape: readonly number[];
+  readonly eps: number;
+  readonly weight: Tensor | null;
+  readonly bias: Tensor | null;
+  constructor(options: LayerNormOptions) {
+    super();
+    const who = 'LayerNorm';
+    checkKnown(options, ['normalizedShape', 'eps', 'elementwiseAffine'], who);
+    const ns = typeof options.normalizedShape === 'number' ? [options.normalizedShape] : options.normalizedShape;
+    if (!Array.isArray(ns) || ns.length === 0) throw new Error(`${who}: normalizedShape must be a positive integer or a non-empty array of them, got ${JSON.stringify(options.normalizedShape)}`);
+    this.normalizedShape = ns.map((d, i) => positiveInt(d, `normalizedShape[${i}]`, who));
+    const eps = options.eps ?? 1e-5;
+    if (typeof eps !== 'number' || !(eps > 0) || !Number.isFinite(eps)) throw new Error(`${who}: eps must be a positive finite number, got ${String(eps)}`);
+    this.eps = eps;
+    const affine = bool(options.elementwiseAffine, 'elementwiseAffine', who, true);
+    this.weight = affine ? this.registerParameter('weight', ones([...this.normalizedShape])) : null;
+    this.bias = affine ? this.registerParameter('bias', zeros([...this.normalizedShape])) : null;
+  }
+  /** x (..., normalizedShape) -> the same shape */
+  forward(x: Tensor): Tensor {
+    const who = 'LayerNorm.forward';
+    const n = this.normalizedShape.length;
+    const tail = x.shape.slice(x.ndim - n);
+    if (x.ndim < n || tail.some((d, i) => d !== this.normalizedShape[i])) {
+      throw new Error(`${who}: input's trailing dimensions ${formatShape(tail)} must be normalizedShape ${formatShape(this.normalizedShape)}, got shape ${formatShape(x.shape)}`);
+    }
+    return normalise(x, n, this.weight, this.bias, this.eps);
+  }
+}
+
+/** (x - mean) / sqrt(var + eps) over the last n dimensions (var biased), then * weight + bias. */
+function normalise(x: Tensor, n: number, weight: Tensor | null, bias: Tensor | null, eps: number): Tensor {
+  const dims = Array.from({ length: n }, (_, i) => x.ndim - n + i);
+  const centred = x.sub(x.mean(dims, true));
+  const y = centred.div(centred.mul(centred).mean(dims, true).add(eps).sqrt());
+  return weight ? y.mul(weight).add(bias!) : y;
+}
+
+/** LayerNorm over the last dimension with the given gain and shift: what LayerNorm({ normalizedShape: n }) computes. */
+export function layerNormLastDim(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): Tensor {
+  return normalise(x, 1, weight, bias, eps);
+}
