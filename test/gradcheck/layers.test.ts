@@ -5,14 +5,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Tensor, randn, gradcheck, manualSeed, LSTM, GRU, RNN, LSTMCell, GRUCell, RNNCell, Generator,
-  listBackends, setBackend, stack, concat,
+  Tensor, randn, gradcheck, manualSeed, LSTM, GRU, RNN, LSTMCell, GRUCell, RNNCell, Generator, LayerNormLSTM, PeepholeLSTM, MinGRU, MinLSTM,
+  listBackends, setBackend, stack, concat, type AnyRecurrentLayer,
 } from 'recurrent';
 import { assertClose } from '../helpers.js';
 
 const weigh = (y: Tensor, seed: number): Tensor => y.mul(randn(y.shape, { dtype: 'float64', generator: new Generator(seed) })).sum();
 
-type Layer = LSTM | GRU | RNN;
+type Layer = AnyRecurrentLayer;
 const configs: [string, () => Layer][] = [
   ['RNN tanh', () => new RNN({ inputSize: 3, hiddenSize: 4 })],
   ['RNN relu 2-layer bidirectional', () => new RNN({ inputSize: 3, hiddenSize: 3, numLayers: 2, bidirectional: true, nonlinearity: 'relu' })],
@@ -24,11 +24,25 @@ const configs: [string, () => Layer][] = [
   ["GRU, Keras's reset_after=False", () => new GRU({ inputSize: 3, hiddenSize: 4, resetAfter: false, bidirectional: true })],
   ["GRU, Keras's hard_sigmoid gates, reset_after=False", () => new GRU({ inputSize: 3, hiddenSize: 4, resetAfter: false, recurrentActivation: 'hard_sigmoid' })],
   ["LSTM, Keras's hard_sigmoid gates", () => new LSTM({ inputSize: 3, hiddenSize: 4, recurrentActivation: 'hard_sigmoid', numLayers: 2 })],
+  // the cells beyond PyTorch's, with every option they take
+  ['LayerNormLSTM', () => new LayerNormLSTM({ inputSize: 3, hiddenSize: 4 })],
+  ['LayerNormLSTM 2-layer bidirectional batch-first', () => new LayerNormLSTM({ inputSize: 2, hiddenSize: 3, numLayers: 2, bidirectional: true, batchFirst: true })],
+  ['PeepholeLSTM', () => new PeepholeLSTM({ inputSize: 3, hiddenSize: 4 })],
+  ['PeepholeLSTM 2-layer bidirectional, no bias', () => new PeepholeLSTM({ inputSize: 2, hiddenSize: 3, numLayers: 2, bidirectional: true, bias: false })],
+  ['MinGRU', () => new MinGRU({ inputSize: 3, hiddenSize: 4 })],
+  ['MinGRU 2-layer bidirectional batch-first, no bias', () => new MinGRU({ inputSize: 2, hiddenSize: 3, numLayers: 2, bidirectional: true, batchFirst: true, bias: false })],
+  ['MinLSTM', () => new MinLSTM({ inputSize: 3, hiddenSize: 4 })],
+  ['MinLSTM 3-layer bidirectional', () => new MinLSTM({ inputSize: 2, hiddenSize: 3, numLayers: 3, bidirectional: true })],
 ];
 
 for (const be of listBackends()) {
   describe(`gradcheck of every layer kind over several steps [${be}]`, () => {
-    for (const [name, make] of configs) {
+    for (const [name, make, lengths] of [...configs.map(([n, f]) => [n, f, undefined] as const),
+      // variable lengths (packed sequences), through both directions and several layers
+      ['LSTM 2-layer bidirectional, lengths 5 and 2', () => new LSTM({ inputSize: 2, hiddenSize: 3, numLayers: 2, bidirectional: true }), [5, 2]] as const,
+      ['LayerNormLSTM bidirectional batch-first, lengths 3 and 5', () => new LayerNormLSTM({ inputSize: 2, hiddenSize: 3, bidirectional: true, batchFirst: true }), [3, 5]] as const,
+      ['MinGRU 2-layer bidirectional, lengths 1 and 5', () => new MinGRU({ inputSize: 2, hiddenSize: 3, numLayers: 2, bidirectional: true }), [1, 5]] as const,
+    ] as [string, () => Layer, number[] | undefined][]) {
       it(name, () => {
         setBackend(be);
         manualSeed(11);
@@ -41,14 +55,12 @@ for (const be of listBackends()) {
         const x = randn(m.batchFirst ? [B, T, m.inputSize] : [T, B, m.inputSize], { dtype: 'float64', requiresGrad: true });
         const h0 = randn([L * D, B, Hout], { dtype: 'float64', requiresGrad: true });
         const c0 = randn([L * D, B, m.hiddenSize], { dtype: 'float64', requiresGrad: true });
-        const lstm = m instanceof LSTM;
+        const lstm = m.rule.cell;
+        const layer = m as unknown as { forward(x: Tensor, s: unknown, o?: unknown): [Tensor, Tensor | [Tensor, Tensor]] };
         const fn = (): Tensor => {
-          if (m instanceof LSTM) {
-            const [out, [hN, cN]] = m.forward(x, [h0, c0]);
-            return weigh(out, 1).add(weigh(hN, 2)).add(weigh(cN, 3));
-          }
-          const [out, hN] = m.forward(x, h0);
-          return weigh(out, 1).add(weigh(hN, 2));
+          const [out, st] = layer.forward(x, lstm ? [h0, c0] : h0, lengths ? { lengths } : {});
+          if (Array.isArray(st)) return weigh(out, 1).add(weigh(st[0], 2)).add(weigh(st[1], 3));
+          return weigh(out, 1).add(weigh(st as Tensor, 2));
         };
         const inputs = [x, h0, ...(lstm ? [c0] : []), ...m.parameters()];
         const r = gradcheck(fn, inputs, { atol: 1e-7, rtol: 1e-5 });
