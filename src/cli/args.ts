@@ -3,6 +3,8 @@
  * any work starts, and the same ranges are shown in each command's --help.
  */
 
+import { LAYERS, type LayerKind } from '../nn/rnn.js';
+
 /** Bad usage: reported with exit code 2. */
 export class UsageError extends Error {}
 
@@ -81,5 +83,15 @@ export function trainingOptions(values: Record<string, unknown>, d: { lr: number
     'checkpoint-every': intIn(v('checkpoint-every'), 'checkpoint-every', 500, 1, RANGES.every[1]),
     seed: seedOpt(v('seed'), 1),
   };
+}
+
+/** The layer kinds `--model` takes: every kind with a layer (lstm, gru, rnn, and the cells beyond PyTorch's). */
+export const MODEL_KINDS = Object.keys(LAYERS) as LayerKind[];
+
+/** `--model`: a kind of recurrent layer. */
+export function modelKind(v: string | undefined, dflt: LayerKind): LayerKind {
+  const kind = v ?? dflt;
+  if (!(MODEL_KINDS as string[]).includes(kind)) throw new UsageError(`--model must be one of ${MODEL_KINDS.join(', ')}, got '${kind}'`);
+  return kind as LayerKind;
 }
 

@@ -12,7 +12,8 @@ import { Tensor } from '../tensor/tensor.js';
 import { Generator, manualSeed } from '../tensor/random.js';
 import { noGrad } from '../autograd/engine.js';
 import { softmax } from '../autograd/index.js';
-import { SequenceModel } from '../nn/sequence-model.js';
+import { SequenceModel, type RecurrentConfig } from '../nn/sequence-model.js';
+import type { LayerKind } from '../nn/rnn.js';
 import { crossEntropy } from '../nn/losses.js';
 import { Adam } from '../optim/optimizers.js';
 import { CharVocabulary, WordVocabulary, vocabularyFromJSON, type Vocabulary } from '../data/vocab.js';
@@ -21,7 +22,7 @@ import { readLabelled, LabelSet, trainValTestSplit, type LabelledTexts } from '.
 import { fit } from '../train/fit.js';
 import { accuracy, confusionMatrix } from '../train/metrics.js';
 import { saveModelFile, loadModelFile, writeFileAtomic } from '../io/files.js';
-import { UsageError, num, intIn, intOpt, RANGES, trainingOptions } from './args.js';
+import { UsageError, modelKind, num, intIn, intOpt, RANGES, trainingOptions } from './args.js';
 import { checkOutputs, checkInput } from './paths.js';
 import { planResume, namedOptions, remedy, reportResult } from './run.js';
 
@@ -42,7 +43,8 @@ Options:
   --tokens KIND         char (default) or word
   --max-len N           tokens read from each text, 1-100000 (default 400)
   --min-count N         word tokens: keep words seen at least N times, 1-1e9 (default 2)
-  --model KIND          gru (default), lstm or rnn
+  --model KIND          gru (default), lstm, rnn, layernorm_lstm, peephole_lstm, mingru or minlstm
+  --bidirectional       read each text in both directions (the reverse one from its last token)
   --layers N            recurrent layers, 1-64 (default 1)
   --hidden H            hidden size, 1-16384 (default 64)
   --embed E             embedding size, 1-16384 (default 32)
@@ -141,7 +143,7 @@ export async function trainClassify(args: string[]): Promise<void> {
       hidden: { type: 'string' }, embed: { type: 'string' }, pool: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' },
       clip: { type: 'string' }, steps: { type: 'string' }, 'val-fraction': { type: 'string' }, 'test-fraction': { type: 'string' },
       'val-every': { type: 'string' }, patience: { type: 'string' }, checkpoint: { type: 'string' }, 'checkpoint-every': { type: 'string' },
-      resume: { type: 'boolean' }, seed: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+      resume: { type: 'boolean' }, seed: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' }, bidirectional: { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -151,13 +153,12 @@ export async function trainClassify(args: string[]): Promise<void> {
   for (const k of ['data', 'out'] as const) if (!values[k]) throw new UsageError(`train classify: --${k} is required\n\n${TRAIN_CLASSIFY_USAGE}`);
   const tokens = values.tokens ?? 'char';
   if (tokens !== 'char' && tokens !== 'word') throw new UsageError(`--tokens must be char or word, got '${tokens}'`);
-  const kind = values.model ?? 'gru';
-  if (!['lstm', 'gru', 'rnn'].includes(kind)) throw new UsageError(`--model must be lstm, gru or rnn, got '${kind}'`);
+  const kind = modelKind(values.model, 'gru');
   const pool = values.pool ?? 'last';
   if (pool !== 'last' && pool !== 'mean') throw new UsageError(`--pool must be last or mean, got '${pool}'`);
   const given = {
     ...trainingOptions(values, { lr: 3e-3, clip: 1, steps: 1500 }),
-    tokens, model: kind, pool,
+    tokens, model: kind, pool, bidirectional: !!values.bidirectional,
     'max-len': intOpt(values['max-len'], 'max-len', 400, 'maxLen'),
     'min-count': intIn(values['min-count'], 'min-count', 2, 1, 1e9),
     layers: intOpt(values.layers, 'layers', 1, 'layers'),
@@ -202,7 +203,7 @@ export async function trainClassify(args: string[]): Promise<void> {
   manualSeed(seed);
   const model = new SequenceModel({
     embedding: { numEmbeddings: vocab.size, embeddingDim: E },
-    rnn: { kind: c.model as 'gru', inputSize: E, hiddenSize: H, numLayers: L },
+    rnn: { kind: c.model as LayerKind, inputSize: E, hiddenSize: H, numLayers: L, bidirectional: c.bidirectional } as RecurrentConfig,
     head: { outFeatures: labelSet.size },
     output: c.pool as 'last',
   });

@@ -9,7 +9,6 @@ import { parseArgs } from 'node:util';
 import { statSync } from 'node:fs';
 import { loadModelFile, exportOnnxFile } from '../io/index.js';
 import { VERSION } from '../version.js';
-import { LSTM } from '../nn/rnn.js';
 import { trainText, generate } from './text.js';
 import { UsageError } from './args.js';
 import { checkOutputs, checkInput } from './paths.js';
@@ -71,7 +70,7 @@ async function exportOnnx(args: string[]): Promise<void> {
   const { model } = loadModelFile(values.model);
   await exportOnnxFile(values.out, model, { initialStates: !!values.states });
   const bytes = statSync(values.out).size;
-  const inputs = ['input', ...(values.states ? ['h0', ...(model.rnn instanceof LSTM ? ['c0'] : [])] : [])];
+  const inputs = ['input', ...(values.states ? ['h0', ...(model.rnn.rule.cell ? ['c0'] : [])] : [])];
   reportResult(values.json, `wrote ${values.out} (${bytes} bytes)`, { out: values.out, bytes, inputs });
 }
 

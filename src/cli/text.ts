@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { Tensor } from '../tensor/tensor.js';
 import { Generator, manualSeed } from '../tensor/random.js';
 import { noGrad } from '../autograd/engine.js';
-import { SequenceModel } from '../nn/sequence-model.js';
+import { SequenceModel, type RecurrentConfig } from '../nn/sequence-model.js';
+import type { LayerKind } from '../nn/rnn.js';
 import { crossEntropy } from '../nn/losses.js';
 import { Adam } from '../optim/optimizers.js';
 import { CharVocabulary } from '../data/vocab.js';
@@ -17,7 +18,7 @@ import { fit } from '../train/fit.js';
 import { sampleLogits } from '../train/sample.js';
 import { saveModelFile, loadModelFile, writeFileAtomic } from '../io/files.js';
 
-import { UsageError, num, intOpt, realIn, seedOpt, RANGES, trainingOptions } from './args.js';
+import { UsageError, modelKind, num, intOpt, realIn, seedOpt, RANGES, trainingOptions } from './args.js';
 import { checkOutputs, checkInput } from './paths.js';
 import { planResume, namedOptions, remedy, reportResult } from './run.js';
 
@@ -34,7 +35,7 @@ with exit code 1 and writes no model.
 Options:
   --data FILE            the text (UTF-8)
   --out MODEL            the model file to write (atomically; a link is followed; never --data)
-  --model KIND           lstm (default), gru or rnn
+  --model KIND           lstm (default), gru, rnn, layernorm_lstm, peephole_lstm, mingru or minlstm
   --layers N             recurrent layers, 1-64 (default 1)
   --hidden H             hidden size, 1-16384 (default 256)
   --embed E              embedding size, 1-16384 (default 64)
@@ -125,8 +126,7 @@ export function trainText(args: string[]): void {
   }
   if (!values.data) throw new UsageError(`train text: --data is required\n\n${TRAIN_TEXT_USAGE}`);
   if (!values.out) throw new UsageError(`train text: --out is required\n\n${TRAIN_TEXT_USAGE}`);
-  const kind = values.model ?? 'lstm';
-  if (!['lstm', 'gru', 'rnn'].includes(kind)) throw new UsageError(`--model must be lstm, gru or rnn, got '${kind}'`);
+  const kind = modelKind(values.model, 'lstm');
   const given = {
     ...trainingOptions(values, { lr: 2e-3, clip: 5, steps: 3000 }),
     model: kind,
@@ -153,7 +153,7 @@ export function trainText(args: string[]): void {
   manualSeed(c.seed);
   const model = new SequenceModel({
     embedding: { numEmbeddings: vocab.size, embeddingDim: E },
-    rnn: { kind: c.model as 'lstm', inputSize: E, hiddenSize: H, numLayers: L },
+    rnn: { kind: c.model as LayerKind, inputSize: E, hiddenSize: H, numLayers: L } as RecurrentConfig,
     head: { outFeatures: vocab.size },
   });
   const optimizer = new Adam(model.parameters(), { lr: c.lr });

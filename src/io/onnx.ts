@@ -13,7 +13,7 @@
  */
 import type { Tensor } from '../tensor/tensor.js';
 import type { SequenceModel } from '../nn/sequence-model.js';
-import { LSTM, GRU } from '../nn/rnn.js';
+import { layerParamName } from '../nn/rnn.js';
 import { VERSION } from '../version.js';
 
 type OnnxModule = typeof import('onnx-proto');
@@ -64,9 +64,14 @@ export async function exportOnnx(model: SequenceModel, options: OnnxExportOption
   if (rnn.projSize > 0) {
     throw new Error(`${who}: LSTM projections (projSize ${rnn.projSize}) have no ONNX operator; export a model without projSize`);
   }
-  const kind = rnn instanceof LSTM ? 'LSTM' : rnn instanceof GRU ? 'GRU' : 'RNN';
-  const G = kind === 'LSTM' ? 4 : kind === 'GRU' ? 3 : 1;
-  const order = kind === 'LSTM' ? [0, 3, 1, 2] : kind === 'GRU' ? [1, 0, 2] : [0];
+  // the cell's rule says which operator takes it, in what gate order, or why none does
+  const mapping = rnn.rule.onnx;
+  if ('refused' in mapping) throw new Error(`${who}: a ${rnn.rule.layer} cannot be exported to ONNX: ${mapping.refused}`);
+  const kind = mapping.op;
+  const G = rnn.rule.gates.length;
+  const order = mapping.order;
+  // Keras's variants: ONNX's HardSigmoid has Keras's alpha 0.2 and beta 0.5; reset before the product is linear_before_reset 0
+  const hard = rnn.variant.gateActivation === 'hard_sigmoid';
   const H = rnn.hiddenSize;
   const D = rnn.numDirections;
   const L = rnn.numLayers;
@@ -123,6 +128,11 @@ export async function exportOnnx(model: SequenceModel, options: OnnxExportOption
     const B = rnn.bias
       ? floatInit(`B_l${l}`, [D, 2 * G * H], dirs.flatMap((s) => [...reorder(p(`rnn.bias_ih${s}`).data, G, order), ...reorder(p(`rnn.bias_hh${s}`).data, G, order)]))
       : '';
+    // peepholes: ONNX's P (D, 3H), blocks i, o, f, from the parameters of the rule's roles
+    const nameOf = (role: string): string => rnn.rule.params.find((q) => q.role === role)!.name;
+    const P = mapping.peepholes
+      ? floatInit(`P_l${l}`, [D, 3 * H], Array.from({ length: D }, (_, d) => mapping.peepholes!.flatMap((role) => Array.from(p(`rnn.${layerParamName(nameOf(role), l, d)}`).data))).flat())
+      : null;
     const range = (name: string): string => {
       if (!withStates) return ''; // an omitted optional input: zeros
       const out = fresh(`${name}_l${l}`);
@@ -130,17 +140,18 @@ export async function exportOnnx(model: SequenceModel, options: OnnxExportOption
       return out;
     };
     const h0 = range('h0');
-    const c0 = kind === 'LSTM' ? range('c0') : null;
+    const c0 = rnn.rule.cell ? range('c0') : null;
     const Y = fresh(`Y_l${l}`);
     const Yh = fresh(`Yh_l${l}`);
     const Yc = kind === 'LSTM' ? fresh(`Yc_l${l}`) : null;
     const attrs = [attr('hidden_size', H), attr('direction', D === 2 ? 'bidirectional' : 'forward')];
-    if (kind === 'GRU') attrs.push(attr('linear_before_reset', 1));
-    if (kind === 'RNN') {
-      const act = (rnn as { nonlinearity?: string }).nonlinearity === 'relu' ? 'Relu' : 'Tanh';
-      attrs.push(attr('activations', Array.from({ length: D }, () => act)));
-    }
-    node(kind, [x, W, R, B, '', h0, ...(c0 !== null && c0 !== '' ? [c0] : [])], [Y, Yh, ...(Yc ? [Yc] : [])], attrs);
+    if (kind === 'GRU') attrs.push(attr('linear_before_reset', rnn.variant.resetAfter === false ? 0 : 1));
+    if (kind === 'RNN') attrs.push(attr('activations', Array.from({ length: D }, () => mapping.activation ?? 'Tanh')));
+    else if (hard) attrs.push(attr('activations', Array.from({ length: D }, () => (kind === 'LSTM' ? ['HardSigmoid', 'Tanh', 'Tanh'] : ['HardSigmoid', 'Tanh'])).flat()));
+    // optional inputs left out are '' (ONNX's rule), trailing ones dropped
+    const optional = [B, '', h0, kind === 'LSTM' ? c0 ?? '' : '', P ?? ''];
+    while (optional.length && optional[optional.length - 1] === '') optional.pop();
+    node(kind, [x, W, R, ...optional], [Y, Yh, ...(Yc ? [Yc] : [])], attrs);
     hN.push(Yh);
     if (Yc) cN.push(Yc);
     // Y (T, D, B, H) -> (T, B, D, H) -> (T, B, D*H)

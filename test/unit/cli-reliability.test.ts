@@ -231,3 +231,28 @@ describe('recurrent: commands say what they did, on stdout', () => {
     assert.ok(existsSync(join(dir, 'ck.st')));
   }));
 });
+
+describe('recurrent: every kind of cell from the command line', () => {
+  it('train text --model for each new kind, generate from it; train classify --bidirectional; an unknown kind refused with the list', () => inTmp((dir) => {
+    const data = join(dir, 'notes.txt');
+    writeFileSync(data, TEXT);
+    for (const kind of ['layernorm_lstm', 'peephole_lstm', 'mingru', 'minlstm']) {
+      const model = join(dir, `${kind}.st`);
+      let r = cli(['train', 'text', '--data', data, '--out', model, '--model', kind, ...SMALL, '--steps', '3']);
+      assert.equal(r.status, 0, `${kind}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`${kind.toUpperCase()} 1x12`));
+      r = cli(['generate', '--model', model, '--prompt', 'It', '--length', '20', '--seed', '1']);
+      assert.equal(r.status, 0, `${kind}: ${r.stderr}`);
+      assert.equal([...r.stdout.trimEnd()].length >= 20, true);
+    }
+    const r = cli(['train', 'text', '--data', data, '--out', join(dir, 'x.st'), '--model', 'transformer']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--model must be one of lstm, gru, rnn, layernorm_lstm, peephole_lstm, mingru, minlstm, got 'transformer'/);
+    const csv = join(dir, 'mail.csv');
+    writeFileSync(csv, `text,label\n${Array.from({ length: 40 }, (_, i) => (i % 2 ? `win money now ${i},spam` : `meeting at noon ${i},ham`)).join('\n')}\n`);
+    const c = cli(['train', 'classify', '--data', csv, '--out', join(dir, 'c.st'), '--model', 'layernorm_lstm', '--bidirectional', '--hidden', '6', '--embed', '4', '--steps', '4', '--val-every', '4', '--json']);
+    assert.equal(c.status, 0, c.stderr);
+    assert.match(c.stderr, /LAYERNORM_LSTM 1x6/);
+  }));
+});
+

@@ -17,6 +17,10 @@ const configs: [string, SequenceModelConfig][] = [
   ['RNN tanh classifier (mean), no bias', { rnn: { kind: 'rnn', inputSize: 4, hiddenSize: 6, bias: false }, head: { outFeatures: 3, bias: false }, output: 'mean' }],
   ['RNN relu, 3 layers, bidirectional', { rnn: { kind: 'rnn', inputSize: 2, hiddenSize: 5, numLayers: 3, bidirectional: true, nonlinearity: 'relu' }, head: { outFeatures: 4 } }],
   ['LSTM forecaster (last step), batch-first, 2 layers', { rnn: { kind: 'lstm', inputSize: 1, hiddenSize: 8, numLayers: 2, batchFirst: true }, head: { outFeatures: 1 }, output: 'last' }],
+  ['PeepholeLSTM, 2 layers, bidirectional (ONNX\'s P input)', { rnn: { kind: 'peephole_lstm', inputSize: 3, hiddenSize: 5, numLayers: 2, bidirectional: true }, head: { outFeatures: 2 } }],
+  ['PeepholeLSTM language model, no bias', { embedding: { numEmbeddings: 7, embeddingDim: 3 }, rnn: { kind: 'peephole_lstm', inputSize: 3, hiddenSize: 4, bias: false }, head: { outFeatures: 7 } }],
+  ["GRU, Keras's reset_after=False (linear_before_reset 0)", { rnn: { kind: 'gru', inputSize: 3, hiddenSize: 4, resetAfter: false, bidirectional: true }, head: { outFeatures: 2 } }],
+  ["LSTM, Keras's hard_sigmoid gates (HardSigmoid)", { rnn: { kind: 'lstm', inputSize: 3, hiddenSize: 4, recurrentActivation: 'hard_sigmoid' }, head: { outFeatures: 2 } }],
 ];
 
 describe('ONNX export, run in ONNX Runtime', () => {
@@ -31,7 +35,7 @@ describe('ONNX export, run in ONNX Runtime', () => {
       const rnn = m.rnn;
       const LD = rnn.numLayers * rnn.numDirections;
       const H = rnn.hiddenSize;
-      const lstm = config.rnn.kind === 'lstm';
+      const lstm = m.rnn.rule.cell;
       for (const [T, B] of [[7, 3], [2, 1]] as const) {
         const dims = rnn.batchFirst ? [B, T] : [T, B];
         const x = m.embedding ? randint(0, m.embedding.numEmbeddings, dims) : randn([...dims, rnn.inputSize]);
@@ -57,8 +61,12 @@ describe('ONNX export, run in ONNX Runtime', () => {
       }
     });
   }
-  it('refuses LSTM projections with a reason', async () => {
+  it('refuses LSTM projections and the cells ONNX has no operator for, with a reason', async () => {
     const m = new SequenceModel({ rnn: { kind: 'lstm', inputSize: 2, hiddenSize: 4, projSize: 2 }, head: { outFeatures: 1 } });
     await assert.rejects(exportOnnx(m), /exportOnnx: LSTM projections \(projSize 2\) have no ONNX operator/);
+    for (const [kind, layer, why] of [['layernorm_lstm', 'LayerNormLSTM', 'layer-normalised LSTM'], ['mingru', 'MinGRU', 'minGRU'], ['minlstm', 'MinLSTM', 'minLSTM']] as const) {
+      const r = new SequenceModel({ rnn: { kind, inputSize: 2, hiddenSize: 4 }, head: { outFeatures: 1 } });
+      await assert.rejects(exportOnnx(r), new RegExp(`exportOnnx: a ${layer} cannot be exported to ONNX: ONNX has no ${why} operator`));
+    }
   });
 });
