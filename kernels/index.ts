@@ -6,6 +6,7 @@ export { gemmWorkspaceBytes, packedBytes } from './gemm';
 // caller: alone in a function, their twelve accumulators stay in registers (inlined, V8 spills).
 export { tile6 as gemmTile6, tile4 as gemmTile4, gemv4Panels, gemv4PanelsTail } from './gemm';
 export { recurrentForward, recurrentBackward, recurrentGenerate, setMayWait } from './recurrent';
+export { minScanForward, minScanBackward } from './minscan';
 // the gate math of one batch row, exported for the same reason as the tiles
 export { lstmRowForward, gruRowForward, rnnRowForward, lstmRowBackward, gruRowBackward, rnnRowBackward } from './recurrent';
 import { gemmShare, gemmWorkspaceBytes, packBShare } from './gemm';

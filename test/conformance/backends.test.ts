@@ -8,6 +8,7 @@ import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   referenceBackend, getBackend, setBackend, listBackends, Generator, setWasmPoison, wasmControls, LSTM, GRU, randn, crossEntropy, Linear, randint, drawToken,
+  CELL_RULES, cellRule, paramSpecs,
   type RecurrentDims, type RecurrentKind, type RecurrentWeights,
 } from 'recurrent/internal';
 import { assertClose } from '../helpers.js';
@@ -158,14 +159,16 @@ for (const name of listBackends().filter((b) => b !== 'reference')) {
       }
     });
 
-    const kinds: RecurrentKind[] = ['lstm', 'gru', 'rnn_tanh', 'rnn_relu'];
+    // every kind of cell: those the kernels fuse, and the others on the reference's own kernels
+    const kinds = Object.keys(CELL_RULES) as RecurrentKind[];
     const grid: RecurrentDims[] = [];
     for (const kind of kinds) {
       grid.push({ kind, T: 1, B: 1, I: 1, H: 1, P: 0 });
       grid.push({ kind, T: 1, B: 3, I: 5, H: 7, P: 0 });
       grid.push({ kind, T: 7, B: 1, I: 3, H: 9, P: 0 });
       grid.push({ kind, T: 2, B: 1, I: 4, H: 8, P: kind === 'lstm' ? 1 : 0 });
-      for (let c = 0; c < 10; c++) {
+      const fused = ['lstm', 'gru', 'rnn_tanh', 'rnn_relu', 'mingru', 'minlstm'].includes(kind);
+      for (let c = 0; c < (fused ? 10 : 2); c++) {
         const H = pick([1, 2, 3, 4, 5, 6, 8, 9, 12, 13, 16, 17]);
         grid.push({ kind, T: pick([1, 2, 3, 7, 11]), B: pick([1, 2, 3, 5, 9]), I: pick([1, 2, 3, 6, 7, 10]), H, P: kind === 'lstm' && H > 1 && rng.random() < 0.4 ? 1 + rng.int(H - 1) : 0 });
       }
@@ -182,13 +185,9 @@ for (const name of listBackends().filter((b) => b !== 'reference')) {
           const be = getBackend();
           wasmControls()?.setResidentBudget(copied ? 0 : 1 << 30);
           const { kind, T, B, I, H, P } = dims;
-          const G = kind === 'lstm' ? 4 : kind === 'gru' ? 3 : 1;
           const Hout = P || H;
-          const w: RecurrentWeights = {
-            wih: rand(G * H * I, 0.6), whh: rand(G * H * Hout, 0.6), bih: bias ? rand(G * H, 0.5) : null, bhh: bias ? rand(G * H, 0.5) : null,
-            whr: P ? rand(P * H, 0.6) : null,
-          };
-          const x = rand(T * B * I), h0 = rand(B * Hout), c0 = kind === 'lstm' ? rand(B * H) : null;
+          const w = randomWeights(kind, I, H, P, bias, (n) => rand(n, 0.6));
+          const x = rand(T * B * I), h0 = rand(B * Hout), c0 = cellRule(kind).cell ? rand(B * H) : null;
           const fr = referenceBackend.recurrentForward(dims, w, x, h0, c0, reverse, true);
           const fb = be.recurrentForward(dims, w, x, h0, c0, reverse, true);
           assertClose(fb.out, fr.out, `${label} out`);
@@ -206,6 +205,7 @@ for (const name of listBackends().filter((b) => b !== 'reference')) {
             }
             assertClose(b, r, `${label} ${key}`, 2e-5, 2e-4);
           }
+          for (const [role, r] of Object.entries(gr.dextra ?? {})) assertClose(gb.dextra![role]!, r, `${label} ${role}`, 2e-5, 2e-4);
           // gradients that are not needed are neither computed nor returned; the others do not change
           const needs = pick([{ input: false, params: true }, { input: true, params: false }, { input: false, params: false }]);
           for (const [bk, f, full] of [[referenceBackend, fr, gr], [be, fb, gb]] as const) {
@@ -223,6 +223,21 @@ for (const name of listBackends().filter((b) => b !== 'reference')) {
       }
     }
   });
+}
+
+/** Random weights of every role a kind's rule has (with biases, a projection of P). */
+function randomWeights(kind: RecurrentKind, I: number, H: number, P: number, bias: boolean, rnd: (n: number) => Float32Array): RecurrentWeights {
+  const rule = cellRule(kind);
+  const w: RecurrentWeights = { wih: rnd(1), whh: null, bih: null, bhh: null, whr: null };
+  const extra: Record<string, Float32Array> = {};
+  for (const spec of paramSpecs(kind, bias, P > 0)) {
+    const n = spec.shape({ G: rule.gates.length, H, I, Hout: P || H, P }).reduce((a, b) => a * b, 1);
+    // layer norms' gains near 1, as a trained model's
+    const v = spec.init === 'ones' ? rnd(n).map((u) => 1 + 0.2 * u) : rnd(n);
+    if (['wih', 'whh', 'bih', 'bhh', 'whr'].includes(spec.role)) (w as unknown as Record<string, Float32Array>)[spec.role] = v;
+    else extra[spec.role] = v;
+  }
+  return Object.keys(extra).length ? { ...w, extra } : w;
 }
 
 /** Weights for a stepper test, scaled by 1/sqrt(H) when H is big enough for the sums to matter. */

@@ -13,7 +13,7 @@ import { referenceBackend as ref } from '../reference/index.js';
 import { gateCount, type CellKind } from '../cells.js';
 import type { DrawOptions } from '../sample.js';
 import { WasmHeap, HeapRetry } from './heap.js';
-import { AHEAD_THREADS, type ThreadPool } from './pool.js';
+import { AHEAD_THREADS, type ThreadPool, type KernelName } from './pool.js';
 import { CallScope, PackedStore, ResidentCaches, type Block, type PackedEntry } from './resident.js';
 import { ThreadChooser } from './chooser.js';
 
@@ -27,6 +27,8 @@ export interface KernelExports {
   recurrentGenerate(args: number, tid: number): void;
   recurrentBackward(args: number, tid: number): void;
   linearBackward(args: number, tid: number): void;
+  minScanForward(args: number, tid: number): void;
+  minScanBackward(args: number, tid: number): void;
   pack(b: number, transB: number, K: number, N: number, dst: number): void;
   softmaxRows(x: number, rows: number, n: number, out: number, log: number): void;
   softmaxRowsBackward(y: number, g: number, rows: number, n: number, out: number, log: number): void;
@@ -231,7 +233,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     return { nth, meter: { key, work: 1 } };
   };
   /** Runs a kernel on `nth` threads (the pool's, or this one alone), timed for the chooser when metered. */
-  const launch = (nth: number, kernel: 'gemm' | 'recurrentForward' | 'recurrentBackward' | 'recurrentGenerate' | 'linearBackward', args: number[], own: (n: number) => void,
+  const launch = (nth: number, kernel: KernelName, args: number[], own: (n: number) => void,
     meter?: Meter): void => {
     const t0 = meter ? performance.now() : 0;
     if (nth > 1 && pool) pool.run(kernel, args, own);
@@ -303,8 +305,83 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     return { slots, GH, Hout, nth, meter };
   }
 
+  /**
+   * minGRU and minLSTM: the input projection as one product, then the scan (kernels/minscan.ts),
+   * in one frame of the kernels' memory; backward is the scan's, then the projection's gradients
+   * as a linear layer's (dx = dA @ W_ih, dW_ih = dA^T x, db = dA summed over rows).
+   */
+  interface ScanCache extends RecurrentCache {
+    /** (T, B, GH) the activated g(k), z / f, i */
+    gates: Float32Array;
+  }
+  const isScan = (d: RecurrentDims): boolean => d.kind === 'mingru' || d.kind === 'minlstm';
+  /** The scan kernels' argument slots (kernels/minscan.ts): T, B, H, lstm, reverse, gates, bias, h0, out, dOut, dh, dA, nth. */
+  const SCAN_SLOTS = 13;
+
+  function scanForward(dims: RecurrentDims, w: RecurrentWeights, x: Float32Array, h0: Float32Array, reverse: boolean, keepCache: boolean): RecurrentForwardResult {
+    const { T, B, I, H } = dims;
+    const lstm = dims.kind === 'minlstm';
+    const GH = (lstm ? 3 : 2) * H;
+    const TB = T * B;
+    heap.reset();
+    const px = heap.put(x);
+    const pw = heap.put(w.wih as Float32Array);
+    const pg = heap.alloc(TB * GH * 4);
+    const proj = choose(`gemm:${bucket(TB * GH * I)}`, threadsFor(TB * GH * I));
+    const ws = heap.alloc(wsBytes * proj.nth);
+    launch(proj.nth, 'gemm', [0, 1, TB, GH, I, px, pw, pg, 0, ws], (n) => k.gemm(0, 1, TB, GH, I, px, pw, pg, 0, ws, 0, n), proj.meter);
+    const pout = heap.alloc(TB * H * 4);
+    const slots = new Array<number>(SCAN_SLOTS).fill(0);
+    const { nth, meter } = choose(`minScanForward:${bucket(B * GH)}:${bucket(T)}`, rowThreads(T, B, B * GH * 8));
+    if (meter) meter.work = TB * GH;
+    slots[0] = T; slots[1] = B; slots[2] = H; slots[3] = +lstm; slots[4] = +reverse;
+    slots[5] = pg; slots[6] = w.bih ? heap.put(w.bih as Float32Array) : 0; slots[7] = heap.put(h0); slots[8] = pout; slots[12] = nth;
+    const args = heap.args(slots);
+    launch(nth, 'minScanForward', [args], () => k.minScanForward(args, 0), meter);
+    const out = heap.take(pout, TB * H);
+    const last = reverse ? 0 : T - 1;
+    const cache: ScanCache | null = keepCache ? { backend: name, gates: heap.take(pg, TB * GH) } : null;
+    return { out, hN: out.slice(last * B * H, (last + 1) * B * H), cN: null, cache };
+  }
+
+  function scanBackward(dims: RecurrentDims, w: RecurrentWeights, x: Float32Array, h0: Float32Array, reverse: boolean, fwd: RecurrentForwardResult,
+    dOut: FloatArray | null, dhN: FloatArray | null, needs: RecurrentNeeds): RecurrentGrads {
+    const { T, B, I, H } = dims;
+    const lstm = dims.kind === 'minlstm';
+    const GH = (lstm ? 3 : 2) * H;
+    const TB = T * B;
+    const cache = fwd.cache as ScanCache;
+    heap.reset();
+    const pdA = heap.alloc(TB * GH * 4);
+    const pdh = dhN ? heap.put(dhN as Float32Array) : heap.zeros(B * H);
+    const slots = new Array<number>(SCAN_SLOTS).fill(0);
+    const { nth, meter } = choose(`minScanBackward:${bucket(B * GH)}:${bucket(T)}`, rowThreads(T, B, B * GH * 8));
+    if (meter) meter.work = TB * GH;
+    slots[0] = T; slots[1] = B; slots[2] = H; slots[3] = +lstm; slots[4] = +reverse;
+    slots[5] = heap.put(cache.gates); slots[7] = heap.put(h0); slots[8] = heap.put(fwd.out as Float32Array);
+    slots[9] = dOut ? heap.put(dOut as Float32Array) : 0; slots[10] = pdh; slots[11] = pdA; slots[12] = nth;
+    const args = heap.args(slots);
+    launch(nth, 'minScanBackward', [args], () => k.minScanBackward(args, 0), meter);
+    // the input projection's gradients: a linear layer's backward with g = dA (TB, GH), x (TB, I), W_ih (GH, I)
+    const params = needs.params;
+    const px = params ? heap.put(x) : 0;
+    const pw = needs.input ? heap.put(w.wih as Float32Array) : 0;
+    const pdx = needs.input ? heap.alloc(TB * I * 4) : 0;
+    const pdw = params ? heap.alloc(GH * I * 4) : 0;
+    const pdb = params && w.bih ? heap.alloc(GH * 4) : 0;
+    const lin = choose(`linearBackward:${bucket(TB * GH * I)}`, threadsFor(TB * GH * I));
+    const lws = heap.alloc(wsBytes * lin.nth);
+    const largs = heap.args([TB, I, GH, pdA, px, pw, pdx, pdw, pdb, lws, wsBytes, heap.alloc(GH * 8), lin.nth]);
+    launch(lin.nth, 'linearBackward', [largs], () => k.linearBackward(largs, 0), lin.meter);
+    return {
+      dx: pdx ? heap.take(pdx, TB * I) : null, dh0: heap.take(pdh, B * H), dc0: null,
+      dwih: pdw ? heap.take(pdw, GH * I) : null, dwhh: null, dbih: pdb ? heap.take(pdb, GH) : null, dbhh: null, dwhr: null, dextra: null,
+    };
+  }
+
   function recurrentForward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
     reverse: boolean, keepCache: boolean): RecurrentForwardResult {
+    if (isScan(dims) && f32(x, h0, w.wih, w.bih)) return scanForward(dims, w, x as Float32Array, h0 as Float32Array, reverse, keepCache);
     if (!fused(dims) || !f32(x, h0, c0, w.wih, w.whh, w.bih, w.bhh, w.whr)) return ref.recurrentForward(dims, w, x, h0, c0, reverse, keepCache);
     const { kind, T, B, I, H, P } = dims;
     const lstm = kind === 'lstm';
@@ -406,6 +483,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
   function recurrentBackward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
     reverse: boolean, fwd: RecurrentForwardResult, dOut: FloatArray | null, dhN: FloatArray | null, dcN: FloatArray | null,
     needs: RecurrentNeeds = ALL_RECURRENT_GRADS): RecurrentGrads {
+    if (isScan(dims) && fwd.cache?.backend === name) return scanBackward(dims, w, x as Float32Array, h0 as Float32Array, reverse, fwd, dOut, dhN, needs);
     const cache = fwd.cache as WasmCache | null;
     if (!cache || cache.backend !== 'wasm') {
       if (cache && cache.backend === 'reference') return ref.recurrentBackward(dims, w, x, h0, c0, reverse, fwd, dOut, dhN, dcN, needs);

@@ -6,12 +6,16 @@
  * Position t of a sequence is read at processing step s = t (forward) or T - 1 - t (reverse).
  */
 import { allocLike, type FloatArray } from '../../../tensor/dtype.js';
-import { gemm } from '../gemm.js';
+import { gemm as referenceGemm } from '../gemm.js';
+import type { Backend } from '../../backend.js';
+
+/** A backend's matrix product: the reference one, or a faster backend's running these same kernels. */
+export type Gemm = Backend['gemm'];
 
 export { sigmoid } from '../elementwise.js';
 
 /** x (T*B, I) @ wih^T (+ bih on every row): (T*B, GH). */
-export function inputProjection(x: FloatArray, wih: FloatArray, bih: FloatArray | null, rows: number, GH: number, I: number): FloatArray {
+export function inputProjection(x: FloatArray, wih: FloatArray, bih: FloatArray | null, rows: number, GH: number, I: number, gemm: Gemm = referenceGemm): FloatArray {
   const a = allocLike(x, rows * GH);
   gemm(false, true, rows, GH, I, x, 0, wih, 0, a, 0, false);
   if (bih) for (let r = 0; r < rows; r++) for (let j = 0; j < GH; j++) a[r * GH + j] = a[r * GH + j]! + bih[j]!;
@@ -42,7 +46,8 @@ export function columnSums(src: FloatArray, rows: number, n: number): FloatArray
 }
 
 /** dx = dA (T*B, GH) @ wih, and dwih = dA^T @ x: the input projection's gradients. */
-export function inputProjectionGrads(dA: FloatArray, x: FloatArray, wih: FloatArray, rows: number, GH: number, I: number, input: boolean, params: boolean): { dx: FloatArray | null; dwih: FloatArray | null } {
+export function inputProjectionGrads(dA: FloatArray, x: FloatArray, wih: FloatArray, rows: number, GH: number, I: number, input: boolean, params: boolean,
+  gemm: Gemm = referenceGemm): { dx: FloatArray | null; dwih: FloatArray | null } {
   let dx: FloatArray | null = null;
   let dwih: FloatArray | null = null;
   if (input) {
