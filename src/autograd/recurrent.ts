@@ -8,6 +8,7 @@
 import { Tensor } from '../tensor/tensor.js';
 import { allocLike, convert, type FloatArray } from '../tensor/dtype.js';
 import { getBackend, type RecurrentDims, type RecurrentForwardResult, type RecurrentKind, type RecurrentWeights } from '../backend/backend.js';
+import { regularises, regularisedForward, regularisedBackward, type RecurrentRegularisers } from '../backend/regularise.js';
 import { needsGrad, record } from './engine.js';
 import { floatData, floatType } from './ops/util.js';
 
@@ -36,7 +37,9 @@ export function recurrentLayer(kind: RecurrentKind, x: Tensor, dirs: readonly Di
   c0: Tensor | null, hiddenSize: number, projSize: number,
   variant: Pick<RecurrentDims, 'resetAfter' | 'gateActivation'> = {},
   /** With one direction: run it in reverse (the reverse direction of a layer run on its own). */
-  reverseOnly = false): [Tensor, Tensor, Tensor | null] {
+  reverseOnly = false,
+  /** Each direction's recurrent dropout and zoneout (none where null or missing). */
+  regs: readonly (RecurrentRegularisers | null)[] = []): [Tensor, Tensor, Tensor | null] {
   const reversed = (d: number): boolean => (dirs.length === 1 ? reverseOnly : d === 1);
   const bk = getBackend();
   const [T, B, I] = x.shape as [number, number, number];
@@ -62,8 +65,13 @@ export function recurrentLayer(kind: RecurrentKind, x: Tensor, dirs: readonly Di
   const keep = needsGrad(...inputs);
   const BHo = B * Hout;
   const BH = B * H;
-  const runs: RecurrentForwardResult[] = weights.map((w, d) =>
-    bk.recurrentForward(dims, w, xd, h0d.subarray(d * BHo, (d + 1) * BHo), c0d ? c0d.subarray(d * BH, (d + 1) * BH) : null, reversed(d), keep));
+  const reg = (d: number): RecurrentRegularisers | null => (regularises(regs[d]) ? regs[d]! : null);
+  const runs: RecurrentForwardResult[] = weights.map((w, d) => {
+    const h0s = h0d.subarray(d * BHo, (d + 1) * BHo);
+    const c0s = c0d ? c0d.subarray(d * BH, (d + 1) * BH) : null;
+    const r = reg(d);
+    return r ? regularisedForward(bk, dims, w, xd, h0s, c0s, reversed(d), r, keep) : bk.recurrentForward(dims, w, xd, h0s, c0s, reversed(d), keep);
+  });
 
   let outData: FloatArray;
   if (D === 1) outData = runs[0]!.out;
@@ -108,7 +116,9 @@ export function recurrentLayer(kind: RecurrentKind, x: Tensor, dirs: readonly Di
       const dhN = ghN ? floatData(ghN, dtype).subarray(d * BHo, (d + 1) * BHo) : null;
       const dcN = gcN ? floatData(gcN, dtype).subarray(d * BH, (d + 1) * BH) : null;
       const c0s = c0d ? c0d.subarray(d * BH, (d + 1) * BH) : null;
-      const g = bk.recurrentBackward(dims, w, xd, h0d.subarray(d * BHo, (d + 1) * BHo), c0s, reversed(d), runs[d]!, dOut, dhN, dcN, needs);
+      const g = reg(d)
+        ? regularisedBackward(bk, dims, w, xd, reversed(d), runs[d]!, dOut, dhN, dcN, needs)
+        : bk.recurrentBackward(dims, w, xd, h0d.subarray(d * BHo, (d + 1) * BHo), c0s, reversed(d), runs[d]!, dOut, dhN, dcN, needs);
       if (g.dx) {
         if (!dx) dx = g.dx;
         else for (let i = 0; i < dx.length; i++) dx[i] = dx[i]! + g.dx[i]!;

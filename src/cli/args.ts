@@ -85,6 +85,26 @@ export function trainingOptions(values: Record<string, unknown>, d: { lr: number
   };
 }
 
+/** The recurrent regularisers' options, for parseArgs. */
+export const REGULARISER_OPTIONS = { 'recurrent-dropout': { type: 'string' }, zoneout: { type: 'string' } } as const;
+
+/** The regularisers' lines of a command's --help, the descriptions from column `width` + 2. */
+export function regulariserUsage(width: number): string {
+  const pad = ' '.repeat(width + 2);
+  const entry = (flag: string, lines: string[]): string => {
+    const head = flag.length < width ? `  ${flag.padEnd(width)}${lines[0]}\n` : `  ${flag}\n${pad}${lines[0]}\n`;
+    return head + lines.slice(1).map((l) => `${pad}${l}\n`).join('');
+  };
+  return entry('--recurrent-dropout P', ['recurrent dropout on the state entering each step (one mask per', 'sequence), a probability in [0, 1) (default 0)'])
+    + entry('--zoneout P', ['zoneout: each unit keeps its previous state with probability P in', 'training, and its expectation at evaluation; in [0, 1) (default 0)']);
+}
+
+/** --recurrent-dropout and --zoneout: probabilities in [0, 1). */
+export function regulariserOptions(values: Record<string, unknown>): { 'recurrent-dropout': number; zoneout: number } {
+  const p = (k: 'recurrent-dropout' | 'zoneout'): number => num(values[k] as string | undefined, k, 0, (x) => x >= 0 && x < 1, 'a probability in [0, 1)');
+  return { 'recurrent-dropout': p('recurrent-dropout'), zoneout: p('zoneout') };
+}
+
 /** The layer kinds `--model` takes: every kind with a layer (lstm, gru, rnn, and the cells beyond PyTorch's). */
 export const MODEL_KINDS = Object.keys(LAYERS) as LayerKind[];
 

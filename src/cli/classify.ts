@@ -22,7 +22,7 @@ import { readLabelled, LabelSet, trainValTestSplit, type LabelledTexts } from '.
 import { fit } from '../train/fit.js';
 import { accuracy, confusionMatrix } from '../train/metrics.js';
 import { saveModelFile, loadModelFile, writeFileAtomic } from '../io/files.js';
-import { UsageError, modelKind, num, intIn, intOpt, RANGES, trainingOptions } from './args.js';
+import { UsageError, modelKind, num, intIn, intOpt, RANGES, trainingOptions, regulariserOptions, regulariserUsage, REGULARISER_OPTIONS } from './args.js';
 import { checkOutputs, checkInput } from './paths.js';
 import { planResume, namedOptions, remedy, reportResult } from './run.js';
 
@@ -45,7 +45,7 @@ Options:
   --min-count N         word tokens: keep words seen at least N times, 1-1e9 (default 2)
   --model KIND          gru (default), lstm, rnn, layernorm_lstm, peephole_lstm, mingru or minlstm
   --bidirectional       read each text in both directions (the reverse one from its last token)
-  --layers N            recurrent layers, 1-64 (default 1)
+${regulariserUsage(22)}  --layers N            recurrent layers, 1-64 (default 1)
   --hidden H            hidden size, 1-16384 (default 64)
   --embed E             embedding size, 1-16384 (default 32)
   --pool P              last (default) or mean
@@ -144,6 +144,7 @@ export async function trainClassify(args: string[]): Promise<void> {
       clip: { type: 'string' }, steps: { type: 'string' }, 'val-fraction': { type: 'string' }, 'test-fraction': { type: 'string' },
       'val-every': { type: 'string' }, patience: { type: 'string' }, checkpoint: { type: 'string' }, 'checkpoint-every': { type: 'string' },
       resume: { type: 'boolean' }, seed: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' }, bidirectional: { type: 'boolean' },
+      ...REGULARISER_OPTIONS,
     },
   });
   if (values.help) {
@@ -159,6 +160,7 @@ export async function trainClassify(args: string[]): Promise<void> {
   const given = {
     ...trainingOptions(values, { lr: 3e-3, clip: 1, steps: 1500 }),
     tokens, model: kind, pool, bidirectional: !!values.bidirectional,
+    ...regulariserOptions(values),
     'max-len': intOpt(values['max-len'], 'max-len', 400, 'maxLen'),
     'min-count': intIn(values['min-count'], 'min-count', 2, 1, 1e9),
     layers: intOpt(values.layers, 'layers', 1, 'layers'),
@@ -203,7 +205,8 @@ export async function trainClassify(args: string[]): Promise<void> {
   manualSeed(seed);
   const model = new SequenceModel({
     embedding: { numEmbeddings: vocab.size, embeddingDim: E },
-    rnn: { kind: c.model as LayerKind, inputSize: E, hiddenSize: H, numLayers: L, bidirectional: c.bidirectional } as RecurrentConfig,
+    rnn: { kind: c.model as LayerKind, inputSize: E, hiddenSize: H, numLayers: L, bidirectional: c.bidirectional,
+      recurrentDropout: c['recurrent-dropout'], zoneout: c.zoneout } as RecurrentConfig,
     head: { outFeatures: labelSet.size },
     output: c.pool as 'last',
   });

@@ -17,7 +17,7 @@ import { fit } from '../train/fit.js';
 import { rmse, mae } from '../train/metrics.js';
 import { lineChartSvg } from '../train/plot.js';
 import { saveModelFile, loadModelFile, writeFileAtomic } from '../io/files.js';
-import { UsageError, intOpt, trainingOptions } from './args.js';
+import { UsageError, intOpt, trainingOptions, regulariserOptions, regulariserUsage, REGULARISER_OPTIONS } from './args.js';
 import { checkOutputs, checkInput } from './paths.js';
 import { planResume, namedOptions, remedy, reportResult } from './run.js';
 
@@ -41,7 +41,7 @@ Options:
   --season S          the seasonal-naive lag, 1-100000 (default 12)
   --test N            values held out at the end, 0-1e9 (default 120)
   --hidden H          hidden size, 1-16384 (default 64)
-  --steps N           optimizer steps, 0-1e9 (default 2000)
+${regulariserUsage(20)}  --steps N           optimizer steps, 0-1e9 (default 2000)
   --lr LR             Adam's learning rate, above 0, at most 1000 (default 0.003)
   --clip C            gradient norm clip, above 0, at most 1e6 (default 1)
   --no-difference     model the values themselves
@@ -188,6 +188,7 @@ export async function trainSeries(args: string[]): Promise<void> {
       horizon: { type: 'string' }, season: { type: 'string' }, test: { type: 'string' }, hidden: { type: 'string' }, steps: { type: 'string' },
       lr: { type: 'string' }, clip: { type: 'string' }, 'no-difference': { type: 'boolean' }, checkpoint: { type: 'string' }, 'checkpoint-every': { type: 'string' },
       resume: { type: 'boolean' }, seed: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+      ...REGULARISER_OPTIONS,
     },
   });
   if (values.help) {
@@ -205,6 +206,7 @@ export async function trainSeries(args: string[]): Promise<void> {
     season: intOpt(values.season, 'season', 12, 'season'),
     test: intOpt(values.test, 'test', 120, 'rows'),
     hidden: intOpt(values.hidden, 'hidden', 64, 'size'),
+    ...regulariserOptions(values),
     'no-difference': !!values['no-difference'],
   };
   if (values.resume && !values.checkpoint) throw new UsageError('--resume needs --checkpoint PATH');
@@ -223,7 +225,7 @@ export async function trainSeries(args: string[]): Promise<void> {
   const scaler = Scaler.fit(trainPart);
   const scaled = Float64Array.from(trainPart, (v) => scaler.transform(v));
   manualSeed(c.seed);
-  const model = new SequenceModel({ rnn: { kind: 'lstm', inputSize: 1, hiddenSize: c.hidden }, head: { outFeatures: 1 }, output: 'last' });
+  const model = new SequenceModel({ rnn: { kind: 'lstm', inputSize: 1, hiddenSize: c.hidden, recurrentDropout: c['recurrent-dropout'], zoneout: c.zoneout }, head: { outFeatures: 1 }, output: 'last' });
   const optimizer = new Adam(model.parameters(), { lr: c.lr });
   const skipped = noBacktestReason(N, trainEnd, W, H, S);
   process.stderr.write(`${values.data}: ${N} values of '${c.column}'${Object.keys(where).length ? ` where ${Object.entries(where).map(([k, v]) => `${k}=${v}`).join(', ')}` : ''}; training on the first ${trainEnd}, ${TEST} held out\n`);

@@ -18,7 +18,7 @@ import { fit } from '../train/fit.js';
 import { sampleLogits } from '../train/sample.js';
 import { saveModelFile, loadModelFile, writeFileAtomic } from '../io/files.js';
 
-import { UsageError, modelKind, num, intOpt, realIn, seedOpt, RANGES, trainingOptions } from './args.js';
+import { UsageError, modelKind, num, intOpt, realIn, seedOpt, RANGES, trainingOptions, regulariserOptions, regulariserUsage, REGULARISER_OPTIONS } from './args.js';
 import { checkOutputs, checkInput } from './paths.js';
 import { planResume, namedOptions, remedy, reportResult } from './run.js';
 
@@ -39,7 +39,7 @@ Options:
   --layers N             recurrent layers, 1-64 (default 1)
   --hidden H             hidden size, 1-16384 (default 256)
   --embed E              embedding size, 1-16384 (default 64)
-  --seq-len T            window length, 1-100000 (default 64)
+${regulariserUsage(23)}  --seq-len T            window length, 1-100000 (default 64)
   --batch B              windows per step, 1-65536 (default 32)
   --lr LR                Adam's learning rate, above 0, at most 1000 (default 0.002)
   --clip C               gradient norm clip, above 0, at most 1e6 (default 5)
@@ -118,6 +118,7 @@ export function trainText(args: string[]): void {
       embed: { type: 'string' }, 'seq-len': { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' }, clip: { type: 'string' },
       steps: { type: 'string' }, 'val-fraction': { type: 'string' }, 'val-every': { type: 'string' }, checkpoint: { type: 'string' },
       'checkpoint-every': { type: 'string' }, resume: { type: 'boolean' }, seed: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+      ...REGULARISER_OPTIONS,
     },
   });
   if (values.help) {
@@ -133,6 +134,7 @@ export function trainText(args: string[]): void {
     layers: intOpt(values.layers, 'layers', 1, 'layers'),
     hidden: intOpt(values.hidden, 'hidden', 256, 'size'),
     embed: intOpt(values.embed, 'embed', 64, 'size'),
+    ...regulariserOptions(values),
     'seq-len': intOpt(values['seq-len'], 'seq-len', 64, 'seqLen'),
     batch: intOpt(values.batch, 'batch', 32, 'batch'),
     'val-fraction': num(values['val-fraction'], 'val-fraction', 0.1, (x) => x > 0 && x < 1, 'in (0, 1)'),
@@ -153,7 +155,7 @@ export function trainText(args: string[]): void {
   manualSeed(c.seed);
   const model = new SequenceModel({
     embedding: { numEmbeddings: vocab.size, embeddingDim: E },
-    rnn: { kind: c.model as LayerKind, inputSize: E, hiddenSize: H, numLayers: L } as RecurrentConfig,
+    rnn: { kind: c.model as LayerKind, inputSize: E, hiddenSize: H, numLayers: L, recurrentDropout: c['recurrent-dropout'], zoneout: c.zoneout } as RecurrentConfig,
     head: { outFeatures: vocab.size },
   });
   const optimizer = new Adam(model.parameters(), { lr: c.lr });

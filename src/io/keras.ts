@@ -140,7 +140,10 @@ function recurrent(l: LayerConfig, inputSize: number, bidirectional: boolean, re
     }
   }
   if (kind === 'GRU' && resetAfter === undefined) resetAfter = c['reset_after'] === true;
-  const base = { inputSize, hiddenSize: H, batchFirst: true, bidirectional, bias: useBias };
+  // Keras's recurrent dropout is this library's (one mask per sequence on the state entering each step)
+  const recurrentDropout = Number(c['recurrent_dropout'] ?? 0);
+  if (!(recurrentDropout >= 0 && recurrentDropout < 1)) fail(`layer ${name}: recurrent_dropout must be in [0, 1), got ${String(c['recurrent_dropout'])}`);
+  const base = { inputSize, hiddenSize: H, batchFirst: true, bidirectional, bias: useBias, recurrentDropout };
   const module = kind === 'LSTM' ? new LSTM({ ...base, recurrentActivation: gateAct })
     : kind === 'GRU' ? new GRU({ ...base, recurrentActivation: gateAct, resetAfter })
       : new RNN({ ...base, nonlinearity: act === 'relu' ? 'relu' : 'tanh' });

@@ -64,6 +64,9 @@ export async function exportOnnx(model: SequenceModel, options: OnnxExportOption
   if (rnn.projSize > 0) {
     throw new Error(`${who}: LSTM projections (projSize ${rnn.projSize}) have no ONNX operator; export a model without projSize`);
   }
+  if (rnn.zoneout > 0) {
+    throw new Error(`${who}: a layer trained with zoneout (${rnn.zoneout}) evaluates as p * previous + (1 - p) * new state, which ONNX's recurrent operators cannot express`);
+  }
   // the cell's rule says which operator takes it, in what gate order, or why none does
   const mapping = rnn.rule.onnx;
   if ('refused' in mapping) throw new Error(`${who}: a ${rnn.rule.layer} cannot be exported to ONNX: ${mapping.refused}`);

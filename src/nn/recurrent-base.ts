@@ -12,7 +12,9 @@
  *   output (T, B, D*Hout) (batch-first likewise); states (L*D, B, Hout), cell (L*D, B, H).
  */
 import { Tensor } from '../tensor/tensor.js';
-import { uniform, zeros, ones } from '../tensor/create.js';
+import { uniform, zeros, ones, rand } from '../tensor/create.js';
+import { allocLike, type FloatArray } from '../tensor/dtype.js';
+import type { RecurrentRegularisers } from '../backend/regularise.js';
 import { formatShape } from '../tensor/shape.js';
 import { checkMemory } from '../tensor/memory.js';
 import { cellRule, paramSpecs, BASE_ROLES, type CellRule } from '../backend/cells.js';
@@ -43,6 +45,20 @@ export interface RecurrentOptions {
   dropout?: number;
   /** Run a second, reversed direction and concatenate (default false). */
   bidirectional?: boolean;
+  /**
+   * Recurrent dropout (Gal & Ghahramani; Keras's `recurrent_dropout`), a probability in [0, 1)
+   * (default 0): in training, the state h entering each step is multiplied by one dropout mask
+   * per sequence, layer and direction, the same at every step; as in Keras the masked h replaces
+   * h in the whole step. Off in `eval()`.
+   */
+  recurrentDropout?: number;
+  /**
+   * Zoneout (Krueger et al. 2016), a probability in [0, 1) (default 0): in training each unit of
+   * the state (h, and c for cells that have it) keeps its previous value with this probability,
+   * drawn anew at every step; in `eval()` the state is p * previous + (1 - p) * new, its
+   * expectation.
+   */
+  zoneout?: number;
 }
 
 /** Options of a layer's `forward` beyond the input and the state. */
@@ -55,7 +71,7 @@ export interface RecurrentForwardOptions {
   lengths?: readonly number[];
 }
 
-const BASE_KEYS = ['inputSize', 'hiddenSize', 'numLayers', 'bias', 'batchFirst', 'dropout', 'bidirectional'] as const;
+const BASE_KEYS = ['inputSize', 'hiddenSize', 'numLayers', 'bias', 'batchFirst', 'dropout', 'bidirectional', 'recurrentDropout', 'zoneout'] as const;
 
 /** A parameter's name in layer l, direction d: `_l{l}` (and `_reverse`) before any dot. */
 export function layerParamName(name: string, l: number, d: number): string {
@@ -72,6 +88,8 @@ export abstract class RecurrentBase extends Module {
   readonly batchFirst: boolean;
   readonly dropout: number;
   readonly bidirectional: boolean;
+  readonly recurrentDropout: number;
+  readonly zoneout: number;
   readonly projSize: number;
   /** The kind of cell (the key of its rule in CELL_RULES). */
   readonly kind: RecurrentKind;
@@ -95,9 +113,14 @@ export abstract class RecurrentBase extends Module {
     this.bias = rule.biasOption ? bool(options.bias, 'bias', who, true) : false;
     this.batchFirst = bool(options.batchFirst, 'batchFirst', who, false);
     this.bidirectional = bool(options.bidirectional, 'bidirectional', who, false);
-    const p = options.dropout ?? 0;
-    if (typeof p !== 'number' || !(p >= 0 && p < 1)) throw new Error(`${who}: dropout must be a number in [0, 1), got ${String(p)}`);
-    this.dropout = p;
+    const prob = (name: 'dropout' | 'recurrentDropout' | 'zoneout'): number => {
+      const p = options[name] ?? 0;
+      if (typeof p !== 'number' || !(p >= 0 && p < 1)) throw new Error(`${who}: ${name} must be a number in [0, 1), got ${String(p)}`);
+      return p;
+    };
+    this.dropout = prob('dropout');
+    this.recurrentDropout = prob('recurrentDropout');
+    this.zoneout = prob('zoneout');
     this.projSize = rule.projection ? nonNegativeInt(options.projSize, 'projSize', who, 0) : 0;
     this.variant = {};
     if (options.recurrentActivation !== undefined) {
@@ -240,12 +263,62 @@ export abstract class RecurrentBase extends Module {
       const h0l = L === 1 ? h0 : slice(h0, 0, l * D, (l + 1) * D); // (D, B, Hout)
       const c0l = c0 && (L === 1 ? c0 : slice(c0, 0, l * D, (l + 1) * D)); // (D, B, H)
       const dirs = Array.from({ length: D }, (_, d) => this.dirParams(l, d));
-      const [out, hN, cN] = recurrentLayer(this.kind, inp, dirs, h0l, c0l, this.hiddenSize, this.projSize, this.variant); // (T, B, D*Hout)
+      const regs = dirs.map(() => this.regularisers(seq.shape[0]!, seq.shape[1]!, seq.dtype));
+      const [out, hN, cN] = recurrentLayer(this.kind, inp, dirs, h0l, c0l, this.hiddenSize, this.projSize, this.variant, false, regs); // (T, B, D*Hout)
       hNs.push(hN);
       if (cN) cNs.push(cN);
       inp = l < L - 1 && this.dropout > 0 && this.training ? dropoutFn(out, this.dropout, true) : out;
     }
     return { out: inp, hN: L === 1 ? hNs[0]! : concat(hNs, 0), cN: !c0 ? null : L === 1 ? cNs[0]! : concat(cNs, 0) };
+  }
+
+  /**
+   * One direction's regularisers for a batch of B sequences of T steps, drawn from the default
+   * generator (recurrent dropout in training only; zoneout's flags in training, its probability
+   * at evaluation); null when there are none.
+   */
+  private regularisers(T: number, B: number, dtype: string): RecurrentRegularisers | null {
+    const rd = this.training ? this.recurrentDropout : 0;
+    const z = this.zoneout;
+    if (rd === 0 && z === 0) return null;
+    const Hout = this.projSize || this.hiddenSize;
+    const draw = (n: number): FloatArray => rand([n], { dtype: dtype === 'float64' ? 'float64' : 'float32' }).data as FloatArray;
+    let recurrentMask: FloatArray | null = null;
+    if (rd > 0) {
+      recurrentMask = draw(B * Hout);
+      const keep = 1 / (1 - rd);
+      for (let i = 0; i < recurrentMask.length; i++) recurrentMask[i] = recurrentMask[i]! < rd ? 0 : keep;
+    }
+    const zone = (width: number): FloatArray | number | null => {
+      if (z === 0) return null;
+      if (!this.training) return z;
+      const flags = draw(T * B * width);
+      for (let i = 0; i < flags.length; i++) flags[i] = flags[i]! < z ? 1 : 0;
+      return flags;
+    };
+    return { recurrentMask, zoneH: zone(Hout), zoneC: this.rule.cell ? zone(this.hiddenSize) : null };
+  }
+
+  /** The part of a batch's regularisers for steps [start, end) of the rows `rows` (a packed stretch). */
+  private stretchOf(r: RecurrentRegularisers, start: number, end: number, rows: readonly number[], B: number): RecurrentRegularisers {
+    const Hout = this.projSize || this.hiddenSize;
+    const pick = <A extends FloatArray | number | null>(a: A, width: number, steps: number, from: number): A => {
+      if (a === null || typeof a === 'number') return a;
+      const src = a as FloatArray;
+      const out = allocLike(src, steps * rows.length * width);
+      for (let t = 0; t < steps; t++) {
+        rows.forEach((b, i) => {
+          const at = ((from + t) * B + b) * width;
+          out.set(src.subarray(at, at + width), (t * rows.length + i) * width);
+        });
+      }
+      return out as A;
+    };
+    return {
+      recurrentMask: pick(r.recurrentMask, Hout, 1, 0),
+      zoneH: pick(r.zoneH, Hout, end - start, start),
+      zoneC: pick(r.zoneC, this.hiddenSize, end - start, start),
+    };
   }
 
   /**
@@ -279,13 +352,14 @@ export abstract class RecurrentBase extends Module {
         const at = l * D + d;
         let h = slice(h0, 0, at, at + 1); // (1, B, Hout): every row's state so far
         let c = c0 && slice(c0, 0, at, at + 1);
+        const reg = this.regularisers(T, B, seq.dtype);
         const pieces: Tensor[] = new Array(stretches.length);
         for (const j of reverse ? [...stretches.keys()].reverse() : stretches.keys()) {
           const { start, end, rows } = stretches[j]!;
           const idx = index(rows);
           const x = indexSelect(slice(inp, 0, start, end), 1, idx); // (end - start, rows, F)
           const [o, hN, cN] = recurrentLayer(this.kind, x, [this.dirParams(l, d)], indexSelect(h, 1, idx), c && indexSelect(c, 1, idx),
-            this.hiddenSize, this.projSize, this.variant, reverse);
+            this.hiddenSize, this.projSize, this.variant, reverse, [reg && this.stretchOf(reg, start, end, rows, B)]);
           h = merge(hN, rows, h);
           c = c && merge(cN!, rows, c);
           // this stretch's outputs for every row: zeros for the rows already ended

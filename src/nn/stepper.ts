@@ -9,6 +9,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { formatShape, shapeEquals, numel } from '../tensor/shape.js';
 import { getBackend, type RecurrentStepper, type RecurrentWeights } from '../backend/backend.js';
 import type { FloatArray } from '../tensor/dtype.js';
+import { zoneoutStepper } from '../backend/regularise.js';
 import type { Generator } from '../tensor/random.js';
 import type { DrawOptions } from '../backend/sample.js';
 import type { DirectionParams } from '../autograd/index.js';
@@ -52,10 +53,15 @@ export class LayerStepper {
     const L = m.numLayers;
     const d = (t: Tensor | null): FloatArray | null => (t ? (t.data as FloatArray) : null);
     const { embedding, head } = around;
-    this.steppers = Array.from({ length: L }, (_, l) => getBackend().recurrentStepper({ kind, T: 1, B: 1, I: l === 0 ? m.inputSize : Hout, H, P, ...m.variant }, weightData(m.layerWeights(l)), {
-      ...(embedding && l === 0 ? { embedding: { weight: d(embedding)!, V: embedding.shape[0]! } } : {}),
-      ...(head && l === L - 1 ? { head: { weight: d(head.weight)!, bias: d(head.bias), O: head.weight.shape[0]! } } : {}),
-    }));
+    const bk = getBackend();
+    this.steppers = Array.from({ length: L }, (_, l) => {
+      const emb = embedding && l === 0 ? { embedding: { weight: d(embedding)!, V: embedding.shape[0]! } } : {};
+      const top = head && l === L - 1 ? { weight: d(head.weight)!, bias: d(head.bias), O: head.weight.shape[0]! } : undefined;
+      const dims = { kind, T: 1, B: 1, I: l === 0 ? m.inputSize : Hout, H, P, ...m.variant };
+      // zoneout's evaluation blends each step's state with the one before: the head reads the blend
+      if (m.zoneout > 0) return zoneoutStepper(bk, bk.recurrentStepper(dims, weightData(m.layerWeights(l)), emb), m.zoneout, emb.embedding ? 1 : dims.I, top);
+      return bk.recurrentStepper(dims, weightData(m.layerWeights(l)), { ...emb, ...(top ? { head: top } : {}) });
+    });
     const extra = [embedding, head?.weight, head?.bias].filter((t): t is Tensor => t instanceof Tensor);
     this.versions = [...m.parameters(), ...extra].map((p) => [p, p.version]);
   }

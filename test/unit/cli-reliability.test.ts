@@ -108,6 +108,9 @@ describe('recurrent: absurd numbers are refused at once', () => {
       [['generate', '--model', 'm', '--length', '1e9'], /--length must be an integer from 0 to 1e8, got '1e9'/],
       [['train', 'series', '--data', 'd', '--column', 'v', '--out', 'o', '--window', '1e308'], /--window must be an integer from 1 to 100000/],
       [['train', 'classify', '--data', 'd', '--out', 'o', '--max-len', '1e308'], /--max-len must be an integer from 1 to 100000/],
+      [['train', 'text', '--data', 'd', '--out', 'o', '--zoneout', '1'], /--zoneout must be a probability in \[0, 1\), got '1'/],
+      [['train', 'classify', '--data', 'd', '--out', 'o', '--recurrent-dropout=-0.5'], /--recurrent-dropout must be a probability in \[0, 1\), got '-0.5'/],
+      [['train', 'series', '--data', 'd', '--column', 'v', '--out', 'o', '--zoneout', 'half'], /--zoneout must be a probability in \[0, 1\), got 'half'/],
     ] as [string[], RegExp][]) {
       const r = cli(args);
       assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
@@ -256,3 +259,21 @@ describe('recurrent: every kind of cell from the command line', () => {
   }));
 });
 
+describe('recurrent: regularisers from the command line', () => {
+  it('train text --zoneout --recurrent-dropout saves them in the model; generate evaluates with zoneout\'s expectation; classify takes them too', () => inTmp((dir) => {
+    const data = join(dir, 'notes.txt');
+    writeFileSync(data, TEXT);
+    const model = join(dir, 'z.st');
+    let r = cli(['train', 'text', '--data', data, '--out', model, ...SMALL, '--steps', '3', '--zoneout', '0.1', '--recurrent-dropout', '0.25']);
+    assert.equal(r.status, 0, r.stderr);
+    const header = readFileSync(model);
+    const meta = JSON.parse(header.subarray(8, 8 + Number(header.readBigUInt64LE(0))).toString('utf8')) as { __metadata__: Record<string, string> };
+    assert.match(JSON.stringify(meta.__metadata__), /\\"recurrentDropout\\":0.25,\\"zoneout\\":0.1/);
+    r = cli(['generate', '--model', model, '--prompt', 'It', '--length', '20', '--seed', '1']);
+    assert.equal(r.status, 0, r.stderr);
+    const csv = join(dir, 'mail.csv');
+    writeFileSync(csv, `text,label\n${Array.from({ length: 40 }, (_, i) => (i % 2 ? `win money now ${i},spam` : `meeting at noon ${i},ham`)).join('\n')}\n`);
+    const c = cli(['train', 'classify', '--data', csv, '--out', join(dir, 'c.st'), '--hidden', '6', '--embed', '4', '--steps', '4', '--val-every', '4', '--zoneout', '0.2', '--recurrent-dropout', '0.2']);
+    assert.equal(c.status, 0, c.stderr);
+  }));
+});

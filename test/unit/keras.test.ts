@@ -8,7 +8,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { fromTfjs, tensor, Generator, type TfjsModel, type TfjsWeightSpec } from 'recurrent';
+import { fromTfjs, tensor, Generator, LSTM, type TfjsModel, type TfjsWeightSpec } from 'recurrent';
 import { assertClose, assertThrowsMatching as throws } from '../helpers.js';
 
 async function artifacts(m: tf.LayersModel): Promise<TfjsModel> {
@@ -97,6 +97,17 @@ describe('TensorFlow.js / Keras models', () => {
       }
     }
     assertClose(ours.data, want, 'reset_after=True', 1e-5, 1e-4);
+  });
+
+  it("keeps Keras's recurrent_dropout for further training, and refuses one out of range", () => {
+    const layer = (rd: unknown): TfjsModel => ({
+      modelTopology: { class_name: 'Sequential', config: { layers: [{ class_name: 'LSTM', config: { name: 'l', units: 2, recurrent_dropout: rd, batch_input_shape: [null, 3, 1] } }] } },
+      weightSpecs: [{ name: 'l/kernel', shape: [1, 8] }, { name: 'l/recurrent_kernel', shape: [2, 8] }, { name: 'l/bias', shape: [8] }],
+      weightData: new Float32Array(8 + 16 + 8).buffer,
+    });
+    const lstm = fromTfjs(layer(0.25)).namedChildren()[0]![1] as LSTM;
+    assert.equal(lstm.recurrentDropout, 0.25);
+    assert.throws(() => fromTfjs(layer(1.2)), /layer l: recurrent_dropout must be in \[0, 1\), got 1.2/);
   });
 
   it('refuses what it cannot convert, saying why', () => {

@@ -68,5 +68,10 @@ describe('ONNX export, run in ONNX Runtime', () => {
       const r = new SequenceModel({ rnn: { kind, inputSize: 2, hiddenSize: 4 }, head: { outFeatures: 1 } });
       await assert.rejects(exportOnnx(r), new RegExp(`exportOnnx: a ${layer} cannot be exported to ONNX: ONNX has no ${why} operator`));
     }
+    // zoneout changes evaluation (the state's expectation), recurrent dropout does not
+    const zoned = new SequenceModel({ rnn: { kind: 'gru', inputSize: 2, hiddenSize: 4, zoneout: 0.1 }, head: { outFeatures: 1 } });
+    await assert.rejects(exportOnnx(zoned), /exportOnnx: a layer trained with zoneout \(0.1\) evaluates as p \* previous/);
+    const dropped = new SequenceModel({ rnn: { kind: 'gru', inputSize: 2, hiddenSize: 4, recurrentDropout: 0.3 }, head: { outFeatures: 1 } });
+    assert.ok((await exportOnnx(dropped)).length > 0);
   });
 });
