@@ -8,12 +8,12 @@ import { readFileSync } from 'node:fs';
 import { Tensor } from '../tensor/tensor.js';
 import { Generator, manualSeed } from '../tensor/random.js';
 import { noGrad } from '../autograd/engine.js';
-import { SequenceModel, type RecurrentConfig } from '../nn/sequence-model.js';
+import { SequenceModel, type RecurrentConfig, type SequenceState } from '../nn/sequence-model.js';
 import type { LayerKind } from '../nn/rnn.js';
 import { crossEntropy } from '../nn/losses.js';
 import { Adam } from '../optim/optimizers.js';
 import { CharVocabulary } from '../data/vocab.js';
-import { splitIds, randomWindows, sequentialWindows } from '../data/text.js';
+import { splitIds, randomWindows, sequentialWindows, ContiguousWindows, type ContiguousBatch } from '../data/text.js';
 import { fit } from '../train/fit.js';
 import { sampleLogits } from '../train/sample.js';
 import { saveModelFile, loadModelFile, writeFileAtomic } from '../io/files.js';
@@ -27,8 +27,9 @@ export { UsageError };
 export const TRAIN_TEXT_USAGE = `Usage: recurrent train text --data FILE --out MODEL [options]
 
 Trains a character-level language model: Embedding -> RNN/LSTM/GRU -> Linear, on random windows
-of the first (1 - val-fraction) of the text, Adam, gradient clipping; validation loss in nats per
-character over non-overlapping windows of the rest, each from a zero state. Training that
+of the first (1 - val-fraction) of the text (or, with --stateful, on contiguous ones carrying the
+state), Adam, gradient clipping; validation loss in nats per character over non-overlapping
+windows of the rest, each from a zero state (with --stateful, carrying it). Training that
 diverges (a loss that is not finite, or worse than guessing uniformly by a factor of 3) stops
 with exit code 1 and writes no model.
 
@@ -40,6 +41,10 @@ Options:
   --hidden H             hidden size, 1-16384 (default 256)
   --embed E              embedding size, 1-16384 (default 64)
 ${regulariserUsage(23)}  --seq-len T            window length, 1-100000 (default 64)
+  --stateful             truncated BPTT with carried state: each batch row reads its own
+                         contiguous stretch of the text, window after window, starting from the
+                         state the window before ended in (detached); back to the stretch's
+                         start, from a zero state, after the last window that fits
   --batch B              windows per step, 1-65536 (default 32)
   --lr LR                Adam's learning rate, above 0, at most 1000 (default 0.002)
   --clip C               gradient norm clip, above 0, at most 1e6 (default 5)
@@ -79,14 +84,29 @@ export function readText(path: string): string {
 
 /**
  * Mean cross-entropy in nats per token of a language model over the non-overlapping windows of T
- * tokens (and their next tokens) of `ids`, each from a zero state, in batches of 256.
+ * tokens (and their next tokens) of `ids`, each from a zero state, in batches of 256; with
+ * `carry`, over up to 16 contiguous stretches of `ids`, each window starting from the state the
+ * one before it ended in (as a model trained with carried state reads text).
  */
-export function textLoss(model: SequenceModel, ids: Int32Array, T: number): number {
-  const windows = [...sequentialWindows(ids, T)];
-  if (windows.length === 0) throw new Error(`the text has ${ids.length} characters, fewer than one window of ${T + 1}`);
+export function textLoss(model: SequenceModel, ids: Int32Array, T: number, options: { carry?: boolean } = {}): number {
   const V = model.head.outFeatures;
+  if (ids.length < T + 1) throw new Error(`the text has ${ids.length} characters, fewer than one window of ${T + 1}`);
   let total = 0;
+  let count = 0;
   noGrad(() => {
+    if (options.carry) {
+      const stream = new ContiguousWindows(ids, T, Math.max(1, Math.min(16, Math.floor(ids.length / (T + 1)))));
+      let state: SequenceState | null = null;
+      for (let k = 0; k < stream.windows; k++) {
+        const b = stream.at(k);
+        const [logits, next] = model.forward(b.x, state);
+        state = next;
+        total += crossEntropy(logits.reshape([T * stream.B, V]), b.y, { reduction: 'sum' }).item();
+        count += T * stream.B;
+      }
+      return;
+    }
+    const windows = [...sequentialWindows(ids, T)];
     for (let i = 0; i < windows.length; i += 256) {
       const group = windows.slice(i, i + 256);
       const Bv = group.length;
@@ -100,9 +120,10 @@ export function textLoss(model: SequenceModel, ids: Int32Array, T: number): numb
       });
       const [logits] = model.forward(new Tensor(x, [T, Bv]));
       total += crossEntropy(logits.reshape([T * Bv, V]), new Tensor(y, [T * Bv]), { reduction: 'sum' }).item();
+      count += T * Bv;
     }
   });
-  return total / (windows.length * T);
+  return total / count;
 }
 
 /** A prompt to suggest for a vocabulary: the text's first word, if every character is in it. */
@@ -118,7 +139,7 @@ export function trainText(args: string[]): void {
       embed: { type: 'string' }, 'seq-len': { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' }, clip: { type: 'string' },
       steps: { type: 'string' }, 'val-fraction': { type: 'string' }, 'val-every': { type: 'string' }, checkpoint: { type: 'string' },
       'checkpoint-every': { type: 'string' }, resume: { type: 'boolean' }, seed: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
-      ...REGULARISER_OPTIONS,
+      ...REGULARISER_OPTIONS, stateful: { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -135,6 +156,7 @@ export function trainText(args: string[]): void {
     hidden: intOpt(values.hidden, 'hidden', 256, 'size'),
     embed: intOpt(values.embed, 'embed', 64, 'size'),
     ...regulariserOptions(values),
+    stateful: !!values.stateful,
     'seq-len': intOpt(values['seq-len'], 'seq-len', 64, 'seqLen'),
     batch: intOpt(values.batch, 'batch', 32, 'batch'),
     'val-fraction': num(values['val-fraction'], 'val-fraction', 0.1, (x) => x > 0 && x < 1, 'in (0, 1)'),
@@ -161,12 +183,19 @@ export function trainText(args: string[]): void {
   const optimizer = new Adam(model.parameters(), { lr: c.lr });
   const rng = new Generator(c.seed + 1);
   const V = vocab.size;
-  const validate = (): number => textLoss(model, val, T);
-  process.stderr.write(`${values.data}: ${ids.length} characters, ${V} distinct; ${c.model.toUpperCase()} ${L}x${H}, ${model.numParameters()} parameters; ${plan.step ? `steps ${plan.step + 1} to ${c.steps}` : `${c.steps} steps`} of ${B}x${T}\n`);
-  const result = fit({
+  const validate = (): number => textLoss(model, val, T, { carry: c.stateful });
+  const stream = c.stateful ? new ContiguousWindows(train, T, B) : null;
+  process.stderr.write(`${values.data}: ${ids.length} characters, ${V} distinct; ${c.model.toUpperCase()} ${L}x${H}, ${model.numParameters()} parameters; ${plan.step ? `steps ${plan.step + 1} to ${c.steps}` : `${c.steps} steps`} of ${B}x${T}${stream ? `, stateful (${stream.windows} windows per stretch)` : ''}\n`);
+  const lossOf = (b: { x: Tensor; y: Tensor }, state: SequenceState | null): [Tensor, SequenceState] => {
+    const [logits, next] = model.forward(b.x, state);
+    return [crossEntropy(logits.reshape([T * B, V]), b.y), next];
+  };
+  const result = fit<{ x: Tensor; y: Tensor } | ContiguousBatch>({
     model, optimizer, steps: c.steps, rng, clipNorm: c.clip, itemsPerStep: T * B, progress: true,
-    batch: (_s, r) => randomWindows(train, T, B, r),
-    loss: ({ x, y }) => crossEntropy(model.forward(x)[0].reshape([T * B, V]), y),
+    batch: (s, r) => (stream ? stream.at(s) : randomWindows(train, T, B, r)),
+    ...(stream
+      ? { stateful: { loss: (b, state) => lossOf(b, state as SequenceState | null), reset: (b) => (b as ContiguousBatch).reset } }
+      : { loss: (b) => lossOf(b, null)[0] }),
     validate, validateEvery: c['val-every'] || undefined,
     checkpoint: values.checkpoint ? { every: c['checkpoint-every'], write: (b) => writeFileAtomic(values.checkpoint!, b), extras: () => ({ config: c }) } : undefined,
     resumeFrom: plan.bytes,

@@ -1,4 +1,4 @@
 export { CharVocabulary, WordVocabulary, vocabularyFromJSON, type Vocabulary, type VocabularyJSON } from './vocab.js';
-export { splitIds, randomWindows, sequentialWindows, padBatch } from './text.js';
+export { splitIds, randomWindows, sequentialWindows, padBatch, ContiguousWindows, type ContiguousBatch } from './text.js';
 export { readCsvColumn, Scaler, difference, randomSeriesWindows, type ScalerJSON, type CsvColumnOptions } from './series.js';
 export { readCsvRows, readJsonLines, readLabelled, LabelSet, shuffled, trainValTestSplit, type LabelledTexts, type ReadLabelledOptions } from './labelled.js';

@@ -29,7 +29,12 @@ export interface FitState {
   best?: Record<string, Tensor>;
   /** The mean training loss of the last report window before the checkpoint. */
   trainLoss?: number | null;
+  /** The state carried into the next step by stateful training (null after a reset or before the first step). */
+  carried?: CarriedState | null;
 }
+
+/** The recurrent state stateful training carries from step to step: one tensor, or several (h and c). */
+export type CarriedState = Tensor | readonly Tensor[];
 
 /** The bytes of a checkpoint. */
 export function saveCheckpoint(model: Module, optimizer: Optimizer<{ lr?: number }>, step: number, rng: Generator,
@@ -37,6 +42,9 @@ export function saveCheckpoint(model: Module, optimizer: Optimizer<{ lr?: number
   const tensors: Record<string, Tensor> = {};
   for (const [k, v] of Object.entries(model.stateDict())) tensors[`model.${k}`] = v;
   for (const [k, v] of Object.entries(fit?.best ?? {})) tensors[`best.${k}`] = v;
+  const carried = fit?.carried ?? null;
+  const carriedList = carried === null ? [] : carried instanceof Tensor ? [carried] : [...carried];
+  carriedList.forEach((t, i) => (tensors[`carry.${i}`] = t));
   const sd = optimizer.stateDict();
   const scalars: Record<string, Record<string, number>> = {};
   for (const [i, st] of Object.entries(sd.state)) {
@@ -54,7 +62,13 @@ export function saveCheckpoint(model: Module, optimizer: Optimizer<{ lr?: number
     rng: JSON.stringify(rng.getState()),
     default_rng: JSON.stringify(defaultGenerator.getState()),
     extras: JSON.stringify(extras),
-    ...(fit ? { fit: JSON.stringify({ bestValLoss: fit.bestValLoss, bestStep: fit.bestStep, wait: fit.wait, trainLoss: fit.trainLoss ?? null }) } : {}),
+    ...(fit ? {
+      fit: JSON.stringify({
+        bestValLoss: fit.bestValLoss, bestStep: fit.bestStep, wait: fit.wait, trainLoss: fit.trainLoss ?? null,
+        // how the carried state's tensors (carry.0, carry.1, ...) are put back together
+        ...(carried !== null ? { carried: carried instanceof Tensor ? 'tensor' : carriedList.length } : {}),
+      }),
+    } : {}),
   });
 }
 
@@ -102,8 +116,10 @@ export function loadCheckpoint(bytes: Uint8Array, model: Module, optimizer: Opti
   const modelState: Record<string, Tensor> = {};
   const state: OptimizerStateDict['state'] = {};
   const best: Record<string, Tensor> = {};
+  const carry: Tensor[] = [];
   for (const [k, v] of Object.entries(tensors)) {
     if (k.startsWith('model.')) modelState[k.slice(6)] = v;
+    else if (/^carry\.\d+$/.test(k)) carry[Number(k.slice(6))] = v;
     else if (k.startsWith('best.')) best[k.slice(5)] = v;
     else if (k.startsWith('optim.')) {
       const [, i, name] = k.split('.');
@@ -122,6 +138,15 @@ export function loadCheckpoint(bytes: Uint8Array, model: Module, optimizer: Opti
   if (fit) {
     if (typeof fit !== 'object' || !Number.isInteger(fit.wait) || fit.wait < 0) fail('its early-stopping state is invalid');
     if (Object.keys(best).length > 0) fit.best = best;
-  } else if (Object.keys(best).length > 0) fail('it holds best weights but no early-stopping state');
+    const how = (fit as { carried?: unknown }).carried;
+    if (how === undefined) {
+      if (carry.length) fail('it holds a carried state but does not say its form');
+      fit.carried = null;
+    } else {
+      const n = how === 'tensor' ? 1 : Number(how);
+      if (!Number.isInteger(n) || n < 1 || carry.length !== n || carry.some((t) => !t)) fail(`its carried state should have ${String(how)} tensor(s), found ${carry.filter(Boolean).length}`);
+      fit.carried = how === 'tensor' ? carry[0]! : carry;
+    }
+  } else if (Object.keys(best).length > 0 || carry.length > 0) fail('it holds best weights or a carried state but no training-loop state');
   return { step, extras, ...(fit ? { fit } : {}) };
 }

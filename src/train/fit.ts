@@ -13,7 +13,8 @@ import type { Optimizer } from '../optim/optimizer.js';
 import { clipGradNorm } from '../optim/clip.js';
 import { noGrad } from '../autograd/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { saveCheckpoint, loadCheckpoint, type FitState, type CheckpointState } from './checkpoint.js';
+import { Tensor as TensorClass } from '../tensor/tensor.js';
+import { saveCheckpoint, loadCheckpoint, type FitState, type CheckpointState, type CarriedState } from './checkpoint.js';
 
 /** What `fit` reports while it runs. */
 export interface FitEvent {
@@ -37,8 +38,20 @@ export interface FitOptions<B> {
   steps: number;
   /** The batch of step `step`, drawn from `rng`. */
   batch: (step: number, rng: Generator) => B;
-  /** The loss of a batch (the model's forward included). */
-  loss: (batch: B) => Tensor;
+  /** The loss of a batch (the model's forward included). Give this or `stateful`. */
+  loss?: (batch: B) => Tensor;
+  /**
+   * Truncated backpropagation through time with carried state (Keras's `stateful=True`, PyTorch's
+   * detach-and-carry loop), in place of `loss`: `loss` gets the state the step before ended in
+   * (null at the first step and before every batch `reset` marks as starting new sequences) and
+   * returns the batch's loss with its own final state. Between steps the state is detached, so
+   * gradients stop at each window's start, and checkpoints keep it, so a resumed run carries on
+   * exactly. Validation does not touch it.
+   */
+  stateful?: {
+    loss: (batch: B, state: CarriedState | null) => [Tensor, CarriedState];
+    reset: (batch: B, step: number) => boolean;
+  };
   /** The generator batches draw from; its state goes into checkpoints. */
   rng: Generator;
   /** Work items per step for the throughput figure (default 1: steps per second). */
@@ -106,6 +119,13 @@ export interface FitResult {
 
 const fmt = (s: number): string => (s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${s.toFixed(0)}s`);
 
+/** A carried state cut from its graph: the next window's gradients stop at its start. */
+function detachState(s: CarriedState): CarriedState {
+  if (s instanceof TensorClass) return s.detach();
+  if (!Array.isArray(s) || s.some((t) => !(t instanceof TensorClass))) throw new Error('fit: stateful.loss must return [loss, state] with the state a Tensor or an array of Tensors');
+  return s.map((t: Tensor) => t.detach());
+}
+
 export function fit<B>(o: FitOptions<B>): FitResult {
   const who = 'fit';
   if (!Number.isInteger(o.steps) || o.steps < 0) throw new Error(`${who}: steps must be a non-negative integer, got ${o.steps}`);
@@ -120,6 +140,7 @@ export function fit<B>(o: FitOptions<B>): FitResult {
     if (!(typeof dv.baseline === 'number' && dv.baseline > 0 && Number.isFinite(dv.baseline))) throw new Error(`${who}: divergence.baseline must be a positive finite number, got ${dv.baseline}`);
     if (dv.factor !== undefined && !(dv.factor > 1 && Number.isFinite(dv.factor))) throw new Error(`${who}: divergence.factor must be a finite number above 1, got ${dv.factor}`);
   }
+  if (!o.loss === !o.stateful) throw new Error(`${who}: give either loss or stateful (with its own loss), ${o.loss ? 'not both' : 'got neither'}`);
   const remedy = o.remedy ?? "lower the learning rate (the optimizer's lr) or clip the gradients (clipNorm)";
   /** Throws when `loss` (what `what` names) is not finite or, with a baseline, far above it. */
   const checkDiverged = (loss: number, what: string, at: number): void => {
@@ -129,7 +150,7 @@ export function fit<B>(o: FitOptions<B>): FitResult {
     }
   };
   let step = 0;
-  let fitState: FitState = { bestValLoss: null, bestStep: null, wait: 0 };
+  let fitState: FitState = { bestValLoss: null, bestStep: null, wait: 0, carried: null };
   if (o.resumeFrom) {
     const restored = loadCheckpoint(o.resumeFrom, o.model, o.optimizer, o.rng);
     step = restored.step;
@@ -167,7 +188,7 @@ export function fit<B>(o: FitOptions<B>): FitResult {
   /** Notes a validation loss; true when early stopping's patience has run out. */
   const record = (v: number): boolean => {
     if (fitState.bestValLoss === null || v < fitState.bestValLoss - (es?.minDelta ?? 0)) {
-      fitState = { bestValLoss: v, bestStep: step, wait: 0, ...(es && (es.restoreBest ?? true) ? { best: snapshot() } : {}) };
+      fitState = { bestValLoss: v, bestStep: step, wait: 0, carried: fitState.carried ?? null, ...(es && (es.restoreBest ?? true) ? { best: snapshot() } : {}) };
       return false;
     }
     fitState.wait++;
@@ -185,7 +206,13 @@ export function fit<B>(o: FitOptions<B>): FitResult {
   while (step < o.steps && !stoppedEarly) {
     const batch = o.batch(step, o.rng);
     o.optimizer.zeroGrad();
-    const loss = o.loss(batch);
+    let loss: Tensor;
+    if (o.stateful) {
+      const from = o.stateful.reset(batch, step) ? null : fitState.carried ?? null;
+      const [l, state] = o.stateful.loss(batch, from);
+      loss = l;
+      fitState.carried = detachState(state);
+    } else loss = o.loss!(batch);
     const l = loss.item();
     if (!Number.isFinite(l)) checkDiverged(l, 'the training loss', step + 1);
     loss.backward();
