@@ -11,6 +11,7 @@ export { minScanForward, minScanBackward } from './minscan';
 export { lstmRowForward, gruRowForward, rnnRowForward, lstmRowBackward, gruRowBackward, rnnRowBackward } from './recurrent';
 import { gemmShare, gemmWorkspaceBytes, packBShare } from './gemm';
 import { sumRowsRange } from './elementwise';
+import { Linear } from './abi';
 
 /**
  * Thread tid of nth: C (M, N) (+)= op(A) op(B), its share of the output (see gemm.ts).
@@ -33,21 +34,24 @@ export { softmaxRows, softmaxRowsBackward, logSoftmaxNllBackward } from './softm
 export { unaryF32, adamF32, sumRowsF32 } from './elementwise';
 
 /**
- * Thread tid's share of a linear layer's backward from one argument block of i32 slots:
- * [rows, K, O, g, x, w, dx, dw, db, ws, wsBytes, acc, nth]: dx (rows, K) = g (rows, O) @ w (O, K),
- * dw (O, K) = g^T @ x (rows, K), db (O) = the column sums of g (float64 scratch acc, O doubles);
- * a zero pointer skips that output. Each output element is computed whole by one thread.
+ * Thread tid's share of a linear layer's backward from its argument block (Linear, abi.ts).
+ * Each output element is computed whole by one thread.
  */
 export function linearBackward(args: usize, tid: i32): void {
-  const rows = load<i32>(args), K = load<i32>(args, 4), O = load<i32>(args, 8);
-  const g = <usize>load<i32>(args, 12), x = <usize>load<i32>(args, 16), w = <usize>load<i32>(args, 20);
-  const dx = <usize>load<i32>(args, 24), dw = <usize>load<i32>(args, 28), db = <usize>load<i32>(args, 32);
-  const ws = <usize>load<i32>(args, 36) + <usize>tid * <usize>load<i32>(args, 40);
-  const acc = <usize>load<i32>(args, 44), nth = load<i32>(args, 48);
+  const rows = slot(args, Linear.ROWS), K = slot(args, Linear.K), O = slot(args, Linear.O);
+  const g = <usize>slot(args, Linear.G), x = <usize>slot(args, Linear.X), w = <usize>slot(args, Linear.W);
+  const dx = <usize>slot(args, Linear.DX), dw = <usize>slot(args, Linear.DW), db = <usize>slot(args, Linear.DB);
+  const ws = <usize>slot(args, Linear.WS) + <usize>tid * <usize>slot(args, Linear.WSB);
+  const acc = <usize>slot(args, Linear.ACC), nth = slot(args, Linear.NTH);
   if (dx) gemmShare(false, false, rows, K, O, g, w, dx, false, ws, tid, nth);
   if (dw) gemmShare(true, false, O, K, rows, g, x, dw, false, ws, tid, nth);
   if (db) {
     const j0 = (O * tid) / nth, j1 = (O * (tid + 1)) / nth;
     sumRowsRange(g, rows, O, db, acc, j0, j1);
   }
+}
+
+// @ts-ignore: decorator
+@inline function slot(args: usize, i: i32): i32 {
+  return load<i32>(args + <usize>i * 4);
 }

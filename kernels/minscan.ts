@@ -6,15 +6,9 @@
 // Legend: T steps, B batch, H hidden, G = 2 (minGRU: k, z) or 3 (minLSTM: k, f, i), GH = G * H.
 // Four lanes at a time; ragged tails store only their valid lanes.
 import { vsigmoid } from './vmath';
+import { Scan } from './abi';
 
-// Argument block (i32 slots).
-const A_T = 0, A_B = 1, A_H = 2, A_LSTM = 3, A_REV = 4;
-// gates (T, B, GH): the input projection (without its bias) in, the activated g(k), z / f, i out
-// (forward); bias (GH) or 0; h0 (B, H); out (T, B, H)
-const A_GATES = 5, A_BIAS = 6, A_H0 = 7, A_OUT = 8;
-// backward: dOut (T, B, H) or 0; dh (B, H): dhN in, dh0 out; dA (T, B, GH) out
-const A_DOUT = 9, A_DH = 10, A_DA = 11;
-const A_NTH = 12;
+// The argument slots are Scan's (abi.ts).
 
 // @ts-ignore: decorator
 @inline function arg(args: usize, slot: i32): i32 {
@@ -57,10 +51,10 @@ const BELOW_HALF: f32 = 0.49999997;
 
 /** Thread tid's batch rows of a whole sequence forward; see the slots above. */
 export function minScanForward(args: usize, tid: i32): void {
-  const T = arg(args, A_T), B = arg(args, A_B), H = arg(args, A_H);
-  const lstm = arg(args, A_LSTM) != 0, reverse = arg(args, A_REV) != 0;
-  const gates = <usize>arg(args, A_GATES), bias = <usize>arg(args, A_BIAS), h0 = <usize>arg(args, A_H0), out = <usize>arg(args, A_OUT);
-  const nth = arg(args, A_NTH);
+  const T = arg(args, Scan.T), B = arg(args, Scan.B), H = arg(args, Scan.H);
+  const lstm = arg(args, Scan.LSTM) != 0, reverse = arg(args, Scan.REV) != 0;
+  const gates = <usize>arg(args, Scan.GATES), bias = <usize>arg(args, Scan.BIAS), h0 = <usize>arg(args, Scan.H0), out = <usize>arg(args, Scan.OUT);
+  const nth = arg(args, Scan.NTH);
   const GH = (lstm ? 3 : 2) * H;
   const H4 = <usize>H * 4;
   const b0 = (B * tid) / nth, b1 = (B * (tid + 1)) / nth;
@@ -101,11 +95,11 @@ export function minScanForward(args: usize, tid: i32): void {
 
 /** Thread tid's batch rows of the sequence's backward (BPTT of the scan alone); see the slots above. */
 export function minScanBackward(args: usize, tid: i32): void {
-  const T = arg(args, A_T), B = arg(args, A_B), H = arg(args, A_H);
-  const lstm = arg(args, A_LSTM) != 0, reverse = arg(args, A_REV) != 0;
-  const gates = <usize>arg(args, A_GATES), h0 = <usize>arg(args, A_H0), out = <usize>arg(args, A_OUT);
-  const dOut = <usize>arg(args, A_DOUT), dhBuf = <usize>arg(args, A_DH), dA = <usize>arg(args, A_DA);
-  const nth = arg(args, A_NTH);
+  const T = arg(args, Scan.T), B = arg(args, Scan.B), H = arg(args, Scan.H);
+  const lstm = arg(args, Scan.LSTM) != 0, reverse = arg(args, Scan.REV) != 0;
+  const gates = <usize>arg(args, Scan.GATES), h0 = <usize>arg(args, Scan.H0), out = <usize>arg(args, Scan.OUT);
+  const dOut = <usize>arg(args, Scan.DOUT), dhBuf = <usize>arg(args, Scan.DH), dA = <usize>arg(args, Scan.DA);
+  const nth = arg(args, Scan.NTH);
   const GH = (lstm ? 3 : 2) * H;
   const H4 = <usize>H * 4;
   const b0 = (B * tid) / nth, b1 = (B * (tid + 1)) / nth;

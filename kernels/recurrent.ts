@@ -13,11 +13,8 @@
 // Results are therefore identical for any thread count.
 import { gemmShare, gemmPacked, packBShare, gemvPackedCols, shortcuts, NR } from './gemm';
 import { vsigmoidGate, vtanhGate, vexp, madd } from './vmath';
+import { Rec, CellKernel, GenLayer, Ctrl } from './abi';
 
-export const LSTM: i32 = 0;
-export const GRU: i32 = 1;
-export const RNN_TANH: i32 = 2;
-export const RNN_RELU: i32 = 3;
 
 // @ts-ignore: decorator
 @inline function ld(p: usize): v128 {
@@ -77,25 +74,26 @@ export function setMayWait(flag: i32): void {
 }
 
 /** The pool's control word set when a thread's share of the job failed (src/backend/wasm/pool.ts). */
-const FAILED_WORD: usize = 21 * 4;
+const FAILED_WORD: usize = Ctrl.FAILED * 4;
 
 /**
- * Waits until all nth threads have arrived (a counter and a generation at ctrl, ctrl + 4). Stops
+ * Waits until all nth threads have arrived (the pool's barrier words Ctrl.BARRIER_COUNT and _GEN). Stops
  * the kernel (a trap) if a thread failed meanwhile: it will never arrive.
  */
 function barrier(ctrl: usize, nth: i32): void {
   if (nth <= 1) return;
   if (ASC_FEATURE_THREADS) {
-    const gen = atomic.load<i32>(ctrl + 4);
-    if (atomic.add<i32>(ctrl, 1) == nth - 1) {
-      atomic.store<i32>(ctrl, 0);
-      atomic.add<i32>(ctrl + 4, 1);
-      atomic.notify(ctrl + 4, nth);
+    const count = ctrl + Ctrl.BARRIER_COUNT * 4, generation = ctrl + Ctrl.BARRIER_GEN * 4;
+    const gen = atomic.load<i32>(generation);
+    if (atomic.add<i32>(count, 1) == nth - 1) {
+      atomic.store<i32>(count, 0);
+      atomic.add<i32>(generation, 1);
+      atomic.notify(generation, nth);
     } else {
       let spins = 0;
-      while (atomic.load<i32>(ctrl + 4) == gen) {
+      while (atomic.load<i32>(generation) == gen) {
         if (atomic.load<i32>(ctrl + FAILED_WORD) != 0) unreachable();
-        if (++spins > 65536) waitAt(ctrl + 4, gen);
+        if (++spins > 65536) waitAt(generation, gen);
       }
     }
   }
@@ -105,44 +103,8 @@ function addInto(dst: usize, src: usize, n: i32): void {
   for (let j = 0; j < n; j += 4) st(dst + j * 4, f32x4.add(ld(dst + j * 4), ld(src + j * 4)), min(4, n - j));
 }
 
-// Argument block (i32 slots) shared by forward and backward.
-const A_KIND = 0, A_T = 1, A_B = 2, A_I = 3, A_H = 4, A_P = 5, A_REV = 6;
-const A_X = 7, A_WIH = 8, A_WHH = 9, A_BIH = 10, A_BHH = 11, A_WHR = 12, A_H0 = 13, A_C0 = 14;
-const A_OUT = 15, A_GATES = 16, A_C = 17, A_TC = 18, A_M = 19, A_HN = 20;
-const A_HH = 21, A_WPACK = 22, A_RPACK = 23, A_WS = 24;
-// backward only
-const A_DOUT = 25, A_DH = 26, A_DC = 27, A_DAX = 28, A_DAH = 29, A_DHALL = 30, A_DM = 31, A_HPREV = 32;
-// the gradients (0: not wanted, not computed; HPREV is 0 exactly when DWHH is)
-const A_DX = 33, A_DWIH = 34, A_DWHH = 35, A_DBIH = 36, A_DBHH = 37, A_DWHR = 38;
-// threads: how many, the barrier's control words, and the bytes of each thread's workspace
-const A_NTH = 39, A_CTRL = 40, A_WSB = 41;
-// 1: wih, wpack and rpack already hold packed wih^T, whh^T, whr^T (a snapshot for stepping)
-const A_PREPACKED = 42;
-// backward: per batch row sums over the steps of the input-side and (GRU) recurrent-side gate
-// gradients, (B, GH) each, for the bias gradients (0 when no bias needs them)
-const A_ACCX = 43, A_ACCH = 44;
-// stepping (prepacked) only: with IDS (T*B int32 token ids), a step's input projection is the
-// row TABLE[id] (V, GH) (an embedding's rows times wih^T) and x is not read; with HEAD (a packed
-// (Hout, O) head), LOGITS (T*B, O) = out @ head (+ HEADB, every row starting as the bias).
-const A_IDS = 45, A_TABLE = 46, A_HEAD = 47, A_HEADB = 48, A_O = 49, A_LOGITS = 50;
-// stepping one row on several threads, pipelined (all persistent, or 0: off): each worker, once
-// its share of the call is done and counted, computes its units' columns of the next step's
-// h_T @ whh^T into PRE, from its own copy of h_T (HAHEAD + tid * H floats), and marks them valid
-// (PREOK word tid = nth); a next call whose h0 equals that copy starts from them. MAIN: the
-// calling thread's 8-unit blocks (fewer than an even share: it alone runs the JavaScript between
-// calls, meanwhile the workers compute ahead); TWS: 256 bytes of workspace per thread for that.
-const A_PRE = 51, A_HAHEAD = 52, A_PREOK = 53, A_TWS = 54, A_MAIN = 55;
-// generation (recurrentGenerate): T tokens drawn, the first step's input the token FIRST; UNIF: T
-// float64 uniforms in [0, 1), one per draw; TEMP: the temperature's float32 bits (0: greedy);
-// IDS: the drawn tokens out (T int32); LOGITS: 2 * nth rows of OPAD floats, one per thread for
-// the head's output (every thread computes all of it: they then draw the same token with no
-// second barrier), then one per thread for the draw's weights; LAYERS: NL records of 16 i32
-// (see recurrentGenerate), the first layer's input a row of TABLE, the head on the last.
-const A_UNIF = 56, A_TEMP = 57, A_FIRST = 58, A_OPAD = 59, A_LAYERS = 60, A_NL = 61;
-// forward on several threads (0: off): room for wih^T packed once, so that each thread projects
-// its own batch rows of every step (the rows its recurrence reads next, kept in its own cache)
-// instead of a share of all rows' columns
-const A_XPACK = 62;
+// The argument slots (Rec), generation's layer records (GenLayer) and the pool's control words
+// (Ctrl) are declared in abi.ts.
 
 // Gate math of one batch row of one step, units 0..H, four lanes at a time. One function per
 // kind, each alone (exported so that Binaryen keeps it out of its caller), so its polynomial
@@ -238,9 +200,9 @@ export function rnnRowForward(row: usize, hrow: usize, bih: usize, bhh: usize, h
 // @ts-ignore: decorator
 @inline function rowForward(kind: i32, row: usize, hrow: usize, bih: usize, bhh: usize, hprev: usize, cprev: usize, c: usize, tc: usize,
   hn: usize, h: usize, H: i32, cnt: i32): void {
-  if (kind == LSTM) lstmRowForward(row, hrow, bih, bhh, cprev, c, tc, h, H, cnt);
-  else if (kind == GRU) gruRowForward(row, hrow, bih, bhh, hprev, hn, h, H, cnt);
-  else rnnRowForward(row, hrow, bih, bhh, h, cnt, kind == RNN_RELU);
+  if (kind == CellKernel.LSTM) lstmRowForward(row, hrow, bih, bhh, cprev, c, tc, h, H, cnt);
+  else if (kind == CellKernel.GRU) gruRowForward(row, hrow, bih, bhh, hprev, hn, h, H, cnt);
+  else rnnRowForward(row, hrow, bih, bhh, h, cnt, kind == CellKernel.RNN_RELU);
 }
 
 /** Four units of rnnRowForward from byte offset o, storing n lanes. */
@@ -342,8 +304,14 @@ export function rnnRowBackward(drow: usize, h: usize, dh: usize, H: i32, relu: b
   return load<i32>(args + <usize>i * 4);
 }
 
+/** Field i of a record (GenLayer). */
+// @ts-ignore: decorator
+@inline function field(rec: usize, i: i32): i32 {
+  return load<i32>(rec + <usize>i * 4);
+}
+
 function gatesOf(kind: i32): i32 {
-  return kind == LSTM ? 4 : kind == GRU ? 3 : 1;
+  return kind == CellKernel.LSTM ? 4 : kind == CellKernel.GRU ? 3 : 1;
 }
 
 /** The direction this thread read its panels of W_hh in at its last step (see stepUnits). */
@@ -374,36 +342,36 @@ function recurrentProduct(h: usize, wpack: usize, H: i32, G: i32, u0: i32, u1: i
 }
 
 /** Threads (ids 1..7) that compute ahead; each has a control word flagging its work after a call (AHEAD_THREADS in pool.ts). */
-const AHEAD_THREADS: i32 = 8;
+const AHEAD_THREADS: i32 = Ctrl.AHEAD_THREADS;
 /** Control word 24 + tid: 1 while worker tid computes ahead, its call already counted done (pool.ts). */
-const AHEAD_WORD: usize = 24 * 4;
+const AHEAD_WORD: usize = Ctrl.AHEAD * 4;
 /** The pool's control word counting the workers done with the call. */
-const DONE_WORD: usize = 3 * 4;
+const DONE_WORD: usize = Ctrl.DONE * 4;
 
 /** Whether PRE holds this thread's columns of h0 @ whh^T (computed ahead from an equal h). */
 function precomputed(args: usize, tid: i32, nth: i32, h0: usize, H: i32): bool {
-  const pre = <usize>arg(args, A_PRE);
+  const pre = <usize>arg(args, Rec.PRE);
   if (!pre || tid == 0 || tid >= AHEAD_THREADS) return false;
-  if (load<i32>(<usize>arg(args, A_PREOK) + <usize>tid * 4) != nth) return false;
-  const mine = <usize>arg(args, A_HAHEAD) + <usize>(tid * H) * 4;
+  if (load<i32>(<usize>arg(args, Rec.PREOK) + <usize>tid * 4) != nth) return false;
+  const mine = <usize>arg(args, Rec.HAHEAD) + <usize>(tid * H) * 4;
   let diff = i32x4.splat(0);
   for (let j = 0; j < H; j += 4) diff = v128.or(diff, v128.xor(ld(h0 + <usize>j * 4), ld(mine + <usize>j * 4)));
   return !v128.any_true(diff); // bit for bit (a state changed in place, or another one, does not match)
 }
 
 /**
- * A worker's work after a pipelined call (see A_PRE): copies the last step's h (whole: the
+ * A worker's work after a pipelined call (see Rec.PRE): copies the last step's h (whole: the
  * caller made sure of a barrier), counts itself done so the caller returns, then computes its
  * columns of the next step's product. The pool clears the flag when the kernel returns.
  */
 function computeAhead(args: usize, ctrl: usize, tid: i32, nth: i32, hLast: usize, wpack: usize, H: i32, G: i32): void {
   if (!ASC_FEATURE_THREADS || tid == 0 || tid >= AHEAD_THREADS) return;
   // everything from the argument block first: once counted done, the caller reuses its memory
-  const ok = <usize>arg(args, A_PREOK) + <usize>tid * 4;
-  const mine = <usize>arg(args, A_HAHEAD) + <usize>(tid * H) * 4;
-  const pre = <usize>arg(args, A_PRE), tws = <usize>arg(args, A_TWS) + <usize>tid * 256;
+  const ok = <usize>arg(args, Rec.PREOK) + <usize>tid * 4;
+  const mine = <usize>arg(args, Rec.HAHEAD) + <usize>(tid * H) * 4;
+  const pre = <usize>arg(args, Rec.PRE), tws = <usize>arg(args, Rec.TWS) + <usize>tid * 256;
   const blocks = H / NR;
-  const main = arg(args, A_MAIN);
+  const main = arg(args, Rec.MAIN);
   const u0 = unitBlock(blocks, tid, nth, main) * NR, u1 = unitBlock(blocks, tid + 1, nth, main) * NR;
   store<i32>(ok, 0);
   memory.copy(mine, hLast, <usize>H * 4);
@@ -425,7 +393,7 @@ function stepUnits(kind: i32, T: i32, I: i32, H: i32, x: usize, wih: usize, wpac
   const G = gatesOf(kind);
   const GH = G * H;
   const blocks = H / NR;
-  const main = arg(args, A_MAIN);
+  const main = arg(args, Rec.MAIN);
   const u0 = unitBlock(blocks, tid, nth, main) * NR, u1 = unitBlock(blocks, tid + 1, nth, main) * NR;
   const cnt = u1 - u0;
   const o = <usize>u0 * 4;
@@ -445,7 +413,7 @@ function stepUnits(kind: i32, T: i32, I: i32, H: i32, x: usize, wih: usize, wpac
   const ahead = precomputed(args, tid, nth, h0, H);
   for (let s = 0; s < T; s++) {
     const t = reverse ? T - 1 - s : s;
-    const hsrc = s == 0 && ahead ? <usize>arg(args, A_PRE) : hh;
+    const hsrc = s == 0 && ahead ? <usize>arg(args, Rec.PRE) : hh;
     if (hsrc == hh) recurrentProduct(hp, wpack, H, G, u0, u1, hh, ws);
     const row = gates + <usize>(t * GH) * 4 + o;
     const k = <usize>(t * H) * 4 + o; // (t, 0, u0) in a (T, 1, H) buffer
@@ -453,36 +421,36 @@ function stepUnits(kind: i32, T: i32, I: i32, H: i32, x: usize, wih: usize, wpac
       rowForward(kind, row, hsrc + o, bi, bh, hp + o, cp + o, cAll + k, tcAll + k, hnAll + k, out + k, H, cnt);
     }
     hp = out + <usize>(t * H) * 4;
-    if (kind == LSTM) cp = cAll + <usize>(t * H) * 4;
+    if (kind == CellKernel.LSTM) cp = cAll + <usize>(t * H) * 4;
     if (s < T - 1) barrier(ctrl, nth);
   }
 }
 
 /** Forward over the whole sequence; see the argument slots above. */
 export function recurrentForward(args: usize, tid: i32): void {
-  const kind = arg(args, A_KIND), T = arg(args, A_T), B = arg(args, A_B), I = arg(args, A_I), H = arg(args, A_H), P = arg(args, A_P);
-  const reverse = arg(args, A_REV) != 0;
-  const x = <usize>arg(args, A_X), wih = <usize>arg(args, A_WIH), whh = <usize>arg(args, A_WHH);
-  const bih = <usize>arg(args, A_BIH), bhh = <usize>arg(args, A_BHH), whr = <usize>arg(args, A_WHR);
-  const h0 = <usize>arg(args, A_H0), c0 = <usize>arg(args, A_C0);
-  const out = <usize>arg(args, A_OUT), gates = <usize>arg(args, A_GATES);
-  const cAll = <usize>arg(args, A_C), tcAll = <usize>arg(args, A_TC), mAll = <usize>arg(args, A_M), hnAll = <usize>arg(args, A_HN);
-  const hh = <usize>arg(args, A_HH), wpack = <usize>arg(args, A_WPACK), rpack = <usize>arg(args, A_RPACK);
-  const nth = arg(args, A_NTH), ctrl = <usize>arg(args, A_CTRL);
-  const ws = <usize>arg(args, A_WS) + <usize>tid * arg(args, A_WSB);
+  const kind = arg(args, Rec.KIND), T = arg(args, Rec.T), B = arg(args, Rec.B), I = arg(args, Rec.I), H = arg(args, Rec.H), P = arg(args, Rec.P);
+  const reverse = arg(args, Rec.REV) != 0;
+  const x = <usize>arg(args, Rec.X), wih = <usize>arg(args, Rec.WIH), whh = <usize>arg(args, Rec.WHH);
+  const bih = <usize>arg(args, Rec.BIH), bhh = <usize>arg(args, Rec.BHH), whr = <usize>arg(args, Rec.WHR);
+  const h0 = <usize>arg(args, Rec.H0), c0 = <usize>arg(args, Rec.C0);
+  const out = <usize>arg(args, Rec.OUT), gates = <usize>arg(args, Rec.GATES);
+  const cAll = <usize>arg(args, Rec.C), tcAll = <usize>arg(args, Rec.TC), mAll = <usize>arg(args, Rec.M), hnAll = <usize>arg(args, Rec.HN);
+  const hh = <usize>arg(args, Rec.HH), wpack = <usize>arg(args, Rec.WPACK), rpack = <usize>arg(args, Rec.RPACK);
+  const nth = arg(args, Rec.NTH), ctrl = <usize>arg(args, Rec.CTRL);
+  const ws = <usize>arg(args, Rec.WS) + <usize>tid * arg(args, Rec.WSB);
   const G = gatesOf(kind);
   const GH = G * H;
   const Hout = P > 0 ? P : H;
   const BH = B * H;
   const b0 = (B * tid) / nth, b1 = (B * (tid + 1)) / nth; // this thread's batch rows
 
-  const ids = <usize>arg(args, A_IDS), table = <usize>arg(args, A_TABLE);
-  if (arg(args, A_PREPACKED) && B == 1 && nth > 1 && P == 0 && H % NR == 0) {
+  const ids = <usize>arg(args, Rec.IDS), table = <usize>arg(args, Rec.TABLE);
+  if (arg(args, Rec.PREPACKED) && B == 1 && nth > 1 && P == 0 && H % NR == 0) {
     stepUnits(kind, T, I, H, x, wih, wpack, bih, bhh, h0, c0, out, gates, cAll, tcAll, hnAll, hh, reverse, ws, ctrl, tid, nth, ids, table, args);
-    const ahead = arg(args, A_PRE) != 0;
-    if (arg(args, A_HEAD) || ahead) barrier(ctrl, nth); // every thread's units of the last step
-    if (arg(args, A_HEAD)) {
-      const O = arg(args, A_O);
+    const ahead = arg(args, Rec.PRE) != 0;
+    if (arg(args, Rec.HEAD) || ahead) barrier(ctrl, nth); // every thread's units of the last step
+    if (arg(args, Rec.HEAD)) {
+      const O = arg(args, Rec.O);
       const panels = (O + NR - 1) / NR;
       const j0 = ((panels * tid) / nth) * NR, j1 = min(O, ((panels * (tid + 1)) / nth) * NR);
       headRows(args, 0, T, Hout, out, j0, j1, ws);
@@ -491,13 +459,13 @@ export function recurrentForward(args: usize, tid: i32): void {
     return;
   }
   // wih^T packed, from which each thread projects its own rows of every step (0: the product
-  // is shared by columns instead, see A_XPACK)
+  // is shared by columns instead, see Rec.XPACK)
   let xp: usize = 0;
-  if (arg(args, A_PREPACKED)) xp = wih; // weights packed once for many calls
+  if (arg(args, Rec.PREPACKED)) xp = wih; // weights packed once for many calls
   else {
     // the per-thread rows only where the whole product takes the general tiled path: the sums
     // are then the same whoever computes them (not gemm's one-row or few-column shortcuts)
-    if (arg(args, A_XPACK) && shortcuts(false, T * B, GH, I) == 0) xp = <usize>arg(args, A_XPACK);
+    if (arg(args, Rec.XPACK) && shortcuts(false, T * B, GH, I) == 0) xp = <usize>arg(args, Rec.XPACK);
     if (xp) packBShare(wih, true, I, GH, xp, tid, nth);
     else gemmShare(false, true, T * B, GH, I, x, wih, gates, false, ws, tid, nth); // (T*B, GH) input projection of every step
     packBShare(whh, true, Hout, GH, wpack, tid, nth); // whh^T, packed once for all steps
@@ -534,18 +502,18 @@ export function recurrentForward(args: usize, tid: i32): void {
     }
     if (P > 0) gemmPacked(false, b1 - b0, P, H, mAll + sBase + <usize>(b0 * H) * 4, H, rpack, out + <usize>((t * B + b0) * P) * 4, false, ws);
     hp = out + <usize>(t * B * Hout) * 4;
-    if (kind == LSTM) cp = cAll + sBase;
+    if (kind == CellKernel.LSTM) cp = cAll + sBase;
   }
-  if (arg(args, A_HEAD)) {
+  if (arg(args, Rec.HEAD)) {
     // this thread's rows of every step
-    for (let t = 0; t < T; t++) headRows(args, t * B + b0, t * B + b1, Hout, out, 0, arg(args, A_O), ws);
+    for (let t = 0; t < T; t++) headRows(args, t * B + b0, t * B + b1, Hout, out, 0, arg(args, Rec.O), ws);
   }
 }
 
 /**
  * Generation with a token embedding (a table of input projections) and a head, one sequence,
  * through NL stacked layers of one kind and hidden size: each step's input is the token drawn
- * from the previous step's logits (see A_UNIF). Each layer's row splits over threads by hidden
+ * from the previous step's logits (see Rec.UNIF). Each layer's row splits over threads by hidden
  * units as in stepUnits, with a barrier after each layer; after the top layer's barrier every
  * thread runs the whole head and draws from it, so all of them know the next token with no
  * further barrier (the same sums on the same values: the same token).
@@ -554,15 +522,15 @@ export function recurrentForward(args: usize, tid: i32): void {
  * gates row (G * H), 10 the recurrent product (G * H), 11 tanh(c) (H), 12 GRU's hn (H).
  */
 export function recurrentGenerate(args: usize, tid: i32): void {
-  const kind = arg(args, A_KIND), T = arg(args, A_T), H = arg(args, A_H);
-  const nth = arg(args, A_NTH), ctrl = <usize>arg(args, A_CTRL);
-  const ws = <usize>arg(args, A_WS) + <usize>tid * arg(args, A_WSB);
-  const ids = <usize>arg(args, A_IDS), table = <usize>arg(args, A_TABLE);
-  const head = <usize>arg(args, A_HEAD), hb = <usize>arg(args, A_HEADB), O = arg(args, A_O);
-  const opad = arg(args, A_OPAD);
-  const logits = <usize>arg(args, A_LOGITS) + <usize>(tid * opad) * 4;
-  const unif = <usize>arg(args, A_UNIF), temp = reinterpret<f32>(arg(args, A_TEMP));
-  const layers = <usize>arg(args, A_LAYERS), NL = arg(args, A_NL);
+  const kind = arg(args, Rec.KIND), T = arg(args, Rec.T), H = arg(args, Rec.H);
+  const nth = arg(args, Rec.NTH), ctrl = <usize>arg(args, Rec.CTRL);
+  const ws = <usize>arg(args, Rec.WS) + <usize>tid * arg(args, Rec.WSB);
+  const ids = <usize>arg(args, Rec.IDS), table = <usize>arg(args, Rec.TABLE);
+  const head = <usize>arg(args, Rec.HEAD), hb = <usize>arg(args, Rec.HEADB), O = arg(args, Rec.O);
+  const opad = arg(args, Rec.OPAD);
+  const logits = <usize>arg(args, Rec.LOGITS) + <usize>(tid * opad) * 4;
+  const unif = <usize>arg(args, Rec.UNIF), temp = reinterpret<f32>(arg(args, Rec.TEMP));
+  const layers = <usize>arg(args, Rec.LAYERS), NL = arg(args, Rec.NL);
   const G = gatesOf(kind);
   const GH = G * H;
   const u0 = nth > 1 ? unitBlock(H / NR, tid, nth, 0) * NR : 0;
@@ -570,18 +538,18 @@ export function recurrentGenerate(args: usize, tid: i32): void {
   const cnt = u1 - u0;
   const o = <usize>u0 * 4;
   // the draws' scratch: this thread's row of weights, after every thread's logits
-  const wMine = <usize>arg(args, A_LOGITS) + <usize>((nth + tid) * opad) * 4;
-  let token = arg(args, A_FIRST);
+  const wMine = <usize>arg(args, Rec.LOGITS) + <usize>((nth + tid) * opad) * 4;
+  let token = arg(args, Rec.FIRST);
   for (let s = 0; s < T; s++) {
     let x: usize = 0; // the layer below's h at this step
     for (let l = 0; l < NL; l++) {
-      const rec = layers + <usize>l * 64;
-      const I = load<i32>(rec), wih = <usize>load<i32>(rec, 4), whh = <usize>load<i32>(rec, 8);
-      const bih = <usize>load<i32>(rec, 12), bhh = <usize>load<i32>(rec, 16);
-      const hBuf = <usize>load<i32>(rec, 28), cBuf = <usize>load<i32>(rec, 32), gates = <usize>load<i32>(rec, 36);
-      const hh = <usize>load<i32>(rec, 40), tc = <usize>load<i32>(rec, 44), hnBuf = <usize>load<i32>(rec, 48);
-      const hp = s == 0 ? <usize>load<i32>(rec, 20) : hBuf + <usize>(((s - 1) & 1) * H) * 4;
-      const cp = s == 0 ? <usize>load<i32>(rec, 24) : cBuf + <usize>(((s - 1) & 1) * H) * 4;
+      const rec = layers + <usize>(l * GenLayer.COUNT) * 4;
+      const I = field(rec, GenLayer.I), wih = <usize>field(rec, GenLayer.WIH), whh = <usize>field(rec, GenLayer.WHH);
+      const bih = <usize>field(rec, GenLayer.BIH), bhh = <usize>field(rec, GenLayer.BHH);
+      const hBuf = <usize>field(rec, GenLayer.H), cBuf = <usize>field(rec, GenLayer.C), gates = <usize>field(rec, GenLayer.GATES);
+      const hh = <usize>field(rec, GenLayer.HH), tc = <usize>field(rec, GenLayer.TC), hnBuf = <usize>field(rec, GenLayer.HN);
+      const hp = s == 0 ? <usize>field(rec, GenLayer.H0) : hBuf + <usize>(((s - 1) & 1) * H) * 4;
+      const cp = s == 0 ? <usize>field(rec, GenLayer.C0) : cBuf + <usize>(((s - 1) & 1) * H) * 4;
       // one thread: whole rows at once (a gate's columns start on a panel only when H % 8 == 0)
       if (nth == 1) gemvPackedCols(hp, whh, H, 0, GH, hh, ws);
       else if (cnt > 0) recurrentProduct(hp, whh, H, G, u0, u1, hh, ws);
@@ -644,8 +612,8 @@ function drawToken(L: usize, O: i32, temp: f32, u: f64, w: usize): i32 {
  * LOGITS[r, j] = HEADB[j] + out[r] . head[:, j].
  */
 function headRows(args: usize, r0: i32, r1: i32, Hout: i32, out: usize, j0: i32, j1: i32, ws: usize): void {
-  const O = arg(args, A_O);
-  const head = <usize>arg(args, A_HEAD), hb = <usize>arg(args, A_HEADB), logits = <usize>arg(args, A_LOGITS);
+  const O = arg(args, Rec.O);
+  const head = <usize>arg(args, Rec.HEAD), hb = <usize>arg(args, Rec.HEADB), logits = <usize>arg(args, Rec.LOGITS);
   if (j1 <= j0) return;
   for (let r = r0; r < r1; r++) {
     const row = logits + <usize>(r * O) * 4;
@@ -656,21 +624,21 @@ function headRows(args: usize, r0: i32, r1: i32, Hout: i32, out: usize, j0: i32,
 
 /** Backpropagation through time for a forward with the same arguments; see the slots above. */
 export function recurrentBackward(args: usize, tid: i32): void {
-  const kind = arg(args, A_KIND), T = arg(args, A_T), B = arg(args, A_B), I = arg(args, A_I), H = arg(args, A_H), P = arg(args, A_P);
-  const reverse = arg(args, A_REV) != 0;
-  const x = <usize>arg(args, A_X), wih = <usize>arg(args, A_WIH), whh = <usize>arg(args, A_WHH), whr = <usize>arg(args, A_WHR);
-  const h0 = <usize>arg(args, A_H0), c0 = <usize>arg(args, A_C0);
-  const out = <usize>arg(args, A_OUT), gates = <usize>arg(args, A_GATES);
-  const cAll = <usize>arg(args, A_C), tcAll = <usize>arg(args, A_TC), mAll = <usize>arg(args, A_M), hnAll = <usize>arg(args, A_HN);
-  const wpack = <usize>arg(args, A_WPACK), rpack = <usize>arg(args, A_RPACK);
-  const nth = arg(args, A_NTH), ctrl = <usize>arg(args, A_CTRL);
-  const ws = <usize>arg(args, A_WS) + <usize>tid * arg(args, A_WSB);
-  const dOut = <usize>arg(args, A_DOUT), dh = <usize>arg(args, A_DH), dc = <usize>arg(args, A_DC);
-  const dAx = <usize>arg(args, A_DAX), dAh = <usize>arg(args, A_DAH), dhAll = <usize>arg(args, A_DHALL), dmBuf = <usize>arg(args, A_DM);
-  const hPrevAll = <usize>arg(args, A_HPREV);
-  const dx = <usize>arg(args, A_DX), dwih = <usize>arg(args, A_DWIH), dwhh = <usize>arg(args, A_DWHH);
-  const dbih = <usize>arg(args, A_DBIH), dbhh = <usize>arg(args, A_DBHH), dwhr = <usize>arg(args, A_DWHR);
-  const accX = <usize>arg(args, A_ACCX), accH = <usize>arg(args, A_ACCH);
+  const kind = arg(args, Rec.KIND), T = arg(args, Rec.T), B = arg(args, Rec.B), I = arg(args, Rec.I), H = arg(args, Rec.H), P = arg(args, Rec.P);
+  const reverse = arg(args, Rec.REV) != 0;
+  const x = <usize>arg(args, Rec.X), wih = <usize>arg(args, Rec.WIH), whh = <usize>arg(args, Rec.WHH), whr = <usize>arg(args, Rec.WHR);
+  const h0 = <usize>arg(args, Rec.H0), c0 = <usize>arg(args, Rec.C0);
+  const out = <usize>arg(args, Rec.OUT), gates = <usize>arg(args, Rec.GATES);
+  const cAll = <usize>arg(args, Rec.C), tcAll = <usize>arg(args, Rec.TC), mAll = <usize>arg(args, Rec.M), hnAll = <usize>arg(args, Rec.HN);
+  const wpack = <usize>arg(args, Rec.WPACK), rpack = <usize>arg(args, Rec.RPACK);
+  const nth = arg(args, Rec.NTH), ctrl = <usize>arg(args, Rec.CTRL);
+  const ws = <usize>arg(args, Rec.WS) + <usize>tid * arg(args, Rec.WSB);
+  const dOut = <usize>arg(args, Rec.DOUT), dh = <usize>arg(args, Rec.DH), dc = <usize>arg(args, Rec.DC);
+  const dAx = <usize>arg(args, Rec.DAX), dAh = <usize>arg(args, Rec.DAH), dhAll = <usize>arg(args, Rec.DHALL), dmBuf = <usize>arg(args, Rec.DM);
+  const hPrevAll = <usize>arg(args, Rec.HPREV);
+  const dx = <usize>arg(args, Rec.DX), dwih = <usize>arg(args, Rec.DWIH), dwhh = <usize>arg(args, Rec.DWHH);
+  const dbih = <usize>arg(args, Rec.DBIH), dbhh = <usize>arg(args, Rec.DBHH), dwhr = <usize>arg(args, Rec.DWHR);
+  const accX = <usize>arg(args, Rec.ACCX), accH = <usize>arg(args, Rec.ACCH);
   const G = gatesOf(kind);
   const GH = G * H;
   const Hout = P > 0 ? P : H;
@@ -693,7 +661,7 @@ export function recurrentBackward(args: usize, tid: i32): void {
     const gBase = gates + <usize>(t * B * GH) * 4;
     const sBase = <usize>(t * BH) * 4;
     if (dOut) addInto(dh + <usize>(b0 * Hout) * 4, dOut + <usize>(t * BHo + b0 * Hout) * 4, rows * Hout);
-    if (kind == LSTM && P > 0) {
+    if (kind == CellKernel.LSTM && P > 0) {
       memory.copy(dhAll + <usize>(t * B * P + b0 * P) * 4, dh + <usize>(b0 * P) * 4, <usize>(rows * P) * 4);
       gemmPacked(false, rows, H, P, dh + <usize>(b0 * P) * 4, P, rpack, dm + <usize>(b0 * H) * 4, false, ws);
     }
@@ -704,13 +672,13 @@ export function recurrentBackward(args: usize, tid: i32): void {
       const drow = dAx + <usize>(t * B * GH + b * GH) * 4;
       const kk = <usize>(b * H) * 4; // (b, 0) in a (B, H) buffer
       const ax = accX ? accX + <usize>(b * GH) * 4 : 0;
-      if (kind == LSTM) lstmRowBackward(row, drow, tcAll + sBase + kk, cp + kk, dm + kk, dc + kk, H, ax);
-      else if (kind == GRU) gruRowBackward(row, drow, dAh + <usize>(t * B * GH + b * GH) * 4, hnAll + sBase + kk, hp + kk, dh + kk, H, ax, accH ? accH + <usize>(b * GH) * 4 : 0);
-      else rnnRowBackward(drow, out + sBase + kk, dh + kk, H, kind == RNN_RELU, ax);
+      if (kind == CellKernel.LSTM) lstmRowBackward(row, drow, tcAll + sBase + kk, cp + kk, dm + kk, dc + kk, H, ax);
+      else if (kind == CellKernel.GRU) gruRowBackward(row, drow, dAh + <usize>(t * B * GH + b * GH) * 4, hnAll + sBase + kk, hp + kk, dh + kk, H, ax, accH ? accH + <usize>(b * GH) * 4 : 0);
+      else rnnRowBackward(drow, out + sBase + kk, dh + kk, H, kind == CellKernel.RNN_RELU, ax);
     }
     // dh[rows] (+)= dA_t[rows] @ whh
-    const dAt = (kind == GRU ? dAh : dAx) + <usize>(t * B * GH + b0 * GH) * 4;
-    gemmPacked(false, rows, Hout, GH, dAt, GH, wpack, dh + <usize>(b0 * Hout) * 4, kind == GRU, ws);
+    const dAt = (kind == CellKernel.GRU ? dAh : dAx) + <usize>(t * B * GH + b0 * GH) * 4;
+    gemmPacked(false, rows, Hout, GH, dAt, GH, wpack, dh + <usize>(b0 * Hout) * 4, kind == CellKernel.GRU, ws);
   }
   // h_{t-1} of every step, by time position (this thread's steps), for dwhh
   if (hPrevAll) for (let t = (T * tid) / nth; t < (T * (tid + 1)) / nth; t++) {
@@ -721,7 +689,7 @@ export function recurrentBackward(args: usize, tid: i32): void {
   barrier(ctrl, nth);
 
   const TB = T * B;
-  const dAhAll = kind == GRU ? dAh : dAx;
+  const dAhAll = kind == CellKernel.GRU ? dAh : dAx;
   // a zero pointer: that gradient is not wanted
   if (dx) gemmShare(false, false, TB, I, GH, dAx, wih, dx, false, ws, tid, nth);
   if (dwih) gemmShare(true, false, GH, I, TB, dAx, x, dwih, false, ws, tid, nth);
@@ -731,7 +699,7 @@ export function recurrentBackward(args: usize, tid: i32): void {
   if (dbih) colSum(accX, B, GH, dbih, j0, j1);
   if (dbhh) {
     // without the GRU's reset gate both biases see the same gradient: sum it once
-    if (kind != GRU) {
+    if (kind != CellKernel.GRU) {
       if (dbih) {
         if (j1 > j0) memory.copy(dbhh + <usize>j0 * 4, dbih + <usize>j0 * 4, <usize>(j1 - j0) * 4);
       } else colSum(accX, B, GH, dbhh, j0, j1);

@@ -16,6 +16,7 @@ import { WasmHeap, HeapRetry } from './heap.js';
 import { AHEAD_THREADS, type ThreadPool, type KernelName } from './pool.js';
 import { CallScope, PackedStore, ResidentCaches, type Block, type PackedEntry } from './resident.js';
 import { ThreadChooser } from './chooser.js';
+import { Rec, Scan, Linear, GenLayer, CellKernel, block } from './abi.js';
 
 /** What the kernel module exports (see kernels/index.ts). */
 export interface KernelExports {
@@ -83,15 +84,15 @@ interface WasmCache extends RecurrentCache {
 
 /** Points the argument slots of the sequence kernels at a resident cache. */
 function residentSlots(slots: number[], r: NonNullable<CacheData['resident']>): void {
-  slots[7] = r.x;
-  slots[13] = r.h0;
-  slots[14] = r.c0;
-  slots[15] = r.out;
-  slots[16] = r.gates;
-  slots[17] = r.c;
-  slots[18] = r.tc;
-  slots[19] = r.m;
-  slots[20] = r.hn;
+  slots[Rec.X] = r.x;
+  slots[Rec.H0] = r.h0;
+  slots[Rec.C0] = r.c0;
+  slots[Rec.OUT] = r.out;
+  slots[Rec.GATES] = r.gates;
+  slots[Rec.C] = r.c;
+  slots[Rec.TC] = r.tc;
+  slots[Rec.M] = r.m;
+  slots[Rec.HN] = r.hn;
 }
 
 /**
@@ -130,11 +131,9 @@ export interface WasmBackendControls {
  * The kinds of cell the kernels fuse, by their code in kernels/recurrent.ts; every other kind
  * (and Keras's variants) runs on the reference kernels, the same results.
  */
-const KIND: Partial<Record<CellKind, number>> = { lstm: 0, gru: 1, rnn_tanh: 2, rnn_relu: 3 };
+const KIND: Partial<Record<CellKind, number>> = { lstm: CellKernel.LSTM, gru: CellKernel.GRU, rnn_tanh: CellKernel.RNN_TANH, rnn_relu: CellKernel.RNN_RELU };
 /** Whether the kernels run these dims. */
 const fused = (d: RecurrentDims): boolean => KIND[d.kind] !== undefined && !hasKerasOptions(d);
-/** Slots of the sequence kernels' argument block (kernels/recurrent.ts, A_KIND .. A_XPACK). */
-const ARG_SLOTS = 63;
 /** The most memory a stepper spends on precomputed input projections of an embedding's rows. */
 const TABLE_MAX_BYTES = 16 * 2 ** 20;
 /**
@@ -267,7 +266,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     const pdb = db ? heap.alloc(O * 4) : 0;
     const { nth, meter } = choose(`linearBackward:${bucket(rows * O * K)}`, threadsFor(rows * O * K));
     const ws = heap.alloc(wsBytes * nth);
-    const args = heap.args([rows, K, O, pg, px, pw, pdx, pdw, pdb, ws, wsBytes, heap.alloc(O * 8), nth]);
+    const args = heap.args(block(Linear, { ROWS: rows, K, O, G: pg, X: px, W: pw, DX: pdx, DW: pdw, DB: pdb, WS: ws, WSB: wsBytes, ACC: heap.alloc(O * 8), NTH: nth }));
     launch(nth, 'linearBackward', [args], () => k.linearBackward(args, 0), meter);
     if (dx) dx.set(heap.f32(pdx, rows * K));
     if (dw) dw.set(heap.f32(pdw, O * K));
@@ -281,27 +280,27 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     const GH = gateCount(kind) * H;
     const Hout = P || H;
     heap.reset();
-    const slots = new Array<number>(ARG_SLOTS).fill(0);
-    slots[0] = KIND[kind]!;
-    slots[1] = T; slots[2] = B; slots[3] = I; slots[4] = H; slots[5] = P; slots[6] = +reverse;
-    slots[7] = x ? heap.put(x) : 0;
-    slots[8] = heap.put(w.wih as Float32Array);
-    slots[9] = heap.put(w.whh as Float32Array);
-    slots[10] = putOr0(w.bih);
-    slots[11] = putOr0(w.bhh);
-    slots[12] = putOr0(w.whr);
-    slots[13] = h0 ? heap.put(h0) : 0;
-    slots[14] = c0 ? heap.put(c0) : 0;
-    slots[21] = heap.alloc(B * GH * 4); // hh
-    slots[22] = heap.alloc(Math.max(k.packedBytes(Hout, GH), k.packedBytes(GH, Hout)));
-    slots[23] = P ? heap.alloc(Math.max(k.packedBytes(H, P), k.packedBytes(P, H))) : 0;
+    const slots = new Array<number>(Rec.COUNT).fill(0);
+    slots[Rec.KIND] = KIND[kind]!;
+    slots[Rec.T] = T; slots[Rec.B] = B; slots[Rec.I] = I; slots[Rec.H] = H; slots[Rec.P] = P; slots[Rec.REV] = +reverse;
+    slots[Rec.X] = x ? heap.put(x) : 0;
+    slots[Rec.WIH] = heap.put(w.wih as Float32Array);
+    slots[Rec.WHH] = heap.put(w.whh as Float32Array);
+    slots[Rec.BIH] = putOr0(w.bih);
+    slots[Rec.BHH] = putOr0(w.bhh);
+    slots[Rec.WHR] = putOr0(w.whr);
+    slots[Rec.H0] = h0 ? heap.put(h0) : 0;
+    slots[Rec.C0] = c0 ? heap.put(c0) : 0;
+    slots[Rec.HH] = heap.alloc(B * GH * 4); // hh
+    slots[Rec.WPACK] = heap.alloc(Math.max(k.packedBytes(Hout, GH), k.packedBytes(GH, Hout)));
+    slots[Rec.RPACK] = P ? heap.alloc(Math.max(k.packedBytes(H, P), k.packedBytes(P, H))) : 0;
     const stepWork = B * GH * (I + Hout);
     const { nth, meter } = choose(`${kernel}:${kind}:${bucket(stepWork)}:${bucket(T)}`, rowThreads(T, B, stepWork));
     if (meter) meter.work = T * stepWork;
-    slots[24] = heap.alloc(wsBytes * nth);
-    slots[39] = nth;
-    slots[40] = ctrl;
-    slots[41] = wsBytes;
+    slots[Rec.WS] = heap.alloc(wsBytes * nth);
+    slots[Rec.NTH] = nth;
+    slots[Rec.CTRL] = ctrl;
+    slots[Rec.WSB] = wsBytes;
     return { slots, GH, Hout, nth, meter };
   }
 
@@ -316,7 +315,6 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
   }
   const isScan = (d: RecurrentDims): boolean => d.kind === 'mingru' || d.kind === 'minlstm';
   /** The scan kernels' argument slots (kernels/minscan.ts): T, B, H, lstm, reverse, gates, bias, h0, out, dOut, dh, dA, nth. */
-  const SCAN_SLOTS = 13;
 
   function scanForward(dims: RecurrentDims, w: RecurrentWeights, x: Float32Array, h0: Float32Array, reverse: boolean, keepCache: boolean): RecurrentForwardResult {
     const { T, B, I, H } = dims;
@@ -331,11 +329,11 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     const ws = heap.alloc(wsBytes * proj.nth);
     launch(proj.nth, 'gemm', [0, 1, TB, GH, I, px, pw, pg, 0, ws], (n) => k.gemm(0, 1, TB, GH, I, px, pw, pg, 0, ws, 0, n), proj.meter);
     const pout = heap.alloc(TB * H * 4);
-    const slots = new Array<number>(SCAN_SLOTS).fill(0);
+    const slots = new Array<number>(Scan.COUNT).fill(0);
     const { nth, meter } = choose(`minScanForward:${bucket(B * GH)}:${bucket(T)}`, rowThreads(T, B, B * GH * 8));
     if (meter) meter.work = TB * GH;
-    slots[0] = T; slots[1] = B; slots[2] = H; slots[3] = +lstm; slots[4] = +reverse;
-    slots[5] = pg; slots[6] = w.bih ? heap.put(w.bih as Float32Array) : 0; slots[7] = heap.put(h0); slots[8] = pout; slots[12] = nth;
+    slots[Scan.T] = T; slots[Scan.B] = B; slots[Scan.H] = H; slots[Scan.LSTM] = +lstm; slots[Scan.REV] = +reverse;
+    slots[Scan.GATES] = pg; slots[Scan.BIAS] = w.bih ? heap.put(w.bih as Float32Array) : 0; slots[Scan.H0] = heap.put(h0); slots[Scan.OUT] = pout; slots[Scan.NTH] = nth;
     const args = heap.args(slots);
     launch(nth, 'minScanForward', [args], () => k.minScanForward(args, 0), meter);
     const out = heap.take(pout, TB * H);
@@ -354,12 +352,12 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     heap.reset();
     const pdA = heap.alloc(TB * GH * 4);
     const pdh = dhN ? heap.put(dhN as Float32Array) : heap.zeros(B * H);
-    const slots = new Array<number>(SCAN_SLOTS).fill(0);
+    const slots = new Array<number>(Scan.COUNT).fill(0);
     const { nth, meter } = choose(`minScanBackward:${bucket(B * GH)}:${bucket(T)}`, rowThreads(T, B, B * GH * 8));
     if (meter) meter.work = TB * GH;
-    slots[0] = T; slots[1] = B; slots[2] = H; slots[3] = +lstm; slots[4] = +reverse;
-    slots[5] = heap.put(cache.gates); slots[7] = heap.put(h0); slots[8] = heap.put(fwd.out as Float32Array);
-    slots[9] = dOut ? heap.put(dOut as Float32Array) : 0; slots[10] = pdh; slots[11] = pdA; slots[12] = nth;
+    slots[Scan.T] = T; slots[Scan.B] = B; slots[Scan.H] = H; slots[Scan.LSTM] = +lstm; slots[Scan.REV] = +reverse;
+    slots[Scan.GATES] = heap.put(cache.gates); slots[Scan.H0] = heap.put(h0); slots[Scan.OUT] = heap.put(fwd.out as Float32Array);
+    slots[Scan.DOUT] = dOut ? heap.put(dOut as Float32Array) : 0; slots[Scan.DH] = pdh; slots[Scan.DA] = pdA; slots[Scan.NTH] = nth;
     const args = heap.args(slots);
     launch(nth, 'minScanBackward', [args], () => k.minScanBackward(args, 0), meter);
     // the input projection's gradients: a linear layer's backward with g = dA (TB, GH), x (TB, I), W_ih (GH, I)
@@ -371,7 +369,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     const pdb = params && w.bih ? heap.alloc(GH * 4) : 0;
     const lin = choose(`linearBackward:${bucket(TB * GH * I)}`, threadsFor(TB * GH * I));
     const lws = heap.alloc(wsBytes * lin.nth);
-    const largs = heap.args([TB, I, GH, pdA, px, pw, pdx, pdw, pdb, lws, wsBytes, heap.alloc(GH * 8), lin.nth]);
+    const largs = heap.args(block(Linear, { ROWS: TB, K: I, O: GH, G: pdA, X: px, W: pw, DX: pdx, DW: pdw, DB: pdb, WS: lws, WSB: wsBytes, ACC: heap.alloc(GH * 8), NTH: lin.nth }));
     launch(lin.nth, 'linearBackward', [largs], () => k.linearBackward(largs, 0), lin.meter);
     return {
       dx: pdx ? heap.take(pdx, TB * I) : null, dh0: heap.take(pdh, B * H), dc0: null,
@@ -420,21 +418,21 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
         if (c0) heap.f32(resident.c0, c0.length).set(c0);
         residentSlots(slots, resident);
       } else {
-        slots[15] = heap.alloc(sizes.out * 4);
-        slots[16] = heap.alloc(sizes.gates * 4);
-        slots[17] = lstm ? heap.alloc(sizes.c * 4) : 0;
-        slots[18] = lstm ? heap.alloc(sizes.tc * 4) : 0;
-        slots[19] = sizes.m ? heap.alloc(sizes.m * 4) : 0;
-        slots[20] = sizes.hn ? heap.alloc(sizes.hn * 4) : 0;
+        slots[Rec.OUT] = heap.alloc(sizes.out * 4);
+        slots[Rec.GATES] = heap.alloc(sizes.gates * 4);
+        slots[Rec.C] = lstm ? heap.alloc(sizes.c * 4) : 0;
+        slots[Rec.TC] = lstm ? heap.alloc(sizes.tc * 4) : 0;
+        slots[Rec.M] = sizes.m ? heap.alloc(sizes.m * 4) : 0;
+        slots[Rec.HN] = sizes.hn ? heap.alloc(sizes.hn * 4) : 0;
       }
-      // on several threads each projects its own rows against wih^T packed here once (A_XPACK)
-      if (nth > 1) slots[62] = heap.alloc(k.packedBytes(I, GH));
+      // on several threads each projects its own rows against wih^T packed here once (Rec.XPACK)
+      if (nth > 1) slots[Rec.XPACK] = heap.alloc(k.packedBytes(I, GH));
       const args = heap.args(slots);
       launch(nth, 'recurrentForward', [args], () => k.recurrentForward(args, 0), meter);
-      const out = heap.take(slots[15]!, T * B * Hout);
+      const out = heap.take(slots[Rec.OUT]!, T * B * Hout);
       const last = reverse ? 0 : T - 1;
       const hN = out.slice(last * B * Hout, (last + 1) * B * Hout);
-      const cN = lstm ? heap.take(slots[17]! + last * B * H * 4, B * H) : null;
+      const cN = lstm ? heap.take(slots[Rec.C]! + last * B * H * 4, B * H) : null;
       let cache: WasmCache | null = null;
       if (keepCache) caches.forwardKept();
       if (keepCache && resident) {
@@ -466,11 +464,11 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
           backend: 'wasm', bytes: total,
           data: {
             resident: null,
-            gates: heap.take(slots[16]!, T * B * GH),
-            c: lstm ? heap.take(slots[17]!, T * B * H) : null,
-            tc: lstm ? heap.take(slots[18]!, T * B * H) : null,
-            m: slots[19] ? heap.take(slots[19]!, T * B * H) : null,
-            hn: slots[20] ? heap.take(slots[20]!, T * B * H) : null,
+            gates: heap.take(slots[Rec.GATES]!, T * B * GH),
+            c: lstm ? heap.take(slots[Rec.C]!, T * B * H) : null,
+            tc: lstm ? heap.take(slots[Rec.TC]!, T * B * H) : null,
+            m: slots[Rec.M] ? heap.take(slots[Rec.M]!, T * B * H) : null,
+            hn: slots[Rec.HN] ? heap.take(slots[Rec.HN]!, T * B * H) : null,
           },
         };
       }
@@ -500,44 +498,44 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     if (res) {
       residentSlots(slots, res);
     } else {
-      slots[15] = heap.put(fwd.out as Float32Array);
-      slots[16] = heap.put(data.gates!);
-      slots[17] = putOr0(data.c);
-      slots[18] = putOr0(data.tc);
-      slots[19] = putOr0(data.m);
-      slots[20] = putOr0(data.hn);
+      slots[Rec.OUT] = heap.put(fwd.out as Float32Array);
+      slots[Rec.GATES] = heap.put(data.gates!);
+      slots[Rec.C] = putOr0(data.c);
+      slots[Rec.TC] = putOr0(data.tc);
+      slots[Rec.M] = putOr0(data.m);
+      slots[Rec.HN] = putOr0(data.hn);
     }
-    slots[25] = putOr0(dOut);
-    slots[26] = dhN ? heap.put(dhN as Float32Array) : heap.zeros(B * Hout);
-    slots[27] = kind === 'lstm' ? (dcN ? heap.put(dcN as Float32Array) : heap.zeros(B * H)) : 0;
-    slots[28] = heap.alloc(TB * GH * 4); // dAx
-    slots[29] = kind === 'gru' ? heap.alloc(TB * GH * 4) : 0; // dAh
-    slots[30] = P ? heap.alloc(TB * P * 4) : 0; // dh of every step (projection)
-    slots[31] = P ? heap.alloc(B * H * 4) : 0; // dm
+    slots[Rec.DOUT] = putOr0(dOut);
+    slots[Rec.DH] = dhN ? heap.put(dhN as Float32Array) : heap.zeros(B * Hout);
+    slots[Rec.DC] = kind === 'lstm' ? (dcN ? heap.put(dcN as Float32Array) : heap.zeros(B * H)) : 0;
+    slots[Rec.DAX] = heap.alloc(TB * GH * 4); // dAx
+    slots[Rec.DAH] = kind === 'gru' ? heap.alloc(TB * GH * 4) : 0; // dAh
+    slots[Rec.DHALL] = P ? heap.alloc(TB * P * 4) : 0; // dh of every step (projection)
+    slots[Rec.DM] = P ? heap.alloc(B * H * 4) : 0; // dm
     // a zero slot tells the kernel to skip that gradient
     const pw = needs.params;
-    slots[32] = pw ? heap.alloc(TB * Hout * 4) : 0; // h_{t-1} of every step
-    slots[33] = needs.input ? heap.alloc(TB * I * 4) : 0; // dx
-    slots[34] = pw ? heap.alloc(GH * I * 4) : 0;
-    slots[35] = pw ? heap.alloc(GH * Hout * 4) : 0;
-    slots[36] = pw && w.bih ? heap.alloc(GH * 4) : 0;
-    slots[37] = pw && w.bhh ? heap.alloc(GH * 4) : 0;
-    slots[38] = pw && P ? heap.alloc(P * H * 4) : 0;
+    slots[Rec.HPREV] = pw ? heap.alloc(TB * Hout * 4) : 0; // h_{t-1} of every step
+    slots[Rec.DX] = needs.input ? heap.alloc(TB * I * 4) : 0; // dx
+    slots[Rec.DWIH] = pw ? heap.alloc(GH * I * 4) : 0;
+    slots[Rec.DWHH] = pw ? heap.alloc(GH * Hout * 4) : 0;
+    slots[Rec.DBIH] = pw && w.bih ? heap.alloc(GH * 4) : 0;
+    slots[Rec.DBHH] = pw && w.bhh ? heap.alloc(GH * 4) : 0;
+    slots[Rec.DWHR] = pw && P ? heap.alloc(P * H * 4) : 0;
     // per batch row sums of the gate gradients over the steps, for the bias gradients
-    slots[43] = pw && (w.bih || (w.bhh && kind !== 'gru')) ? heap.alloc(B * GH * 4) : 0;
-    slots[44] = pw && w.bhh && kind === 'gru' ? heap.alloc(B * GH * 4) : 0;
+    slots[Rec.ACCX] = pw && (w.bih || (w.bhh && kind !== 'gru')) ? heap.alloc(B * GH * 4) : 0;
+    slots[Rec.ACCH] = pw && w.bhh && kind === 'gru' ? heap.alloc(B * GH * 4) : 0;
     const args = heap.args(slots);
     launch(nth, 'recurrentBackward', [args], () => k.recurrentBackward(args, 0), meter);
     const takeOr = (slot: number, n: number): Float32Array | null => (slots[slot] ? heap.take(slots[slot]!, n) : null);
     return {
-      dx: takeOr(33, TB * I),
-      dh0: heap.take(slots[26]!, B * Hout),
-      dc0: kind === 'lstm' ? heap.take(slots[27]!, B * H) : null,
-      dwih: takeOr(34, GH * I),
-      dwhh: takeOr(35, GH * Hout),
-      dbih: takeOr(36, GH),
-      dbhh: takeOr(37, GH),
-      dwhr: takeOr(38, P * H),
+      dx: takeOr(Rec.DX, TB * I),
+      dh0: heap.take(slots[Rec.DH]!, B * Hout),
+      dc0: kind === 'lstm' ? heap.take(slots[Rec.DC]!, B * H) : null,
+      dwih: takeOr(Rec.DWIH, GH * I),
+      dwhh: takeOr(Rec.DWHH, GH * Hout),
+      dbih: takeOr(Rec.DBIH, GH),
+      dbhh: takeOr(Rec.DBHH, GH),
+      dwhr: takeOr(Rec.DWHR, P * H),
     };
   }
 
@@ -649,7 +647,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     const O = head?.O ?? 0;
     // one row splits over threads by blocks of 8 hidden units, and is pipelined: the workers
     // compute the next step's product with h_T ahead, while this thread runs the JavaScript
-    // between calls (see A_PRE in kernels/recurrent.ts)
+    // between calls (see Rec.PRE in kernels/abi.ts)
     const unitSplit = P === 0 && H % 8 === 0;
     const ahead = pool !== null && unitSplit;
     // the packed weights (and the pipelining state), rebuilt from the weights whenever the store
@@ -685,7 +683,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
       }
     });
     const ptrs = (): StepperPtrs => asPtrs(entry.use());
-    const slots = new Array<number>(ARG_SLOTS).fill(0); // a call's argument slots, reused
+    const slots = new Array<number>(Rec.COUNT).fill(0); // a call's argument slots, reused
     let live = true;
     const token = {};
     finalizer.register(token, entry, token);
@@ -716,54 +714,54 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
         const { nth, meter } = choose(`step:${kind}:${B === 1 ? 'units' : 'rows'}:${bucket(stepWork)}`, unitSplit && B === 1 ? threadsFor(T * stepWork) : rowThreads(T, B, stepWork));
         if (meter) meter.work = T * stepWork;
         slots.fill(0);
-        slots[0] = KIND[kind]!;
-        slots[1] = T; slots[2] = B; slots[3] = I; slots[4] = H; slots[5] = P;
-        slots[7] = x ? heap.put(x as Float32Array) : 0;
-        slots[8] = q.wihP;
-        slots[10] = q.bihP;
-        slots[11] = q.bhhP;
-        slots[13] = heap.put(h0 as Float32Array);
-        slots[14] = c0 ? heap.put(c0 as Float32Array) : 0;
-        slots[15] = heap.alloc(T * B * Hout * 4);
-        slots[16] = heap.alloc(T * B * GH * 4);
-        slots[17] = lstm ? heap.alloc(T * B * H * 4) : 0;
-        slots[18] = lstm ? heap.alloc(T * B * H * 4) : 0;
-        slots[19] = lstm && P ? heap.alloc(T * B * H * 4) : 0;
-        slots[20] = kind === 'gru' ? heap.alloc(T * B * H * 4) : 0;
-        slots[21] = heap.alloc(B * GH * 4);
-        slots[22] = q.whhP;
-        slots[23] = q.whrP;
-        slots[24] = heap.alloc(wsBytes * nth);
-        slots[39] = nth;
-        slots[40] = ctrl;
-        slots[41] = wsBytes;
-        slots[42] = 1;
+        slots[Rec.KIND] = KIND[kind]!;
+        slots[Rec.T] = T; slots[Rec.B] = B; slots[Rec.I] = I; slots[Rec.H] = H; slots[Rec.P] = P;
+        slots[Rec.X] = x ? heap.put(x as Float32Array) : 0;
+        slots[Rec.WIH] = q.wihP;
+        slots[Rec.BIH] = q.bihP;
+        slots[Rec.BHH] = q.bhhP;
+        slots[Rec.H0] = heap.put(h0 as Float32Array);
+        slots[Rec.C0] = c0 ? heap.put(c0 as Float32Array) : 0;
+        slots[Rec.OUT] = heap.alloc(T * B * Hout * 4);
+        slots[Rec.GATES] = heap.alloc(T * B * GH * 4);
+        slots[Rec.C] = lstm ? heap.alloc(T * B * H * 4) : 0;
+        slots[Rec.TC] = lstm ? heap.alloc(T * B * H * 4) : 0;
+        slots[Rec.M] = lstm && P ? heap.alloc(T * B * H * 4) : 0;
+        slots[Rec.HN] = kind === 'gru' ? heap.alloc(T * B * H * 4) : 0;
+        slots[Rec.HH] = heap.alloc(B * GH * 4);
+        slots[Rec.WPACK] = q.whhP;
+        slots[Rec.RPACK] = q.whrP;
+        slots[Rec.WS] = heap.alloc(wsBytes * nth);
+        slots[Rec.NTH] = nth;
+        slots[Rec.CTRL] = ctrl;
+        slots[Rec.WSB] = wsBytes;
+        slots[Rec.PREPACKED] = 1;
         if (ids) {
-          slots[45] = heap.putI32(ids.subarray(0, T * B));
-          slots[46] = q.tableP;
+          slots[Rec.IDS] = heap.putI32(ids.subarray(0, T * B));
+          slots[Rec.TABLE] = q.tableP;
         }
         if (ahead && B === 1 && nth > 1) {
           const blocks = H / 8;
-          slots[51] = q.preP;
-          slots[52] = q.hAheadP;
-          slots[53] = q.preOkP;
-          slots[54] = q.twsP;
-          slots[55] = Math.max(1, Math.floor((blocks * AHEAD_MAIN_SHARE) / (AHEAD_MAIN_SHARE + nth - 1)));
+          slots[Rec.PRE] = q.preP;
+          slots[Rec.HAHEAD] = q.hAheadP;
+          slots[Rec.PREOK] = q.preOkP;
+          slots[Rec.TWS] = q.twsP;
+          slots[Rec.MAIN] = Math.max(1, Math.floor((blocks * AHEAD_MAIN_SHARE) / (AHEAD_MAIN_SHARE + nth - 1)));
         }
         if (head) {
-          slots[47] = q.headP;
-          slots[48] = q.headBP;
-          slots[49] = O;
-          slots[50] = heap.alloc(T * B * O * 4);
+          slots[Rec.HEAD] = q.headP;
+          slots[Rec.HEADB] = q.headBP;
+          slots[Rec.O] = O;
+          slots[Rec.LOGITS] = heap.alloc(T * B * O * 4);
         }
         const args = heap.args(slots);
         launch(nth, 'recurrentForward', [args], () => k.recurrentForward(args, 0), meter);
         const nH = B * Hout;
         return {
-          out: stepResult(heap.f32(slots[15]!, T * nH)),
-          hN: stepResult(heap.f32(slots[15]! + (T - 1) * nH * 4, nH)),
-          cN: lstm ? stepResult(heap.f32(slots[17]! + (T - 1) * B * H * 4, B * H)) : null,
-          logits: head ? stepResult(heap.f32(slots[50]!, T * B * O)) : null,
+          out: stepResult(heap.f32(slots[Rec.OUT]!, T * nH)),
+          hN: stepResult(heap.f32(slots[Rec.OUT]! + (T - 1) * nH * 4, nH)),
+          cN: lstm ? stepResult(heap.f32(slots[Rec.C]! + (T - 1) * B * H * 4, B * H)) : null,
+          logits: head ? stepResult(heap.f32(slots[Rec.LOGITS]!, T * B * O)) : null,
         };
       }),
       generate: guarded((first: number, n: number, h0: FloatArray, c0: FloatArray | null, sample: DrawOptions, uniforms: Float64Array, above: readonly LayerAbove[] = []) => {
@@ -798,48 +796,48 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
           // threads in a step: that costs microseconds a step here)
           const opad = (O + 15) & ~15;
           const line = (bytes: number): number => (heap.alloc(bytes + 64) + 63) & ~63;
-          const records = new Int32Array(16 * L);
+          const records = new Int32Array(GenLayer.COUNT * L);
           const hBufs: number[] = [];
           const cBufs: number[] = [];
           stack.forEach((layer, l) => {
-            const r = records.subarray(16 * l);
+            const r = records.subarray(GenLayer.COUNT * l);
             const q = layerPtrs[l]!;
-            r[0] = layer!.I; r[1] = l === 0 ? 0 : q.wihP; r[2] = q.whhP; r[3] = q.bihP; r[4] = q.bhhP;
-            r[5] = heap.put(st[l]!.h as Float32Array);
-            r[6] = st[l]!.c ? heap.put(st[l]!.c as Float32Array) : 0;
-            r[7] = hBufs[l] = line(2 * H * 4);
-            r[8] = cBufs[l] = lstm ? line(2 * H * 4) : 0;
-            r[9] = line(GH * 4);
-            r[10] = line(GH * 4);
-            r[11] = lstm ? line(H * 4) : 0;
-            r[12] = kind === 'gru' ? line(H * 4) : 0;
+            r[GenLayer.I] = layer!.I; r[GenLayer.WIH] = l === 0 ? 0 : q.wihP; r[GenLayer.WHH] = q.whhP; r[GenLayer.BIH] = q.bihP; r[GenLayer.BHH] = q.bhhP;
+            r[GenLayer.H0] = heap.put(st[l]!.h as Float32Array);
+            r[GenLayer.C0] = st[l]!.c ? heap.put(st[l]!.c as Float32Array) : 0;
+            r[GenLayer.H] = hBufs[l] = line(2 * H * 4);
+            r[GenLayer.C] = cBufs[l] = lstm ? line(2 * H * 4) : 0;
+            r[GenLayer.GATES] = line(GH * 4);
+            r[GenLayer.HH] = line(GH * 4);
+            r[GenLayer.TC] = lstm ? line(H * 4) : 0;
+            r[GenLayer.HN] = kind === 'gru' ? line(H * 4) : 0;
           });
           slots.fill(0);
-          slots[0] = KIND[kind]!;
-          slots[1] = m; slots[4] = H;
-          slots[24] = line(wsBytes * nth);
-          slots[39] = nth;
-          slots[40] = ctrl;
-          slots[41] = wsBytes;
-          slots[45] = heap.alloc(m * 4);
-          slots[46] = layerPtrs[0]!.tableP;
-          slots[47] = layerPtrs[L - 1]!.headP;
-          slots[48] = layerPtrs[L - 1]!.headBP;
-          slots[49] = O;
-          slots[50] = line(2 * nth * opad * 4);
-          slots[56] = temperature > 0 ? heap.putF64(uniforms.subarray(u0, u0 + m)) : 0;
-          slots[57] = new Int32Array(Float32Array.of(temperature).buffer)[0]!;
-          slots[58] = tok;
-          slots[59] = opad;
-          slots[60] = heap.putI32(records);
-          slots[61] = L;
+          slots[Rec.KIND] = KIND[kind]!;
+          slots[Rec.T] = m; slots[Rec.H] = H;
+          slots[Rec.WS] = line(wsBytes * nth);
+          slots[Rec.NTH] = nth;
+          slots[Rec.CTRL] = ctrl;
+          slots[Rec.WSB] = wsBytes;
+          slots[Rec.IDS] = heap.alloc(m * 4);
+          slots[Rec.TABLE] = layerPtrs[0]!.tableP;
+          slots[Rec.HEAD] = layerPtrs[L - 1]!.headP;
+          slots[Rec.HEADB] = layerPtrs[L - 1]!.headBP;
+          slots[Rec.O] = O;
+          slots[Rec.LOGITS] = line(2 * nth * opad * 4);
+          slots[Rec.UNIF] = temperature > 0 ? heap.putF64(uniforms.subarray(u0, u0 + m)) : 0;
+          slots[Rec.TEMP] = new Int32Array(Float32Array.of(temperature).buffer)[0]!;
+          slots[Rec.FIRST] = tok;
+          slots[Rec.OPAD] = opad;
+          slots[Rec.LAYERS] = heap.putI32(records);
+          slots[Rec.NL] = L;
           const args = heap.args(slots);
           launch(nth, 'recurrentGenerate', [args], () => k.recurrentGenerate(args, 0), pooled > 1 ? { key, work: m * stepWork } : undefined);
           const at = (buf: number): number => buf + ((m - 1) & 1) * H * 4; // the last step's half
           return {
-            ids: heap.i32(slots[45]!, m).slice(),
+            ids: heap.i32(slots[Rec.IDS]!, m).slice(),
             states: stack.map((_, l) => ({ h: heap.take(at(hBufs[l]!), H) as FloatArray, c: lstm ? heap.take(at(cBufs[l]!), H) as FloatArray : null })),
-            logits: heap.take(slots[50]!, O),
+            logits: heap.take(slots[Rec.LOGITS]!, O),
           };
         };
         // on the pool, in chunks each of which runs where it is measured to be faster (a trial of

@@ -1,29 +1,27 @@
 /**
  * A pool of worker threads sharing the kernels' WebAssembly memory. A job is a kernel name
- * and up to 14 integer arguments; the calling thread runs share 0 and each worker the share
- * of its id, then the caller waits until every worker is done. Control words live at the
- * bottom of the shared memory:
- *   0 barrier count, 1 barrier generation (used inside the kernels), 2 job sequence,
- *   3 workers done, 4 kernel id, 5 threads in this job, 6..19 arguments, 20 workers started,
- *   21 failed (0, or 1 + the id of the first thread whose share of the job threw), 22 a test's
- *   injected failure (1 + the id of the worker whose next job throws), 24..31 worker 1..7
- *   computing ahead (kernels/recurrent.ts): its share of the job is done and counted (word 3),
- *   and it goes on with work for the next call before it takes another job.
+ * and up to Ctrl.ARGS_COUNT integer arguments; the calling thread runs share 0 and each worker
+ * the share of its id, then the caller waits until every worker is done. The control words (Ctrl,
+ * declared with the kernels in kernels/abi.ts) live at the bottom of the shared memory. A worker
+ * computing ahead (Rec.PRE) has its share of the job done and counted (Ctrl.DONE) and goes on
+ * with work for the next call before it takes another job.
  * A thread that fails sets word 21; the kernels' barriers check it while they wait and stop
  * (trap), so the others leave the job instead of waiting for ever, and the caller throws.
  * Workers are unref'd, so a script using the library still exits by itself.
  */
-export const CTRL_WORDS = 32;
-/** Control word 24 + tid: worker tid is computing ahead (set by the kernel, cleared here). */
-const AHEAD = 24;
-/** Threads with such a word, the caller's (id 0, never ahead) included; AHEAD_THREADS in kernels/recurrent.ts. */
-export const AHEAD_THREADS = 8;
+import { Ctrl } from './abi.js';
+
+export const CTRL_WORDS = Ctrl.COUNT;
+/** Control word AHEAD + tid: worker tid is computing ahead (set by the kernel, cleared here). */
+const AHEAD = Ctrl.AHEAD;
+/** Threads with such a word, the caller's (id 0, never ahead) included. */
+export const AHEAD_THREADS = Ctrl.AHEAD_THREADS;
 /** Control word counting the workers that have started (instantiated the kernels). */
-const STARTED = 20;
-/** Control word set when a thread's share of the job failed (kernels/recurrent.ts reads it too). */
-const FAILED = 21;
+const STARTED = Ctrl.STARTED;
+/** Control word set when a thread's share of the job failed (the kernels' barriers read it too). */
+const FAILED = Ctrl.FAILED;
 /** Control word by which a test makes a worker's next job fail. */
-const INJECT = 22;
+const INJECT = Ctrl.INJECT;
 /**
  * How long (ms) an idle worker spins for the next job before it sleeps: longer than the
  * JavaScript between the calls of a stepping loop, far shorter than a time slice.
@@ -39,6 +37,7 @@ const SERVE = `
 function serve({ module, memory, tid, ctrl, seq: seq0 }, ready) {
 const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const w = new Int32Array(memory.buffer, ctrl, ${CTRL_WORDS});
+const SEQ = ${Ctrl.JOB_SEQ}, DONE = ${Ctrl.DONE}, KERNEL = ${Ctrl.KERNEL}, THREADS = ${Ctrl.THREADS}, ARGS = ${Ctrl.ARGS}, GEN = ${Ctrl.BARRIER_GEN};
 Atomics.add(w, ${STARTED}, 1);
 Atomics.notify(w, ${STARTED});
 if (ready) ready();
@@ -49,26 +48,26 @@ for (;;) {
   // spin a little (the next call of a stepping loop comes within microseconds), then sleep: a
   // spinning worker takes a core that a busy machine's other threads, ours among them, need
   const until = performance.now() + ${JOB_SPIN_MS};
-  for (let spins = 0; Atomics.load(w, 2) === seq; spins++) if ((spins & 255) === 255 && performance.now() > until) break;
-  Atomics.wait(w, 2, seq);
-  seq = Atomics.load(w, 2);
-  const name = names[w[4]];
+  for (let spins = 0; Atomics.load(w, SEQ) === seq; spins++) if ((spins & 255) === 255 && performance.now() > until) break;
+  Atomics.wait(w, SEQ, seq);
+  seq = Atomics.load(w, SEQ);
+  const name = names[w[KERNEL]];
   if (name === 'exit') break;
-  const nth = w[5];
+  const nth = w[THREADS];
   if (tid < nth) {
     try {
       if (Atomics.compareExchange(w, ${INJECT}, tid + 1, 0) === tid + 1) throw new Error('injected failure');
-      if (name === 'gemm') ex.gemm(w[6], w[7], w[8], w[9], w[10], w[11], w[12], w[13], w[14], w[15], tid, nth);
-      else ex[name](w[6], tid);
+      if (name === 'gemm') ex.gemm(...w.subarray(ARGS, ARGS + 10), tid, nth);
+      else ex[name](w[ARGS], tid);
     } catch {
       // the others stop at their next barrier (woken if asleep); the caller reports it
       Atomics.compareExchange(w, ${FAILED}, 0, tid + 1);
-      Atomics.notify(w, 1);
+      Atomics.notify(w, GEN);
     } finally {
       // a kernel that computed ahead counted this thread done already
       if (tid >= ${AHEAD_THREADS} || Atomics.exchange(w, ${AHEAD} + tid, 0) !== 1) {
-        Atomics.add(w, 3, 1);
-        Atomics.notify(w, 3);
+        Atomics.add(w, DONE, 1);
+        Atomics.notify(w, DONE);
       }
     }
   }
@@ -138,7 +137,7 @@ export class ThreadPool {
     if (this.workers.length >= threads - 1) return;
     this.spawnedAt = performance.now();
     while (this.workers.length < threads - 1) {
-      this.workers.push(this.spawn({ module: this.module, memory: this.memory, tid: this.workers.length + 1, ctrl: this.ctrl, seq: Atomics.load(this.w, 2) }));
+      this.workers.push(this.spawn({ module: this.module, memory: this.memory, tid: this.workers.length + 1, ctrl: this.ctrl, seq: Atomics.load(this.w, Ctrl.JOB_SEQ) }));
     }
   }
 
@@ -239,12 +238,13 @@ export class ThreadPool {
     const nth = this.size;
     if (nth === 1) return own(1);
     const w = this.w;
-    w[4] = KERNELS.indexOf(kernel);
-    w[5] = nth;
-    args.forEach((v, i) => (w[6 + i] = v));
-    Atomics.store(w, 3, 0);
-    Atomics.add(w, 2, 1);
-    Atomics.notify(w, 2);
+    if (args.length > Ctrl.ARGS_COUNT) throw new Error(`ThreadPool.run: '${kernel}' was given ${args.length} arguments, more than the ${Ctrl.ARGS_COUNT} a job holds`);
+    w[Ctrl.KERNEL] = KERNELS.indexOf(kernel);
+    w[Ctrl.THREADS] = nth;
+    args.forEach((v, i) => (w[Ctrl.ARGS + i] = v));
+    Atomics.store(w, Ctrl.DONE, 0);
+    Atomics.add(w, Ctrl.JOB_SEQ, 1);
+    Atomics.notify(w, Ctrl.JOB_SEQ);
     let error: unknown = null;
     try {
       if (this.injectCaller) {
@@ -256,18 +256,18 @@ export class ThreadPool {
       error = e;
       // workers waiting at a barrier for this thread stop there
       Atomics.compareExchange(w, FAILED, 0, 1);
-      Atomics.notify(w, 1);
+      Atomics.notify(w, Ctrl.BARRIER_GEN);
     }
     // spin a while before sleeping: waking from Atomics.wait takes tens of microseconds, as
     // long as a whole small kernel (one generation step)
     let done: number;
     let spins = 0;
-    while ((done = Atomics.load(w, 3)) < nth - 1) if (this.mayWait && ++spins > 20000) Atomics.wait(w, 3, done);
+    while ((done = Atomics.load(w, Ctrl.DONE)) < nth - 1) if (this.mayWait && ++spins > 20000) Atomics.wait(w, Ctrl.DONE, done);
     const failed = Atomics.load(w, FAILED);
     if (failed) {
       // every thread has left the job: clear the flag and a barrier count a stopped thread left
       Atomics.store(w, FAILED, 0);
-      Atomics.store(w, 0, 0);
+      Atomics.store(w, Ctrl.BARRIER_COUNT, 0);
       if (failed > 1) throw new Error(`wasm backend: pool thread ${failed - 1} failed while running '${kernel}' (the job was abandoned; the pool goes on)`);
     }
     if (error) throw error;

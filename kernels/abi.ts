@@ -1,0 +1,113 @@
+// The kernels' side of what they share with TypeScript: the argument blocks (i32 slots, one per
+// name, in order), the records inside them, and the thread pool's control words. The build
+// (scripts/build-kernels.mjs) writes each enum here out as a TypeScript constant of the same
+// name and values (src/backend/wasm/abi.generated.ts), so the two sides cannot drift: a slot is
+// added, moved or renamed here only. Every pointer is a byte address in the kernels' memory.
+//
+// Legend: T steps, B batch, I input, H hidden, P projection (0 = none), Hout = P || H, G gates,
+// GH = G * H.
+
+/**
+ * The argument block of recurrentForward, recurrentBackward and recurrentGenerate (kernels/recurrent.ts).
+ */
+export const enum Rec {
+  /** the kind of cell: the ids LSTM, GRU, RNN_TANH, RNN_RELU of CellKernel */
+  KIND, T, B, I, H, P,
+  /** 1: the reverse direction */
+  REV,
+  /** x (T, B, I); the weights as PyTorch lays them out (a bias or whr: 0 when absent); h0, c0 */
+  X, WIH, WHH, BIH, BHH, WHR, H0, C0,
+  /** what forward writes and backward reads: out (T, B, Hout), the activated gates (T, B, GH), LSTM c and tanh(c), m (before a projection), GRU's hn (all T, B, H) */
+  OUT, GATES, C, TC, M, HN,
+  /** scratch: one step's h @ whh^T (B, GH); whh^T and whr^T packed; the threads' workspaces */
+  HH, WPACK, RPACK, WS,
+  /** backward: dOut (T, B, Hout) or 0, dh (dhN in, dh0 out), dc (likewise), dAx (T, B, GH), GRU's dAh, dh of every step and dm (projection), every step's h_{t-1} */
+  DOUT, DH, DC, DAX, DAH, DHALL, DM, HPREV,
+  /** the gradients (0: not wanted, not computed; HPREV is 0 exactly when DWHH is) */
+  DX, DWIH, DWHH, DBIH, DBHH, DWHR,
+  /** threads: how many, the pool's control words (Ctrl), the bytes of each thread's workspace */
+  NTH, CTRL, WSB,
+  /** 1: WIH, WPACK and RPACK already hold packed wih^T, whh^T, whr^T (a snapshot for stepping) */
+  PREPACKED,
+  /** backward: per batch row sums over the steps of the input-side and (GRU) recurrent-side gate gradients, (B, GH) each, for the bias gradients (0 when no bias needs them) */
+  ACCX, ACCH,
+  /**
+   * stepping (prepacked) only: with IDS (T*B int32 token ids), a step's input projection is the
+   * row TABLE[id] (V, GH) (an embedding's rows times wih^T) and x is not read; with HEAD (a packed
+   * (Hout, O) head), LOGITS (T*B, O) = out @ head (+ HEADB, every row starting as the bias)
+   */
+  IDS, TABLE, HEAD, HEADB, O, LOGITS,
+  /**
+   * stepping one row on several threads, pipelined (all persistent, or 0: off): each worker, once
+   * its share of the call is done and counted, computes its units' columns of the next step's
+   * h_T @ whh^T into PRE, from its own copy of h_T (HAHEAD + tid * H floats), and marks them valid
+   * (PREOK word tid = nth); a next call whose h0 equals that copy starts from them. MAIN: the
+   * calling thread's 8-unit blocks (fewer than an even share: it alone runs the JavaScript between
+   * calls, meanwhile the workers compute ahead); TWS: 256 bytes of workspace per thread for that.
+   */
+  PRE, HAHEAD, PREOK, TWS, MAIN,
+  /**
+   * generation (recurrentGenerate): T tokens drawn, the first step's input the token FIRST; UNIF: T
+   * float64 uniforms in [0, 1), one per draw; TEMP: the temperature's float32 bits (0: greedy);
+   * IDS: the drawn tokens out (T int32); LOGITS: 2 * nth rows of OPAD floats, one per thread for
+   * the head's output (every thread computes all of it: they then draw the same token with no
+   * second barrier), then one per thread for the draw's weights; LAYERS: NL records (GenLayer)
+   */
+  UNIF, TEMP, FIRST, OPAD, LAYERS, NL,
+  /**
+   * forward on several threads (0: off): room for wih^T packed once, so that each thread projects
+   * its own batch rows of every step (the rows its recurrence reads next, kept in its own cache)
+   * instead of a share of all rows' columns
+   */
+  XPACK,
+  COUNT,
+}
+
+/** The kinds of cell the fused recurrent kernels run (Rec.KIND). */
+export const enum CellKernel { LSTM, GRU, RNN_TANH, RNN_RELU }
+
+/**
+ * One layer's record of recurrentGenerate (Rec.LAYERS, GenLayer.COUNT i32 each): its input width,
+ * packed wih^T (layers above the first), packed whh^T, the biases, h0 and c0, h and c (2 * H
+ * floats each, double-buffered by step parity), the gates row (GH), the recurrent product (GH),
+ * tanh(c) (H), GRU's hn (H).
+ */
+export const enum GenLayer { I, WIH, WHH, BIH, BHH, H0, C0, H, C, GATES, HH, TC, HN, COUNT = 16 }
+
+/** The argument block of minScanForward and minScanBackward (kernels/minscan.ts). */
+export const enum Scan {
+  T, B, H,
+  /** 1: minLSTM (gates k, f, i), 0: minGRU (k, z) */
+  LSTM,
+  REV,
+  /** gates (T, B, GH): the input projection (without its bias) in, the activated g(k), z / f, i out (forward); bias (GH) or 0; h0 (B, H); out (T, B, H) */
+  GATES, BIAS, H0, OUT,
+  /** backward: dOut (T, B, H) or 0; dh (B, H): dhN in, dh0 out; dA (T, B, GH) out */
+  DOUT, DH, DA,
+  NTH,
+  COUNT,
+}
+
+/**
+ * The argument block of linearBackward (kernels/index.ts): dx (ROWS, K) = g (ROWS, O) @ w (O, K),
+ * dw (O, K) = g^T @ x (ROWS, K), db (O) = the column sums of g (float64 scratch ACC, O doubles); a
+ * zero pointer skips that output. WS: the workspaces, WSB bytes each.
+ */
+export const enum Linear { ROWS, K, O, G, X, W, DX, DW, DB, WS, WSB, ACC, NTH, COUNT }
+
+/**
+ * The thread pool's control words (i32) at the bottom of the shared memory (src/backend/wasm/pool.ts):
+ * a barrier's count and generation (used inside the kernels), the job's sequence number, the
+ * workers done with it, its kernel and thread count, its arguments (ARGS_COUNT words from ARGS);
+ * the workers started; FAILED: 0, or 1 + the id of the first thread whose share of the job threw;
+ * INJECT: a test's injected failure (1 + the id of the worker whose next job throws); from AHEAD,
+ * one word per thread: 1 while that worker computes ahead (Rec.PRE), its share of the job already
+ * counted done. AHEAD_THREADS threads have such a word (the caller's, id 0, never set).
+ */
+export const enum Ctrl {
+  BARRIER_COUNT, BARRIER_GEN, JOB_SEQ, DONE, KERNEL, THREADS,
+  ARGS, ARGS_COUNT = 14,
+  STARTED = 20, FAILED, INJECT,
+  AHEAD = 24, AHEAD_THREADS = 8,
+  COUNT = 32,
+}
