@@ -8,7 +8,7 @@
 // GH = G * H.
 
 /**
- * The argument block of recurrentForward, recurrentBackward and recurrentGenerate (kernels/recurrent.ts).
+ * The argument block of recurrentForward, recurrentBackward and recurrentGenerate (kernels/forward.ts, backward.ts, generate.ts).
  */
 export const enum Rec {
   /** the kind of cell: the ids LSTM, GRU, RNN_TANH, RNN_RELU of CellKernel */
@@ -110,4 +110,10 @@ export const enum Ctrl {
   STARTED = 20, FAILED, INJECT,
   AHEAD = 24, AHEAD_THREADS = 8,
   COUNT = 32,
+}
+
+/** Slot i of an argument block (or field i of a record), as the kernels read it. */
+// @ts-ignore: decorator
+@inline export function arg(block: usize, i: i32): i32 {
+  return load<i32>(block + <usize>i * 4);
 }

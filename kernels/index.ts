@@ -1,17 +1,20 @@
 // The WebAssembly kernels of the `wasm` backend. Memory is managed from JavaScript, starting
 // at heapBase(); every pointer argument is a byte address in this module's memory. Kernels that
-// take `tid` run as one of several threads over shared memory (see recurrent.ts).
+// take `tid` run as one of several threads over shared memory (see forward.ts).
 export { gemmWorkspaceBytes, packedBytes } from './gemm';
 // The register tiles are exported only so that Binaryen does not inline them into their one
 // caller: alone in a function, their twelve accumulators stay in registers (inlined, V8 spills).
 export { tile6 as gemmTile6, tile4 as gemmTile4, gemv4Panels, gemv4PanelsTail } from './gemm';
-export { recurrentForward, recurrentBackward, recurrentGenerate, setMayWait } from './recurrent';
+export { recurrentForward } from './forward';
+export { recurrentBackward } from './backward';
+export { recurrentGenerate } from './generate';
+export { setMayWait } from './barrier';
 export { minScanForward, minScanBackward } from './minscan';
 // the gate math of one batch row, exported for the same reason as the tiles
-export { lstmRowForward, gruRowForward, rnnRowForward, lstmRowBackward, gruRowBackward, rnnRowBackward } from './recurrent';
+export { lstmRowForward, gruRowForward, rnnRowForward, lstmRowBackward, gruRowBackward, rnnRowBackward } from './gates';
 import { gemmShare, gemmWorkspaceBytes, packBShare } from './gemm';
 import { sumRowsRange } from './elementwise';
-import { Linear } from './abi';
+import { Linear, arg } from './abi';
 
 /**
  * Thread tid of nth: C (M, N) (+)= op(A) op(B), its share of the output (see gemm.ts).
@@ -38,11 +41,11 @@ export { unaryF32, adamF32, sumRowsF32 } from './elementwise';
  * Each output element is computed whole by one thread.
  */
 export function linearBackward(args: usize, tid: i32): void {
-  const rows = slot(args, Linear.ROWS), K = slot(args, Linear.K), O = slot(args, Linear.O);
-  const g = <usize>slot(args, Linear.G), x = <usize>slot(args, Linear.X), w = <usize>slot(args, Linear.W);
-  const dx = <usize>slot(args, Linear.DX), dw = <usize>slot(args, Linear.DW), db = <usize>slot(args, Linear.DB);
-  const ws = <usize>slot(args, Linear.WS) + <usize>tid * <usize>slot(args, Linear.WSB);
-  const acc = <usize>slot(args, Linear.ACC), nth = slot(args, Linear.NTH);
+  const rows = arg(args, Linear.ROWS), K = arg(args, Linear.K), O = arg(args, Linear.O);
+  const g = <usize>arg(args, Linear.G), x = <usize>arg(args, Linear.X), w = <usize>arg(args, Linear.W);
+  const dx = <usize>arg(args, Linear.DX), dw = <usize>arg(args, Linear.DW), db = <usize>arg(args, Linear.DB);
+  const ws = <usize>arg(args, Linear.WS) + <usize>tid * <usize>arg(args, Linear.WSB);
+  const acc = <usize>arg(args, Linear.ACC), nth = arg(args, Linear.NTH);
   if (dx) gemmShare(false, false, rows, K, O, g, w, dx, false, ws, tid, nth);
   if (dw) gemmShare(true, false, O, K, rows, g, x, dw, false, ws, tid, nth);
   if (db) {
@@ -51,7 +54,3 @@ export function linearBackward(args: usize, tid: i32): void {
   }
 }
 
-// @ts-ignore: decorator
-@inline function slot(args: usize, i: i32): i32 {
-  return load<i32>(args + <usize>i * 4);
-}

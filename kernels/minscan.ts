@@ -6,31 +6,10 @@
 // Legend: T steps, B batch, H hidden, G = 2 (minGRU: k, z) or 3 (minLSTM: k, f, i), GH = G * H.
 // Four lanes at a time; ragged tails store only their valid lanes.
 import { vsigmoid } from './vmath';
-import { Scan } from './abi';
+import { Scan, arg } from './abi';
+import { ld, st } from './simd';
 
 // The argument slots are Scan's (abi.ts).
-
-// @ts-ignore: decorator
-@inline function arg(args: usize, slot: i32): i32 {
-  return load<i32>(args + <usize>slot * 4);
-}
-
-// @ts-ignore: decorator
-@inline function ld(p: usize): v128 {
-  return v128.load(p);
-}
-
-/** Stores the first n (1..4) lanes of v at p. */
-// @ts-ignore: decorator
-@inline function st(p: usize, v: v128, n: i32): void {
-  if (n == 4) {
-    v128.store(p, v);
-    return;
-  }
-  store<f32>(p, f32x4.extract_lane(v, 0));
-  if (n > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
-  if (n > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
-}
 
 /** The largest float32 below 0.5: g(k) for k < 0 stays below it, so g >= 0.5 exactly when k >= 0. */
 const BELOW_HALF: f32 = 0.49999997;

@@ -128,7 +128,7 @@ export interface WasmBackendControls {
 }
 
 /**
- * The kinds of cell the kernels fuse, by their code in kernels/recurrent.ts; every other kind
+ * The kinds of cell the kernels fuse, by their code (CellKernel, kernels/abi.ts); every other kind
  * (and Keras's variants) runs on the reference kernels, the same results.
  */
 const KIND: Partial<Record<CellKind, number>> = { lstm: CellKernel.LSTM, gru: CellKernel.GRU, rnn_tanh: CellKernel.RNN_TANH, rnn_relu: CellKernel.RNN_RELU };
