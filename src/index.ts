@@ -11,6 +11,12 @@ export {
 } from './tensor/index.js';
 export type { DType, FloatArray, TypedArray, Shape, TensorLike, NestedArray, CreateOptions, RandomOptions, GeneratorState, BackwardOptions } from './tensor/index.js';
 export { setBackend, backend, listBackends, ready, backendInfo, setNumThreads, setAdaptiveThreads, type BackendInfo, type WasmVariant } from './backend/index.js';
+export { registerBackend, referenceBackend } from './backend/index.js';
+export type {
+  Backend, BackendImplementation, BackendExtensions, CoreKernels, SequenceKernels, OptimizerKernels, GenerationKernels, FloatDType, AdamScalars, RecurrentNeeds,
+  RecurrentStepper, StepperExtras, StepResult, GenerateResult, LayerAbove, UnaryOp, BinaryOp, RecurrentKind, RecurrentDims, RecurrentWeights, RecurrentCache,
+  RecurrentForwardResult, RecurrentGrads, CellKind,
+} from './backend/index.js';
 export {
   noGrad, isGradEnabled, gradcheck, concat, stack, linear, matmul, softmax, logSoftmax,
 } from './autograd/index.js';

@@ -5,6 +5,7 @@ import type { CellKind } from './cells.js';
 
 /** Elementwise functions of one argument. */
 export type UnaryOp = 'neg' | 'exp' | 'log' | 'tanh' | 'sigmoid' | 'relu' | 'sqrt' | 'abs';
+/** Every UnaryOp. */
 export const UNARY_OPS: readonly UnaryOp[] = ['neg', 'exp', 'log', 'tanh', 'sigmoid', 'relu', 'sqrt', 'abs'];
 /** Elementwise functions of two broadcast arguments. */
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div';
@@ -57,6 +58,7 @@ export interface RecurrentCache {
   release?(): void;
 }
 
+/** What a sequence forward returns: new arrays, and what its backward needs. */
 export interface RecurrentForwardResult {
   /** (T, B, Hout) */
   out: FloatArray;
@@ -80,6 +82,7 @@ export interface RecurrentNeeds {
 /** Every gradient: the default of `recurrentBackward`. */
 export const ALL_RECURRENT_GRADS: RecurrentNeeds = { input: true, params: true };
 
+/** What a sequence backward returns: new arrays, by the roles of RecurrentWeights. */
 export interface RecurrentGrads {
   /** null when `needs.input` was false */
   dx: FloatArray | null;
@@ -216,11 +219,11 @@ export interface AdamScalars {
 }
 
 /**
- * The kernels every backend provides. Arrays are flat, row-major and contiguous; outputs are
- * preallocated by the caller and of the inputs' element type. The reference backend is the
+ * The tensor kernels every backend provides. Arrays are flat, row-major and contiguous; outputs
+ * are preallocated by the caller and of the inputs' element type. The reference backend is the
  * specification: any other backend must match it within float32 rounding.
  */
-export interface Backend {
+export interface CoreKernels {
   readonly name: string;
   /**
    * C (M, N) = op(A) (M, K) @ op(B) (K, N), or C += when `accumulate`.
@@ -255,6 +258,15 @@ export interface Backend {
    * out[r, c] = coef[r] (exp(lp[r, c]) - [c == target[r]]); rows with coef 0 come out zero.
    */
   logSoftmaxNllBackward(lp: FloatArray, target: Int32Array, coef: Float64Array, rows: number, n: number, out: FloatArray): void;
+}
+
+/** The element type of a backend's arrays. */
+export type FloatDType = 'float32' | 'float64';
+
+/** Fused sequence kernels: one direction of one recurrent layer over a whole sequence per call. */
+export interface SequenceKernels {
+  /** Whether these kernels run this kind of cell, these sizes and options, at this element type. */
+  supports(dims: RecurrentDims, dtype: FloatDType): boolean;
   /** Runs one direction of a recurrent layer over the whole sequence x (T, B, I) from h0 (B, Hout), c0 (B, H). */
   recurrentForward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
     reverse: boolean, keepCache: boolean): RecurrentForwardResult;
@@ -265,16 +277,89 @@ export interface Backend {
   recurrentBackward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
     reverse: boolean, fwd: RecurrentForwardResult, dOut: FloatArray | null, dhN: FloatArray | null, dcN: FloatArray | null,
     needs?: RecurrentNeeds): RecurrentGrads;
+}
+
+/** Fused optimizer steps. */
+export interface OptimizerKernels {
   /**
    * One Adam/AdamW update of p in place, with its moments m, v (and, for amsgrad, the running
    * maximum vmax of v); g is the gradient. All arrays have p's length and element type.
    */
   adamStep(p: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, vmax: FloatArray | null, s: AdamScalars): void;
+}
+
+/** Steppers: a layer's weights kept in the backend's memory for running a few steps at a time, and generation. */
+export interface GenerationKernels {
+  /** Whether this backend's steppers run this kind of cell, these sizes and options, at this element type. */
+  supports(dims: RecurrentDims, dtype: FloatDType): boolean;
   /**
    * A snapshot of one forward direction's weights for stepping (dims.T and dims.B are ignored),
    * with an embedding before it and a head after it when `extras` has them.
    */
   recurrentStepper(dims: RecurrentDims, w: RecurrentWeights, extras?: StepperExtras): RecurrentStepper;
+}
+
+/** The optional extensions a backend may implement; the reference's kernels stand in for the rest. */
+export interface BackendExtensions {
+  sequence: SequenceKernels;
+  optimizer: OptimizerKernels;
+  generation: GenerationKernels;
+}
+
+/**
+ * What a backend implements: the core tensor kernels, and whichever extensions it has. Arrays
+ * live in JavaScript memory (typed arrays) and every kernel reads and writes them there; a
+ * backend keeps what it likes in its own memory between calls (packed weights, caches) behind
+ * the handles it returns (RecurrentCache, RecurrentStepper). A backend whose tensors live on a
+ * device would add an extension of its own for storage (upload, download, kernels over device
+ * buffers) beside these, and take part in the rest through the same calls.
+ */
+export interface BackendImplementation extends CoreKernels, Partial<BackendExtensions> {}
+
+/**
+ * A backend as the library calls it: its core kernels, and every extension's, its own where it
+ * has them and supports the call, the reference backend's otherwise (a kind of cell with no fused
+ * kernel yet still runs everywhere). Made by `resolveBackend`.
+ */
+export interface Backend extends CoreKernels {
+  recurrentForward: SequenceKernels['recurrentForward'];
+  recurrentBackward: SequenceKernels['recurrentBackward'];
+  adamStep: OptimizerKernels['adamStep'];
+  recurrentStepper: GenerationKernels['recurrentStepper'];
+  /** The extensions this backend runs itself. */
+  readonly extensions: readonly (keyof BackendExtensions)[];
+}
+
+const dtypeOf = (a: FloatArray): FloatDType => (a instanceof Float64Array ? 'float64' : 'float32');
+
+/**
+ * The backend `impl` with `reference`'s extensions standing in for those it lacks or does not
+ * support for a call. A backward runs where its forward ran (its cache says which backend). With
+ * no reference, `impl` must have every extension (it is the reference).
+ */
+export function resolveBackend<B extends BackendImplementation>(impl: B, reference: Backend | null): Backend & Omit<B, keyof BackendExtensions> {
+  const extensions = (['sequence', 'optimizer', 'generation'] as const).filter((e) => impl[e] !== undefined);
+  const fallback = (what: keyof BackendExtensions): Backend => {
+    if (!reference) throw new Error(`resolveBackend: '${impl.name}' has no ${what} kernels and no reference backend stands in for them`);
+    return reference;
+  };
+  if (!reference) for (const e of ['sequence', 'optimizer', 'generation'] as const) if (!impl[e]) fallback(e);
+  const { sequence: seq, optimizer: opt, generation: gen } = impl;
+  const { sequence: _s, optimizer: _o, generation: _g, ...rest } = impl;
+  return {
+    ...rest,
+    extensions,
+    recurrentForward: (dims, w, x, h0, c0, reverse, keepCache) => (seq && seq.supports(dims, dtypeOf(x))
+      ? seq.recurrentForward(dims, w, x, h0, c0, reverse, keepCache)
+      : fallback('sequence').recurrentForward(dims, w, x, h0, c0, reverse, keepCache)),
+    recurrentBackward: (dims, w, x, h0, c0, reverse, fwd, dOut, dhN, dcN, needs) => (seq && fwd.cache?.backend === impl.name
+      ? seq.recurrentBackward(dims, w, x, h0, c0, reverse, fwd, dOut, dhN, dcN, needs)
+      : fallback('sequence').recurrentBackward(dims, w, x, h0, c0, reverse, fwd, dOut, dhN, dcN, needs)),
+    adamStep: (p, g, m, v, vmax, sc) => (opt ? opt.adamStep(p, g, m, v, vmax, sc) : fallback('optimizer').adamStep(p, g, m, v, vmax, sc)),
+    recurrentStepper: (dims, w, extras) => (gen && gen.supports(dims, dtypeOf(w.wih))
+      ? gen.recurrentStepper(dims, w, extras)
+      : fallback('generation').recurrentStepper(dims, w, extras)),
+  } as Backend & Omit<B, keyof BackendExtensions>;
 }
 
 /** A stepper's token ids, checked: n int32 values in [0, V). */
@@ -308,10 +393,14 @@ export function leadingSumWidth(xShape: readonly number[], outShape: readonly nu
 const registry = new Map<string, Backend>();
 let current: Backend | undefined;
 
-/** Makes a backend available to `setBackend` under its name. */
-export function registerBackend(b: Backend): void {
-  registry.set(b.name, b);
-  if (!current) current = b;
+/**
+ * Makes a backend available to `setBackend` under its name: a resolved one, or an
+ * implementation, whose missing extensions the registered reference backend's stand in for.
+ */
+export function registerBackend(b: Backend | BackendImplementation): void {
+  const resolved = 'extensions' in b ? (b as Backend) : resolveBackend(b, registry.get('reference') ?? null);
+  registry.set(resolved.name, resolved);
+  if (!current) current = resolved;
 }
 
 /** Selects the backend every later operation runs on. */

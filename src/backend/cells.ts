@@ -66,6 +66,7 @@ export type OnnxMapping =
   }
   | { refused: string };
 
+/** Everything the library knows of one kind of cell (see CELL_RULES). */
 export interface CellRule {
   /** The kind a SequenceModel config and the CLI name ('rnn' for both RNN nonlinearities). */
   model: string;

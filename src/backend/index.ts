@@ -11,9 +11,13 @@ export function setBackend(name: string): void {
   markUserChoice();
 }
 
-export { registerBackend, getBackend, backend, listBackends, hasKerasOptions } from './backend.js';
+export { registerBackend, resolveBackend, getBackend, backend, listBackends, hasKerasOptions } from './backend.js';
 export { CELL_RULES, cellRule, gateCount, paramSpecs, BASE_ROLES, type CellKind, type CellRule, type ParamSpec, type ParamSizes, type OnnxMapping } from './cells.js';
 export { drawToken } from './sample.js';
-export type { Backend, RecurrentStepper, StepperExtras, StepResult, GenerateResult, LayerAbove, UnaryOp, BinaryOp, RecurrentKind, RecurrentDims, RecurrentWeights, RecurrentCache, RecurrentForwardResult, RecurrentGrads } from './backend.js';
+export type {
+  Backend, BackendImplementation, BackendExtensions, CoreKernels, SequenceKernels, OptimizerKernels, GenerationKernels, FloatDType, AdamScalars, RecurrentNeeds,
+  RecurrentStepper, StepperExtras, StepResult, GenerateResult, LayerAbove, UnaryOp, BinaryOp, RecurrentKind, RecurrentDims, RecurrentWeights, RecurrentCache,
+  RecurrentForwardResult, RecurrentGrads,
+} from './backend.js';
 export { referenceBackend } from './reference/index.js';
 export { ready, backendInfo, setNumThreads, setAdaptiveThreads, setWasmPoison, wasmControls, createWasmTestBackend, type BackendInfo, type WasmVariant } from './wasm/index.js';

@@ -1,5 +1,5 @@
 import type { FloatArray } from '../../tensor/dtype.js';
-import { stepperIds, gatherRows, generateByRuns, type Backend, type RecurrentDims, type RecurrentStepper, type RecurrentWeights, type StepperExtras } from '../backend.js';
+import { stepperIds, gatherRows, generateByRuns, resolveBackend, type RecurrentDims, type RecurrentStepper, type RecurrentWeights, type StepperExtras } from '../backend.js';
 import { gemm } from './gemm.js';
 import { unary, unaryBackward, pow, binary } from './elementwise.js';
 import { sumTo, broadcastTo, permute, softmax, softmaxBackward, logSoftmaxNllBackward } from './layout.js';
@@ -69,8 +69,8 @@ function linearBackward(g: FloatArray, x: FloatArray, w: FloatArray, rows: numbe
   if (db) sumTo(g, [rows, O], db, [1, O]);
 }
 
-/** The reference backend: plain TypeScript loops, the specification of every fast kernel. */
-export const referenceBackend: Backend = {
+/** The reference backend: plain TypeScript loops, the specification of every fast kernel; every extension, every kind of cell. */
+export const referenceBackend = resolveBackend({
   name: 'reference',
   gemm,
   linearBackward,
@@ -84,8 +84,7 @@ export const referenceBackend: Backend = {
   softmax,
   softmaxBackward,
   logSoftmaxNllBackward,
-  recurrentForward,
-  recurrentBackward,
-  recurrentStepper,
-  adamStep,
-};
+  sequence: { supports: () => true, recurrentForward, recurrentBackward },
+  optimizer: { adamStep },
+  generation: { supports: () => true, recurrentStepper },
+}, null);

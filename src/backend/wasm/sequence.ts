@@ -1,0 +1,326 @@
+/**
+ * The wasm backend's sequence kernels: one direction of an RNN, LSTM or GRU layer over a whole
+ * sequence in one kernel call (kernels/forward.ts, backward.ts), what backward needs kept in wasm
+ * memory while the budget allows, and minGRU / minLSTM as one input product and a scan
+ * (kernels/minscan.ts). The reference's kernels run every other kind, Keras's variants and float64.
+ */
+import type { FloatArray } from '../../tensor/dtype.js';
+import {
+  ALL_RECURRENT_GRADS, type RecurrentCache, type RecurrentDims, type RecurrentForwardResult, type RecurrentGrads,
+  type RecurrentNeeds, type RecurrentWeights, type SequenceKernels,
+} from '../backend.js';
+import { gateCount } from '../cells.js';
+import type { Block } from './resident.js';
+import { Rec, Scan, Linear, block } from './abi.js';
+import { referenceBackend as ref } from '../reference/index.js';
+import { bucket, f32, fused, KIND, type WasmContext } from './context.js';
+
+/**
+ * What backward needs, either resident in wasm memory (addresses, freed by release()) or, past
+ * the residency budget, copied out to JavaScript arrays. Held apart from the cache object the
+ * graph holds, so that the registry of resident caches can copy it out without keeping that
+ * object (and so its graph) alive.
+ */
+interface CacheData {
+  /** Addresses of what backward reads, while resident (null: copied out, in the arrays below). */
+  resident: { out: number; gates: number; c: number; tc: number; m: number; hn: number; x: number; h0: number; c0: number } | null;
+  gates: Float32Array | null;
+  c: Float32Array | null;
+  tc: Float32Array | null;
+  m: Float32Array | null;
+  hn: Float32Array | null;
+}
+
+interface WasmCache extends RecurrentCache {
+  data: CacheData;
+  /** Bytes of what backward reads, resident or not (what a training step needs kept). */
+  bytes: number;
+}
+
+/** Points the argument slots of the sequence kernels at a resident cache. */
+function residentSlots(slots: number[], r: NonNullable<CacheData['resident']>): void {
+  slots[Rec.X] = r.x;
+  slots[Rec.H0] = r.h0;
+  slots[Rec.C0] = r.c0;
+  slots[Rec.OUT] = r.out;
+  slots[Rec.GATES] = r.gates;
+  slots[Rec.C] = r.c;
+  slots[Rec.TC] = r.tc;
+  slots[Rec.M] = r.m;
+  slots[Rec.HN] = r.hn;
+}
+
+/** The sequence extension of the wasm backend. */
+export function sequenceKernels(ctx: WasmContext): SequenceKernels {
+  const { k, heap, caches, choose, launch, threadsFor, rowThreads, wsBytes, putOr0, guarded, ctrl, name } = ctx;
+
+  /** Copies the weights and state in and fills the argument slots both kernels share. */
+  function common(dims: RecurrentDims, w: RecurrentWeights, x: Float32Array | null, h0: Float32Array | null, c0: Float32Array | null, reverse: boolean,
+    kernel: 'recurrentForward' | 'recurrentBackward') {
+    const { kind, T, B, I, H, P } = dims;
+    const GH = gateCount(kind) * H;
+    const Hout = P || H;
+    heap.reset();
+    const slots = new Array<number>(Rec.COUNT).fill(0);
+    slots[Rec.KIND] = KIND[kind]!;
+    slots[Rec.T] = T; slots[Rec.B] = B; slots[Rec.I] = I; slots[Rec.H] = H; slots[Rec.P] = P; slots[Rec.REV] = +reverse;
+    slots[Rec.X] = x ? heap.put(x) : 0;
+    slots[Rec.WIH] = heap.put(w.wih as Float32Array);
+    slots[Rec.WHH] = heap.put(w.whh as Float32Array);
+    slots[Rec.BIH] = putOr0(w.bih);
+    slots[Rec.BHH] = putOr0(w.bhh);
+    slots[Rec.WHR] = putOr0(w.whr);
+    slots[Rec.H0] = h0 ? heap.put(h0) : 0;
+    slots[Rec.C0] = c0 ? heap.put(c0) : 0;
+    slots[Rec.HH] = heap.alloc(B * GH * 4); // hh
+    slots[Rec.WPACK] = heap.alloc(Math.max(k.packedBytes(Hout, GH), k.packedBytes(GH, Hout)));
+    slots[Rec.RPACK] = P ? heap.alloc(Math.max(k.packedBytes(H, P), k.packedBytes(P, H))) : 0;
+    const stepWork = B * GH * (I + Hout);
+    const { nth, meter } = choose(`${kernel}:${kind}:${bucket(stepWork)}:${bucket(T)}`, rowThreads(T, B, stepWork));
+    if (meter) meter.work = T * stepWork;
+    slots[Rec.WS] = heap.alloc(wsBytes * nth);
+    slots[Rec.NTH] = nth;
+    slots[Rec.CTRL] = ctrl;
+    slots[Rec.WSB] = wsBytes;
+    return { slots, GH, Hout, nth, meter };
+  }
+
+  /**
+   * minGRU and minLSTM: the input projection as one product, then the scan (kernels/minscan.ts),
+   * in one frame of the kernels' memory; backward is the scan's, then the projection's gradients
+   * as a linear layer's (dx = dA @ W_ih, dW_ih = dA^T x, db = dA summed over rows).
+   */
+  interface ScanCache extends RecurrentCache {
+    /** (T, B, GH) the activated g(k), z / f, i */
+    gates: Float32Array;
+  }
+  const isScan = (d: RecurrentDims): boolean => d.kind === 'mingru' || d.kind === 'minlstm';
+  /** The scan kernels' argument slots (kernels/minscan.ts): T, B, H, lstm, reverse, gates, bias, h0, out, dOut, dh, dA, nth. */
+
+  function scanForward(dims: RecurrentDims, w: RecurrentWeights, x: Float32Array, h0: Float32Array, reverse: boolean, keepCache: boolean): RecurrentForwardResult {
+    const { T, B, I, H } = dims;
+    const lstm = dims.kind === 'minlstm';
+    const GH = (lstm ? 3 : 2) * H;
+    const TB = T * B;
+    heap.reset();
+    const px = heap.put(x);
+    const pw = heap.put(w.wih as Float32Array);
+    const pg = heap.alloc(TB * GH * 4);
+    const proj = choose(`gemm:${bucket(TB * GH * I)}`, threadsFor(TB * GH * I));
+    const ws = heap.alloc(wsBytes * proj.nth);
+    launch(proj.nth, 'gemm', [0, 1, TB, GH, I, px, pw, pg, 0, ws], (n) => k.gemm(0, 1, TB, GH, I, px, pw, pg, 0, ws, 0, n), proj.meter);
+    const pout = heap.alloc(TB * H * 4);
+    const slots = new Array<number>(Scan.COUNT).fill(0);
+    const { nth, meter } = choose(`minScanForward:${bucket(B * GH)}:${bucket(T)}`, rowThreads(T, B, B * GH * 8));
+    if (meter) meter.work = TB * GH;
+    slots[Scan.T] = T; slots[Scan.B] = B; slots[Scan.H] = H; slots[Scan.LSTM] = +lstm; slots[Scan.REV] = +reverse;
+    slots[Scan.GATES] = pg; slots[Scan.BIAS] = w.bih ? heap.put(w.bih as Float32Array) : 0; slots[Scan.H0] = heap.put(h0); slots[Scan.OUT] = pout; slots[Scan.NTH] = nth;
+    const args = heap.args(slots);
+    launch(nth, 'minScanForward', [args], () => k.minScanForward(args, 0), meter);
+    const out = heap.take(pout, TB * H);
+    const last = reverse ? 0 : T - 1;
+    const cache: ScanCache | null = keepCache ? { backend: name, gates: heap.take(pg, TB * GH) } : null;
+    return { out, hN: out.slice(last * B * H, (last + 1) * B * H), cN: null, cache };
+  }
+
+  function scanBackward(dims: RecurrentDims, w: RecurrentWeights, x: Float32Array, h0: Float32Array, reverse: boolean, fwd: RecurrentForwardResult,
+    dOut: FloatArray | null, dhN: FloatArray | null, needs: RecurrentNeeds): RecurrentGrads {
+    const { T, B, I, H } = dims;
+    const lstm = dims.kind === 'minlstm';
+    const GH = (lstm ? 3 : 2) * H;
+    const TB = T * B;
+    const cache = fwd.cache as ScanCache;
+    heap.reset();
+    const pdA = heap.alloc(TB * GH * 4);
+    const pdh = dhN ? heap.put(dhN as Float32Array) : heap.zeros(B * H);
+    const slots = new Array<number>(Scan.COUNT).fill(0);
+    const { nth, meter } = choose(`minScanBackward:${bucket(B * GH)}:${bucket(T)}`, rowThreads(T, B, B * GH * 8));
+    if (meter) meter.work = TB * GH;
+    slots[Scan.T] = T; slots[Scan.B] = B; slots[Scan.H] = H; slots[Scan.LSTM] = +lstm; slots[Scan.REV] = +reverse;
+    slots[Scan.GATES] = heap.put(cache.gates); slots[Scan.H0] = heap.put(h0); slots[Scan.OUT] = heap.put(fwd.out as Float32Array);
+    slots[Scan.DOUT] = dOut ? heap.put(dOut as Float32Array) : 0; slots[Scan.DH] = pdh; slots[Scan.DA] = pdA; slots[Scan.NTH] = nth;
+    const args = heap.args(slots);
+    launch(nth, 'minScanBackward', [args], () => k.minScanBackward(args, 0), meter);
+    // the input projection's gradients: a linear layer's backward with g = dA (TB, GH), x (TB, I), W_ih (GH, I)
+    const params = needs.params;
+    const px = params ? heap.put(x) : 0;
+    const pw = needs.input ? heap.put(w.wih as Float32Array) : 0;
+    const pdx = needs.input ? heap.alloc(TB * I * 4) : 0;
+    const pdw = params ? heap.alloc(GH * I * 4) : 0;
+    const pdb = params && w.bih ? heap.alloc(GH * 4) : 0;
+    const lin = choose(`linearBackward:${bucket(TB * GH * I)}`, threadsFor(TB * GH * I));
+    const lws = heap.alloc(wsBytes * lin.nth);
+    const largs = heap.args(block(Linear, { ROWS: TB, K: I, O: GH, G: pdA, X: px, W: pw, DX: pdx, DW: pdw, DB: pdb, WS: lws, WSB: wsBytes, ACC: heap.alloc(GH * 8), NTH: lin.nth }));
+    launch(lin.nth, 'linearBackward', [largs], () => k.linearBackward(largs, 0), lin.meter);
+    return {
+      dx: pdx ? heap.take(pdx, TB * I) : null, dh0: heap.take(pdh, B * H), dc0: null,
+      dwih: pdw ? heap.take(pdw, GH * I) : null, dwhh: null, dbih: pdb ? heap.take(pdb, GH) : null, dbhh: null, dwhr: null, dextra: null,
+    };
+  }
+
+  function recurrentForward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
+    reverse: boolean, keepCache: boolean): RecurrentForwardResult {
+    // supports() saw x's element type; arrays of mixed types take the reference's kernels
+    if (!f32(x, h0, c0, w.wih, w.whh, w.bih, w.bhh, w.whr)) return ref.recurrentForward(dims, w, x, h0, c0, reverse, keepCache);
+    if (isScan(dims)) return scanForward(dims, w, x as Float32Array, h0 as Float32Array, reverse, keepCache);
+    const { kind, T, B, I, H, P } = dims;
+    const lstm = kind === 'lstm';
+    const GH = gateCount(kind) * H;
+    const Hout = P || H;
+    // what backward reads stays in wasm memory when the budget allows (allocated before the scratch)
+    const sizes = {
+      out: T * B * Hout, gates: T * B * GH, c: lstm ? T * B * H : 0, tc: lstm ? T * B * H : 0, m: lstm && P ? T * B * H : 0,
+      hn: kind === 'gru' ? T * B * H : 0, x: T * B * I, h0: B * Hout, c0: c0 ? B * H : 0,
+    };
+    const total = Object.values(sizes).reduce((a, b) => a + (b ? b * 4 + 32 : 0), 0);
+    let resident: NonNullable<CacheData['resident']> | null = null;
+    const blocks: Block[] = [];
+    if (keepCache && caches.admit(total)) {
+      const r = {} as Record<keyof typeof sizes, number>;
+      try {
+        for (const [key, n] of Object.entries(sizes) as [keyof typeof sizes, number][]) {
+          r[key] = n ? heap.persistent(n * 4) : 0;
+          if (n) blocks.push({ p: r[key], bytes: n * 4 });
+        }
+      } catch (e) {
+        for (const b of blocks) heap.release(b.p, b.bytes);
+        throw e;
+      }
+      resident = r;
+    }
+    // blocks not yet owned by a cache go back if anything below fails (or starts over)
+    let owned = false;
+    try {
+      const { slots, nth, meter } = resident
+        ? common(dims, w, null, null, null, reverse, 'recurrentForward')
+        : common(dims, w, x as Float32Array, h0 as Float32Array, c0 as Float32Array | null, reverse, 'recurrentForward');
+      if (resident) {
+        heap.f32(resident.x, x.length).set(x);
+        heap.f32(resident.h0, h0.length).set(h0);
+        if (c0) heap.f32(resident.c0, c0.length).set(c0);
+        residentSlots(slots, resident);
+      } else {
+        slots[Rec.OUT] = heap.alloc(sizes.out * 4);
+        slots[Rec.GATES] = heap.alloc(sizes.gates * 4);
+        slots[Rec.C] = lstm ? heap.alloc(sizes.c * 4) : 0;
+        slots[Rec.TC] = lstm ? heap.alloc(sizes.tc * 4) : 0;
+        slots[Rec.M] = sizes.m ? heap.alloc(sizes.m * 4) : 0;
+        slots[Rec.HN] = sizes.hn ? heap.alloc(sizes.hn * 4) : 0;
+      }
+      // on several threads each projects its own rows against wih^T packed here once (Rec.XPACK)
+      if (nth > 1) slots[Rec.XPACK] = heap.alloc(k.packedBytes(I, GH));
+      const args = heap.args(slots);
+      launch(nth, 'recurrentForward', [args], () => k.recurrentForward(args, 0), meter);
+      const out = heap.take(slots[Rec.OUT]!, T * B * Hout);
+      const last = reverse ? 0 : T - 1;
+      const hN = out.slice(last * B * Hout, (last + 1) * B * Hout);
+      const cN = lstm ? heap.take(slots[Rec.C]! + last * B * H * 4, B * H) : null;
+      let cache: WasmCache | null = null;
+      if (keepCache) caches.forwardKept();
+      if (keepCache && resident) {
+        const res = resident;
+        const data: CacheData = { resident: res, gates: null, c: null, tc: null, m: null, hn: null };
+        const key = caches.add({
+          blocks,
+          // past the budget: backward then copies these in, as for a cache that was never resident
+          spill: () => {
+            data.gates = heap.take(res.gates, sizes.gates);
+            data.c = res.c ? heap.take(res.c, sizes.c) : null;
+            data.tc = res.tc ? heap.take(res.tc, sizes.tc) : null;
+            data.m = res.m ? heap.take(res.m, sizes.m) : null;
+            data.hn = res.hn ? heap.take(res.hn, sizes.hn) : null;
+            data.resident = null;
+          },
+        });
+        owned = true;
+        cache = {
+          backend: name, data, bytes: total,
+          release: () => {
+            caches.free(key);
+            for (const name of Object.keys(res) as (keyof typeof res)[]) res[name] = 0;
+          },
+        };
+        caches.watch(cache, key);
+      } else if (keepCache) {
+        cache = {
+          backend: name, bytes: total,
+          data: {
+            resident: null,
+            gates: heap.take(slots[Rec.GATES]!, T * B * GH),
+            c: lstm ? heap.take(slots[Rec.C]!, T * B * H) : null,
+            tc: lstm ? heap.take(slots[Rec.TC]!, T * B * H) : null,
+            m: slots[Rec.M] ? heap.take(slots[Rec.M]!, T * B * H) : null,
+            hn: slots[Rec.HN] ? heap.take(slots[Rec.HN]!, T * B * H) : null,
+          },
+        };
+      }
+      return { out, hN, cN, cache };
+    } finally {
+      if (!owned) for (const b of blocks) heap.release(b.p, b.bytes);
+    }
+  }
+
+  function recurrentBackward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
+    reverse: boolean, fwd: RecurrentForwardResult, dOut: FloatArray | null, dhN: FloatArray | null, dcN: FloatArray | null,
+    needs: RecurrentNeeds = ALL_RECURRENT_GRADS): RecurrentGrads {
+    const cache = fwd.cache as WasmCache | null;
+    if (!cache || cache.backend !== name) throw new Error('recurrentBackward: the forward pass kept no cache of this backend');
+    if (isScan(dims)) return scanBackward(dims, w, x as Float32Array, h0 as Float32Array, reverse, fwd, dOut, dhN, needs);
+    const { kind, T, B, I, H, P } = dims;
+    const data = cache.data;
+    const res = data.resident;
+    if (res && res.out === 0) throw new Error('recurrentBackward: the cache was already released');
+    caches.consumed(cache.bytes);
+    // resident x, h0, c0 need no copy; common() still copies the weights
+    const { slots, GH, Hout, nth, meter } = common(dims, w, res ? null : (x as Float32Array), res ? null : (h0 as Float32Array), res ? null : (c0 as Float32Array | null), reverse, 'recurrentBackward');
+    const TB = T * B;
+    if (res) {
+      residentSlots(slots, res);
+    } else {
+      slots[Rec.OUT] = heap.put(fwd.out as Float32Array);
+      slots[Rec.GATES] = heap.put(data.gates!);
+      slots[Rec.C] = putOr0(data.c);
+      slots[Rec.TC] = putOr0(data.tc);
+      slots[Rec.M] = putOr0(data.m);
+      slots[Rec.HN] = putOr0(data.hn);
+    }
+    slots[Rec.DOUT] = putOr0(dOut);
+    slots[Rec.DH] = dhN ? heap.put(dhN as Float32Array) : heap.zeros(B * Hout);
+    slots[Rec.DC] = kind === 'lstm' ? (dcN ? heap.put(dcN as Float32Array) : heap.zeros(B * H)) : 0;
+    slots[Rec.DAX] = heap.alloc(TB * GH * 4); // dAx
+    slots[Rec.DAH] = kind === 'gru' ? heap.alloc(TB * GH * 4) : 0; // dAh
+    slots[Rec.DHALL] = P ? heap.alloc(TB * P * 4) : 0; // dh of every step (projection)
+    slots[Rec.DM] = P ? heap.alloc(B * H * 4) : 0; // dm
+    // a zero slot tells the kernel to skip that gradient
+    const pw = needs.params;
+    slots[Rec.HPREV] = pw ? heap.alloc(TB * Hout * 4) : 0; // h_{t-1} of every step
+    slots[Rec.DX] = needs.input ? heap.alloc(TB * I * 4) : 0; // dx
+    slots[Rec.DWIH] = pw ? heap.alloc(GH * I * 4) : 0;
+    slots[Rec.DWHH] = pw ? heap.alloc(GH * Hout * 4) : 0;
+    slots[Rec.DBIH] = pw && w.bih ? heap.alloc(GH * 4) : 0;
+    slots[Rec.DBHH] = pw && w.bhh ? heap.alloc(GH * 4) : 0;
+    slots[Rec.DWHR] = pw && P ? heap.alloc(P * H * 4) : 0;
+    // per batch row sums of the gate gradients over the steps, for the bias gradients
+    slots[Rec.ACCX] = pw && (w.bih || (w.bhh && kind !== 'gru')) ? heap.alloc(B * GH * 4) : 0;
+    slots[Rec.ACCH] = pw && w.bhh && kind === 'gru' ? heap.alloc(B * GH * 4) : 0;
+    const args = heap.args(slots);
+    launch(nth, 'recurrentBackward', [args], () => k.recurrentBackward(args, 0), meter);
+    const takeOr = (slot: number, n: number): Float32Array | null => (slots[slot] ? heap.take(slots[slot]!, n) : null);
+    return {
+      dx: takeOr(Rec.DX, TB * I),
+      dh0: heap.take(slots[Rec.DH]!, B * Hout),
+      dc0: kind === 'lstm' ? heap.take(slots[Rec.DC]!, B * H) : null,
+      dwih: takeOr(Rec.DWIH, GH * I),
+      dwhh: takeOr(Rec.DWHH, GH * Hout),
+      dbih: takeOr(Rec.DBIH, GH),
+      dbhh: takeOr(Rec.DBHH, GH),
+      dwhr: takeOr(Rec.DWHR, P * H),
+    };
+  }
+
+  return {
+    supports: (dims, dtype) => dtype === 'float32' && (fused(dims) || isScan(dims)),
+    recurrentForward: guarded(recurrentForward),
+    recurrentBackward: guarded(recurrentBackward),
+  };
+}
