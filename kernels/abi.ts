@@ -96,6 +96,39 @@ export const enum Scan {
 export const enum Linear { ROWS, K, O, G, X, W, DX, DW, DB, WS, WSB, ACC, NTH, COUNT }
 
 /**
+ * The argument block of variantForward and variantBackward (kernels/variants.ts): the LSTM
+ * variants whose step needs more than the fused kernels' gate math (layer norms over whole rows,
+ * peepholes). Sizes: AX (T, B, 4H); OUT, C, TC, NC (T, B, H); GATES, NX, NH, DAX, DAH (T, B, 4H);
+ * RX, RH, RC (T, B); H0, C0, DH, DC (B, H).
+ */
+export const enum Variant {
+  /** VariantKind */
+  KIND, T, B, H, REV,
+  /** x @ W_ih^T of every step (its bias not added); W_hh (4H, H) as PyTorch lays it out, and room to pack it */
+  AX, WHH, WPACK,
+  /** the peephole LSTM's biases (or 0) and peephole weights (H each) */
+  BIH, BHH, WCI, WCF, WCO,
+  /** the layer norms' gains and shifts: of W_ih x and W_hh h (4H each), of the new cell state (H each) */
+  LNI_W, LNI_B, LNH_W, LNH_B, LNC_W, LNC_B,
+  H0, C0,
+  /** what forward writes and backward reads: out (h), c, tanh(c), the activated gates i, f, g, o */
+  OUT, C, TC, GATES,
+  /** the layer-normalised LSTM's normalised rows and their 1 / sqrt(var + eps) */
+  NX, RX, NH, RH, NC, RC,
+  /** scratch: one step's h @ W_hh^T (B, 4H); each thread's rows of scratch (SCRB bytes each) */
+  HH, SCR, SCRB,
+  /** backward: dOut (T, B, H) or 0; dh, dc (dhN, dcN in; dh0, dc0 out); the gradients of W_ih x and W_hh h (one array for the peephole LSTM) */
+  DOUT, DH, DC, DAX, DAH,
+  /** backward: per batch row, sums over the steps of the extra parameters' gradients (layer norms: 4H, 4H, 4H, 4H, H, H; peepholes: H, H, H) */
+  ACC,
+  NTH, CTRL, WS, WSB,
+  COUNT,
+}
+
+/** The LSTM variants of variantForward (Variant.KIND). */
+export const enum VariantKind { LAYERNORM, PEEPHOLE }
+
+/**
  * The thread pool's control words (i32) at the bottom of the shared memory (src/backend/wasm/pool.ts):
  * a barrier's count and generation (used inside the kernels), the job's sequence number, the
  * workers done with it, its kernel and thread count, its arguments (ARGS_COUNT words from ARGS);

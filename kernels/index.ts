@@ -10,6 +10,7 @@ export { recurrentBackward } from './backward';
 export { recurrentGenerate } from './generate';
 export { setMayWait } from './barrier';
 export { minScanForward, minScanBackward } from './minscan';
+export { variantForward, variantBackward, variantAccFloats } from './variants';
 // the gate math of one batch row, exported for the same reason as the tiles
 export { lstmRowForward, gruRowForward, rnnRowForward, lstmRowBackward, gruRowBackward, rnnRowBackward } from './gates';
 import { gemmShare, gemmWorkspaceBytes, packBShare } from './gemm';

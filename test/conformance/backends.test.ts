@@ -12,6 +12,7 @@ import {
   type RecurrentDims, type RecurrentKind, type RecurrentWeights,
 } from 'recurrent/internal';
 import { assertClose } from '../helpers.js';
+import { randomWeights } from './weights.js';
 
 const rng = new Generator(2024);
 const randomFrom = (g: Generator) => (n: number, scale = 1): Float32Array => Float32Array.from({ length: n }, () => (g.random() * 2 - 1) * scale);
@@ -226,20 +227,6 @@ for (const name of listBackends().filter((b) => b !== 'reference')) {
 }
 
 /** Random weights of every role a kind's rule has (with biases, a projection of P). */
-function randomWeights(kind: RecurrentKind, I: number, H: number, P: number, bias: boolean, rnd: (n: number) => Float32Array): RecurrentWeights {
-  const rule = cellRule(kind);
-  const w: RecurrentWeights = { wih: rnd(1), whh: null, bih: null, bhh: null, whr: null };
-  const extra: Record<string, Float32Array> = {};
-  for (const spec of paramSpecs(kind, bias, P > 0)) {
-    const n = spec.shape({ G: rule.gates.length, H, I, Hout: P || H, P }).reduce((a, b) => a * b, 1);
-    // layer norms' gains near 1, as a trained model's
-    const v = spec.init === 'ones' ? rnd(n).map((u) => 1 + 0.2 * u) : rnd(n);
-    if (['wih', 'whh', 'bih', 'bhh', 'whr'].includes(spec.role)) (w as unknown as Record<string, Float32Array>)[spec.role] = v;
-    else extra[spec.role] = v;
-  }
-  return Object.keys(extra).length ? { ...w, extra } : w;
-}
-
 /** Weights for a stepper test, scaled by 1/sqrt(H) when H is big enough for the sums to matter. */
 function stepperWeights(kind: RecurrentKind, I: number, H: number, P: number, rand = randomArray): { Hout: number; sc: number; w: RecurrentWeights } {
   const G = kind === 'lstm' ? 4 : kind === 'gru' ? 3 : 1;

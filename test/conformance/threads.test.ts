@@ -2,7 +2,8 @@
 import { describe, it } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
-import { getBackend, setBackend, listBackends, backendInfo, setNumThreads, wasmControls, Generator, ThreadPool, gateCount, cellRule, type RecurrentDims } from 'recurrent/internal';
+import { getBackend, setBackend, listBackends, backendInfo, setNumThreads, wasmControls, Generator, ThreadPool, gateCount, cellRule, CELL_RULES, type RecurrentDims } from 'recurrent/internal';
+import { randomWeights } from './weights.js';
 
 
 /**
@@ -124,30 +125,30 @@ describe('thread count does not change gradients at any input width', { skip: !l
   // A product with at most four columns (dW_ih for inputSize <= 4) takes the skinny path; split
   // by rows, a thread's share used to end in scalar (unfused) lanes where one thread used fused
   // ones. A series model (inputSize 1) then trained differently on 1, 2 and 3 threads.
-  it('forward and every gradient, inputSize 1..8, RNN / LSTM / GRU / minGRU / minLSTM, 1 vs 2 vs 3 threads', () => {
+  it('forward and every gradient, inputSize 1..8, every kind of cell, 1 vs 2 vs 3 threads', () => {
     setBackend('wasm');
     const be = getBackend();
     const runAll = (): Float32Array[] => {
       const outs: Float32Array[] = [];
       const r = new Generator(11);
       const rnd = (n: number): Float32Array => Float32Array.from({ length: n }, () => r.random() * 2 - 1);
-      for (const kind of ['rnn_tanh', 'lstm', 'gru', 'mingru', 'minlstm'] as const) {
+      for (const kind of Object.keys(CELL_RULES) as RecurrentDims['kind'][]) {
         for (let I = 1; I <= 8; I++) {
-          const G = gateCount(kind);
-          const recurrent = cellRule(kind).recurrent;
           const T = 7, B = 29, H = 37;
           const dims: RecurrentDims = { kind, T, B, I, H, P: 0 };
-          const w = { wih: rnd(G * H * I), whh: recurrent ? rnd(G * H * H) : null, bih: rnd(G * H), bhh: recurrent ? rnd(G * H) : null, whr: null };
-          const x = rnd(T * B * I), h0 = rnd(B * H), c0 = kind === 'lstm' ? rnd(B * H) : null;
+          const w = randomWeights(kind, I, H, 0, true, rnd);
+          const x = rnd(T * B * I), h0 = rnd(B * H), c0 = cellRule(kind).cell ? rnd(B * H) : null;
           const f = be.recurrentForward(dims, w, x, h0, c0, false, true);
           const g = be.recurrentBackward(dims, w, x, h0, c0, false, f, rnd(T * B * H), rnd(B * H), c0 ? rnd(B * H) : null);
-          outs.push(f.out as Float32Array, g.dx as Float32Array, g.dwih as Float32Array, (g.dwhh ?? new Float32Array(0)) as Float32Array, g.dbih as Float32Array,
-            (g.dbhh ?? new Float32Array(0)) as Float32Array, g.dh0 as Float32Array);
+          const none = new Float32Array(0);
+          outs.push(f.out as Float32Array, g.dx as Float32Array, g.dwih as Float32Array, (g.dwhh ?? none) as Float32Array, (g.dbih ?? none) as Float32Array,
+            (g.dbhh ?? none) as Float32Array, g.dh0 as Float32Array, (g.dc0 ?? none) as Float32Array,
+            ...Object.values(g.dextra ?? {}).map((a) => a as Float32Array));
         }
       }
       return outs;
     };
-    sameOnEveryThreadCount(runAll, (i) => `output ${i} (kind ${Math.floor(i / 56)}, inputSize ${1 + Math.floor((i % 56) / 7)})`);
+    sameOnEveryThreadCount(runAll, (i) => `output ${i}`);
   });
 });
 

@@ -24,6 +24,9 @@ export interface KernelExports {
   linearBackward(args: number, tid: number): void;
   minScanForward(args: number, tid: number): void;
   minScanBackward(args: number, tid: number): void;
+  variantForward(args: number, tid: number): void;
+  variantBackward(args: number, tid: number): void;
+  variantAccFloats(kind: number, H: number): number;
   pack(b: number, transB: number, K: number, N: number, dst: number): void;
   softmaxRows(x: number, rows: number, n: number, out: number, log: number): void;
   softmaxRowsBackward(y: number, g: number, rows: number, n: number, out: number, log: number): void;

@@ -14,6 +14,7 @@ import type { Block } from './resident.js';
 import { Rec, Scan, Linear, block } from './abi.js';
 import { referenceBackend as ref } from '../reference/index.js';
 import { bucket, f32, fused, KIND, type WasmContext } from './context.js';
+import { variantKernels, VARIANT_KIND } from './variants.js';
 
 /**
  * What backward needs, either resident in wasm memory (addresses, freed by release()) or, past
@@ -95,6 +96,9 @@ export function sequenceKernels(ctx: WasmContext): SequenceKernels {
     gates: Float32Array;
   }
   const isScan = (d: RecurrentDims): boolean => d.kind === 'mingru' || d.kind === 'minlstm';
+  /** The layer-normalised and peephole LSTMs (variants.ts). */
+  const isVariant = (d: RecurrentDims): boolean => VARIANT_KIND[d.kind] !== undefined;
+  const variants = variantKernels(ctx);
   /** The scan kernels' argument slots (kernels/minscan.ts): T, B, H, lstm, reverse, gates, bias, h0, out, dOut, dh, dA, nth. */
 
   function scanForward(dims: RecurrentDims, w: RecurrentWeights, x: Float32Array, h0: Float32Array, reverse: boolean, keepCache: boolean): RecurrentForwardResult {
@@ -161,8 +165,9 @@ export function sequenceKernels(ctx: WasmContext): SequenceKernels {
   function recurrentForward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
     reverse: boolean, keepCache: boolean): RecurrentForwardResult {
     // supports() saw x's element type; arrays of mixed types take the reference's kernels
-    if (!f32(x, h0, c0, w.wih, w.whh, w.bih, w.bhh, w.whr)) return ref.recurrentForward(dims, w, x, h0, c0, reverse, keepCache);
+    if (!f32(x, h0, c0, w.wih, w.whh, w.bih, w.bhh, w.whr, ...Object.values(w.extra ?? {}))) return ref.recurrentForward(dims, w, x, h0, c0, reverse, keepCache);
     if (isScan(dims)) return scanForward(dims, w, x as Float32Array, h0 as Float32Array, reverse, keepCache);
+    if (isVariant(dims)) return variants.forward(dims, w, x as Float32Array, h0 as Float32Array, c0 as Float32Array, reverse, keepCache);
     const { kind, T, B, I, H, P } = dims;
     const lstm = kind === 'lstm';
     const GH = gateCount(kind) * H;
@@ -266,6 +271,7 @@ export function sequenceKernels(ctx: WasmContext): SequenceKernels {
     const cache = fwd.cache as WasmCache | null;
     if (!cache || cache.backend !== name) throw new Error('recurrentBackward: the forward pass kept no cache of this backend');
     if (isScan(dims)) return scanBackward(dims, w, x as Float32Array, h0 as Float32Array, reverse, fwd, dOut, dhN, needs);
+    if (isVariant(dims)) return variants.backward(dims, w, x as Float32Array, h0 as Float32Array, c0 as Float32Array, reverse, fwd, dOut, dhN, dcN, needs);
     const { kind, T, B, I, H, P } = dims;
     const data = cache.data;
     const res = data.resident;
@@ -319,7 +325,7 @@ export function sequenceKernels(ctx: WasmContext): SequenceKernels {
   }
 
   return {
-    supports: (dims, dtype) => dtype === 'float32' && (fused(dims) || isScan(dims)),
+    supports: (dims, dtype) => dtype === 'float32' && (fused(dims) || isScan(dims) || isVariant(dims)),
     recurrentForward: guarded(recurrentForward),
     recurrentBackward: guarded(recurrentBackward),
   };
