@@ -1,7 +1,7 @@
 // recurrent on the standard workloads of BENCHMARKS.md. One workload per process:
 //   node bench/ours.mjs WORKLOAD [SECONDS]   -> one JSON line
 import {
-  LSTM, GRU, RNN, Linear, SequenceModel, sampleLogits, crossEntropy, mseLoss, Adam, randn, randint, manualSeed, Generator,
+  LSTM, GRU, RNN, MinGRU, LayerNormLSTM, Linear, SequenceModel, sampleLogits, crossEntropy, mseLoss, Adam, randn, randint, manualSeed, Generator,
   backendInfo,
 } from '../dist/index.js';
 import { measure } from './measure.mjs';
@@ -12,7 +12,7 @@ manualSeed(0);
 
 function lm(kind, H, layers = 1) {
   const T = 64, B = 32, I = 64, V = 65;
-  const Cls = kind === 'lstm' ? LSTM : kind === 'gru' ? GRU : RNN;
+  const Cls = { lstm: LSTM, gru: GRU, rnn: RNN, mingru: MinGRU, layernorm_lstm: LayerNormLSTM }[kind];
   const rnn = new Cls({ inputSize: I, hiddenSize: H, numLayers: layers });
   const head = new Linear({ inFeatures: H, outFeatures: V });
   const params = [...rnn.parameters(), ...head.parameters()];
@@ -81,6 +81,7 @@ function gen() {
 const workloads = {
   'lstm-lm': () => lm('lstm', 256), 'gru-lm': () => lm('gru', 256), 'rnn-lm': () => lm('rnn', 256),
   'lstm-big': () => lm('lstm', 512, 2), 'lstm-ts': ts, 'lstm-gen': gen,
+  'mingru-lm': () => lm('mingru', 256), 'lnlstm-lm': () => lm('layernorm_lstm', 256),
 };
 if (!workloads[name]) {
   console.error(`ours.mjs: unknown workload '${name}' (${Object.keys(workloads).join(', ')})`);

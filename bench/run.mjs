@@ -21,7 +21,7 @@ const opt = (f, d) => (argv.includes(f) ? argv[argv.indexOf(f) + 1] : d);
 const json = flag('--json');
 const seconds = Number(opt('--seconds', '4'));
 const rounds = Math.max(1, Math.floor(Number(opt('--rounds', '1'))) || 1);
-const all = ['lstm-lm', 'gru-lm', 'rnn-lm', 'lstm-big', 'lstm-ts', 'lstm-gen'];
+const all = ['lstm-lm', 'gru-lm', 'rnn-lm', 'lstm-big', 'lstm-ts', 'lstm-gen', 'mingru-lm', 'lnlstm-lm'];
 const only = opt('--only', all.join(',')).split(',');
 const log = (...a) => { if (!json) console.error(...a); };
 
@@ -48,6 +48,10 @@ if (peers && !havePeers()) {
 const torch = !flag('--no-torch') && spawnSync('/usr/bin/python3', ['-c', 'import torch, numpy'], { encoding: 'utf8' }).status === 0;
 if (!torch && !flag('--no-torch')) log('PyTorch not found (/usr/bin/python3 -c "import torch"): skipped');
 
+/** Workloads with no PyTorch module to compare with (BENCHMARKS.md compares them with our own lstm-lm). */
+const NO_TORCH = ['lnlstm-lm'];
+/** Workloads the peers (TF.js, brain.js) have. */
+const PEER_WORKLOADS = ['lstm-lm', 'gru-lm', 'rnn-lm', 'lstm-big', 'lstm-ts', 'lstm-gen'];
 const results = [];
 for (const w of only) {
   log(`${w}:`);
@@ -61,12 +65,12 @@ for (const w of only) {
   };
   for (let round = 0; round < rounds; round++) {
     keep(runJson(process.execPath, [join(here, 'ours.mjs'), w, String(seconds)]));
-    if (torch) {
+    if (torch && !NO_TORCH.includes(w)) {
       for (const t of [1, 2]) keep(runJson('/usr/bin/python3', [join(here, 'torch_bench.py'), w, String(t), String(seconds)], { OPENBLAS_NUM_THREADS: '2' }));
     }
   }
   results.push(...best.values());
-  if (peers) {
+  if (peers && PEER_WORKLOADS.includes(w)) {
     for (const b of ['wasm', 'cpu']) {
       // too slow to be worth the minutes where BENCHMARKS.md lists no figure either
       if (w === 'lstm-big' || (b === 'cpu' && !['lstm-lm', 'lstm-ts', 'lstm-gen'].includes(w))) continue;
@@ -103,6 +107,9 @@ if (json) {
     const layers = best(w, 'tfjs-wasm-layers');
     if (layers) row['TF.js wasm layers'] = `${layers.value} (x${(ours.value / layers.value).toFixed(2)})`;
     if (w === 'lstm-lm') row['peak MB (ours / PyTorch)'] = `${ours.peakMB} / ${best(w, 'pytorch')?.peakMB ?? '-'}`;
+    // the new cells against this library's own LSTM, same shapes, same run
+    const lstm = best('lstm-lm', 'recurrent');
+    if ((w === 'mingru-lm' || w === 'lnlstm-lm') && lstm) row['x our lstm-lm'] = (ours.value / lstm.value).toFixed(2);
     rows.push(row);
   }
   console.log(`\nrecurrent vs peers (x = recurrent / peer; one run, one machine${rounds > 1 ? `; recurrent and PyTorch: best of ${rounds} alternating runs each` : ''}):`);

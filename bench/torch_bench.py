@@ -66,6 +66,36 @@ def main():
             opt.step()
         return step, T * B, "tokens/s"
 
+    def mingru_lm():
+        # minGRU as the paper's reference code writes it (Feng et al. 2024): the log-space parallel
+        # scan, batch-first, with the lm workload's shapes
+        T, B, I, H, V = 64, 32, 64, 256, 65
+        F = nn.functional
+
+        def log_g(v):
+            return torch.where(v >= 0, (F.relu(v) + 0.5).log(), -F.softplus(-v))
+
+        def scan_log(log_coeffs, log_values):
+            a_star = F.pad(torch.cumsum(log_coeffs, dim=1), (0, 0, 1, 0))
+            log_h0_plus_b_star = torch.logcumsumexp(log_values - a_star, dim=1)
+            return torch.exp(a_star + log_h0_plus_b_star)[:, 1:]
+
+        proj, head = nn.Linear(I, 2 * H), nn.Linear(H, V)
+        opt = torch.optim.Adam(list(proj.parameters()) + list(head.parameters()), lr=1e-3)
+        x = torch.randn(B, T, I)
+        y = torch.randint(0, V, (B * T,))
+        h0 = torch.zeros(B, 1, H)
+
+        def step():
+            opt.zero_grad()
+            k, z = proj(x).chunk(2, dim=-1)
+            log_z, log_coeffs = -F.softplus(-z), -F.softplus(z)
+            h = scan_log(log_coeffs, torch.cat([log_g(h0), log_z + log_g(k)], dim=1))
+            loss = F.cross_entropy(head(h).reshape(B * T, V), y)
+            loss.backward()
+            opt.step()
+        return step, T * B, "tokens/s"
+
     def ts():
         T, B, H = 24, 64, 32
         rnn, head = nn.LSTM(1, H), nn.Linear(H, 1)
@@ -93,7 +123,9 @@ def main():
         return step, 1, "tokens/s"
 
     workloads = {"lstm-lm": lambda: lm("lstm", 256), "gru-lm": lambda: lm("gru", 256), "rnn-lm": lambda: lm("rnn", 256),
-                 "lstm-big": lambda: lm("lstm", 512, 2), "lstm-ts": ts, "lstm-gen": gen}
+                 "lstm-big": lambda: lm("lstm", 512, 2), "lstm-ts": ts, "lstm-gen": gen, "mingru-lm": mingru_lm}
+    if name not in workloads:
+        return
     step, per, unit = workloads[name]()
     r = measure(step, per, unit, seconds)
     print(json.dumps({"lib": "pytorch", "variant": f"PyTorch {torch.__version__} {threads}t", "workload": name, "threads": threads, **r}))

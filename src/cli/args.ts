@@ -108,6 +108,12 @@ export function regulariserOptions(values: Record<string, unknown>): { 'recurren
 /** The layer kinds `--model` takes: every kind with a layer (lstm, gru, rnn, and the cells beyond PyTorch's). */
 export const MODEL_KINDS = Object.keys(LAYERS) as LayerKind[];
 
+/** --model's line of a command's --help: every kind, the default first. */
+export function modelKindsUsage(dflt: LayerKind): string {
+  const rest = MODEL_KINDS.filter((k) => k !== dflt);
+  return `${dflt} (default), ${rest.slice(0, -1).join(', ')} or ${rest[rest.length - 1]}`;
+}
+
 /** `--model`: a kind of recurrent layer. */
 export function modelKind(v: string | undefined, dflt: LayerKind): LayerKind {
   const kind = v ?? dflt;

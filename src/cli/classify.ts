@@ -22,7 +22,7 @@ import { readLabelled, LabelSet, trainValTestSplit, type LabelledTexts } from '.
 import { fit } from '../train/fit.js';
 import { accuracy, confusionMatrix } from '../train/metrics.js';
 import { saveModelFile, loadModelFile, writeFileAtomic } from '../io/files.js';
-import { UsageError, modelKind, num, intIn, intOpt, RANGES, trainingOptions, regulariserOptions, regulariserUsage, REGULARISER_OPTIONS } from './args.js';
+import { UsageError, modelKind, num, intIn, intOpt, RANGES, trainingOptions, regulariserOptions, regulariserUsage, modelKindsUsage, REGULARISER_OPTIONS } from './args.js';
 import { checkOutputs, checkInput } from './paths.js';
 import { planResume, namedOptions, remedy, reportResult } from './run.js';
 
@@ -43,7 +43,7 @@ Options:
   --tokens KIND         char (default) or word
   --max-len N           tokens read from each text, 1-100000 (default 400)
   --min-count N         word tokens: keep words seen at least N times, 1-1e9 (default 2)
-  --model KIND          gru (default), lstm, rnn, layernorm_lstm, peephole_lstm, mingru or minlstm
+  --model KIND          ${modelKindsUsage('gru')}
   --bidirectional       read each text in both directions (the reverse one from its last token)
 ${regulariserUsage(22)}  --layers N            recurrent layers, 1-64 (default 1)
   --hidden H            hidden size, 1-16384 (default 64)

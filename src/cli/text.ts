@@ -18,7 +18,7 @@ import { fit } from '../train/fit.js';
 import { sampleLogits } from '../train/sample.js';
 import { saveModelFile, loadModelFile, writeFileAtomic } from '../io/files.js';
 
-import { UsageError, modelKind, num, intOpt, realIn, seedOpt, RANGES, trainingOptions, regulariserOptions, regulariserUsage, REGULARISER_OPTIONS } from './args.js';
+import { UsageError, modelKind, num, intOpt, realIn, seedOpt, RANGES, trainingOptions, regulariserOptions, regulariserUsage, modelKindsUsage, REGULARISER_OPTIONS } from './args.js';
 import { checkOutputs, checkInput } from './paths.js';
 import { planResume, namedOptions, remedy, reportResult } from './run.js';
 
@@ -36,7 +36,7 @@ with exit code 1 and writes no model.
 Options:
   --data FILE            the text (UTF-8)
   --out MODEL            the model file to write (atomically; a link is followed; never --data)
-  --model KIND           lstm (default), gru, rnn, layernorm_lstm, peephole_lstm, mingru or minlstm
+  --model KIND           ${modelKindsUsage('lstm')}
   --layers N             recurrent layers, 1-64 (default 1)
   --hidden H             hidden size, 1-16384 (default 256)
   --embed E              embedding size, 1-16384 (default 64)

@@ -12,18 +12,13 @@ import { formatShape } from '../tensor/shape.js';
 import { mean as meanOp, slice, squeeze, concat, sum as sumOp } from '../autograd/index.js';
 import { Module } from './module.js';
 import { Embedding, Linear } from './layers.js';
-import { LAYERS, type LayerStepper, type LSTMOptions, type RNNOptions, type GRUOptions, type LayerNormLSTMOptions, type RecurrentOptions, type LayerKind, type AnyRecurrentLayer, type CellState } from './rnn.js';
+import { LAYERS, type LayerStepper, type LayerKind, type AnyRecurrentLayer, type CellState } from './rnn.js';
 import { checkKnown, oneOf } from './options.js';
 import { checkSampleOptions, type SampleOptions } from '../backend/sample.js';
 import { defaultGenerator, type Generator } from '../tensor/random.js';
 
-/** The recurrent layer of a SequenceModel: its kind and the layer's own options. */
-export type RecurrentConfig =
-  | ({ kind: 'lstm' } & LSTMOptions)
-  | ({ kind: 'gru' } & GRUOptions)
-  | ({ kind: 'rnn' } & RNNOptions)
-  | ({ kind: 'layernorm_lstm' } & LayerNormLSTMOptions)
-  | ({ kind: 'peephole_lstm' | 'mingru' | 'minlstm' } & RecurrentOptions);
+/** The recurrent layer of a SequenceModel: its kind (a key of LAYERS) and that layer's own options. */
+export type RecurrentConfig = { [K in LayerKind]: { kind: K } & ConstructorParameters<(typeof LAYERS)[K]>[0] }[LayerKind];
 
 /** Everything needed to rebuild a SequenceModel. */
 export interface SequenceModelConfig {
