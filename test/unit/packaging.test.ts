@@ -50,6 +50,8 @@ describe('README', () => {
     assert.match(output('saveModel(model'), /\[ 3, 1, 30 \] 30/);
     assert.match(output('exportOnnx(model)'), /^true$/m);
     assert.match(output('fromTfjs('), /\[ 1, 1 \]/);
+    assert.match(output('{ lengths }'), /^\[ 6, 3, 10 \] \[ 4, 3, 5 \] 0 \[ 6, 3, 5 \] true$/m);
+    assert.match(output('new ContiguousWindows('), /^62 0\.0\d$/m);
   });
 });
 
