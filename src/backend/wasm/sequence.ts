@@ -1,8 +1,9 @@
 /**
  * The wasm backend's sequence kernels: one direction of an RNN, LSTM or GRU layer over a whole
  * sequence in one kernel call (kernels/forward.ts, backward.ts), what backward needs kept in wasm
- * memory while the budget allows, and minGRU / minLSTM as one input product and a scan
- * (kernels/minscan.ts). The reference's kernels run every other kind, Keras's variants and float64.
+ * memory while the budget allows; minGRU and minLSTM (scan.ts) and the layer-normalised and
+ * peephole LSTMs (variants.ts) by their own kernels. Keras's variants and float64 take the
+ * reference's.
  */
 import type { FloatArray } from '../../tensor/dtype.js';
 import {
@@ -11,10 +12,11 @@ import {
 } from '../backend.js';
 import { gateCount } from '../cells.js';
 import type { Block } from './resident.js';
-import { Rec, Scan, Linear, block } from './abi.js';
+import { Rec } from './abi.js';
 import { referenceBackend as ref } from '../reference/index.js';
 import { bucket, f32, fused, KIND, type WasmContext } from './context.js';
 import { variantKernels, VARIANT_KIND } from './variants.js';
+import { scanKernels } from './scan.js';
 
 /**
  * What backward needs, either resident in wasm memory (addresses, freed by release()) or, past
@@ -53,7 +55,7 @@ function residentSlots(slots: number[], r: NonNullable<CacheData['resident']>): 
 
 /** The sequence extension of the wasm backend. */
 export function sequenceKernels(ctx: WasmContext): SequenceKernels {
-  const { k, heap, caches, choose, launch, threadsFor, rowThreads, wsBytes, putOr0, guarded, ctrl, name } = ctx;
+  const { k, heap, caches, choose, launch, rowThreads, wsBytes, putOr0, guarded, ctrl, name } = ctx;
 
   /** Copies the weights and state in and fills the argument slots both kernels share. */
   function common(dims: RecurrentDims, w: RecurrentWeights, x: Float32Array | null, h0: Float32Array | null, c0: Float32Array | null, reverse: boolean,
@@ -86,87 +88,18 @@ export function sequenceKernels(ctx: WasmContext): SequenceKernels {
     return { slots, GH, Hout, nth, meter };
   }
 
-  /**
-   * minGRU and minLSTM: the input projection as one product, then the scan (kernels/minscan.ts),
-   * in one frame of the kernels' memory; backward is the scan's, then the projection's gradients
-   * as a linear layer's (dx = dA @ W_ih, dW_ih = dA^T x, db = dA summed over rows).
-   */
-  interface ScanCache extends RecurrentCache {
-    /** (T, B, GH) the activated g(k), z / f, i */
-    gates: Float32Array;
-  }
+  /** minGRU and minLSTM (scan.ts). */
   const isScan = (d: RecurrentDims): boolean => d.kind === 'mingru' || d.kind === 'minlstm';
+  const scans = scanKernels(ctx);
   /** The layer-normalised and peephole LSTMs (variants.ts). */
   const isVariant = (d: RecurrentDims): boolean => VARIANT_KIND[d.kind] !== undefined;
   const variants = variantKernels(ctx);
-  /** The scan kernels' argument slots (kernels/minscan.ts): T, B, H, lstm, reverse, gates, bias, h0, out, dOut, dh, dA, nth. */
-
-  function scanForward(dims: RecurrentDims, w: RecurrentWeights, x: Float32Array, h0: Float32Array, reverse: boolean, keepCache: boolean): RecurrentForwardResult {
-    const { T, B, I, H } = dims;
-    const lstm = dims.kind === 'minlstm';
-    const GH = (lstm ? 3 : 2) * H;
-    const TB = T * B;
-    heap.reset();
-    const px = heap.put(x);
-    const pw = heap.put(w.wih as Float32Array);
-    const pg = heap.alloc(TB * GH * 4);
-    const proj = choose(`gemm:${bucket(TB * GH * I)}`, threadsFor(TB * GH * I));
-    const ws = heap.alloc(wsBytes * proj.nth);
-    launch(proj.nth, 'gemm', [0, 1, TB, GH, I, px, pw, pg, 0, ws], (n) => k.gemm(0, 1, TB, GH, I, px, pw, pg, 0, ws, 0, n), proj.meter);
-    const pout = heap.alloc(TB * H * 4);
-    const slots = new Array<number>(Scan.COUNT).fill(0);
-    const { nth, meter } = choose(`minScanForward:${bucket(B * GH)}:${bucket(T)}`, rowThreads(T, B, B * GH * 8));
-    if (meter) meter.work = TB * GH;
-    slots[Scan.T] = T; slots[Scan.B] = B; slots[Scan.H] = H; slots[Scan.LSTM] = +lstm; slots[Scan.REV] = +reverse;
-    slots[Scan.GATES] = pg; slots[Scan.BIAS] = w.bih ? heap.put(w.bih as Float32Array) : 0; slots[Scan.H0] = heap.put(h0); slots[Scan.OUT] = pout; slots[Scan.NTH] = nth;
-    const args = heap.args(slots);
-    launch(nth, 'minScanForward', [args], () => k.minScanForward(args, 0), meter);
-    const out = heap.take(pout, TB * H);
-    const last = reverse ? 0 : T - 1;
-    const cache: ScanCache | null = keepCache ? { backend: name, gates: heap.take(pg, TB * GH) } : null;
-    return { out, hN: out.slice(last * B * H, (last + 1) * B * H), cN: null, cache };
-  }
-
-  function scanBackward(dims: RecurrentDims, w: RecurrentWeights, x: Float32Array, h0: Float32Array, reverse: boolean, fwd: RecurrentForwardResult,
-    dOut: FloatArray | null, dhN: FloatArray | null, needs: RecurrentNeeds): RecurrentGrads {
-    const { T, B, I, H } = dims;
-    const lstm = dims.kind === 'minlstm';
-    const GH = (lstm ? 3 : 2) * H;
-    const TB = T * B;
-    const cache = fwd.cache as ScanCache;
-    heap.reset();
-    const pdA = heap.alloc(TB * GH * 4);
-    const pdh = dhN ? heap.put(dhN as Float32Array) : heap.zeros(B * H);
-    const slots = new Array<number>(Scan.COUNT).fill(0);
-    const { nth, meter } = choose(`minScanBackward:${bucket(B * GH)}:${bucket(T)}`, rowThreads(T, B, B * GH * 8));
-    if (meter) meter.work = TB * GH;
-    slots[Scan.T] = T; slots[Scan.B] = B; slots[Scan.H] = H; slots[Scan.LSTM] = +lstm; slots[Scan.REV] = +reverse;
-    slots[Scan.GATES] = heap.put(cache.gates); slots[Scan.H0] = heap.put(h0); slots[Scan.OUT] = heap.put(fwd.out as Float32Array);
-    slots[Scan.DOUT] = dOut ? heap.put(dOut as Float32Array) : 0; slots[Scan.DH] = pdh; slots[Scan.DA] = pdA; slots[Scan.NTH] = nth;
-    const args = heap.args(slots);
-    launch(nth, 'minScanBackward', [args], () => k.minScanBackward(args, 0), meter);
-    // the input projection's gradients: a linear layer's backward with g = dA (TB, GH), x (TB, I), W_ih (GH, I)
-    const params = needs.params;
-    const px = params ? heap.put(x) : 0;
-    const pw = needs.input ? heap.put(w.wih as Float32Array) : 0;
-    const pdx = needs.input ? heap.alloc(TB * I * 4) : 0;
-    const pdw = params ? heap.alloc(GH * I * 4) : 0;
-    const pdb = params && w.bih ? heap.alloc(GH * 4) : 0;
-    const lin = choose(`linearBackward:${bucket(TB * GH * I)}`, threadsFor(TB * GH * I));
-    const lws = heap.alloc(wsBytes * lin.nth);
-    const largs = heap.args(block(Linear, { ROWS: TB, K: I, O: GH, G: pdA, X: px, W: pw, DX: pdx, DW: pdw, DB: pdb, WS: lws, WSB: wsBytes, ACC: heap.alloc(GH * 8), NTH: lin.nth }));
-    launch(lin.nth, 'linearBackward', [largs], () => k.linearBackward(largs, 0), lin.meter);
-    return {
-      dx: pdx ? heap.take(pdx, TB * I) : null, dh0: heap.take(pdh, B * H), dc0: null,
-      dwih: pdw ? heap.take(pdw, GH * I) : null, dwhh: null, dbih: pdb ? heap.take(pdb, GH) : null, dbhh: null, dwhr: null, dextra: null,
-    };
-  }
 
   function recurrentForward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
     reverse: boolean, keepCache: boolean): RecurrentForwardResult {
     // supports() saw x's element type; arrays of mixed types take the reference's kernels
     if (!f32(x, h0, c0, w.wih, w.whh, w.bih, w.bhh, w.whr, ...Object.values(w.extra ?? {}))) return ref.recurrentForward(dims, w, x, h0, c0, reverse, keepCache);
-    if (isScan(dims)) return scanForward(dims, w, x as Float32Array, h0 as Float32Array, reverse, keepCache);
+    if (isScan(dims)) return scans.forward(dims, w, x as Float32Array, h0 as Float32Array, reverse, keepCache);
     if (isVariant(dims)) return variants.forward(dims, w, x as Float32Array, h0 as Float32Array, c0 as Float32Array, reverse, keepCache);
     const { kind, T, B, I, H, P } = dims;
     const lstm = kind === 'lstm';
@@ -270,7 +203,7 @@ export function sequenceKernels(ctx: WasmContext): SequenceKernels {
     needs: RecurrentNeeds = ALL_RECURRENT_GRADS): RecurrentGrads {
     const cache = fwd.cache as WasmCache | null;
     if (!cache || cache.backend !== name) throw new Error('recurrentBackward: the forward pass kept no cache of this backend');
-    if (isScan(dims)) return scanBackward(dims, w, x as Float32Array, h0 as Float32Array, reverse, fwd, dOut, dhN, needs);
+    if (isScan(dims)) return scans.backward(dims, w, x as Float32Array, h0 as Float32Array, reverse, fwd, dOut, dhN, needs);
     if (isVariant(dims)) return variants.backward(dims, w, x as Float32Array, h0 as Float32Array, c0 as Float32Array, reverse, fwd, dOut, dhN, dcN, needs);
     const { kind, T, B, I, H, P } = dims;
     const data = cache.data;
