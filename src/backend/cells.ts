@@ -2,7 +2,7 @@
  * One rule per kind of recurrent cell: what every part of the library reads instead of branching
  * on the kind. A rule gives the gate blocks, whether the state carries a cell c, the parameters
  * (names, shapes, first values), the reference sequence kernels (the specification, with the
- * equations and their BPTT beside the code) and how the cell crosses to ONNX. Adding a cell is a
+ * equations and their BPTT beside the code) and how the cell crosses to ONNX and from Keras. Adding a cell is a
  * rule here, its reference kernels, and its layer and cell classes (src/nn).
  *
  * Legend: G gate blocks, H hidden size, I input width of the layer, P projection size (0 = none),
@@ -67,6 +67,16 @@ export type OnnxMapping =
   | { refused: string };
 
 /** Everything the library knows of one kind of cell (see CELL_RULES). */
+/** How a cell's layer crosses from Keras (TensorFlow.js layers models), or why it cannot. */
+export type KerasMapping =
+  | {
+    /** The Keras layer class. */
+    className: 'LSTM' | 'GRU' | 'SimpleRNN';
+    /** Our gate blocks from Keras's: our block b is Keras's block order[b]. */
+    order: readonly number[];
+  }
+  | { refused: string };
+
 export interface CellRule {
   /** The kind a SequenceModel config and the CLI name ('rnn' for both RNN nonlinearities). */
   model: string;
@@ -87,6 +97,7 @@ export interface CellRule {
   forward: SequenceForward;
   backward: SequenceBackward;
   onnx: OnnxMapping;
+  keras: KerasMapping;
 }
 
 const weight = (role: string, name: string, shape: ParamSpec['shape'], only?: ParamSpec['only']): ParamSpec => ({ role, name, shape, init: 'uniform', ...(only ? { only } : {}) });
@@ -107,10 +118,13 @@ export const CELL_RULES = {
     ...PYTORCH, model: 'lstm', layer: 'LSTM', gates: ['i', 'f', 'g', 'o'], cell: true, projection: true,
     params: [...PYTORCH_PARAMS, weight('whr', 'weight_hr', (s) => [s.P, s.H], 'projection')],
     onnx: { op: 'LSTM', order: [0, 3, 1, 2] },
+    // Keras's i, f, c, o is PyTorch's order
+    keras: { className: 'LSTM', order: [0, 1, 2, 3] },
   },
-  gru: { ...PYTORCH, model: 'gru', layer: 'GRU', gates: ['r', 'z', 'n'], onnx: { op: 'GRU', order: [1, 0, 2] } },
-  rnn_tanh: { ...PYTORCH, model: 'rnn', layer: 'RNN', gates: ['h'], onnx: { op: 'RNN', order: [0], activation: 'Tanh' } },
-  rnn_relu: { ...PYTORCH, model: 'rnn', layer: 'RNN', gates: ['h'], onnx: { op: 'RNN', order: [0], activation: 'Relu' } },
+  // Keras's z, r, h: our r is its block 1
+  gru: { ...PYTORCH, model: 'gru', layer: 'GRU', gates: ['r', 'z', 'n'], onnx: { op: 'GRU', order: [1, 0, 2] }, keras: { className: 'GRU', order: [1, 0, 2] } },
+  rnn_tanh: { ...PYTORCH, model: 'rnn', layer: 'RNN', gates: ['h'], onnx: { op: 'RNN', order: [0], activation: 'Tanh' }, keras: { className: 'SimpleRNN', order: [0] } },
+  rnn_relu: { ...PYTORCH, model: 'rnn', layer: 'RNN', gates: ['h'], onnx: { op: 'RNN', order: [0], activation: 'Relu' }, keras: { className: 'SimpleRNN', order: [0] } },
   layernorm_lstm: {
     model: 'layernorm_lstm', layer: 'LayerNormLSTM', gates: ['i', 'f', 'g', 'o'], cell: true, recurrent: true, projection: false, biasOption: false,
     params: [
@@ -122,24 +136,28 @@ export const CELL_RULES = {
     ],
     forward: layerNormForward, backward: layerNormBackward,
     onnx: { refused: 'ONNX has no layer-normalised LSTM operator' },
+    keras: { refused: 'Keras has no layer-normalised LSTM layer' },
   },
   peephole_lstm: {
     ...PYTORCH, model: 'peephole_lstm', layer: 'PeepholeLSTM', gates: ['i', 'f', 'g', 'o'], cell: true,
     params: [...PYTORCH_PARAMS, weight('wci', 'weight_ci', (s) => [s.H]), weight('wcf', 'weight_cf', (s) => [s.H]), weight('wco', 'weight_co', (s) => [s.H])],
     forward: peepholeForward, backward: peepholeBackward,
     onnx: { op: 'LSTM', order: [0, 3, 1, 2], peepholes: ['wci', 'wco', 'wcf'] },
+    keras: { refused: 'Keras has no peephole LSTM layer (TensorFlow Addons had one)' },
   },
   mingru: {
     model: 'mingru', layer: 'MinGRU', gates: ['k', 'z'], cell: false, recurrent: false, projection: false, biasOption: true,
     params: [weight('wih', 'weight_ih', (s) => [s.G * s.H, s.I]), weight('bih', 'bias_ih', (s) => [s.G * s.H], 'bias')],
     forward: minForward, backward: minBackward,
     onnx: { refused: 'ONNX has no minGRU operator' },
+    keras: { refused: 'Keras has no minGRU layer' },
   },
   minlstm: {
     model: 'minlstm', layer: 'MinLSTM', gates: ['k', 'f', 'i'], cell: false, recurrent: false, projection: false, biasOption: true,
     params: [weight('wih', 'weight_ih', (s) => [s.G * s.H, s.I]), weight('bih', 'bias_ih', (s) => [s.G * s.H], 'bias')],
     forward: minForward, backward: minBackward,
     onnx: { refused: 'ONNX has no minLSTM operator' },
+    keras: { refused: 'Keras has no minLSTM layer' },
   },
 } as const satisfies Record<CellKind, CellRule>;
 

@@ -12,6 +12,7 @@ import { permute, reshape, squeeze, softmax } from '../autograd/index.js';
 import { Sequential } from '../nn/sequential.js';
 import { Embedding, Linear } from '../nn/layers.js';
 import { LSTM, GRU, RNN } from '../nn/rnn.js';
+import { CELL_RULES } from '../backend/cells.js';
 import type { Module } from '../nn/module.js';
 
 /** A weight's description in a TF.js model (model.json's weightsManifest, or saved artifacts' weightSpecs). */
@@ -116,8 +117,11 @@ function recurrent(l: LayerConfig, inputSize: number, bidirectional: boolean, re
   const gateAct = GATE_ACT[String(c['recurrent_activation'] ?? 'hard_sigmoid')];
   if (kind !== 'SimpleRNN' && !gateAct) fail(`layer ${name}: recurrent_activation '${String(c['recurrent_activation'])}' is not supported (sigmoid, hard_sigmoid)`);
   const useBias = c['use_bias'] !== false;
-  const G = kind === 'LSTM' ? 4 : kind === 'GRU' ? 3 : 1;
-  const order = kind === 'GRU' ? [1, 0, 2] : Array.from({ length: G }, (_, i) => i);
+  // the gate blocks and their order from the cell's rule (the first rule taking this Keras class)
+  const rule = Object.values(CELL_RULES).find((r) => 'className' in r.keras && r.keras.className === kind);
+  if (!rule || !('className' in rule.keras)) fail(`layer ${name}: ${kind} is not a recurrent layer this library reads`);
+  const G = rule.gates.length;
+  const order = rule.keras.order;
   const D = bidirectional ? 2 : 1;
   const state: Record<string, Tensor> = {};
   let resetAfter: boolean | undefined;
