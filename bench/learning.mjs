@@ -8,6 +8,8 @@
 //                overfits: plain, zoneout 0.1, recurrent dropout 0.25; best and final validation
 //   stateful     moby-charlm's LSTM on contiguous windows with the state carried (truncated BPTT),
 //                against random windows; validation both from zero states and carrying the state
+//   speed        moby-charlm's training tokens/s for each kind, back to back in one process (the
+//                learning runs' own figures include validation and move with the machine's load)
 //
 //   node bench/learning.mjs [--only moby,adding,regularise,stateful] [--kinds lstm,gru,...]
 //                           [--steps 3000] [--out results.jsonl]
@@ -24,7 +26,7 @@ const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) =>
   if (a.startsWith('--')) acc.push([a.slice(2), all[i + 1] && !all[i + 1].startsWith('--') ? all[i + 1] : 'true']);
   return acc;
 }, []));
-const ONLY = (args.only ?? 'moby,adding,regularise,stateful').split(',');
+const ONLY = (args.only ?? 'moby,adding,regularise,stateful,speed').split(',');
 const KINDS = (args.kinds ?? 'lstm,gru,layernorm_lstm,peephole_lstm,mingru,minlstm').split(',');
 const STEPS = Number(args.steps ?? 3000);
 const report = (r) => {
@@ -140,4 +142,27 @@ if (ONLY.includes('regularise')) {
 if (ONLY.includes('stateful')) {
   report({ ...charlm('random windows', { kind: 'lstm' }), task: 'moby-charlm-stateful' });
   report({ ...charlm('stateful (carried state)', { kind: 'lstm' }, { stateful: true }), task: 'moby-charlm-stateful' });
+}
+
+if (ONLY.includes('speed')) {
+  for (const kind of KINDS) {
+    manualSeed(1);
+    const model = new SequenceModel({ embedding: { numEmbeddings: V, embeddingDim: 64 }, rnn: { kind, inputSize: 64, hiddenSize: 256 }, head: { outFeatures: V } });
+    const optimizer = new Adam(model.parameters(), { lr: 2e-3 });
+    const rng = new Generator(2);
+    const step = () => {
+      const { x, y } = randomWindows(train, T, B, rng);
+      optimizer.zeroGrad();
+      crossEntropy(model.forward(x)[0].reshape([T * B, V]), y).backward();
+      optimizer.step();
+    };
+    for (let i = 0; i < 3; i++) step();
+    const t0 = performance.now();
+    let n = 0;
+    while (performance.now() - t0 < Number(args.seconds ?? 8) * 1000) {
+      step();
+      n++;
+    }
+    report({ task: 'moby-charlm-speed', name: kind, tokensPerSecond: Math.round((n * T * B) / ((performance.now() - t0) / 1000)) });
+  }
 }
