@@ -15,7 +15,7 @@ export { registerBackend, referenceBackend } from './backend/index.js';
 export type {
   Backend, BackendImplementation, BackendExtensions, CoreKernels, SequenceKernels, OptimizerKernels, GenerationKernels, FloatDType, AdamScalars, RecurrentNeeds,
   RecurrentStepper, StepperExtras, StepResult, GenerateResult, LayerAbove, UnaryOp, BinaryOp, RecurrentKind, RecurrentDims, RecurrentWeights, RecurrentCache,
-  RecurrentForwardResult, RecurrentGrads, CellKind,
+  RecurrentForwardResult, RecurrentGrads, CellKind, CtcKernels, CtcBatch,
 } from './backend/index.js';
 export {
   noGrad, isGradEnabled, gradcheck, concat, stack, linear, matmul, softmax, logSoftmax,

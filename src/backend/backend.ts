@@ -299,11 +299,42 @@ export interface GenerationKernels {
   recurrentStepper(dims: RecurrentDims, w: RecurrentWeights, extras?: StepperExtras): RecurrentStepper;
 }
 
+/**
+ * A batch for CTC: log-probabilities (T, N, C) and, for each sample n, its labels
+ * targets[offsets[n] .. offsets[n] + targetLengths[n]) (none of them the blank) and its
+ * inputLengths[n] <= T valid steps. Every value checked by the caller.
+ */
+export interface CtcBatch {
+  logProbs: FloatArray;
+  T: number;
+  N: number;
+  C: number;
+  targets: Int32Array;
+  offsets: Int32Array;
+  targetLengths: Int32Array;
+  inputLengths: Int32Array;
+  blank: number;
+}
+
+/** Connectionist temporal classification. */
+export interface CtcKernels {
+  /** Whether these kernels run a batch of this element type. */
+  supports(dtype: FloatDType): boolean;
+  /**
+   * Each sample's negative log-likelihood (Infinity where no alignment exists) and, when `grad`
+   * (T, N, C, zeroed, of logProbs' type) is given, the gradient of each sample's own value with
+   * respect to its log-probabilities: minus the probability that an alignment emits c at t,
+   * for t below the input length; zero elsewhere and for a sample with no alignment.
+   */
+  ctc(batch: CtcBatch, grad: FloatArray | null): Float64Array;
+}
+
 /** The optional extensions a backend may implement; the reference's kernels stand in for the rest. */
 export interface BackendExtensions {
   sequence: SequenceKernels;
   optimizer: OptimizerKernels;
   generation: GenerationKernels;
+  ctc: CtcKernels;
 }
 
 /**
@@ -326,6 +357,7 @@ export interface Backend extends CoreKernels {
   recurrentBackward: SequenceKernels['recurrentBackward'];
   adamStep: OptimizerKernels['adamStep'];
   recurrentStepper: GenerationKernels['recurrentStepper'];
+  ctc: CtcKernels['ctc'];
   /** The extensions this backend runs itself. */
   readonly extensions: readonly (keyof BackendExtensions)[];
 }
@@ -338,14 +370,15 @@ const dtypeOf = (a: FloatArray): FloatDType => (a instanceof Float64Array ? 'flo
  * no reference, `impl` must have every extension (it is the reference).
  */
 export function resolveBackend<B extends BackendImplementation>(impl: B, reference: Backend | null): Backend & Omit<B, keyof BackendExtensions> {
-  const extensions = (['sequence', 'optimizer', 'generation'] as const).filter((e) => impl[e] !== undefined);
+  const all = ['sequence', 'optimizer', 'generation', 'ctc'] as const;
+  const extensions = all.filter((e) => impl[e] !== undefined);
   const fallback = (what: keyof BackendExtensions): Backend => {
     if (!reference) throw new Error(`resolveBackend: '${impl.name}' has no ${what} kernels and no reference backend stands in for them`);
     return reference;
   };
-  if (!reference) for (const e of ['sequence', 'optimizer', 'generation'] as const) if (!impl[e]) fallback(e);
-  const { sequence: seq, optimizer: opt, generation: gen } = impl;
-  const { sequence: _s, optimizer: _o, generation: _g, ...rest } = impl;
+  if (!reference) for (const e of all) if (!impl[e]) fallback(e);
+  const { sequence: seq, optimizer: opt, generation: gen, ctc: ctcKernels } = impl;
+  const { sequence: _s, optimizer: _o, generation: _g, ctc: _c, ...rest } = impl;
   return {
     ...rest,
     extensions,
@@ -359,6 +392,9 @@ export function resolveBackend<B extends BackendImplementation>(impl: B, referen
     recurrentStepper: (dims, w, extras) => (gen && gen.supports(dims, dtypeOf(w.wih))
       ? gen.recurrentStepper(dims, w, extras)
       : fallback('generation').recurrentStepper(dims, w, extras)),
+    ctc: (batch, grad) => (ctcKernels && ctcKernels.supports(dtypeOf(batch.logProbs))
+      ? ctcKernels.ctc(batch, grad)
+      : fallback('ctc').ctc(batch, grad)),
   } as Backend & Omit<B, keyof BackendExtensions>;
 }
 

@@ -12,3 +12,4 @@ export {
 export { crossEntropy, nllLoss, mseLoss, bceWithLogits, type ClassLossOptions, type BceOptions, type Reduction } from './losses.js';
 export { SequenceModel, SequenceStepper, type SequenceModelConfig, type RecurrentConfig, type SequenceState } from './sequence-model.js';
 export { Sequential, type SequentialStep } from './sequential.js';
+export { ctcLoss, ctcGreedyDecode, ctcBeamSearch, ctcBeamHypotheses, type CtcLossOptions, type CtcDecodeOptions, type CtcBeamOptions, type CtcHypothesis, type Lengths } from './ctc.js';

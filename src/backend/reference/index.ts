@@ -6,6 +6,7 @@ import { sumTo, broadcastTo, permute, softmax, softmaxBackward, logSoftmaxNllBac
 import { CELL_RULES } from '../cells.js';
 import { ALL_RECURRENT_GRADS, type RecurrentForwardResult, type RecurrentGrads, type RecurrentNeeds } from '../backend.js';
 import { adamStep } from './optim.js';
+import { ctc } from './ctc.js';
 
 /** A zeroed array of n elements of a's type. */
 const like = (a: FloatArray, n: number): FloatArray => (a instanceof Float64Array ? new Float64Array(n) : new Float32Array(n));
@@ -87,4 +88,5 @@ export const referenceBackend = resolveBackend({
   sequence: { supports: () => true, recurrentForward, recurrentBackward },
   optimizer: { adamStep },
   generation: { supports: () => true, recurrentStepper },
+  ctc: { supports: () => true, ctc },
 }, null);

