@@ -2,7 +2,7 @@
 //   node bench/ours.mjs WORKLOAD [SECONDS]   -> one JSON line
 import {
   LSTM, GRU, RNN, MinGRU, LayerNormLSTM, Linear, SequenceModel, sampleLogits, crossEntropy, mseLoss, Adam, randn, randint, manualSeed, Generator,
-  backendInfo,
+  backendInfo, ctcLoss, tensor,
 } from '../dist/index.js';
 import { measure } from './measure.mjs';
 
@@ -78,10 +78,27 @@ function gen() {
   };
 }
 
+// CTC loss and its gradient through a log-softmax, as a recognizer's training step computes them
+// (the logits stand for a network's output): T=100, N=32, C=30, targets of 10-30 labels
+function ctc() {
+  const T = 100, N = 32, C = 30;
+  const rng = new Generator(3);
+  const logits = randn([T, N, C], { requiresGrad: true });
+  const lengths = Array.from({ length: N }, () => 10 + rng.int(21));
+  const targets = tensor(Int32Array.from({ length: N * 30 }, () => 1 + rng.int(C - 1)), [N, 30]);
+  const inputLengths = new Array(N).fill(T);
+  return {
+    unit: 'sequences/s', perStep: N, step() {
+      logits.grad = null;
+      ctcLoss(logits.logSoftmax(2), targets, inputLengths, lengths).backward();
+    },
+  };
+}
+
 const workloads = {
   'lstm-lm': () => lm('lstm', 256), 'gru-lm': () => lm('gru', 256), 'rnn-lm': () => lm('rnn', 256),
   'lstm-big': () => lm('lstm', 512, 2), 'lstm-ts': ts, 'lstm-gen': gen,
-  'mingru-lm': () => lm('mingru', 256), 'lnlstm-lm': () => lm('layernorm_lstm', 256),
+  'mingru-lm': () => lm('mingru', 256), 'lnlstm-lm': () => lm('layernorm_lstm', 256), ctc,
 };
 if (!workloads[name]) {
   console.error(`ours.mjs: unknown workload '${name}' (${Object.keys(workloads).join(', ')})`);

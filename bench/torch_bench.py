@@ -122,8 +122,21 @@ def main():
                 state["tok"] = torch.multinomial(p, 1)
         return step, 1, "tokens/s"
 
+    def ctc():
+        T, N, C = 100, 32, 30
+        g = torch.Generator().manual_seed(3)
+        logits = torch.randn(T, N, C, requires_grad=True)
+        lengths = torch.randint(10, 31, (N,), generator=g)
+        targets = torch.randint(1, C, (N, 30), generator=g)
+        input_lengths = torch.full((N,), T, dtype=torch.long)
+
+        def step():
+            logits.grad = None
+            nn.functional.ctc_loss(logits.log_softmax(2), targets, input_lengths, lengths).backward()
+        return step, N, "sequences/s"
+
     workloads = {"lstm-lm": lambda: lm("lstm", 256), "gru-lm": lambda: lm("gru", 256), "rnn-lm": lambda: lm("rnn", 256),
-                 "lstm-big": lambda: lm("lstm", 512, 2), "lstm-ts": ts, "lstm-gen": gen, "mingru-lm": mingru_lm}
+                 "lstm-big": lambda: lm("lstm", 512, 2), "lstm-ts": ts, "lstm-gen": gen, "mingru-lm": mingru_lm, "ctc": ctc}
     if name not in workloads:
         return
     step, per, unit = workloads[name]()

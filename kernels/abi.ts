@@ -145,6 +145,19 @@ export const enum Ctrl {
   COUNT = 32,
 }
 
+/** The argument block of ctcLoss (kernels/ctc.ts). */
+export const enum Ctc {
+  /** logProbs (T, N, C) float32 */
+  T, N, C, LP,
+  /** the labels (int32), each sample's first label's index in them, its label count, its valid steps (int32 N each); the blank */
+  TARGETS, OFFSETS, TLEN, ILEN, BLANK,
+  /** out: each sample's negative log-likelihood (float64 N; NaN: recompute it in log space), and the gradient (T, N, C) float32, or 0 */
+  NLL, GRAD,
+  /** each thread's workspace and its bytes; threads */
+  WS, WSB, NTH,
+  COUNT,
+}
+
 /** Slot i of an argument block (or field i of a record), as the kernels read it. */
 // @ts-ignore: decorator
 @inline export function arg(block: usize, i: i32): i32 {

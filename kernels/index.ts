@@ -11,6 +11,7 @@ export { recurrentGenerate } from './generate';
 export { setMayWait } from './barrier';
 export { minScanForward, minScanBackward } from './minscan';
 export { variantForward, variantBackward, variantAccFloats } from './variants';
+export { ctcLoss, ctcWorkspaceBytes } from './ctc';
 // the gate math of one batch row, exported for the same reason as the tiles
 export { lstmRowForward, gruRowForward, rnnRowForward, lstmRowBackward, gruRowBackward, rnnRowBackward } from './gates';
 import { gemmShare, gemmWorkspaceBytes, packBShare } from './gemm';

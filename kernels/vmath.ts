@@ -78,3 +78,32 @@
   const half = f32x4.splat(0.5);
   return madd(half, vtanhGate(f32x4.mul(x, half)), half);
 }
+
+/**
+ * exp of two float64 lanes to about 1e-15 relative (range reduction by ln 2 in two parts, then
+ * the Taylor series to degree 11 on |r| <= ln 2 / 2), for x <= 0: below -708 (and -Infinity)
+ * it is 0, so a probability of zero stays zero.
+ */
+// @ts-ignore: decorator
+@inline export function vexp64neg(a: v128): v128 {
+  const x = f64x2.pmax(a, f64x2.splat(-708.0));
+  const fx = f64x2.floor(f64x2.add(f64x2.mul(x, f64x2.splat(1.4426950408889634)), f64x2.splat(0.5)));
+  let r = f64x2.sub(x, f64x2.mul(fx, f64x2.splat(6.93147180369123816490e-01)));
+  r = f64x2.sub(r, f64x2.mul(fx, f64x2.splat(1.90821492927058770002e-10)));
+  let p = f64x2.splat(2.505210838544172e-8); // 1/11!
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(2.755731922398589e-7));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(2.755731922398589e-6));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(2.48015873015873e-5));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(1.984126984126984e-4));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(1.388888888888889e-3));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(8.333333333333333e-3));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(4.1666666666666664e-2));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(0.16666666666666666));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(0.5));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(1.0));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(1.0));
+  // 2^fx from the bits of fx + 1023 + 1.5 * 2^52 (0x4338000000000000 + fx + 1023)
+  const biased = f64x2.add(fx, f64x2.splat(6755399441056767.0));
+  const scale = i64x2.shl(i64x2.sub(biased, i64x2.splat(0x4338000000000000)), 52);
+  return v128.and(f64x2.mul(p, scale), f64x2.gt(a, f64x2.splat(-708.0)));
+}

@@ -160,6 +160,52 @@ for (const name of listBackends().filter((b) => b !== 'reference')) {
       }
     });
 
+    it('CTC: losses and gradients over odd sizes, repeats, empty and impossible targets, and logits that leave float64 range', () => {
+      setBackend(name);
+      const be = getBackend();
+      const cases: [number, number, number, number][] = [[1, 1, 2, 1], [100, 32, 30, 1], [60, 5, 11, 300], [7, 9, 3, 1], [13, 3, 31, 50], [2, 4, 2, 1]];
+      for (let c = 0; c < 14; c++) cases.push([1 + rng.int(40), 1 + rng.int(9), 2 + rng.int(30), pick([1, 3, 20, 400])]);
+      for (const [T, N, C, scale] of cases) {
+        // log-softmaxed random logits; a large scale makes some alignments tens of thousands of nats apart
+        const logits = rand(T * N * C, scale);
+        const logProbs = new Float32Array(T * N * C);
+        referenceBackend.softmax(logits, T * N, C, 1, logProbs, true);
+        const blank = rng.int(C);
+        const inputLengths = Int32Array.from({ length: N }, () => rng.int(T + 1));
+        inputLengths[0] = T;
+        const targetLengths = Int32Array.from({ length: N }, (_, n) => rng.int(Math.min(T, 30) + (n === 1 ? 3 : 1)));
+        const offsets = new Int32Array(N);
+        const labels: number[] = [];
+        for (let n = 0; n < N; n++) {
+          offsets[n] = labels.length;
+          for (let k = 0; k < targetLengths[n]!; k++) {
+            // repeats are common: a blank must come between them
+            const prev = labels[labels.length - 1];
+            let v = k > 0 && rng.random() < 0.3 ? prev! : rng.int(C - 1);
+            if (v >= blank && !(k > 0 && v === prev)) v++;
+            labels.push(C === 1 ? 0 : v);
+          }
+        }
+        if (C < 2) continue;
+        const batch = { logProbs, T, N, C, targets: Int32Array.from(labels), offsets, targetLengths, inputLengths, blank };
+        const redone = wasmControls()?.ctcRecomputed() ?? 0;
+        for (const withGrad of [true, false]) {
+          const g = withGrad ? new Float32Array(T * N * C) : null;
+          const gr = withGrad ? new Float32Array(T * N * C) : null;
+          const nll = be.ctc(batch, g);
+          const nllr = referenceBackend.ctc(batch, gr);
+          const label = `ctc T=${T} N=${N} C=${C} scale=${scale} blank=${blank} lengths ${inputLengths} / ${targetLengths}`;
+          for (let n = 0; n < N; n++) {
+            if (nllr[n] === Infinity) assert.equal(nll[n], Infinity, `${label} sample ${n}`);
+            else assert.ok(Math.abs(nll[n]! - nllr[n]!) <= 1e-9 * (1 + Math.abs(nllr[n]!)), `${label} sample ${n}: ${nll[n]} against ${nllr[n]}`);
+          }
+          if (g) assertClose(g, gr!, `${label} gradient`, 2e-7, 1e-6);
+        }
+        // ordinary logits stay in the kernel; only trellises tens of thousands of nats wide go back to log space
+        if (scale === 1 && name === 'wasm') assert.equal(wasmControls()!.ctcRecomputed(), redone, `ctc T=${T} N=${N} C=${C}: samples recomputed`);
+      }
+    });
+
     // every kind of cell, whichever kernels a backend runs it on
     const kinds = Object.keys(CELL_RULES) as RecurrentKind[];
     const grid: RecurrentDims[] = [];

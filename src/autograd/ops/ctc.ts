@@ -1,6 +1,7 @@
 import { Tensor } from '../../tensor/tensor.js';
 import { needsGrad, result } from '../engine.js';
 import { alloc, be, floatData, floatType } from './util.js';
+import type { FloatArray } from '../../tensor/dtype.js';
 import type { Reduction } from './loss.js';
 
 /** A CTC batch as `ctcLossOp` takes it, every value checked (see `ctcLoss` in nn). */
@@ -42,16 +43,19 @@ export function ctcLossOp(logProbs: Tensor, a: CtcArguments, who: string): Tenso
   }
   return result(who, out, shape, [logProbs], (g) => {
     if (!grad) throw new Error(`${who}: backward through a loss computed without gradients`);
-    const gd = g.data;
-    const d = alloc(dtype, logProbs.shape);
-    for (let n = 0; n < N; n++) {
-      const scale = (a.reduction === 'none' ? gd[n]! : gd[0]!) * weight[n]!;
-      if (scale === 0) continue;
-      for (let t = 0; t < T; t++) {
-        const row = (t * N + n) * C;
-        for (let c = 0; c < C; c++) d[row + c] = grad[row + c]! * scale;
-      }
-    }
-    return [new Tensor(d, logProbs.shape)];
+    const scales = new Float64Array(N);
+    for (let n = 0; n < N; n++) scales[n] = (a.reduction === 'none' ? g.data[n]! : g.data[0]!) * weight[n]!;
+    return [new Tensor(scaleSamples(grad, scales, T * N, C), logProbs.shape)];
   });
+}
+
+/** out[r, c] = grad[r, c] * scales[r % N] over rows r of (T * N, C): each sample's gradient times its weight. */
+function scaleSamples(grad: FloatArray, scales: Float64Array, rows: number, C: number): FloatArray {
+  const out = grad instanceof Float64Array ? new Float64Array(grad.length) : new Float32Array(grad.length);
+  const N = scales.length;
+  for (let r = 0, i = 0; r < rows; r++) {
+    const scale = scales[r % N]!;
+    for (let end = i + C; i < end; i++) out[i] = grad[i]! * scale;
+  }
+  return out;
 }

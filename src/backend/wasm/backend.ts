@@ -1,7 +1,7 @@
 /**
  * The `wasm` backend: float32 matrix products and whole-sequence recurrent kernels in
  * WebAssembly SIMD (kernels/), in parts: the core tensor kernels (core.ts), the sequence kernels
- * (sequence.ts), steppers and generation (stepper.ts), the optimizer step (optim.ts), over one
+ * (sequence.ts), steppers and generation (stepper.ts), the optimizer step (optim.ts), CTC (ctc.ts), over one
  * shared context (context.ts). Float64, and what a part does not run, take the reference
  * backend, which every kernel here must match.
  */
@@ -14,6 +14,7 @@ import { coreKernels } from './core.js';
 import { sequenceKernels } from './sequence.js';
 import { generationKernels } from './stepper.js';
 import { optimizerKernels } from './optim.js';
+import { ctcKernels } from './ctc.js';
 
 export type { KernelExports } from './context.js';
 
@@ -39,6 +40,8 @@ export interface WasmBackendControls {
   injectPoolFailure(tid: number): void;
   /** Tests: the multiply-adds per step from which the sequence kernels use threads; returns the old value. */
   setSequenceMinStepWork(macs: number): number;
+  /** Tests: how many CTC samples left float64's range in the kernel and were computed again in log space. */
+  ctcRecomputed(): number;
 }
 
 /**
@@ -49,6 +52,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
   maxMemoryBytes = 2 ** 31): Backend & WasmBackendControls {
   const ctx = new WasmContext(k, memory, heapStart, pool, ctrl, name, maxMemoryBytes);
   const { caches, packed, chooser } = ctx;
+  const ctc = ctcKernels(ctx);
   const backend = resolveBackend({
     name,
     // the core kernels without a wasm version are the reference's
@@ -57,6 +61,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     sequence: sequenceKernels(ctx),
     optimizer: optimizerKernels(ctx),
     generation: generationKernels(ctx),
+    ctc,
   }, ref);
   return {
     ...backend,
@@ -81,6 +86,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
       if (!pool) throw new Error('wasm backend: no thread pool');
       pool.injectFailure(tid);
     },
+    ctcRecomputed: () => ctc.recomputed(),
     setSequenceMinStepWork: (macs: number) => {
       const old = ctx.sequenceMinStepWork;
       ctx.sequenceMinStepWork = macs;
