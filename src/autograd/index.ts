@@ -1,6 +1,6 @@
 import { installTensorOps } from '../tensor/tensor.js';
 import { backward } from './engine.js';
-import { add, sub, mul, div, pow, neg, exp, log, tanh, sigmoid, relu, sqrt, abs, cast, clone, detach } from './ops/elementwise.js';
+import { add, sub, mul, div, pow, neg, exp, log, tanh, sigmoid, relu, sqrt, abs, cast, clone, detach, maskedFill } from './ops/elementwise.js';
 import { matmul } from './ops/linalg.js';
 import { sum, mean, max, argmax } from './ops/reduce.js';
 import { reshape, transpose, permute, squeeze, unsqueeze, expand, slice, gather, indexSelect } from './ops/shape.js';
@@ -9,12 +9,12 @@ import { softmax, logSoftmax } from './ops/activation.js';
 installTensorOps({
   add, sub, mul, div, pow, neg, exp, log, tanh, sigmoid, relu, sqrt, abs, matmul, sum, mean, max, argmax,
   reshape, transpose, permute, squeeze, unsqueeze, expand, slice, gather, indexSelect, softmax, logSoftmax,
-  cast, clone, detach, backward,
+  cast, clone, detach, maskedFill, backward,
 });
 
 export { noGrad, isGradEnabled, needsGrad, record, result, backward } from './engine.js';
 export type { BackwardRule } from './engine.js';
-export { add, sub, mul, div, pow, neg, exp, log, tanh, sigmoid, relu, sqrt, abs, cast, clone, detach } from './ops/elementwise.js';
+export { add, sub, mul, div, pow, neg, exp, log, tanh, sigmoid, relu, sqrt, abs, cast, clone, detach, maskedFill } from './ops/elementwise.js';
 export { matmul, linear } from './ops/linalg.js';
 export { sum, mean, max, argmax } from './ops/reduce.js';
 export { reshape, transpose, permute, squeeze, unsqueeze, expand, slice, concat, stack, gather, indexSelect, embeddingLookup } from './ops/shape.js';

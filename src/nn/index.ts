@@ -13,3 +13,4 @@ export { crossEntropy, nllLoss, mseLoss, bceWithLogits, type ClassLossOptions, t
 export { SequenceModel, SequenceStepper, type SequenceModelConfig, type RecurrentConfig, type SequenceState } from './sequence-model.js';
 export { Sequential, type SequentialStep } from './sequential.js';
 export { ctcLoss, ctcGreedyDecode, ctcBeamSearch, ctcBeamHypotheses, type CtcLossOptions, type CtcDecodeOptions, type CtcBeamOptions, type CtcHypothesis, type Lengths } from './ctc.js';
+export { MultiheadAttention, BahdanauAttention, type MultiheadAttentionOptions, type MultiheadAttentionForwardOptions, type BahdanauAttentionOptions } from './attention.js';

@@ -59,6 +59,7 @@ export interface TensorOps {
   gather(a: Tensor, dim: number, index: Tensor): Tensor;
   indexSelect(a: Tensor, dim: number, index: Tensor): Tensor;
   softmax(a: Tensor, dim: number): Tensor;
+  maskedFill(a: Tensor, mask: Tensor, value: number): Tensor;
   logSoftmax(a: Tensor, dim: number): Tensor;
   cast(a: Tensor, dtype: DType): Tensor;
   clone(a: Tensor): Tensor;
@@ -219,6 +220,8 @@ export class Tensor {
   /** `torch.index_select`, with an index of any shape (its shape replaces dimension `dim`). */
   indexSelect(dim: number, index: Tensor): Tensor { return op().indexSelect(this, dim, index); }
   softmax(dim: number): Tensor { return op().softmax(this, dim); }
+  /** This tensor with `value` where `mask` (0/1, broadcast to this shape) is 1, as PyTorch's `masked_fill`. */
+  maskedFill(mask: Tensor, value: number): Tensor { return op().maskedFill(this, mask, value); }
   logSoftmax(dim: number): Tensor { return op().logSoftmax(this, dim); }
   /** Converts to another dtype (differentiable between float types). */
   to(dtype: DType): Tensor { return op().cast(this, dtype); }

@@ -1,7 +1,7 @@
 /** Float64 finite-difference checks of CTC, the attentions and a small Seq2Seq, on every backend. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tensor, tensor, randn, gradcheck, manualSeed, ctcLoss, listBackends, setBackend } from 'recurrent';
+import { Tensor, tensor, randn, gradcheck, manualSeed, ctcLoss, listBackends, setBackend, MultiheadAttention, BahdanauAttention, maskedFill } from 'recurrent';
 
 const ints = (values: number[], shape: number[]): Tensor => tensor(Int32Array.from(values), shape);
 const f64 = (shape: number[]): Tensor => randn(shape, { dtype: 'float64', requiresGrad: true });
@@ -18,6 +18,31 @@ const cases: [string, () => [(...xs: Tensor[]) => Tensor, Tensor[]]][] = [
   }],
   ['ctcLoss sum with zeroInfinity and an impossible sample', () =>
     [(x) => ctcLoss(x.logSoftmax(2), ints([1, 1, 2, 2, 1, 0], [2, 3]), [3, 5], [3, 2], { reduction: 'sum', zeroInfinity: true }), [f64([5, 2, 4])]]],
+  ['maskedFill (broadcast mask)', () => {
+    const r = randn([3, 4], { dtype: 'float64' });
+    return [(x) => maskedFill(x, ints([1, 0, 0, 1], [4]), 2.5).mul(r).sum(), [f64([3, 4])]];
+  }],
+  ['MultiheadAttention: every parameter and input, both masks, per-head weights', () => {
+    const m = new MultiheadAttention({ embedDim: 6, numHeads: 3, kdim: 5, vdim: 4, batchFirst: true }).to('float64');
+    const kpm = ints([0, 0, 1, 0, 0, 0], [2, 3]);
+    const am = ints([0, 1, 0, 0, 0, 1], [2, 3]);
+    const r1 = randn([2, 2, 6], { dtype: 'float64' });
+    const r2 = randn([2, 3, 2, 3], { dtype: 'float64' });
+    return [(q, k, v) => {
+      const [out, w] = m.forward(q, k, v, { keyPaddingMask: kpm, attnMask: am, averageAttnWeights: false });
+      return out.mul(r1).sum().add(w!.mul(r2).sum());
+    }, [f64([2, 2, 6]), f64([2, 3, 5]), f64([2, 3, 4]), ...m.parameters()]];
+  }],
+  ['BahdanauAttention: every parameter, query and keys, with a mask', () => {
+    const m = new BahdanauAttention({ hiddenSize: 4 }).to('float64');
+    const mask = ints([0, 0, 1, 0, 0, 0], [2, 3]);
+    const r1 = randn([2, 1, 4], { dtype: 'float64' });
+    const r2 = randn([2, 1, 3], { dtype: 'float64' });
+    return [(q, k) => {
+      const [ctx, w] = m.forward(q, k, mask);
+      return ctx.mul(r1).sum().add(w.mul(r2).sum());
+    }, [f64([2, 1, 4]), f64([2, 3, 4]), ...m.parameters()]];
+  }],
 ];
 
 for (const be of listBackends()) {

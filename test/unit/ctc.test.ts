@@ -145,3 +145,26 @@ describe('CTC decoders', () => {
     assertThrowsMatching(() => ctcGreedyDecode(fromProbs(q), [2]), /inputLengths\[0\] must be a whole number in \[0, 1\]/);
   });
 });
+
+describe('attention: bad input', () => {
+  it('MultiheadAttention refuses sizes, shapes and masks that do not fit, naming them', async () => {
+    const { MultiheadAttention, BahdanauAttention } = await import('recurrent');
+    assertThrowsMatching(() => new MultiheadAttention({ embedDim: 10, numHeads: 3 }), /embedDim \(10\) must be divisible by numHeads \(3\)/);
+    assertThrowsMatching(() => new MultiheadAttention({ embedDim: 8, numHeads: 0 }), /numHeads must be a positive integer/);
+    assertThrowsMatching(() => new MultiheadAttention({ embedDim: 8, numHeads: 2, dropout: 1 }), /dropout must be below 1/);
+    const m = new MultiheadAttention({ embedDim: 8, numHeads: 2 });
+    const q = randn([4, 3, 8]), k = randn([5, 3, 8]);
+    assertThrowsMatching(() => m.forward(q, k, k, { keyPaddingMask: ints(new Array(15).fill(0), [5, 3]) }), /keyPaddingMask must have shape \[3, 5\], got \[5, 3\]/);
+    assertThrowsMatching(() => m.forward(q, k, k, { attnMask: ints(new Array(20).fill(0), [5, 4]) }), /attnMask must have shape \[4, 5\] or \[6, 4, 5\], got \[5, 4\]/);
+    assertThrowsMatching(() => m.forward(q, k, k, { keyPaddingMask: ints(new Array(15).fill(2), [3, 5]) }), /keyPaddingMask must hold only 0 and 1.*got 2/);
+    assertThrowsMatching(() => m.forward(q, k, k, { keyPaddingMask: ints([...new Array(5).fill(1), ...new Array(10).fill(0)], [3, 5]) }), /leave query 0 of sample 0 no key to attend to/);
+    assertThrowsMatching(() => m.forward(q, randn([5, 2, 8]), randn([5, 2, 8])), /one batch size/);
+    assertThrowsMatching(() => m.forward(q, k, randn([6, 3, 8])), /key and value must have one length/);
+    assertThrowsMatching(() => m.forward(randn([4, 3, 7]), k, k), /query must be \(len, N, features\) with 8 features, got \[4, 3, 7\]/);
+    const b = new BahdanauAttention({ hiddenSize: 4 });
+    assertThrowsMatching(() => b.forward(randn([2, 1, 4]), randn([2, 3, 4]), ints([0, 0, 0], [1, 3])), /mask must have shape \[2, 3\], got \[1, 3\]/);
+    assertThrowsMatching(() => b.forward(randn([2, 2, 4]), randn([2, 3, 4])), /query must be a floating-point Tensor \(N, 1, H\) = \[2, 1, 4\], got \[2, 2, 4\]/);
+    assertThrowsMatching(() => b.forward(randn([2, 1, 4]), randn([2, 3, 5])), /keys must be .* H = 4/);
+    assertThrowsMatching(() => b.forward(randn([2, 1, 4]), randn([2, 3, 4]), ints([1, 1, 1, 0, 0, 0], [2, 3])), /leave sample 0 no key/);
+  });
+});

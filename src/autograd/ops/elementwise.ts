@@ -98,3 +98,37 @@ export function detach(a: Tensor): Tensor {
   return new Tensor(a.data, a.shape);
 }
 
+
+/**
+ * x with `value` wherever `mask` (broadcast to x's shape) is nonzero, as PyTorch's
+ * `masked_fill`; the gradient passes to x where the mask is zero. `mask` holds 0/1 (int32, or
+ * a float tensor of zeros and ones).
+ */
+export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
+  const who = 'maskedFill';
+  if (!(mask instanceof Tensor)) throw new Error(`${who}: mask must be a Tensor of 0/1 values`);
+  if (typeof value !== 'number') throw new Error(`${who}: value must be a number, got ${typeof value}`);
+  if (x.dtype === 'int32') throw new Error(`${who}: input must be a floating-point tensor, got int32`);
+  const shape = broadcastShapes(x.shape, mask.shape, who);
+  if (shape.length !== x.ndim || shape.some((s, i) => s !== x.shape[i])) {
+    throw new Error(`${who}: mask of shape [${mask.shape.join(', ')}] does not broadcast to the input's [${x.shape.join(', ')}]`);
+  }
+  const m = new Float32Array(mask.size);
+  for (let i = 0; i < mask.size; i++) {
+    const v = mask.data[i]!;
+    if (v !== 0 && v !== 1) throw new Error(`${who}: mask must hold only 0 and 1 (1 = fill), got ${v} at element ${i}`);
+    m[i] = v;
+  }
+  const full = new Float32Array(x.size);
+  be().broadcastTo(m, [...new Array<number>(x.ndim - mask.ndim).fill(1), ...mask.shape], full, x.shape);
+  const dtype = floatType(x);
+  const out = alloc(dtype, x.shape);
+  const xd = floatData(x, dtype);
+  for (let i = 0; i < out.length; i++) out[i] = full[i] ? value : xd[i]!;
+  return result(who, out, x.shape, [x], (g) => {
+    const d = alloc(dtype, x.shape);
+    const gd = floatData(g, dtype);
+    for (let i = 0; i < d.length; i++) d[i] = full[i] ? 0 : gd[i]!;
+    return [new Tensor(d, x.shape)];
+  });
+}
