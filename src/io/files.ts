@@ -8,9 +8,10 @@
  * Temporary files are named `<file>.tmp-<pid>-<random>`; the next write to the same file removes
  * those a killed process left behind (their process is gone).
  */
-import { loadModel, saveModel, type LoadedModel } from './model-file.js';
+import { loadModel, saveModel, loadSeq2Seq, saveSeq2Seq, modelClassOfFile, type LoadedModel, type LoadedSeq2Seq, type ModelClass } from './model-file.js';
 import { exportOnnx, type OnnxExportOptions } from './onnx.js';
 import type { SequenceModel } from '../nn/sequence-model.js';
+import type { Seq2Seq } from '../nn/seq2seq.js';
 
 interface Stats {
   isFile(): boolean;
@@ -187,16 +188,45 @@ export function saveModelFile(path: string, model: SequenceModel, extras: Record
   writeFileAtomic(path, saveModel(model, extras));
 }
 
-/** Loads a model file from `path`. */
-export function loadModelFile(path: string): LoadedModel {
-  let bytes: Uint8Array;
+/** The bytes of the file at `path`, or an error naming it. */
+function readModelBytes(path: string, who: string): Uint8Array {
   try {
-    bytes = node('loadModelFile').f.readFileSync(path);
+    return node(who).f.readFileSync(path);
   } catch (e) {
-    throw new Error(`loadModelFile: cannot read ${path}: ${(e as Error).message}`);
+    throw new Error(`${who}: cannot read ${path}: ${(e as Error).message}`);
   }
+}
+
+/** Loads a model file holding a SequenceModel from `path`. */
+export function loadModelFile(path: string): LoadedModel {
+  const bytes = readModelBytes(path, 'loadModelFile');
   try {
     return loadModel(bytes);
+  } catch (e) {
+    throw new Error(`${path}: ${(e as Error).message}`);
+  }
+}
+
+/** Saves a Seq2Seq model file to `path` atomically. */
+export function saveSeq2SeqFile(path: string, model: Seq2Seq, extras: Record<string, unknown> = {}): void {
+  writeFileAtomic(path, saveSeq2Seq(model, extras));
+}
+
+/** Loads a model file holding a Seq2Seq from `path`. */
+export function loadSeq2SeqFile(path: string): LoadedSeq2Seq {
+  const bytes = readModelBytes(path, 'loadSeq2SeqFile');
+  try {
+    return loadSeq2Seq(bytes);
+  } catch (e) {
+    throw new Error(`${path}: ${(e as Error).message}`);
+  }
+}
+
+/** The class of model in the file at `path`. */
+export function modelClassOfPath(path: string): ModelClass {
+  const bytes = readModelBytes(path, 'modelClassOfPath');
+  try {
+    return modelClassOfFile(bytes);
   } catch (e) {
     throw new Error(`${path}: ${(e as Error).message}`);
   }

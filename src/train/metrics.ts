@@ -53,3 +53,18 @@ export function confusionMatrix(pred: ArrayLike<number>, actual: ArrayLike<numbe
   }
   return m;
 }
+
+/** Levenshtein distance between two sequences of tokens (insertions, deletions and substitutions each cost 1). */
+export function editDistance(a: ArrayLike<number | string>, b: ArrayLike<number | string>): number {
+  if (a.length < b.length) [a, b] = [b, a];
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  let cur = new Array<number>(b.length + 1);
+  for (let i = 1; i <= a.length; i++) {
+    cur[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    [prev, cur] = [cur, prev];
+  }
+  return prev[b.length]!;
+}

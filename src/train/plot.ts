@@ -1,6 +1,6 @@
 /**
  * Plots as SVG, drawn by Vega-Lite (loaded when first needed): line charts of losses and of
- * series against forecasts.
+ * series against forecasts, heatmaps of attention weights and alignments.
  */
 export interface LinePoint {
   series: string;
@@ -34,6 +34,52 @@ export async function lineChartSvg(points: readonly LinePoint[], o: LineChartOpt
       y: { field: 'y', type: 'quantitative' as const, title: o.yTitle, scale: o.logY ? { type: 'log' as const } : { zero: false } },
       color: { field: 'series', type: 'nominal' as const, title: null, legend: { orient: 'top' as const } },
     },
+  };
+  const view = new vega.View(vega.parse(compile(spec as never).spec), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  return svg;
+}
+
+/** One cell of a heatmap: its panel (one small chart per panel), column, row and value. */
+export interface HeatCell {
+  panel: string;
+  x: string;
+  y: string;
+  value: number;
+}
+
+/** Options of `heatmapSvg`. */
+export interface HeatmapOptions {
+  title: string;
+  xTitle: string;
+  yTitle: string;
+  /** Panels side by side before wrapping (default 2). */
+  columns?: number;
+}
+
+/** An SVG of heatmaps, one panel per distinct `panel` (attention weights, alignments), rows and columns in the order given. */
+export async function heatmapSvg(cells: readonly HeatCell[], o: HeatmapOptions): Promise<string> {
+  const vega = await import('vega');
+  const { compile } = await import('vega-lite');
+  // one chart per panel, concatenated (each with its own rows and columns)
+  const panels = [...new Set(cells.map((c) => c.panel))];
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: o.title,
+    columns: o.columns ?? 2,
+    concat: panels.map((p) => ({
+      title: p,
+      data: { values: cells.filter((c) => c.panel === p).map((c) => ({ ...c })) },
+      width: { step: 16 },
+      height: { step: 16 },
+      mark: 'rect',
+      encoding: {
+        x: { field: 'x', type: 'ordinal', title: o.xTitle, sort: null },
+        y: { field: 'y', type: 'ordinal', title: o.yTitle, sort: null },
+        color: { field: 'value', type: 'quantitative', scale: { scheme: 'blues', domain: [0, 1] }, title: 'weight' },
+      },
+    })),
   };
   const view = new vega.View(vega.parse(compile(spec as never).spec), { renderer: 'none' });
   const svg = await view.toSVG();

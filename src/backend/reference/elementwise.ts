@@ -1,7 +1,7 @@
 import type { FloatArray } from '../../tensor/dtype.js';
-import { type Shape, broadcastStrides, shapeEquals } from '../../tensor/shape.js';
+import { type Shape, broadcastStrides, shapeEquals, stridesOf } from '../../tensor/shape.js';
 import type { BinaryOp, UnaryOp } from '../backend.js';
-import { stridedOffsets } from './layout.js';
+import { stridedRuns } from './layout.js';
 
 export function sigmoid(v: number): number {
   return 1 / (1 + Math.exp(-v));
@@ -69,8 +69,15 @@ export function binary(op: BinaryOp, a: FloatArray, aShape: Shape, b: FloatArray
     for (let i = 0; i < n; i++) out[i] = apply(op, s, b[i]!);
     return;
   }
-  // general case: each operand read through its broadcast strides
-  const ia = stridedOffsets(outShape, broadcastStrides(aShape, outShape));
-  const ib = stridedOffsets(outShape, broadcastStrides(bShape, outShape));
-  for (let i = 0; i < n; i++) out[i] = apply(op, a[ia[i]!]!, b[ib[i]!]!);
+  // general case: each operand read through its broadcast strides, a run at a time
+  const { outer: [oo, ao, bo], n: run, inner: [, as, bs] } = stridedRuns(outShape, [stridesOf(outShape), broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape)]);
+  for (let r = 0; r < oo!.length; r++) {
+    const o0 = oo![r]!, a0 = ao![r]!, b0 = bo![r]!;
+    switch (op) {
+      case 'add': for (let j = 0; j < run; j++) out[o0 + j] = a[a0 + j * as!]! + b[b0 + j * bs!]!; break;
+      case 'sub': for (let j = 0; j < run; j++) out[o0 + j] = a[a0 + j * as!]! - b[b0 + j * bs!]!; break;
+      case 'mul': for (let j = 0; j < run; j++) out[o0 + j] = a[a0 + j * as!]! * b[b0 + j * bs!]!; break;
+      case 'div': for (let j = 0; j < run; j++) out[o0 + j] = a[a0 + j * as!]! / b[b0 + j * bs!]!; break;
+    }
+  }
 }

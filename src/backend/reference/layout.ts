@@ -26,6 +26,28 @@ export function stridedOffsets(shape: Shape, strides: readonly number[]): Int32A
   return out;
 }
 
+/**
+ * A strided walk over `shape` in runs: adjacent dimensions that every operand reads
+ * contiguously with respect to each other are merged, the innermost merged dimension is a run
+ * of `n` elements read with each operand's `inner` stride, and `outer[k]` holds operand k's
+ * offset at the start of each run. Broadcasts and permutations then cost one offset per run
+ * rather than per element.
+ */
+export function stridedRuns(shape: Shape, strides: readonly (readonly number[])[]): { outer: Int32Array[]; n: number; inner: number[] } {
+  const dims = shape.map((d, i) => ({ d, s: strides.map((st) => st[i]!) })).filter((x) => x.d !== 1);
+  if (dims.length === 0) return { outer: strides.map(() => Int32Array.of(0)), n: 1, inner: strides.map(() => 0) };
+  const merged = [dims[dims.length - 1]!];
+  for (let i = dims.length - 2; i >= 0; i--) {
+    const cur = merged[0]!;
+    const next = dims[i]!;
+    if (next.s.every((s, k) => s === cur.s[k]! * cur.d)) merged[0] = { d: next.d * cur.d, s: cur.s };
+    else merged.unshift(next);
+  }
+  const last = merged[merged.length - 1]!;
+  const outerShape = merged.slice(0, -1).map((m) => m.d);
+  return { outer: strides.map((_, k) => stridedOffsets(outerShape, merged.slice(0, -1).map((m) => m.s[k]!))), n: last.d, inner: last.s };
+}
+
 /** Sums x (xShape) into out (outShape: same rank, 1 on summed dimensions), in double precision. */
 export function sumTo(x: FloatArray, xShape: Shape, out: FloatArray, outShape: Shape): void {
   // common case (bias gradients): summing leading dimensions into a trailing row
@@ -36,23 +58,33 @@ export function sumTo(x: FloatArray, xShape: Shape, out: FloatArray, outShape: S
     for (let j = 0; j < n; j++) out[j] = accRow[j]!;
     return;
   }
-  const to = stridedOffsets(xShape, broadcastStrides(outShape, xShape));
+  const { outer: [xo, to], n: run, inner: [, ts] } = stridedRuns(xShape, [stridesOf(xShape), broadcastStrides(outShape, xShape)]);
   const acc = new Float64Array(out.length);
-  for (let i = 0; i < x.length; i++) acc[to[i]!] += x[i]!;
+  for (let r = 0; r < to!.length; r++) {
+    const x0 = xo![r]!, t0 = to![r]!;
+    for (let j = 0; j < run; j++) acc[t0 + j * ts!] += x[x0 + j]!;
+  }
   for (let i = 0; i < out.length; i++) out[i] = acc[i]!;
 }
 
 /** Repeats x (xShape, same rank as outShape) along its size-1 dimensions. */
 export function broadcastTo(x: FloatArray, xShape: Shape, out: FloatArray, outShape: Shape): void {
-  const from = stridedOffsets(outShape, broadcastStrides(xShape, outShape));
-  for (let i = 0; i < out.length; i++) out[i] = x[from[i]!]!;
+  const { outer: [oo, xo], n: run, inner: [, xs] } = stridedRuns(outShape, [stridesOf(outShape), broadcastStrides(xShape, outShape)]);
+  for (let r = 0; r < oo!.length; r++) {
+    const o0 = oo![r]!, x0 = xo![r]!;
+    for (let j = 0; j < run; j++) out[o0 + j] = x[x0 + j * xs!]!;
+  }
 }
 
 /** out = x with dimensions reordered (out dim i = x dim perm[i]). */
 export function permute(x: FloatArray, shape: Shape, perm: readonly number[], out: FloatArray): void {
   const xs = stridesOf(shape);
-  const from = stridedOffsets(perm.map((p) => shape[p]!), perm.map((p) => xs[p]!));
-  for (let i = 0; i < out.length; i++) out[i] = x[from[i]!]!;
+  const outShape = perm.map((p) => shape[p]!);
+  const { outer: [oo, xo], n: run, inner: [, step] } = stridedRuns(outShape, [stridesOf(outShape), perm.map((p) => xs[p]!)]);
+  for (let r = 0; r < oo!.length; r++) {
+    const o0 = oo![r]!, x0 = xo![r]!;
+    for (let j = 0; j < run; j++) out[o0 + j] = x[x0 + j * step!]!;
+  }
 }
 
 /** Softmax or log-softmax over the middle axis of x viewed as (outer, n, inner), max-shifted. */

@@ -1,0 +1,15 @@
+import { Seq2Seq, Adam, crossEntropy, randint, manualSeed, tensor } from 'recurrent';
+manualSeed(1);
+const S = 12, T = 12, N = 64;
+const m = new Seq2Seq({ sourceVocab: 30, sourceEmbedding: 64, targetVocab: 45, targetEmbedding: 64, encoder: { kind: 'gru', hiddenSize: 128, bidirectional: true }, decoder: { kind: 'gru', hiddenSize: 256 }, outputContext: false, bos: 1, eos: 2, pad: 0 });
+const opt = new Adam(m.parameters(), { lr: 1e-3 });
+const src = randint(3, 30, [S, N], { dtype: 'int32' });
+const tin = randint(3, 45, [T, N], { dtype: 'int32' });
+const tout = randint(3, 45, [T, N], { dtype: 'int32' });
+const step = () => { opt.zeroGrad(); crossEntropy(m.forward(src, tin).reshape([-1, 45]), tout.reshape([-1]), { ignoreIndex: 0 }).backward(); opt.step(); };
+for (let i = 0; i < 5; i++) step();
+const t0 = performance.now();
+const n = Number(process.argv[2] ?? 50);
+for (let i = 0; i < n; i++) step();
+const ms = (performance.now() - t0) / n;
+console.log(`${ms.toFixed(1)} ms/step, ${(T * N / ms * 1000).toFixed(0)} target tokens/s`);
