@@ -2,7 +2,7 @@
 //   node bench/ours.mjs WORKLOAD [SECONDS]   -> one JSON line
 import {
   LSTM, GRU, RNN, MinGRU, LayerNormLSTM, Linear, SequenceModel, sampleLogits, crossEntropy, mseLoss, Adam, randn, randint, manualSeed, Generator,
-  backendInfo, ctcLoss, tensor,
+  backendInfo, ctcLoss, tensor, Seq2Seq,
 } from '../dist/index.js';
 import { measure } from './measure.mjs';
 
@@ -95,10 +95,32 @@ function ctc() {
   };
 }
 
+// BENCHMARKS.md's seq2seq: vocabularies 30 and 45, embeddings 64, a bidirectional GRU encoder
+// (128 each way), Bahdanau attention, a GRU decoder (256) fed [embedding, context], Linear(256, 45);
+// source and target length 12, batch 64, teacher forcing, Adam; target tokens/s
+function seq2seq() {
+  const S = 12, T = 12, N = 64;
+  const model = new Seq2Seq({
+    sourceVocab: 30, sourceEmbedding: 64, targetVocab: 45, targetEmbedding: 64, encoder: { kind: 'gru', hiddenSize: 128, bidirectional: true },
+    decoder: { kind: 'gru', hiddenSize: 256 }, attention: 'bahdanau', outputContext: false, bos: 1, eos: 2, pad: 0,
+  });
+  const opt = new Adam(model.parameters(), { lr: 1e-3 });
+  const src = randint(3, 30, [S, N], { dtype: 'int32' });
+  const tin = randint(3, 45, [T, N], { dtype: 'int32' });
+  const tout = randint(3, 45, [T, N], { dtype: 'int32' });
+  return {
+    unit: 'tokens/s', perStep: T * N, step() {
+      opt.zeroGrad();
+      crossEntropy(model.forward(src, tin).reshape([T * N, 45]), tout.reshape([T * N]), { ignoreIndex: 0 }).backward();
+      opt.step();
+    },
+  };
+}
+
 const workloads = {
   'lstm-lm': () => lm('lstm', 256), 'gru-lm': () => lm('gru', 256), 'rnn-lm': () => lm('rnn', 256),
   'lstm-big': () => lm('lstm', 512, 2), 'lstm-ts': ts, 'lstm-gen': gen,
-  'mingru-lm': () => lm('mingru', 256), 'lnlstm-lm': () => lm('layernorm_lstm', 256), ctc,
+  'mingru-lm': () => lm('mingru', 256), 'lnlstm-lm': () => lm('layernorm_lstm', 256), ctc, seq2seq,
 };
 if (!workloads[name]) {
   console.error(`ours.mjs: unknown workload '${name}' (${Object.keys(workloads).join(', ')})`);

@@ -21,7 +21,7 @@ const opt = (f, d) => (argv.includes(f) ? argv[argv.indexOf(f) + 1] : d);
 const json = flag('--json');
 const seconds = Number(opt('--seconds', '4'));
 const rounds = Math.max(1, Math.floor(Number(opt('--rounds', '1'))) || 1);
-const all = ['lstm-lm', 'gru-lm', 'rnn-lm', 'lstm-big', 'lstm-ts', 'lstm-gen', 'mingru-lm', 'lnlstm-lm', 'ctc'];
+const all = ['lstm-lm', 'gru-lm', 'rnn-lm', 'lstm-big', 'lstm-ts', 'lstm-gen', 'mingru-lm', 'lnlstm-lm', 'ctc', 'seq2seq'];
 const only = opt('--only', all.join(',')).split(',');
 const log = (...a) => { if (!json) console.error(...a); };
 

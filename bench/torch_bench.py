@@ -135,8 +135,49 @@ def main():
             nn.functional.ctc_loss(logits.log_softmax(2), targets, input_lengths, lengths).backward()
         return step, N, "sequences/s"
 
+    def seq2seq():
+        # the translation tutorial's model with BENCHMARKS.md's sizes: keys projected once per batch
+        S, T, N, Vs, Vt, E, He, Hd = 12, 12, 64, 30, 45, 64, 128, 256
+
+        class Model(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.src_emb, self.tgt_emb = nn.Embedding(Vs, E), nn.Embedding(Vt, E)
+                self.encoder = nn.GRU(E, He, bidirectional=True)
+                self.Wa, self.Ua, self.Va = nn.Linear(Hd, Hd), nn.Linear(Hd, Hd), nn.Linear(Hd, 1)
+                self.decoder = nn.GRU(E + 2 * He, Hd)
+                self.out = nn.Linear(Hd, Vt)
+
+            def forward(self, src, tin):
+                enc, h = self.encoder(self.src_emb(src))
+                keys = enc.transpose(0, 1)  # (N, S, 2He)
+                uk = self.Ua(keys)
+                h = torch.cat([h[0], h[1]], 1).unsqueeze(0)  # (1, N, Hd)
+                logits = []
+                for t in range(tin.shape[0]):
+                    q = h[0].unsqueeze(1)
+                    scores = self.Va(torch.tanh(self.Wa(q) + uk)).squeeze(2).unsqueeze(1)
+                    w = torch.softmax(scores, -1)
+                    ctx = torch.bmm(w, keys)
+                    x = torch.cat([self.tgt_emb(tin[t]).unsqueeze(1), ctx], 2).transpose(0, 1)
+                    out, h = self.decoder(x, h)
+                    logits.append(self.out(out))
+                return torch.cat(logits, 0)
+
+        model = Model()
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        src = torch.randint(3, Vs, (S, N))
+        tin, tout = torch.randint(3, Vt, (T, N)), torch.randint(3, Vt, (T, N))
+
+        def step():
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(model(src, tin).reshape(T * N, Vt), tout.reshape(T * N), ignore_index=0)
+            loss.backward()
+            opt.step()
+        return step, T * N, "tokens/s"
+
     workloads = {"lstm-lm": lambda: lm("lstm", 256), "gru-lm": lambda: lm("gru", 256), "rnn-lm": lambda: lm("rnn", 256),
-                 "lstm-big": lambda: lm("lstm", 512, 2), "lstm-ts": ts, "lstm-gen": gen, "mingru-lm": mingru_lm, "ctc": ctc}
+                 "lstm-big": lambda: lm("lstm", 512, 2), "lstm-ts": ts, "lstm-gen": gen, "mingru-lm": mingru_lm, "ctc": ctc, "seq2seq": seq2seq}
     if name not in workloads:
         return
     step, per, unit = workloads[name]()

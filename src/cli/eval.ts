@@ -5,14 +5,17 @@
  * forecaster's backtest against the naive and seasonal-naive forecasts.
  */
 import { parseArgs } from 'node:util';
-import { loadModelFile } from '../io/files.js';
+import { loadModelFile, modelClassOfPath } from '../io/files.js';
+import { readPairs } from '../data/pairs.js';
+import { readFileSync } from 'node:fs';
 import { CharVocabulary } from '../data/vocab.js';
-import { UsageError, intOpt } from './args.js';
+import { UsageError, intOpt, intIn } from './args.js';
 import { checkInput } from './paths.js';
 import { reportResult } from './run.js';
 import { readText, textLoss } from './text.js';
 import { readLabelledFile, loadClassifier, encodeText, evaluateClassifier } from './classify.js';
 import { readSeries, backtest, noBacktestReason, parseWhere, type SeriesExtras } from './series.js';
+import { loadTranslator, evaluateTranslator } from './seq2seq.js';
 
 export const EVAL_USAGE = `Usage: recurrent eval --model MODEL --data FILE [options] [--json]
 
@@ -26,6 +29,9 @@ Evaluates a model file on a data file, by what the model was trained for:
                     after --start (default: the window), against naive and seasonal naive
                               [--horizon H, 1-10000, default the training one; --season S,
                                1-100000; --start N, 0-1e9; --where COL=VALUE, default the model's]
+  seq2seq models    token error rate (edit distance over the targets' length) and sequence
+                    error rate over the pairs of a TSV file (source TAB target)
+                              [--beam K, 1-100, default 1: greedy]
 
 The result goes to stdout: a line of text, or with --json one JSON line.
 `;
@@ -35,7 +41,7 @@ export async function evaluate(args: string[]): Promise<void> {
     args, strict: true, options: {
       model: { type: 'string' }, data: { type: 'string' }, 'seq-len': { type: 'string' }, format: { type: 'string' }, 'text-column': { type: 'string' },
       'label-column': { type: 'string' }, horizon: { type: 'string' }, season: { type: 'string' }, start: { type: 'string' }, where: { type: 'string', multiple: true },
-      json: { type: 'boolean' }, help: { type: 'boolean' },
+      beam: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -44,9 +50,20 @@ export async function evaluate(args: string[]): Promise<void> {
   }
   for (const k of ['model', 'data'] as const) if (!values[k]) throw new UsageError(`eval: --${k} is required\n\n${EVAL_USAGE}`);
   checkInput(values.model!, 'model file');
-  const { model, extras } = loadModelFile(values.model!);
   let result: Record<string, unknown>;
   let human: string;
+  if (modelClassOfPath(values.model!) === 'Seq2Seq') {
+    const { model, source, target } = loadTranslator(values.model!);
+    checkInput(values.data!, 'data file');
+    const pairs = readPairs(readFileSync(values.data!, 'utf8'), values.data);
+    const beam = intIn(values.beam, 'beam', 1, 1, 100);
+    const r = evaluateTranslator(model, source, target, pairs, beam);
+    result = { task: 'seq2seq', token_error_rate: r.tokenErrorRate, sequence_error_rate: r.sequenceErrorRate, pairs: pairs.length, beam };
+    human = `${values.data}: token error rate ${(100 * r.tokenErrorRate).toFixed(2)}%, sequence error rate ${(100 * r.sequenceErrorRate).toFixed(2)}% on ${pairs.length} pairs${beam > 1 ? ` (beam ${beam})` : ''}`;
+    reportResult(values.json, human, result);
+    return;
+  }
+  const { model, extras } = loadModelFile(values.model!);
   if (extras['task'] === 'text') {
     const T = intOpt(values['seq-len'], 'seq-len', typeof extras['seqLen'] === 'number' ? extras['seqLen'] : 64, 'seqLen');
     const text = readText(values.data!);

@@ -16,6 +16,7 @@ import { reportResult } from './run.js';
 import { trainSeries, forecast } from './series.js';
 import { trainClassify, classify } from './classify.js';
 import { evaluate } from './eval.js';
+import { trainSeq2Seq, translate } from './seq2seq.js';
 
 const USAGE = `recurrent ${VERSION}: recurrent neural networks for JavaScript
 
@@ -30,7 +31,9 @@ Commands:
   train classify --data FILE --text-column A --label-column B --out MODEL
                                               train a text classifier (CSV or JSON lines)
   classify --model MODEL --text "..."         classify texts with it
-  eval --model MODEL --data FILE              a model's loss, accuracy or backtest on a file
+  train seq2seq --data PAIRS.tsv --out MODEL  train an encoder-decoder with attention on pairs
+  translate --model MODEL --text "..."        translate (or transcribe) texts with it [--beam K]
+  eval --model MODEL --data FILE              a model's loss, accuracy, error rates or backtest on a file
   export onnx --model MODEL --out FILE.onnx   export a model file to ONNX (opset 14)
 
 Options:
@@ -93,7 +96,8 @@ async function main(argv: string[]): Promise<number> {
       if (rest[0] === 'text') trainText(rest.slice(1));
       else if (rest[0] === 'series') await trainSeries(rest.slice(1));
       else if (rest[0] === 'classify') await trainClassify(rest.slice(1));
-      else throw new UsageError(`train: unknown kind '${rest[0] ?? ''}' (supported: text, series, classify)`);
+      else if (rest[0] === 'seq2seq') trainSeq2Seq(rest.slice(1));
+      else throw new UsageError(`train: unknown kind '${rest[0] ?? ''}' (supported: text, series, classify, seq2seq)`);
       return 0;
     }
     if (cmd === 'generate') {
@@ -102,6 +106,10 @@ async function main(argv: string[]): Promise<number> {
     }
     if (cmd === 'classify') {
       classify(rest);
+      return 0;
+    }
+    if (cmd === 'translate') {
+      translate(rest);
       return 0;
     }
     if (cmd === 'eval') {
