@@ -52,6 +52,7 @@ describe('README', () => {
     assert.match(output('fromTfjs('), /\[ 1, 1 \]/);
     assert.match(output('{ lengths }'), /^\[ 6, 3, 10 \] \[ 4, 3, 5 \] 0 \[ 6, 3, 5 \] true$/m);
     assert.match(output('new ContiguousWindows('), /^62 0\.0\d$/m);
+    assert.match(output('ctcGreedyDecode(logits'), /^true \[ 50, 2, 11 \] 2\n\[ 3, 2, 20 \] 3$/m);
   });
 });
 
@@ -67,6 +68,25 @@ describe('examples', () => {
     const g = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli', 'index.js'), 'generate', '--model', out, '--prompt', 'Call', '--length', '20', '--seed', '1'], { encoding: 'utf8' });
     assert.equal(g.status, 0, g.stderr);
     assert.ok(g.stdout.startsWith('Call'));
+  });
+  it('the pronunciation example (g2p) trains a Seq2Seq on CMUdict, reports WER and PER, and draws the attention', () => {
+    const svg = join(ROOT, 'build', 'g2p-test.svg');
+    const r = spawnSync(process.execPath, [join(ROOT, 'examples', 'g2p.mjs'), '--words', '400', '--epochs', '1', '--beam', '2', '--plot', svg, '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as { wer: number; per: number; test_words: number; seconds: number; wer_beam: number };
+    assert.equal(res.test_words, 20);
+    for (const k of ['wer', 'per', 'wer_beam'] as const) assert.ok(res[k] >= 0 && res[k] <= 1.5, `${k} ${res[k]}`);
+    assert.ok(readFileSync(svg, 'utf8').startsWith('<svg'));
+  });
+  it('the digit-strings example trains a CTC reader and reports label error rate and line accuracy', () => {
+    const svg = join(ROOT, 'build', 'digits-test.svg');
+    const r = spawnSync(process.execPath, [join(ROOT, 'examples', 'digits-ctc.mjs'), '--steps', '4', '--hidden', '8', '--test-lines', '20', '--plot', svg, '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as { label_error_rate: number; line_accuracy: number; test_lines: number; steps: number };
+    assert.equal(res.test_lines, 20);
+    assert.equal(res.steps, 4);
+    assert.ok(res.label_error_rate >= 0 && res.line_accuracy >= 0 && res.line_accuracy <= 1);
+    assert.ok(readFileSync(svg, 'utf8').startsWith('<svg'));
   });
   it('the adding problem example runs for RNN, LSTM and GRU and draws its plot', () => {
     const svg = join(ROOT, 'build', 'adding-test.svg');
