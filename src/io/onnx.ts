@@ -1,47 +1,16 @@
 /**
  * ONNX export of a SequenceModel: Embedding -> RNN / LSTM / GRU (any layers, directions) ->
- * Linear, with ONNX's RNN, LSTM and GRU operators. Gate blocks are reordered (PyTorch LSTM
- * i,f,g,o -> ONNX i,o,f,c; GRU r,z,n -> z,r,h with linear_before_reset = 1), the batch and the
+ * Linear, with ONNX's RNN, LSTM and GRU operators (see onnx-graph.ts). The batch and the
  * sequence length are symbolic, the final states are outputs (hN, cN), and the initial states
  * zeros (PyTorch's default) or, with `initialStates`, graph inputs h0, c0 (for a caller that
  * carries the state from call to call), as torch.onnx.export makes them inputs only when given.
- * Encoded with protobufjs's code
- * generated from onnx.proto (the onnx-proto package), loaded when first needed so the rest of
- * the library has no dependency on it.
  *
- * Legend: T steps, B batch, I input, H hidden, D directions, L layers, G gates, O outputs.
+ * Legend: T steps, B batch, I input, H hidden, D directions, L layers, O outputs.
  */
-import type { Tensor } from '../tensor/tensor.js';
 import type { SequenceModel } from '../nn/sequence-model.js';
-import { layerParamName } from '../nn/rnn.js';
-import { VERSION } from '../version.js';
-
-type OnnxModule = typeof import('onnx-proto');
-type Onnx = OnnxModule['onnx'];
-
-const OPSET = 14;
-const FLOAT = 1;
-const INT32 = 6;
-const INT64 = 7;
-
-interface Builder {
-  nodes: unknown[];
-  inits: unknown[];
-  n: number;
-}
-
-function f32Bytes(values: ArrayLike<number>): Uint8Array {
-  const a = Float32Array.from(values);
-  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-}
-
-/** Reorders the G row blocks of a (G*H, ...) PyTorch weight into ONNX's gate order. */
-function reorder(data: ArrayLike<number>, blocks: number, order: readonly number[]): number[] {
-  const rows = data.length / blocks;
-  const out: number[] = [];
-  for (const b of order) for (let i = 0; i < rows; i++) out.push(data[b * rows + i]!);
-  return out;
-}
+import { GraphBuilder, loadOnnx, onnxRefusal, INT32, FLOAT } from './onnx-graph.js';
+import { Seq2Seq } from '../nn/seq2seq.js';
+import { BahdanauAttention, MultiheadAttention } from '../nn/attention.js';
 
 /** Options of `exportOnnx`. */
 export interface OnnxExportOptions {
@@ -58,167 +27,158 @@ export async function exportOnnx(model: SequenceModel, options: OnnxExportOption
   if (options === null || typeof options !== 'object') throw new Error(`${who}: options must be an object, got ${String(options)}`);
   const withStates = options.initialStates ?? false;
   if (typeof withStates !== 'boolean') throw new Error(`${who}: initialStates must be true or false, got ${String(withStates)}`);
-  const pkg = ((await import('onnx-proto')) as unknown as { default?: OnnxModule } & OnnxModule);
-  const onnx: Onnx = (pkg.default ?? pkg).onnx;
+  const b = new GraphBuilder(await loadOnnx(), new Map(model.namedParameters()), who);
   const rnn = model.rnn;
-  if (rnn.projSize > 0) {
-    throw new Error(`${who}: LSTM projections (projSize ${rnn.projSize}) have no ONNX operator; export a model without projSize`);
-  }
-  if (rnn.zoneout > 0) {
-    throw new Error(`${who}: a layer trained with zoneout (${rnn.zoneout}) evaluates as p * previous + (1 - p) * new state, which ONNX's recurrent operators cannot express`);
-  }
-  // the cell's rule says which operator takes it, in what gate order, or why none does
-  const mapping = rnn.rule.onnx;
-  if ('refused' in mapping) throw new Error(`${who}: a ${rnn.rule.layer} cannot be exported to ONNX: ${mapping.refused}`);
-  const kind = mapping.op;
-  const G = rnn.rule.gates.length;
-  const order = mapping.order;
-  // Keras's variants: ONNX's HardSigmoid has Keras's alpha 0.2 and beta 0.5; reset before the product is linear_before_reset 0
-  const hard = rnn.variant.gateActivation === 'hard_sigmoid';
+  const kind = (rnn.rule.onnx as { op?: string }).op;
   const H = rnn.hiddenSize;
   const D = rnn.numDirections;
   const L = rnn.numLayers;
-  const b: Builder = { nodes: [], inits: [], n: 0 };
-  const fresh = (base: string): string => `${base}_${b.n++}`;
-  const attr = (name: string, v: number | string | number[] | string[]): unknown => {
-    if (typeof v === 'number') return { name, type: onnx.AttributeProto.AttributeType.INT, i: v };
-    if (typeof v === 'string') return { name, type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode(v) };
-    if (typeof v[0] === 'string') return { name, type: onnx.AttributeProto.AttributeType.STRINGS, strings: (v as string[]).map((s) => new TextEncoder().encode(s)) };
-    return { name, type: onnx.AttributeProto.AttributeType.INTS, ints: v as number[] };
-  };
-  const node = (op: string, inputs: string[], outputs: string[], attrs: unknown[] = []): void => {
-    b.nodes.push({ opType: op, input: inputs, output: outputs, name: fresh(op), attribute: attrs });
-  };
-  const floatInit = (name: string, dims: number[], values: ArrayLike<number>): string => {
-    b.inits.push({ name, dims, dataType: FLOAT, rawData: f32Bytes(values) });
-    return name;
-  };
-  const int64Init = (name: string, values: number[]): string => {
-    const a = BigInt64Array.from(values.map((v) => BigInt(v)));
-    b.inits.push({ name, dims: [values.length], dataType: INT64, rawData: new Uint8Array(a.buffer) });
-    return name;
-  };
-  const params = new Map(model.namedParameters());
-  const p = (name: string): Tensor => {
-    const t = params.get(name);
-    if (!t) throw new Error(`${who}: the model has no parameter '${name}'`);
-    return t;
-  };
 
   // input: token ids (T, B) or features (T, B, I); batch-first layouts transposed to time-first
   const inputName = 'input';
   const time = rnn.batchFirst ? ['batch', 'seq'] : ['seq', 'batch'];
   let x = inputName;
-  if (rnn.batchFirst) {
-    const t = fresh('time_first');
-    node('Transpose', [x], [t], [attr('perm', model.embedding ? [1, 0] : [1, 0, 2])]);
-    x = t;
-  }
+  if (rnn.batchFirst) x = b.op('Transpose', [x], 'time_first', [b.attr('perm', model.embedding ? [1, 0] : [1, 0, 2])]);
   if (model.embedding) {
     const e = model.embedding;
-    const w = floatInit('embedding.weight', [e.numEmbeddings, e.embeddingDim], p('embedding.weight').data);
-    const out = fresh('embedded');
-    node('Gather', [w, x], [out], [attr('axis', 0)]);
-    x = out;
+    x = b.op('Gather', [b.floatInit('embedding.weight', [e.numEmbeddings, e.embeddingDim], b.param('embedding.weight').data), x], 'embedded', [b.attr('axis', 0)]);
   }
-  const hN: string[] = [];
-  const cN: string[] = [];
-  for (let l = 0; l < L; l++) {
-    const I = l === 0 ? rnn.inputSize : D * H;
-    const dirs = Array.from({ length: D }, (_, d) => `_l${l}${d === 1 ? '_reverse' : ''}`);
-    const W = floatInit(`W_l${l}`, [D, G * H, I], dirs.flatMap((s) => reorder(p(`rnn.weight_ih${s}`).data, G, order)));
-    const R = floatInit(`R_l${l}`, [D, G * H, H], dirs.flatMap((s) => reorder(p(`rnn.weight_hh${s}`).data, G, order)));
-    const B = rnn.bias
-      ? floatInit(`B_l${l}`, [D, 2 * G * H], dirs.flatMap((s) => [...reorder(p(`rnn.bias_ih${s}`).data, G, order), ...reorder(p(`rnn.bias_hh${s}`).data, G, order)]))
-      : '';
-    // peepholes: ONNX's P (D, 3H), blocks i, o, f, from the parameters of the rule's roles
-    const nameOf = (role: string): string => rnn.rule.params.find((q) => q.role === role)!.name;
-    const P = mapping.peepholes
-      ? floatInit(`P_l${l}`, [D, 3 * H], Array.from({ length: D }, (_, d) => mapping.peepholes!.flatMap((role) => Array.from(p(`rnn.${layerParamName(nameOf(role), l, d)}`).data))).flat())
-      : null;
-    const range = (name: string): string => {
-      if (!withStates) return ''; // an omitted optional input: zeros
-      const out = fresh(`${name}_l${l}`);
-      node('Slice', [name, int64Init(fresh('starts'), [l * D]), int64Init(fresh('ends'), [(l + 1) * D]), int64Init(fresh('axes'), [0])], [out]);
-      return out;
-    };
-    const h0 = range('h0');
-    const c0 = rnn.rule.cell ? range('c0') : null;
-    const Y = fresh(`Y_l${l}`);
-    const Yh = fresh(`Yh_l${l}`);
-    const Yc = kind === 'LSTM' ? fresh(`Yc_l${l}`) : null;
-    const attrs = [attr('hidden_size', H), attr('direction', D === 2 ? 'bidirectional' : 'forward')];
-    if (kind === 'GRU') attrs.push(attr('linear_before_reset', rnn.variant.resetAfter === false ? 0 : 1));
-    if (kind === 'RNN') attrs.push(attr('activations', Array.from({ length: D }, () => mapping.activation ?? 'Tanh')));
-    else if (hard) attrs.push(attr('activations', Array.from({ length: D }, () => (kind === 'LSTM' ? ['HardSigmoid', 'Tanh', 'Tanh'] : ['HardSigmoid', 'Tanh'])).flat()));
-    // optional inputs left out are '' (ONNX's rule), trailing ones dropped
-    const optional = [B, '', h0, kind === 'LSTM' ? c0 ?? '' : '', P ?? ''];
-    while (optional.length && optional[optional.length - 1] === '') optional.pop();
-    node(kind, [x, W, R, ...optional], [Y, Yh, ...(Yc ? [Yc] : [])], attrs);
-    hN.push(Yh);
-    if (Yc) cN.push(Yc);
-    // Y (T, D, B, H) -> (T, B, D, H) -> (T, B, D*H)
-    const tr = fresh(`Yt_l${l}`);
-    node('Transpose', [Y], [tr], [attr('perm', [0, 2, 1, 3])]);
-    const seq = fresh(`seq_l${l}`);
-    node('Reshape', [tr, int64Init(fresh('shape'), [0, 0, -1])], [seq]);
-    x = seq;
-  }
-  const concatOrSelf = (names: string[], out: string): void => {
-    if (names.length === 1) node('Identity', names, [out]);
-    else node('Concat', names, [out], [attr('axis', 0)]);
-  };
-  concatOrSelf(hN, 'hN');
-  if (kind === 'LSTM') concatOrSelf(cN, 'cN');
+  // each layer's initial states: slices of the inputs h0 (c0), or zeros (an omitted input)
+  const range = (name: string) => (l: number): string => (withStates
+    ? b.op('Slice', [name, b.int64Init(b.fresh('starts'), [l * D]), b.int64Init(b.fresh('ends'), [(l + 1) * D]), b.int64Init(b.fresh('axes'), [0])], `${name}_l${l}`)
+    : '');
+  const { seq, hN, cN } = b.recurrent(rnn, 'rnn', x, { h0: range('h0'), c0: range('c0') });
+  x = seq;
+  b.concat0(hN, 'hN');
+  if (kind === 'LSTM') b.concat0(cN, 'cN');
 
   // the head on every step, the last step or the mean over steps
   let feat = x;
   if (model.output === 'last') {
-    feat = fresh('last');
-    node('Gather', [x, int64Init(fresh('last_index'), [-1])], [feat], [attr('axis', 0)]);
-    const sq = fresh('last_step');
-    node('Squeeze', [feat, int64Init(fresh('squeeze_axes'), [0])], [sq]);
-    feat = sq;
+    feat = b.op('Gather', [x, b.int64Init(b.fresh('last_index'), [-1])], 'last', [b.attr('axis', 0)]);
+    feat = b.op('Squeeze', [feat, b.int64Init(b.fresh('squeeze_axes'), [0])], 'last_step');
   } else if (model.output === 'mean') {
-    feat = fresh('mean');
-    node('ReduceMean', [x], [feat], [attr('axes', [0]), attr('keepdims', 0)]);
+    feat = b.op('ReduceMean', [x], 'mean', [b.attr('axes', [0]), b.attr('keepdims', 0)]);
   }
-  const head = model.head;
-  const Wt = new Float32Array(head.inFeatures * head.outFeatures); // (in, out): MatMul's right operand
-  const hw = p('head.weight').data;
-  for (let o = 0; o < head.outFeatures; o++) for (let i = 0; i < head.inFeatures; i++) Wt[i * head.outFeatures + o] = hw[o * head.inFeatures + i]!;
-  const mm = fresh('head_mm');
-  node('MatMul', [feat, floatInit('head.weight_t', [head.inFeatures, head.outFeatures], Wt)], [mm]);
-  let out = mm;
-  if (head.bias) {
-    out = fresh('head_out');
-    node('Add', [mm, floatInit('head.bias', [head.outFeatures], p('head.bias').data)], [out]);
-  }
-  if (model.output === 'sequence' && rnn.batchFirst) {
-    const bf = fresh('batch_first');
-    node('Transpose', [out], [bf], [attr('perm', [1, 0, 2])]);
-    out = bf;
-  }
-  node('Identity', [out], ['output']);
+  let out = b.linear(feat, model.head, 'head');
+  if (model.output === 'sequence' && rnn.batchFirst) out = b.op('Transpose', [out], 'batch_first', [b.attr('perm', [1, 0, 2])]);
+  b.node('Identity', [out], ['output']);
 
-  const dim = (d: string | number): unknown => (typeof d === 'string' ? { dimParam: d } : { dimValue: d });
-  const value = (name: string, elem: number, dims: (string | number)[]): unknown => ({
-    name, type: { tensorType: { elemType: elem, shape: { dim: dims.map(dim) } } },
-  });
   const LD = L * D;
   const inputs = [
-    model.embedding ? value(inputName, INT32, time) : value(inputName, FLOAT, [...time, rnn.inputSize]),
-    ...(withStates ? [value('h0', FLOAT, [LD, 'batch', H]), ...(kind === 'LSTM' ? [value('c0', FLOAT, [LD, 'batch', H])] : [])] : []),
+    model.embedding ? b.value(inputName, INT32, time) : b.value(inputName, FLOAT, [...time, rnn.inputSize]),
+    ...(withStates ? [b.value('h0', FLOAT, [LD, 'batch', H]), ...(kind === 'LSTM' ? [b.value('c0', FLOAT, [LD, 'batch', H])] : [])] : []),
   ];
-  const O = head.outFeatures;
+  const O = model.head.outFeatures;
   const outDims = model.output === 'sequence' ? [...time, O] : ['batch', O];
-  const outputs = [value('output', FLOAT, outDims), value('hN', FLOAT, [LD, 'batch', H]), ...(kind === 'LSTM' ? [value('cN', FLOAT, [LD, 'batch', H])] : [])];
-  const msg = onnx.ModelProto.create({
-    irVersion: 7,
-    producerName: 'recurrent',
-    producerVersion: VERSION,
-    opsetImport: [{ domain: '', version: OPSET }],
-    graph: { name: 'recurrent', node: b.nodes as never, initializer: b.inits as never, input: inputs as never, output: outputs as never },
-  });
-  return onnx.ModelProto.encode(msg).finish();
+  const outputs = [b.value('output', FLOAT, outDims), b.value('hN', FLOAT, [LD, 'batch', H]), ...(kind === 'LSTM' ? [b.value('cN', FLOAT, [LD, 'batch', H])] : [])];
+  return b.encode('recurrent', inputs, outputs);
+}
+
+/** The two graphs of a Seq2Seq in ONNX: run the encoder once per source batch, then the decoder step per generated token. */
+export interface Seq2SeqOnnx {
+  /**
+   * Inputs `source` (S, N) int32 and `source_lengths` (N) int32; outputs `keys` (N, S, We),
+   * `projected` (N, S, Hd; Bahdanau attention's Ua(keys)), `mask_bias` (N, S: 0, or -Infinity
+   * at padded steps) and the decoder's first state `h` (and `c`) (L, N, Hd).
+   */
+  encoder: Uint8Array;
+  /**
+   * Inputs `prev` (N) int32 (the start token first), `h` (and `c`), and the encoder's `keys`,
+   * `projected` and `mask_bias`; outputs `logits` (N, Vt), the next `h_out` (and `c_out`) and
+   * the attention `weights` (N, S).
+   */
+  decoder: Uint8Array;
+}
+
+/**
+ * Exports a Seq2Seq as two ONNX graphs, the encoder and one decoder step, the way ONNX Runtime
+ * serves sequence-to-sequence models: a caller runs the encoder, then feeds each step's best
+ * token (or its beam's) back into the decoder step with the state it returned.
+ */
+export async function exportSeq2SeqOnnx(model: Seq2Seq): Promise<Seq2SeqOnnx> {
+  const who = 'exportSeq2SeqOnnx';
+  if (!(model instanceof Seq2Seq)) throw new Error(`${who}: model must be a Seq2Seq`);
+  if (model.attention instanceof MultiheadAttention) throw new Error(`${who}: multi-head attention in a Seq2Seq is not exported (its decoder step would need the attention's head split); export a model with attention 'bahdanau' or 'none'`);
+  for (const [part, rnn] of [['encoder', model.encoder], ['decoder', model.decoder]] as const) {
+    const why = onnxRefusal(rnn);
+    if (why) throw new Error(`${who}: the ${part}: ${why}`);
+  }
+  const onnx = await loadOnnx();
+  const params = new Map(model.namedParameters());
+  const bahdanau = model.attention instanceof BahdanauAttention;
+  const cell = model.decoder.rule.cell;
+  const Hd = model.decoder.hiddenSize, Ld = model.decoder.numLayers;
+  const We = model.encoder.hiddenSize * model.encoder.numDirections;
+
+  // the encoder
+  const e = new GraphBuilder(onnx, params, who);
+  const se = model.sourceEmbedding;
+  const emb = e.op('Gather', [e.floatInit('source_embedding.weight', [se.numEmbeddings, se.embeddingDim], e.param('source_embedding.weight').data), 'source'], 'embedded', [e.attr('axis', 0)]);
+  const enc = e.recurrent(model.encoder, 'encoder', emb, { lengths: 'source_lengths' });
+  e.node('Transpose', [enc.seq], ['keys'], [e.attr('perm', [1, 0, 2])]);
+  if (bahdanau) e.node('Identity', [e.linear('keys', (model.attention as BahdanauAttention).Ua, 'attention.Ua')], ['projected']);
+  // padded source steps: -Infinity added to their scores
+  const S = e.op('Gather', [e.op('Shape', ['source'], 'source_shape'), e.int64Init(e.fresh('zero'), [0], true)], 'S', [e.attr('axis', 0)]);
+  const steps = e.op('Range', [e.int64Init(e.fresh('start'), [0], true), S, e.int64Init(e.fresh('delta'), [1], true)], 'steps');
+  const lengths = e.op('Unsqueeze', [e.op('Cast', ['source_lengths'], 'lengths64', [e.attr('to', 7)]), e.int64Init(e.fresh('axes'), [1])], 'lengths_col');
+  e.node('Where', [e.op('Less', [steps, lengths], 'valid'), e.floatInit(e.fresh('zero_f'), [], [0]), e.floatInit(e.fresh('minus_inf'), [], [-Infinity])], ['mask_bias']);
+  // the decoder's first state: the top encoder layer's final state, both directions side by side
+  const first = (final: string, name: string): void => {
+    let h = e.op('Reshape', [e.op('Transpose', [final], `${name}_nd`, [e.attr('perm', [1, 0, 2])]), e.int64Init(e.fresh('shape'), [0, -1])], `${name}_flat`);
+    if (model.bridge) h = e.op('Tanh', [e.linear(h, model.bridge, 'bridge')], `${name}_bridged`);
+    const one = e.op('Unsqueeze', [h, e.int64Init(e.fresh('axes'), [0])], `${name}_layer`);
+    e.concat0(new Array<string>(Ld).fill(one), name);
+  };
+  const Le = model.encoder.numLayers;
+  first(enc.hN[Le - 1]!, 'h');
+  if (cell) {
+    if (model.encoder.rule.cell) first(enc.cN[Le - 1]!, 'c');
+    else e.node('Mul', ['h', e.floatInit(e.fresh('zero_c'), [], [0])], ['c']);
+  }
+  const eIn = [e.value('source', INT32, ['source_length', 'batch']), e.value('source_lengths', INT32, ['batch'])];
+  const eOut = [
+    e.value('keys', FLOAT, ['batch', 'source_length', We]),
+    ...(bahdanau ? [e.value('projected', FLOAT, ['batch', 'source_length', Hd])] : []),
+    e.value('mask_bias', FLOAT, ['batch', 'source_length']),
+    e.value('h', FLOAT, [Ld, 'batch', Hd]),
+    ...(cell ? [e.value('c', FLOAT, [Ld, 'batch', Hd])] : []),
+  ];
+  const encoder = e.encode('encoder', eIn, eOut);
+
+  // one decoder step
+  const d = new GraphBuilder(onnx, params, who);
+  const te = model.targetEmbedding;
+  const temb = d.op('Gather', [d.floatInit('target_embedding.weight', [te.numEmbeddings, te.embeddingDim], d.param('target_embedding.weight').data), 'prev'], 'target_embedded', [d.attr('axis', 0)]);
+  let ctx: string | null = null;
+  if (bahdanau) {
+    const att = model.attention as BahdanauAttention;
+    const q = d.op('Gather', ['h', d.int64Init(d.fresh('top'), [Ld - 1], true)], 'query', [d.attr('axis', 0)]);
+    const wq = d.op('Unsqueeze', [d.linear(q, att.Wa, 'attention.Wa'), d.int64Init(d.fresh('axes'), [1])], 'wq');
+    const score = d.linear(d.op('Tanh', [d.op('Add', [wq, 'projected'], 'wq_uk')], 'energy'), att.Va, 'attention.Va');
+    const masked = d.op('Add', [d.op('Squeeze', [score, d.int64Init(d.fresh('axes'), [2])], 'scores'), 'mask_bias'], 'masked_scores');
+    d.node('Softmax', [masked], ['weights'], [d.attr('axis', 1)]);
+    const c3 = d.op('MatMul', [d.op('Unsqueeze', ['weights', d.int64Init(d.fresh('axes'), [1])], 'weights_row'), 'keys'], 'context3');
+    ctx = d.op('Squeeze', [c3, d.int64Init(d.fresh('axes'), [1])], 'context');
+  }
+  const input = ctx ? d.op('Concat', [temb, ctx], 'decoder_input', [d.attr('axis', 1)]) : temb;
+  const x = d.op('Unsqueeze', [input, d.int64Init(d.fresh('axes'), [0])], 'decoder_step');
+  const slice = (name: string) => (l: number): string =>
+    d.op('Slice', [name, d.int64Init(d.fresh('starts'), [l]), d.int64Init(d.fresh('ends'), [l + 1]), d.int64Init(d.fresh('axes'), [0])], `${name}_l${l}`);
+  const dec = d.recurrent(model.decoder, 'decoder', x, { h0: slice('h'), c0: cell ? slice('c') : undefined });
+  d.concat0(dec.hN, 'h_out');
+  if (cell) d.concat0(dec.cN, 'c_out');
+  const top = d.op('Squeeze', [dec.seq, d.int64Init(d.fresh('axes'), [0])], 'decoder_top');
+  const outputContext = model.out.inFeatures > Hd;
+  const feat = outputContext && ctx ? d.op('Concat', [top, ctx], 'out_input', [d.attr('axis', 1)]) : top;
+  d.node('Identity', [d.linear(feat, model.out, 'out')], ['logits']);
+  const dIn = [
+    d.value('prev', INT32, ['batch']), d.value('h', FLOAT, [Ld, 'batch', Hd]), ...(cell ? [d.value('c', FLOAT, [Ld, 'batch', Hd])] : []),
+    ...(bahdanau ? [d.value('keys', FLOAT, ['batch', 'source_length', We]), d.value('projected', FLOAT, ['batch', 'source_length', Hd]), d.value('mask_bias', FLOAT, ['batch', 'source_length'])] : []),
+  ];
+  const dOut = [
+    d.value('logits', FLOAT, ['batch', model.config.targetVocab]), d.value('h_out', FLOAT, [Ld, 'batch', Hd]),
+    ...(cell ? [d.value('c_out', FLOAT, [Ld, 'batch', Hd])] : []), ...(bahdanau ? [d.value('weights', FLOAT, ['batch', 'source_length'])] : []),
+  ];
+  return { encoder, decoder: d.encode('decoder_step', dIn, dOut) };
 }
