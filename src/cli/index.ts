@@ -7,7 +7,8 @@
 import '../index.js'; // backends and tensor operations
 import { parseArgs } from 'node:util';
 import { statSync } from 'node:fs';
-import { loadModelFile, exportOnnxFile } from '../io/index.js';
+import { loadModelFile, exportOnnxFile, modelClassOfPath, exportSeq2SeqOnnx, writeFileAtomic } from '../io/index.js';
+import { loadTranslator } from './seq2seq.js';
 import { VERSION } from '../version.js';
 import { trainText, generate } from './text.js';
 import { UsageError } from './args.js';
@@ -46,7 +47,10 @@ const EXPORT_USAGE = `Usage: recurrent export onnx --model MODEL --out FILE.onnx
 Writes the model (a recurrent model file, .safetensors) as ONNX with the RNN, LSTM and GRU
 operators; batch and sequence length are dynamic, the final states are the outputs hN (cN), and
 the initial states zeros or, with --states, the inputs h0 (c0). LSTM projections cannot be
-exported.
+exported. A sequence-to-sequence model becomes two files beside --out: NAME.encoder.onnx (source
+and source_lengths in; keys, projected, mask_bias and the decoder's first state h (c) out) and
+NAME.decoder.onnx (one step: prev, h (c) and the encoder's outputs in; logits, h_out (c_out) and
+the attention weights out).
 
 Options:
   --model MODEL   the model file to read
@@ -69,6 +73,20 @@ async function exportOnnx(args: string[]): Promise<void> {
   if (!values.model) throw new UsageError(`export onnx: --model is required\n\n${EXPORT_USAGE}`);
   if (!values.out) throw new UsageError(`export onnx: --out is required\n\n${EXPORT_USAGE}`);
   checkInput(values.model, 'model file');
+  if (modelClassOfPath(values.model) === 'Seq2Seq') {
+    if (!values.out.endsWith('.onnx')) throw new UsageError(`export onnx: --out must end in .onnx for a sequence-to-sequence model (NAME.onnx writes NAME.encoder.onnx and NAME.decoder.onnx), got '${values.out}'`);
+    if (values.states) throw new UsageError('export onnx: --states is for SequenceModels; a decoder step always takes its state as inputs');
+    const base = values.out.slice(0, -'.onnx'.length);
+    const files = { encoder: `${base}.encoder.onnx`, decoder: `${base}.decoder.onnx` };
+    checkOutputs([{ flag: 'out (encoder)', path: files.encoder }, { flag: 'out (decoder)', path: files.decoder }], [{ flag: 'model', path: values.model }]);
+    const graphs = await exportSeq2SeqOnnx(loadTranslator(values.model).model);
+    writeFileAtomic(files.encoder, graphs.encoder);
+    writeFileAtomic(files.decoder, graphs.decoder);
+    reportResult(values.json, `wrote ${files.encoder} (${graphs.encoder.length} bytes) and ${files.decoder} (${graphs.decoder.length} bytes)`, {
+      out: [files.encoder, files.decoder], bytes: [graphs.encoder.length, graphs.decoder.length],
+    });
+    return;
+  }
   checkOutputs([{ flag: 'out', path: values.out }], [{ flag: 'model', path: values.model }]);
   const { model } = loadModelFile(values.model);
   await exportOnnxFile(values.out, model, { initialStates: !!values.states });

@@ -1,7 +1,7 @@
 /** Float64 finite-difference checks of CTC, the attentions and a small Seq2Seq, on every backend. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tensor, tensor, randn, gradcheck, manualSeed, ctcLoss, listBackends, setBackend, MultiheadAttention, BahdanauAttention, maskedFill } from 'recurrent';
+import { Tensor, tensor, randn, gradcheck, manualSeed, ctcLoss, listBackends, setBackend, MultiheadAttention, BahdanauAttention, maskedFill, Seq2Seq, crossEntropy } from 'recurrent';
 
 const ints = (values: number[], shape: number[]): Tensor => tensor(Int32Array.from(values), shape);
 const f64 = (shape: number[]): Tensor => randn(shape, { dtype: 'float64', requiresGrad: true });
@@ -42,6 +42,26 @@ const cases: [string, () => [(...xs: Tensor[]) => Tensor, Tensor[]]][] = [
       const [ctx, w] = m.forward(q, k, mask);
       return ctx.mul(r1).sum().add(w.mul(r2).sum());
     }, [f64([2, 1, 4]), f64([2, 3, 4]), ...m.parameters()]];
+  }],
+  ['Seq2Seq: every parameter of a bi-GRU encoder, Bahdanau attention and a GRU decoder, on a padded batch', () => {
+    const m = new Seq2Seq({
+      sourceVocab: 6, sourceEmbedding: 3, targetVocab: 7, targetEmbedding: 3, encoder: { kind: 'gru', hiddenSize: 2, bidirectional: true },
+      decoder: { kind: 'gru', hiddenSize: 4 }, bos: 1, eos: 2, pad: 0,
+    }).to('float64');
+    const src = ints([3, 4, 5, 5, 4, 0], [3, 2]);
+    const tin = ints([1, 1, 3, 6, 4, 0], [3, 2]);
+    const tout = ints([3, 6, 4, 2, 2, 0], [3, 2]);
+    return [() => crossEntropy(m.forward(src, tin, { sourceLengths: [3, 2] }).reshape([6, 7]), tout.reshape([6]), { ignoreIndex: 0 }), m.parameters()];
+  }],
+  ['Seq2Seq: LSTM encoder and decoder through a bridge, multi-head attention', () => {
+    const m = new Seq2Seq({
+      sourceVocab: 5, sourceEmbedding: 2, targetVocab: 6, targetEmbedding: 2, encoder: { kind: 'lstm', hiddenSize: 3 },
+      decoder: { kind: 'lstm', hiddenSize: 4 }, attention: 'multihead', numHeads: 2, bos: 1, eos: 2, pad: 0,
+    }).to('float64');
+    const src = ints([3, 4, 4, 3], [2, 2]);
+    const tin = ints([1, 1, 3, 5], [2, 2]);
+    const tout = ints([3, 5, 2, 2], [2, 2]);
+    return [() => crossEntropy(m.forward(src, tin).reshape([4, 6]), tout.reshape([4])), m.parameters()];
   }],
 ];
 

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { readPairs, SymbolVocabulary, Generator, loadSeq2SeqFile, loadModelFile } from 'recurrent';
+import ort from 'onnxruntime-node';
 import { ROOT, assertThrowsMatching } from '../helpers.js';
 
 const cli = (...args: string[]): { status: number | null; stdout: string; stderr: string } => {
@@ -46,7 +47,7 @@ describe('sequence-to-sequence data', () => {
 });
 
 describe('recurrent train seq2seq / translate / eval', () => {
-  it('trains, saves both vocabularies, translates (greedy and beam), evaluates, and refuses what it cannot read', () => {
+  it('trains, saves both vocabularies, translates (greedy and beam), evaluates, exports two ONNX graphs, and refuses what it cannot read', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'recurrent-s2s-'));
     try {
       const data = join(dir, 'pairs.tsv');
@@ -71,6 +72,28 @@ describe('recurrent train seq2seq / translate / eval', () => {
       const ev = JSON.parse(e.stdout) as { task: string; token_error_rate: number; pairs: number };
       assert.equal(ev.task, 'seq2seq');
       assert.equal(ev.pairs, 600);
+      // two ONNX graphs that translate as the model does
+      const x = cli('export', 'onnx', '--model', out, '--out', join(dir, 'rev.onnx'), '--json');
+      assert.equal(x.status, 0, x.stderr);
+      const enc = await ort.InferenceSession.create(join(dir, 'rev.encoder.onnx'));
+      const dec = await ort.InferenceSession.create(join(dir, 'rev.decoder.onnx'));
+      const { model } = loadSeq2SeqFile(out);
+      const ex = loadSeq2SeqFile(out).extras as { source: unknown; target: unknown };
+      const sv = SymbolVocabulary.fromJSON(ex.source), tv = SymbolVocabulary.fromJSON(ex.target);
+      const ids = sv.encode('abc');
+      const e = await enc.run({ source: new ort.Tensor('int32', ids, [3, 1]), source_lengths: new ort.Tensor('int32', Int32Array.of(3), [1]) });
+      let state: Record<string, ort.Tensor> = { h: e['h']!, c: e['c']! };
+      let prev = tv.bos;
+      const got: number[] = [];
+      for (let t = 0; t < 8 && prev !== tv.eos; t++) {
+        const r = await dec.run({ prev: new ort.Tensor('int32', Int32Array.of(prev), [1]), ...state, keys: e['keys']!, projected: e['projected']!, mask_bias: e['mask_bias']! });
+        const l = r['logits']!.data as Float32Array;
+        prev = l.indexOf(Math.max(...l));
+        if (prev !== tv.eos) got.push(prev);
+        state = { h: r['h_out']!, c: r['c_out']! };
+      }
+      assert.equal(tv.decode(got), 'C B A');
+      assert.equal(model.config.targetVocab, tv.size);
       // symbols outside the vocabulary, named
       const u = cli('translate', '--model', out, '--text', 'abz');
       assert.equal(u.status, 1);
