@@ -81,12 +81,12 @@ describe('recurrent train seq2seq / translate / eval', () => {
       const ex = loadSeq2SeqFile(out).extras as { source: unknown; target: unknown };
       const sv = SymbolVocabulary.fromJSON(ex.source), tv = SymbolVocabulary.fromJSON(ex.target);
       const ids = sv.encode('abc');
-      const e = await enc.run({ source: new ort.Tensor('int32', ids, [3, 1]), source_lengths: new ort.Tensor('int32', Int32Array.of(3), [1]) });
-      let state: Record<string, ort.Tensor> = { h: e['h']!, c: e['c']! };
+      const eo = await enc.run({ source: new ort.Tensor('int32', ids, [3, 1]), source_lengths: new ort.Tensor('int32', Int32Array.of(3), [1]) });
+      let state: Record<string, ort.Tensor> = { h: eo['h']!, c: eo['c']! };
       let prev = tv.bos;
       const got: number[] = [];
       for (let t = 0; t < 8 && prev !== tv.eos; t++) {
-        const r = await dec.run({ prev: new ort.Tensor('int32', Int32Array.of(prev), [1]), ...state, keys: e['keys']!, projected: e['projected']!, mask_bias: e['mask_bias']! });
+        const r = await dec.run({ prev: new ort.Tensor('int32', Int32Array.of(prev), [1]), ...state, keys: eo['keys']!, projected: eo['projected']!, mask_bias: eo['mask_bias']! });
         const l = r['logits']!.data as Float32Array;
         prev = l.indexOf(Math.max(...l));
         if (prev !== tv.eos) got.push(prev);
