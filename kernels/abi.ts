@@ -145,6 +145,17 @@ export const enum Ctrl {
   COUNT = 32,
 }
 
+/** The argument block of softmaxShare (kernels/softmax.ts): rows split between threads. */
+export const enum Rows {
+  /** 0: softmax (or log-softmax) of X into OUT; 1: its backward from Y (the output) and G (its gradient) */
+  OP,
+  X, Y, G, OUT, ROWS, N,
+  /** 1: log-softmax */
+  LOG,
+  NTH,
+  COUNT,
+}
+
 /** The argument block of ctcLoss (kernels/ctc.ts). */
 export const enum Ctc {
   /** logProbs (T, N, C) float32 */

@@ -15,6 +15,8 @@ import { vexp64neg } from './vmath';
 
 /** How far, in log, two steps' estimates of the total probability may differ before the sample is redone. */
 const AGREE: f64 = 1e-7;
+/** Below this, a step's sum of alpha times beta is too near float64's subnormal numbers to divide by. */
+const TINY: f64 = 1e-250;
 
 // @ts-ignore: decorator
 @inline function f64at(p: usize, i: i32): f64 {
@@ -153,7 +155,8 @@ function ctcSample(args: usize, n: i32, ws: usize): void {
         f64put(occ, c, f64at(occ, c) + r);
       } else zb += r;
     }
-    if (!(z > 0) || Math.abs(Math.log(z) + f64at(scale, t) + J - logP) > AGREE) { redo(nllOut, n); return; }
+    // a step whose alignments' share is near float64's smallest numbers has lost digits: log space
+    if (!(z > TINY) || !(Math.abs(Math.log(z) + f64at(scale, t) + J - logP) <= AGREE)) { redo(nllOut, n); return; }
     const row = grad + (<usize>((t * N + n) * C) << 2);
     const invZ = 1 / z;
     store<f32>(row + (<usize>blank << 2), <f32>(-zb * invZ));

@@ -35,7 +35,7 @@ export function heapBase(): usize {
 export function pack(b: usize, transB: i32, K: i32, N: i32, dst: usize): void {
   packBShare(b, transB != 0, K, N, dst, 0, 1);
 }
-export { softmaxRows, softmaxRowsBackward, logSoftmaxNllBackward } from './softmax';
+export { softmaxRows, softmaxRowsBackward, logSoftmaxNllBackward, softmaxShare } from './softmax';
 export { unaryF32, adamF32, sumRowsF32 } from './elementwise';
 
 /**

@@ -1,3 +1,4 @@
+import { Rows, arg } from './abi';
 // Softmax and log-softmax over the rows of a contiguous (rows, n) float32 matrix, max-shifted,
 // and their gradients given the output y and its gradient g:
 //   softmax:     dx = y (g - sum(g y))
@@ -99,4 +100,14 @@ export function logSoftmaxNllBackward(lp: usize, target: usize, coef: usize, row
       store<f32>(p, k * (f32x4.extract_lane(vexp(f32x4.splat(load<f32>(lp + o + <usize>t * 4))), 0) - 1));
     }
   }
+}
+
+/** Thread tid's share of the rows of softmaxRows (OP 0) or softmaxRowsBackward (OP 1); see Rows (abi.ts). */
+export function softmaxShare(args: usize, tid: i32): void {
+  const rows = arg(args, Rows.ROWS), n = arg(args, Rows.N), nth = arg(args, Rows.NTH), log = arg(args, Rows.LOG);
+  const r0 = (rows * tid) / nth, r1 = (rows * (tid + 1)) / nth;
+  const off = <usize>(r0 * n) * 4;
+  const out = <usize>arg(args, Rows.OUT) + off;
+  if (arg(args, Rows.OP) == 0) softmaxRows(<usize>arg(args, Rows.X) + off, r1 - r0, n, out, log);
+  else softmaxRowsBackward(<usize>arg(args, Rows.Y) + off, <usize>arg(args, Rows.G) + off, r1 - r0, n, out, log);
 }

@@ -28,6 +28,7 @@ export interface KernelExports {
   variantBackward(args: number, tid: number): void;
   variantAccFloats(kind: number, H: number): number;
   ctcLoss(args: number, tid: number): void;
+  softmaxShare(args: number, tid: number): void;
   ctcWorkspaceBytes(T: number, S: number, C: number): number;
   pack(b: number, transB: number, K: number, N: number, dst: number): void;
   softmaxRows(x: number, rows: number, n: number, out: number, log: number): void;

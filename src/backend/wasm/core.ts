@@ -8,7 +8,7 @@ import type { FloatArray } from '../../tensor/dtype.js';
 import type { Shape } from '../../tensor/shape.js';
 import { leadingSumWidth, type CoreKernels, type UnaryOp } from '../backend.js';
 import { referenceBackend as ref } from '../reference/index.js';
-import { Linear, block } from './abi.js';
+import { Linear, Rows, block } from './abi.js';
 import { bucket, f32, type WasmContext } from './context.js';
 
 /** Unary ops with a wasm kernel (others, and small arrays, stay on the reference loops). */
@@ -84,12 +84,22 @@ export function coreKernels(ctx: WasmContext): Pick<CoreKernels, 'gemm' | 'linea
     out.set(heap.f32(po, n));
   }
 
+  /** Softmax rows forward (op 0) or backward (op 1), the rows split between threads where that is measured faster. */
+  function rows(op: 0 | 1, x: number, y: number, g: number, out: number, outer: number, n: number, log: boolean): void {
+    // about ten operations an element (the exponential's polynomial)
+    const work = outer * n * 10;
+    const { nth, meter } = choose(`softmax${op ? 'Backward' : ''}:${bucket(work)}`, Math.min(outer, threadsFor(work)));
+    if (meter) meter.work = work;
+    const args = heap.args(block(Rows, { OP: op, X: x, Y: y, G: g, OUT: out, ROWS: outer, N: n, LOG: +log, NTH: nth }));
+    launch(nth, 'softmaxShare', [args], () => k.softmaxShare(args, 0), meter);
+  }
+
   function softmax(x: FloatArray, outer: number, n: number, inner: number, out: FloatArray, log: boolean): void {
     if (inner !== 1 || !f32(x, out)) return ref.softmax(x, outer, n, inner, out, log);
     heap.reset();
     const px = heap.put(x as Float32Array);
     const po = heap.alloc(x.length * 4);
-    k.softmaxRows(px, outer, n, po, +log);
+    rows(0, px, 0, 0, po, outer, n, log);
     out.set(heap.f32(po, x.length));
   }
 
@@ -99,7 +109,7 @@ export function coreKernels(ctx: WasmContext): Pick<CoreKernels, 'gemm' | 'linea
     const py = heap.put(y as Float32Array);
     const pg = heap.put(g as Float32Array);
     const po = heap.alloc(y.length * 4);
-    k.softmaxRowsBackward(py, pg, outer, n, po, +log);
+    rows(1, 0, py, pg, po, outer, n, log);
     out.set(heap.f32(po, y.length));
   }
 
