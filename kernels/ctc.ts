@@ -121,10 +121,8 @@ function ctcSample(args: usize, n: i32, ws: usize): void {
   const end = f64at(lastRow, L - 1) + (L > 1 ? f64at(lastRow, L - 2) : 0);
   if (!(end > 0) || !isFinite(end)) { redo(nllOut, n); return; }
   const logP = f64at(scale, T - 1) + Math.log(end);
-  if (!grad) {
-    f64put(nllOut, n, -logP);
-    return;
-  }
+  // the backward pass runs even when no gradient is wanted: its agreement check is what shows
+  // that no alignment's probability was lost to float64's range on the way forward
   // backward: pre_t(s), the successors' b_{t+1} summed, stands for sum over the paths after t
   // (times exp(J_{t+1})); b_t(s) = pre_t(s) e_t(s) / sum_{t+1}, J_t = J_{t+1} + log sum_{t+1} + m_t.
   // alpha_t(s) pre_t(s) is then the probability of every alignment through s at t, times
@@ -157,12 +155,14 @@ function ctcSample(args: usize, n: i32, ws: usize): void {
     }
     // a step whose alignments' share is near float64's smallest numbers has lost digits: log space
     if (!(z > TINY) || !(Math.abs(Math.log(z) + f64at(scale, t) + J - logP) <= AGREE)) { redo(nllOut, n); return; }
-    const row = grad + (<usize>((t * N + n) * C) << 2);
-    const invZ = 1 / z;
-    store<f32>(row + (<usize>blank << 2), <f32>(-zb * invZ));
-    for (let k = 0; k < S; k++) {
-      const c = load<i32>(labels + (<usize>k << 2));
-      store<f32>(row + (<usize>c << 2), <f32>(-f64at(occ, c) * invZ));
+    if (grad) {
+      const row = grad + (<usize>((t * N + n) * C) << 2);
+      const invZ = 1 / z;
+      store<f32>(row + (<usize>blank << 2), <f32>(-zb * invZ));
+      for (let k = 0; k < S; k++) {
+        const c = load<i32>(labels + (<usize>k << 2));
+        store<f32>(row + (<usize>c << 2), <f32>(-f64at(occ, c) * invZ));
+      }
     }
     if (t > 0) {
       if (!(sum > 0) || !isFinite(sum)) { redo(nllOut, n); return; }
