@@ -5,11 +5,13 @@
 // prediction counts as right if it equals any of them. Split by word, seeded: 90% train, 5%
 // validation, 5% test. Model: embeddings 64, a bidirectional LSTM encoder (128 each way),
 // Bahdanau attention, an LSTM decoder (256) fed [embedding, context], its output from
-// [h, context]; Adam 2e-3, batches of 128 grouped by length, gradient norm clipped at 5.
+// [h, context]; Adam 2e-3, from epoch --decay-from on multiplied by --decay each epoch; batches
+// of 128 grouped by length, gradient norm clipped at 5.
 // Reports the test words' word error rate (WER) and phoneme error rate (PER: edit distance to
 // the closest pronunciation over its length), greedy and with beam search.
 //
-//   node examples/g2p.mjs [--epochs 10] [--minutes M] [--words N] [--beam 5] [--plot g2p-attention.svg] [--out g2p.safetensors] [--json]
+//   node examples/g2p.mjs [--epochs 10] [--minutes M] [--words N] [--beam 5] [--decay-from 4] [--decay 0.6]
+//                         [--plot g2p-attention.svg] [--out g2p.safetensors] [--json]
 // Progress on stderr; the last line of stdout (with --json, a JSON line) carries wer, per,
 // test_words and seconds.
 import { readFileSync } from 'node:fs';
@@ -27,6 +29,8 @@ const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) =>
 const EPOCHS = Number(args.epochs ?? 10);
 const MINUTES = Number(args.minutes ?? Infinity);
 const BEAM = Number(args.beam ?? 5);
+const DECAY_FROM = Number(args['decay-from'] ?? 4);
+const DECAY = Number(args.decay ?? 0.6);
 const json = args.json === 'true';
 try {
   if (args.plot) checkWritable(args.plot, '--plot');
@@ -97,6 +101,7 @@ let step = 0;
 const curve = [];
 for (let epoch = 1; epoch <= EPOCHS; epoch++) {
   model.train();
+  if (epoch >= DECAY_FROM) optimizer.lr *= DECAY;
   let total = 0, count = 0;
   for (const b of pairBatches(pairs, 128, rng, ids)) {
     optimizer.zeroGrad();
@@ -112,8 +117,8 @@ for (let epoch = 1; epoch <= EPOCHS; epoch++) {
     if ((performance.now() - t0) / 60000 > MINUTES) break;
   }
   const v = evaluate(val.slice(0, 1000));
-  curve.push({ epoch, loss: total / count, ...v });
-  log(`epoch ${epoch}: training loss ${(total / count).toFixed(4)}, validation WER ${(100 * v.wer).toFixed(2)}% PER ${(100 * v.per).toFixed(2)}% (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+  curve.push({ epoch, lr: optimizer.lr, loss: total / count, ...v });
+  log(`epoch ${epoch} (lr ${optimizer.lr.toPrecision(3)}): training loss ${(total / count).toFixed(4)}, validation WER ${(100 * v.wer).toFixed(2)}% PER ${(100 * v.per).toFixed(2)}% (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
   if ((performance.now() - t0) / 60000 > MINUTES) break;
 }
 const trainSeconds = (performance.now() - t0) / 1000;

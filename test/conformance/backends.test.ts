@@ -164,7 +164,7 @@ for (const name of listBackends().filter((b) => b !== 'reference')) {
       setBackend(name);
       const be = getBackend();
       const cases: [number, number, number, number][] = [[1, 1, 2, 1], [100, 32, 30, 1], [60, 5, 11, 300], [7, 9, 3, 1], [13, 3, 31, 50], [2, 4, 2, 1]];
-      for (let c = 0; c < 14; c++) cases.push([1 + rng.int(40), 1 + rng.int(9), 2 + rng.int(30), pick([1, 3, 20, 400])]);
+      for (let c = 0; c < 40; c++) cases.push([1 + rng.int(40), 1 + rng.int(9), 2 + rng.int(30), pick([1, 3, 20, 300, 400])]);
       for (const [T, N, C, scale] of cases) {
         // log-softmaxed random logits; a large scale makes some alignments tens of thousands of nats apart
         const logits = rand(T * N * C, scale);
