@@ -90,6 +90,10 @@ export interface Decoded {
 /** The decoder's state: each layer's h (L, N, Hd), and c for cells that carry one. */
 type DecoderState = Tensor | CellState;
 
+/**
+ * An encoder-decoder with attention (see the file's description): `forward` trains it with
+ * teacher forcing, `translate` decodes greedily or by beam search.
+ */
 export class Seq2Seq extends Module {
   readonly config: Seq2SeqConfig;
   readonly sourceEmbedding: Embedding;
