@@ -73,6 +73,8 @@ async function exportOnnx(args: string[]): Promise<void> {
   if (!values.model) throw new UsageError(`export onnx: --model is required\n\n${EXPORT_USAGE}`);
   if (!values.out) throw new UsageError(`export onnx: --out is required\n\n${EXPORT_USAGE}`);
   checkInput(values.model, 'model file');
+  // the output is checked before the model file is read (a seq2seq model's two files are beside it)
+  checkOutputs([{ flag: 'out', path: values.out }], [{ flag: 'model', path: values.model }]);
   if (modelClassOfPath(values.model) === 'Seq2Seq') {
     if (!values.out.endsWith('.onnx')) throw new UsageError(`export onnx: --out must end in .onnx for a sequence-to-sequence model (NAME.onnx writes NAME.encoder.onnx and NAME.decoder.onnx), got '${values.out}'`);
     if (values.states) throw new UsageError('export onnx: --states is for SequenceModels; a decoder step always takes its state as inputs');
@@ -87,7 +89,6 @@ async function exportOnnx(args: string[]): Promise<void> {
     });
     return;
   }
-  checkOutputs([{ flag: 'out', path: values.out }], [{ flag: 'model', path: values.model }]);
   const { model } = loadModelFile(values.model);
   await exportOnnxFile(values.out, model, { initialStates: !!values.states });
   const bytes = statSync(values.out).size;
