@@ -7,7 +7,8 @@
  */
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { Generator, manualSeed } from '../tensor/random.js';
+import { Generator, manualSeed, type GeneratorState } from '../tensor/random.js';
+import { readCheckpointInfo } from '../train/checkpoint.js';
 import { noGrad } from '../autograd/engine.js';
 import { Seq2Seq } from '../nn/seq2seq.js';
 import type { LayerKind } from '../nn/rnn.js';
@@ -203,14 +204,19 @@ export function trainSeq2Seq(args: string[]): void {
     }
     return total / count;
   };
+  // the draws of teacher forcing below 1 continue where a checkpoint left them, so a resume is exact
   const teacherRng = new Generator(c.seed + 4);
+  if (plan.bytes) {
+    const saved = readCheckpointInfo(plan.bytes).extras['teacher'];
+    if (saved) teacherRng.setState(saved as GeneratorState);
+  }
   const result = fit({
     model, optimizer, steps: c.steps, rng: new Generator(c.seed + 1), clipNorm: c.clip, itemsPerStep: c.batch, progress: true, reportEvery: 50,
     batch: (_s, r) => batches[r.int(batches.length)]!,
     loss: (b) => lossOf(b, c['teacher-forcing'], teacherRng),
     validate, validateEvery: c['val-every'],
     earlyStopping: c.patience ? { patience: c.patience } : undefined,
-    checkpoint: values.checkpoint ? { every: c['checkpoint-every'], write: (b) => writeFileAtomic(values.checkpoint!, b), extras: () => ({ config: c }) } : undefined,
+    checkpoint: values.checkpoint ? { every: c['checkpoint-every'], write: (b) => writeFileAtomic(values.checkpoint!, b), extras: () => ({ config: c, teacher: teacherRng.getState() }) } : undefined,
     resumeFrom: plan.bytes,
     onResume: () => (optimizer.lr = c.lr),
     // guessing uniformly among the target symbols costs log(V) nats a token

@@ -117,12 +117,12 @@ describe('recurrent train seq2seq / translate / eval', () => {
     }
   });
 
-  it('resumes from a checkpoint exactly', () => {
+  it('resumes from a checkpoint exactly, teacher forcing below 1 included', () => {
     const dir = mkdtempSync(join(tmpdir(), 'recurrent-s2s-'));
     try {
       const data = join(dir, 'pairs.tsv');
       writeFileSync(data, reversals(200));
-      const common = ['train', 'seq2seq', '--data', data, '--target-tokens', 'space', '--model', 'gru', '--hidden', '16', '--embed', '8', '--val-every', '20', '--json'];
+      const common = ['train', 'seq2seq', '--data', data, '--target-tokens', 'space', '--model', 'gru', '--hidden', '16', '--embed', '8', '--val-every', '20', '--teacher-forcing', '0.5', '--json'];
       const whole = cli(...common, '--out', join(dir, 'a.safetensors'), '--steps', '40');
       assert.equal(whole.status, 0, whole.stderr);
       const ck = join(dir, 'ck.safetensors');
