@@ -174,7 +174,7 @@ if (args.plot) {
     for (let r = 0; r < 28; r++) cells.push({ panel: `line ${line.labels.map((l) => l - 1).join('')}`, x: String(t).padStart(3, '0'), y: String(r).padStart(2, '0'), value: line.cols[t * 28 + r] });
     for (let c = 0; c < 11; c++) cells.push({ panel: 'per column: probability of blank and of each digit', x: String(t).padStart(3, '0'), y: c === 0 ? 'blank' : String(c - 1), value: Math.exp(lp.data[t * 11 + c]) });
   }
-  writeFileAtomic(args.plot, new TextEncoder().encode(await heatmapSvg(cells, { title: 'A test line and what CTC reads in each column', xTitle: 'column', yTitle: '', columns: 1 })));
+  writeFileAtomic(args.plot, new TextEncoder().encode(await heatmapSvg(cells, { title: 'A test line and what CTC reads in each column', xTitle: 'column', yTitle: '', columns: 1, cell: 6 })));
 }
 const result = {
   task: 'digits-ctc', label_error_rate: +greedy.ler.toFixed(4), line_accuracy: +greedy.lineAccuracy.toFixed(4),

@@ -56,6 +56,8 @@ export interface HeatmapOptions {
   yTitle: string;
   /** Panels side by side before wrapping (default 2). */
   columns?: number;
+  /** Each cell's width and height in pixels, 1-100 (default 16). */
+  cell?: number;
 }
 
 /** An SVG of heatmaps, one panel per distinct `panel` (attention weights, alignments), rows and columns in the order given. */
@@ -64,6 +66,8 @@ export async function heatmapSvg(cells: readonly HeatCell[], o: HeatmapOptions):
   const { compile } = await import('vega-lite');
   // one chart per panel, concatenated (each with its own rows and columns)
   const panels = [...new Set(cells.map((c) => c.panel))];
+  const step = o.cell ?? 16;
+  if (!(Number.isInteger(step) && step >= 1 && step <= 100)) throw new Error(`heatmapSvg: cell must be a whole number of pixels in [1, 100], got ${String(o.cell)}`);
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: o.title,
@@ -71,8 +75,8 @@ export async function heatmapSvg(cells: readonly HeatCell[], o: HeatmapOptions):
     concat: panels.map((p) => ({
       title: p,
       data: { values: cells.filter((c) => c.panel === p).map((c) => ({ ...c })) },
-      width: { step: 16 },
-      height: { step: 16 },
+      width: { step },
+      height: { step },
       mark: 'rect',
       encoding: {
         x: { field: 'x', type: 'ordinal', title: o.xTitle, sort: null },
