@@ -7,7 +7,7 @@
 // unseen images. Reports the label error rate (edit distance over the target length) and the
 // line accuracy on 2,000 test lines, greedy decoding (and prefix beam search).
 //
-//   node examples/digits-ctc.mjs [--steps 3000] [--minutes M] [--batch 32] [--hidden 128] [--plot digits-ctc.svg] [--json]
+//   node examples/digits-ctc.mjs [--steps 3000] [--minutes M] [--batch 32] [--hidden 128] [--dropout 0] [--plot digits-ctc.svg] [--json]
 // Adam 2e-3, gradient norm clipped at 5; the learning rate drops to 30% for the last 30% of the
 // steps (or of the minutes, with --minutes).
 // Progress on stderr; the last line of stdout (with --json, a JSON line) carries
@@ -26,6 +26,7 @@ const STEPS = Number(args.steps ?? 3000);
 const MINUTES = Number(args.minutes ?? Infinity);
 const B = Number(args.batch ?? 32);
 const H = Number(args.hidden ?? 128);
+const DROPOUT = Number(args.dropout ?? 0);
 const TEST_LINES = Number(args['test-lines'] ?? 2000);
 const json = args.json === 'true';
 try {
@@ -101,7 +102,7 @@ function batchOf(lines) {
 class Reader extends Module {
   constructor() {
     super();
-    this.rnn = this.registerModule('rnn', new LSTM({ inputSize: 28, hiddenSize: H, numLayers: 2, bidirectional: true }));
+    this.rnn = this.registerModule('rnn', new LSTM({ inputSize: 28, hiddenSize: H, numLayers: 2, bidirectional: true, dropout: DROPOUT }));
     this.head = this.registerModule('head', new Linear({ inFeatures: 2 * H, outFeatures: 11 }));
   }
   /** (T, N, 28) -> log-probabilities (T, N, 11) */
@@ -116,7 +117,7 @@ const optimizer = new Adam(model.parameters(), { lr: 2e-3 });
 const lineRng = new Generator(12);
 const testRng = new Generator(13);
 const testLines = Array.from({ length: TEST_LINES }, () => composeLine(testImages, testRng));
-log(`digits-ctc: ${trainImages.length} training and ${testImages.length} test images; 2-layer bidirectional LSTM ${H}, ${model.numParameters()} parameters; ${backendInfo().variant ?? backendInfo().name}`);
+log(`digits-ctc: ${trainImages.length} training and ${testImages.length} test images; 2-layer bidirectional LSTM ${H}${DROPOUT ? ` (dropout ${DROPOUT} between the layers)` : ''}, ${model.numParameters()} parameters; ${backendInfo().variant ?? backendInfo().name}`);
 
 function evaluate(lines, beam = 0) {
   let edits = 0, length = 0, right = 0;
