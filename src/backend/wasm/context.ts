@@ -135,6 +135,20 @@ export class WasmContext {
     return { nth, meter: { key, work: 1 } };
   };
 
+  /**
+   * x (rows, I) @ wih^T (GH, I)^T into the heap, on the threads measured faster: the input
+   * projection of every step at once, for the kernels that then step without it. Returns its address.
+   */
+  readonly inputProjection = (x: Float32Array, wih: Float32Array, rows: number, GH: number, I: number): number => {
+    const px = this.heap.put(x);
+    const pw = this.heap.put(wih);
+    const out = this.heap.alloc(rows * GH * 4);
+    const proj = this.choose(`gemm:${bucket(rows * GH * I)}`, this.threadsFor(rows * GH * I));
+    const ws = this.heap.alloc(this.wsBytes * proj.nth);
+    this.launch(proj.nth, 'gemm', [0, 1, rows, GH, I, px, pw, out, 0, ws], (n) => this.k.gemm(0, 1, rows, GH, I, px, pw, out, 0, ws, 0, n), proj.meter);
+    return out;
+  };
+
   /** Runs a kernel on `nth` threads (the pool's, or this one alone), timed for the chooser when metered. */
   readonly launch = (nth: number, kernel: KernelName, args: number[], own: (n: number) => void, meter?: Meter): void => {
     const t0 = meter ? performance.now() : 0;

@@ -23,12 +23,7 @@ export function scanKernels(ctx: WasmContext) {
     const GH = (lstm ? 3 : 2) * H;
     const TB = T * B;
     heap.reset();
-    const px = heap.put(x);
-    const pw = heap.put(w.wih as Float32Array);
-    const pg = heap.alloc(TB * GH * 4);
-    const proj = choose(`gemm:${bucket(TB * GH * I)}`, threadsFor(TB * GH * I));
-    const ws = heap.alloc(wsBytes * proj.nth);
-    launch(proj.nth, 'gemm', [0, 1, TB, GH, I, px, pw, pg, 0, ws], (n) => k.gemm(0, 1, TB, GH, I, px, pw, pg, 0, ws, 0, n), proj.meter);
+    const pg = ctx.inputProjection(x, w.wih as Float32Array, TB, GH, I);
     const pout = heap.alloc(TB * H * 4);
     const slots = new Array<number>(Scan.COUNT).fill(0);
     const { nth, meter } = choose(`minScanForward:${bucket(B * GH)}:${bucket(T)}`, rowThreads(T, B, B * GH * 8));

@@ -73,12 +73,7 @@ export function variantKernels(ctx: WasmContext) {
     const TB = T * B;
     heap.reset();
     // the input projection of every step at once
-    const px = heap.put(x);
-    const pw = heap.put(w.wih as Float32Array);
-    const pax = heap.alloc(TB * GH * 4);
-    const proj = choose(`gemm:${bucket(TB * GH * I)}`, threadsFor(TB * GH * I));
-    const pws = heap.alloc(wsBytes * proj.nth);
-    launch(proj.nth, 'gemm', [0, 1, TB, GH, I, px, pw, pax, 0, pws], (n) => k.gemm(0, 1, TB, GH, I, px, pw, pax, 0, pws, 0, n), proj.meter);
+    const pax = ctx.inputProjection(x, w.wih as Float32Array, TB, GH, I);
     const { values, kind, nth, meter } = common(dims, w, c0, reverse, 'variantForward');
     const layerNorm = kind === VariantKind.LAYERNORM;
     const sizes = {
