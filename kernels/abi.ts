@@ -27,7 +27,12 @@ export const enum Rec {
   DX, DWIH, DWHH, DBIH, DBHH, DWHR,
   /** threads: how many, the pool's control words (Ctrl), the bytes of each thread's workspace */
   NTH, CTRL, WSB,
-  /** 1: WIH, WPACK and RPACK already hold packed wih^T, whh^T, whr^T (a snapshot for stepping) */
+  /**
+   * 1: the weights were prepared once for many calls. Forward: WIH, WPACK and RPACK hold packed
+   * wih^T, whh^T, whr^T (a stepper's snapshot, or a layer's weights kept between calls).
+   * Backward: WPACK and RPACK hold packed whh and whr, as the right operands of dA @ whh and
+   * dh @ whr (WHH and WHR are not read).
+   */
   PREPACKED,
   /** backward: per batch row sums over the steps of the input-side and (GRU) recurrent-side gate gradients, (B, GH) each, for the bias gradients (0 when no bias needs them) */
   ACCX, ACCH,

@@ -38,9 +38,11 @@ export function recurrentBackward(args: usize, tid: i32): void {
   if (accX) memory.fill(accX + <usize>(b0 * GH) * 4, 0, <usize>(rows * GH) * 4);
   if (accH) memory.fill(accH + <usize>(b0 * GH) * 4, 0, <usize>(rows * GH) * 4);
 
-  packBShare(whh, false, GH, Hout, wpack, tid, nth); // whh as the right operand of dA @ whh
-  if (P > 0) packBShare(whr, false, P, H, rpack, tid, nth);
-  barrier(ctrl, nth);
+  if (!arg(args, Rec.PREPACKED)) {
+    packBShare(whh, false, GH, Hout, wpack, tid, nth); // whh as the right operand of dA @ whh
+    if (P > 0) packBShare(whr, false, P, H, rpack, tid, nth);
+    barrier(ctrl, nth);
+  }
   const dm = P > 0 ? dmBuf : dh;
 
   for (let s = T - 1; s >= 0; s--) {

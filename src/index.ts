@@ -14,7 +14,7 @@ export { setBackend, backend, listBackends, ready, backendInfo, setNumThreads, s
 export { registerBackend, referenceBackend } from './backend/index.js';
 export type {
   Backend, BackendImplementation, BackendExtensions, CoreKernels, SequenceKernels, OptimizerKernels, GenerationKernels, FloatDType, AdamScalars, RecurrentNeeds,
-  RecurrentStepper, StepperExtras, StepResult, GenerateResult, LayerAbove, UnaryOp, BinaryOp, RecurrentKind, RecurrentDims, RecurrentWeights, RecurrentCache,
+  RecurrentStepper, StepperExtras, StepResult, GenerateResult, LayerAbove, UnaryOp, BinaryOp, RecurrentKind, RecurrentDims, RecurrentWeights, WeightStamp, RecurrentCache,
   RecurrentForwardResult, RecurrentGrads, CellKind, CtcKernels, CtcBatch,
 } from './backend/index.js';
 export {

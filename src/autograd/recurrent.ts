@@ -7,7 +7,7 @@
  */
 import { Tensor } from '../tensor/tensor.js';
 import { allocLike, convert, type FloatArray } from '../tensor/dtype.js';
-import { getBackend, type RecurrentDims, type RecurrentForwardResult, type RecurrentKind, type RecurrentWeights } from '../backend/backend.js';
+import { getBackend, type RecurrentDims, type RecurrentForwardResult, type RecurrentKind, type RecurrentWeights, type WeightStamp } from '../backend/backend.js';
 import { regularises, regularisedForward, regularisedBackward, type RecurrentRegularisers } from '../backend/regularise.js';
 import { needsGrad, record } from './engine.js';
 import { floatData, floatType } from './ops/util.js';
@@ -26,6 +26,13 @@ export interface DirectionParams {
 /** A direction's parameter tensors in one fixed order: the base roles, then the extra ones. */
 function paramTensors(p: DirectionParams): Tensor[] {
   return [p.wih, p.whh, p.bih, p.bhh, p.whr, ...Object.values(p.extra ?? {})].filter((t): t is Tensor => t !== null);
+}
+
+/** A direction's weights' stamp: its wih tensor (which lives as long as they do), its parameters' versions summed. */
+function stampOf(p: DirectionParams): WeightStamp {
+  let version = 0;
+  for (const t of paramTensors(p)) version += t.version;
+  return { owner: p.wih, version };
 }
 
 /**
@@ -52,14 +59,18 @@ export function recurrentLayer(kind: RecurrentKind, x: Tensor, dirs: readonly Di
   const xd = floatData(x, dtype);
   const h0d = floatData(h0, dtype);
   const c0d = c0 ? floatData(c0, dtype) : null;
-  const weights: RecurrentWeights[] = dirs.map((p) => ({
-    wih: floatData(p.wih, dtype),
-    whh: p.whh ? floatData(p.whh, dtype) : null,
-    bih: p.bih ? floatData(p.bih, dtype) : null,
-    bhh: p.bhh ? floatData(p.bhh, dtype) : null,
-    whr: p.whr ? floatData(p.whr, dtype) : null,
-    ...(p.extra ? { extra: Object.fromEntries(Object.entries(p.extra).map(([role, t]) => [role, floatData(t, dtype)])) } : {}),
-  }));
+  const weights: RecurrentWeights[] = dirs.map((p) => {
+    const w: RecurrentWeights = {
+      wih: floatData(p.wih, dtype),
+      whh: p.whh ? floatData(p.whh, dtype) : null,
+      bih: p.bih ? floatData(p.bih, dtype) : null,
+      bhh: p.bhh ? floatData(p.bhh, dtype) : null,
+      whr: p.whr ? floatData(p.whr, dtype) : null,
+      ...(p.extra ? { extra: Object.fromEntries(Object.entries(p.extra).map(([role, t]) => [role, floatData(t, dtype)])) } : {}),
+    };
+    // the parameters' own arrays (no conversion): a backend may keep them prepared between calls
+    return w.wih === p.wih.data ? { ...w, stamp: stampOf(p) } : w;
+  });
   const params = dirs.flatMap(paramTensors);
   const inputs = [x, h0, ...(c0 ? [c0] : []), ...params];
   const keep = needsGrad(...inputs);

@@ -49,6 +49,23 @@ export interface RecurrentWeights {
   bhh: FloatArray | null;
   whr: FloatArray | null;
   extra?: Readonly<Record<string, FloatArray>>;
+  /**
+   * Identifies these weights from call to call, so that a backend may keep them prepared (packed
+   * for its kernels) between calls and prepare them again only after they change. Absent: the
+   * weights are read afresh by every call.
+   */
+  stamp?: WeightStamp;
+}
+
+/**
+ * Who the weights of a call are and how often they have changed: `owner` lives exactly as long
+ * as the weights (a layer's parameter tensor; a backend may key a WeakMap by it) and `version`
+ * differs whenever any of the arrays was written (the parameters' version counters, summed).
+ * Arrays other than those of an earlier call with the same stamp count as a change too.
+ */
+export interface WeightStamp {
+  readonly owner: object;
+  readonly version: number;
 }
 
 /** What a backend saves between a sequence forward and its backward; only that backend reads it. */

@@ -16,7 +16,7 @@ export { CELL_RULES, cellRule, gateCount, paramSpecs, BASE_ROLES, type CellKind,
 export { drawToken } from './sample.js';
 export type {
   Backend, BackendImplementation, BackendExtensions, CoreKernels, SequenceKernels, OptimizerKernels, GenerationKernels, CtcKernels, CtcBatch, FloatDType, AdamScalars, RecurrentNeeds,
-  RecurrentStepper, StepperExtras, StepResult, GenerateResult, LayerAbove, UnaryOp, BinaryOp, RecurrentKind, RecurrentDims, RecurrentWeights, RecurrentCache,
+  RecurrentStepper, StepperExtras, StepResult, GenerateResult, LayerAbove, UnaryOp, BinaryOp, RecurrentKind, RecurrentDims, RecurrentWeights, WeightStamp, RecurrentCache,
   RecurrentForwardResult, RecurrentGrads,
 } from './backend.js';
 export { referenceBackend } from './reference/index.js';

@@ -94,7 +94,8 @@ export interface TensorInit {
 export class Tensor {
   /**
    * The flat, row-major storage. Writing into it is allowed; call `markModified()` afterwards so
-   * snapshots of it (a layer's `stepper()`) notice.
+   * that copies of it notice: a layer's `stepper()`, and the weights a backend keeps prepared
+   * between a layer's calls (packed for its kernels), which are prepared again only after a change.
    */
   data: TypedArray;
   /** Counts in-place modifications made by the library (optimizer steps, loadStateDict, ...). */

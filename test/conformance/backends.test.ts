@@ -225,16 +225,21 @@ for (const name of listBackends().filter((b) => b !== 'reference')) {
         const withGrads = rng.random() < 0.8;
         // some cases copy their caches out instead of keeping them in wasm memory
         const copied = rng.random() < 0.3;
-        const label = `${dims.kind} T=${dims.T} B=${dims.B} I=${dims.I} H=${dims.H} P=${dims.P}${reverse ? ' reverse' : ''}${bias ? '' : ' no-bias'}${withGrads ? '' : ' (output gradient only)'}`;
+        // some weights carry a stamp: a backend may keep them prepared between calls
+        const stamped = rng.random() < 0.5;
+        const label = `${dims.kind} T=${dims.T} B=${dims.B} I=${dims.I} H=${dims.H} P=${dims.P}${reverse ? ' reverse' : ''}${bias ? '' : ' no-bias'}${withGrads ? '' : ' (output gradient only)'}${stamped ? ' (stamped weights)' : ''}`;
         it(`sequence kernel ${label}${copied ? ' (cache copied out)' : ''}`, () => {
           setBackend(name);
           const be = getBackend();
           wasmControls()?.setResidentBudget(copied ? 0 : 1 << 30);
           const { kind, T, B, I, H, P } = dims;
           const Hout = P || H;
-          const w = randomWeights(kind, I, H, P, bias, (n) => rand(n, 0.6));
+          const w0 = randomWeights(kind, I, H, P, bias, (n) => rand(n, 0.6));
+          const w = stamped ? { ...w0, stamp: { owner: {}, version: 0 } } : w0;
           const x = rand(T * B * I), h0 = rand(B * Hout), c0 = cellRule(kind).cell ? rand(B * H) : null;
           const fr = referenceBackend.recurrentForward(dims, w, x, h0, c0, reverse, true);
+          // stamped: the first call prepares the weights, the one compared reuses them
+          if (stamped) be.recurrentForward(dims, w, x, h0, c0, reverse, false);
           const fb = be.recurrentForward(dims, w, x, h0, c0, reverse, true);
           assertClose(fb.out, fr.out, `${label} out`);
           assertClose(fb.hN, fr.hN, `${label} hN`);
@@ -415,6 +420,42 @@ describe('wasm resident caches', { skip: !listBackends().includes('wasm') }, () 
     loss.backward();
     if (c.residentBytes() !== before) throw new Error('retained graph not freed after its last backward');
   });
+});
+
+describe('weights a backend keeps prepared between calls', () => {
+  before(() => setWasmPoison(true));
+  after(() => setWasmPoison(false));
+  for (const name of listBackends()) {
+    it(`${name}: are prepared again when their version or arrays change, forward and backward`, () => {
+      setBackend(name);
+      const be = getBackend();
+      const g = new Generator(77);
+      const r = randomFrom(g);
+      for (const dims of [{ kind: 'lstm', T: 3, B: 2, I: 5, H: 9, P: 4 }, { kind: 'gru', T: 1, B: 1, I: 7, H: 16, P: 0 }, { kind: 'rnn_tanh', T: 4, B: 3, I: 2, H: 6, P: 0 }] as RecurrentDims[]) {
+        const { kind, T, B, I, H, P } = dims;
+        const Hout = P || H;
+        const base = randomWeights(kind, I, H, P, true, (n) => r(n, 0.6));
+        const stamp = { owner: {}, version: 0 };
+        const x = r(T * B * I), h0 = r(B * Hout), c0 = kind === 'lstm' ? r(B * H) : null, dOut = r(T * B * Hout);
+        const check = (w: RecurrentWeights, what: string): void => {
+          const want = referenceBackend.recurrentForward(dims, w, x, h0, c0, false, true);
+          const got = be.recurrentForward(dims, w, x, h0, c0, false, true);
+          assertClose(got.out, want.out, `${kind} ${what}: out`);
+          const gw = referenceBackend.recurrentBackward(dims, w, x, h0, c0, false, want, dOut, null, null);
+          const gg = be.recurrentBackward(dims, w, x, h0, c0, false, got, dOut, null, null);
+          for (const key of ['dx', 'dh0', 'dwih', 'dwhh', 'dwhr'] as const) if (gw[key]) assertClose(gg[key]!, gw[key]!, `${kind} ${what}: ${key}`, 2e-5, 2e-4);
+        };
+        const w: RecurrentWeights = { ...base, stamp };
+        check(w, 'first call');
+        // written in place, as an optimizer step does, then the version moves on
+        for (const a of [w.wih, w.whh!, ...(w.whr ? [w.whr] : [])]) for (let i = 0; i < a.length; i++) a[i] = -0.9 * a[i]! + 0.05;
+        check({ ...w, stamp: { owner: stamp.owner, version: 1 } }, 'after an in-place change');
+        // new arrays under the same version (a parameter's storage replaced)
+        const fresh = randomWeights(kind, I, H, P, true, (n) => r(n, 0.6));
+        check({ ...fresh, stamp: { owner: stamp.owner, version: 1 } }, 'with other arrays');
+      }
+    });
+  }
 });
 
 for (const name of listBackends()) {

@@ -17,6 +17,7 @@ import { referenceBackend as ref } from '../reference/index.js';
 import { bucket, f32, fused, KIND, type WasmContext } from './context.js';
 import { variantKernels, VARIANT_KIND } from './variants.js';
 import { scanKernels } from './scan.js';
+import { weightPreparer } from './weights.js';
 
 /**
  * What backward needs, either resident in wasm memory (addresses, freed by release()) or, past
@@ -56,28 +57,41 @@ function residentSlots(slots: number[], r: NonNullable<CacheData['resident']>): 
 /** The sequence extension of the wasm backend. */
 export function sequenceKernels(ctx: WasmContext): SequenceKernels {
   const { k, heap, caches, choose, launch, rowThreads, wsBytes, putOr0, guarded, ctrl, name } = ctx;
+  const prepared = weightPreparer(ctx);
 
-  /** Copies the weights and state in and fills the argument slots both kernels share. */
+  /**
+   * Copies the weights (unless prepared: kept between calls, see weights.ts) and the state in,
+   * and fills the argument slots both kernels share.
+   */
   function common(dims: RecurrentDims, w: RecurrentWeights, x: Float32Array | null, h0: Float32Array | null, c0: Float32Array | null, reverse: boolean,
     kernel: 'recurrentForward' | 'recurrentBackward') {
     const { kind, T, B, I, H, P } = dims;
     const GH = gateCount(kind) * H;
     const Hout = P || H;
+    // first: preparing may use the scratch heap, which the copies below then fill
+    const pre = kernel === 'recurrentForward' ? prepared.forward(dims, w) : prepared.backward(dims, w);
     heap.reset();
     const slots = new Array<number>(Rec.COUNT).fill(0);
     slots[Rec.KIND] = KIND[kind]!;
     slots[Rec.T] = T; slots[Rec.B] = B; slots[Rec.I] = I; slots[Rec.H] = H; slots[Rec.P] = P; slots[Rec.REV] = +reverse;
     slots[Rec.X] = x ? heap.put(x) : 0;
-    slots[Rec.WIH] = heap.put(w.wih as Float32Array);
-    slots[Rec.WHH] = heap.put(w.whh as Float32Array);
     slots[Rec.BIH] = putOr0(w.bih);
     slots[Rec.BHH] = putOr0(w.bhh);
-    slots[Rec.WHR] = putOr0(w.whr);
     slots[Rec.H0] = h0 ? heap.put(h0) : 0;
     slots[Rec.C0] = c0 ? heap.put(c0) : 0;
     slots[Rec.HH] = heap.alloc(B * GH * 4); // hh
-    slots[Rec.WPACK] = heap.alloc(Math.max(k.packedBytes(Hout, GH), k.packedBytes(GH, Hout)));
-    slots[Rec.RPACK] = P ? heap.alloc(Math.max(k.packedBytes(H, P), k.packedBytes(P, H))) : 0;
+    if (pre) {
+      slots[Rec.PREPACKED] = 1;
+      slots[Rec.WIH] = pre.wih;
+      slots[Rec.WPACK] = pre.whh;
+      slots[Rec.RPACK] = pre.whr;
+    } else {
+      slots[Rec.WIH] = heap.put(w.wih as Float32Array);
+      slots[Rec.WHH] = heap.put(w.whh as Float32Array);
+      slots[Rec.WHR] = putOr0(w.whr);
+      slots[Rec.WPACK] = heap.alloc(Math.max(k.packedBytes(Hout, GH), k.packedBytes(GH, Hout)));
+      slots[Rec.RPACK] = P ? heap.alloc(Math.max(k.packedBytes(H, P), k.packedBytes(P, H))) : 0;
+    }
     const stepWork = B * GH * (I + Hout);
     const { nth, meter } = choose(`${kernel}:${kind}:${bucket(stepWork)}:${bucket(T)}`, rowThreads(T, B, stepWork));
     if (meter) meter.work = T * stepWork;
@@ -146,7 +160,7 @@ export function sequenceKernels(ctx: WasmContext): SequenceKernels {
         slots[Rec.HN] = sizes.hn ? heap.alloc(sizes.hn * 4) : 0;
       }
       // on several threads each projects its own rows against wih^T packed here once (Rec.XPACK)
-      if (nth > 1) slots[Rec.XPACK] = heap.alloc(k.packedBytes(I, GH));
+      if (nth > 1 && !slots[Rec.PREPACKED]) slots[Rec.XPACK] = heap.alloc(k.packedBytes(I, GH));
       const args = heap.args(slots);
       launch(nth, 'recurrentForward', [args], () => k.recurrentForward(args, 0), meter);
       const out = heap.take(slots[Rec.OUT]!, T * B * Hout);
@@ -210,7 +224,7 @@ export function sequenceKernels(ctx: WasmContext): SequenceKernels {
     const res = data.resident;
     if (res && res.out === 0) throw new Error('recurrentBackward: the cache was already released');
     caches.consumed(cache.bytes);
-    // resident x, h0, c0 need no copy; common() still copies the weights
+    // resident x, h0, c0 need no copy; common() copies the weights unless they are prepared
     const { slots, GH, Hout, nth, meter } = common(dims, w, res ? null : (x as Float32Array), res ? null : (h0 as Float32Array), res ? null : (c0 as Float32Array | null), reverse, 'recurrentBackward');
     const TB = T * B;
     if (res) {

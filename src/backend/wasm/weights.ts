@@ -1,0 +1,96 @@
+/**
+ * A layer's weights prepared once for the sequence kernels and kept in their memory between
+ * calls: a decoder stepping through a batch calls its layer once per step, a generation loop once
+ * per token, with the same weights each time, and copying and packing them afresh made such calls
+ * cost many times their arithmetic. Each direction's weights are keyed by their stamp (see
+ * WeightStamp): a later call with another version, or other arrays, prepares them again. The
+ * blocks live in the PackedStore (least recently used evicted past its budget, prepared again on
+ * next use) and are freed when the stamp's owner is collected.
+ *
+ * Forward reads wih^T, whh^T and whr^T packed as right operands; backward reads wih as it is (for
+ * dx = dA @ wih) and whh and whr packed untransposed (for dA @ whh and dh @ whr).
+ */
+import type { FloatArray } from '../../tensor/dtype.js';
+import type { RecurrentDims, RecurrentWeights } from '../backend.js';
+import { gateCount } from '../cells.js';
+import type { PackedEntry } from './resident.js';
+import type { WasmContext } from './context.js';
+
+/** What a kernel call of one direction reads from the prepared blocks (addresses; 0: none). */
+export interface PreparedWeights {
+  /** forward: packed wih^T; backward: wih as it is */
+  wih: number;
+  /** forward: packed whh^T; backward: packed whh */
+  whh: number;
+  /** forward: packed whr^T; backward: packed whr (0 without a projection) */
+  whr: number;
+}
+
+interface Prepared {
+  version: number;
+  arrays: readonly (FloatArray | null)[];
+  dimsKey: string;
+  entry: PackedEntry;
+}
+
+/** The prepared weights of every stamped direction, for forward and for backward. */
+export function weightPreparer(ctx: WasmContext): {
+  forward(dims: RecurrentDims, w: RecurrentWeights): PreparedWeights | null;
+  backward(dims: RecurrentDims, w: RecurrentWeights): PreparedWeights | null;
+} {
+  const { k, heap, packed } = ctx;
+  const forwardSets = new WeakMap<object, Prepared>();
+  const backwardSets = new WeakMap<object, Prepared>();
+  // the blocks go when their owner does (the entry must not reference the owner: it is held strongly)
+  const finalizer = new FinalizationRegistry<PackedEntry>((entry) => entry.dispose());
+
+  function prepare(sets: WeakMap<object, Prepared>, dims: RecurrentDims, w: RecurrentWeights, sizes: number[],
+    fill: (wih: Float32Array, whh: Float32Array, whr: Float32Array | null, ptrs: number[]) => void): PreparedWeights | null {
+    const stamp = w.stamp;
+    if (!stamp || !(w.wih instanceof Float32Array) || !(w.whh instanceof Float32Array)) return null;
+    const { kind, I, H, P } = dims;
+    const dimsKey = `${kind} ${I} ${H} ${P}`;
+    const arrays = [w.wih, w.whh, w.whr];
+    let p = sets.get(stamp.owner);
+    if (p && (p.version !== stamp.version || p.dimsKey !== dimsKey || p.arrays.some((a, i) => a !== arrays[i]))) {
+      finalizer.unregister(p);
+      p.entry.dispose();
+      sets.delete(stamp.owner);
+      p = undefined;
+    }
+    if (!p) {
+      const wih = w.wih, whh = w.whh, whr = (w.whr as Float32Array | null) ?? null;
+      const entry = packed.create(sizes, (ptrs) => fill(wih, whh, whr, ptrs));
+      p = { version: stamp.version, arrays, dimsKey, entry };
+      sets.set(stamp.owner, p);
+      finalizer.register(stamp.owner, entry, p);
+    }
+    const [a, b, c] = p.entry.use();
+    return { wih: a!, whh: b!, whr: c ?? 0 };
+  }
+
+  return {
+    forward(dims, w) {
+      const { kind, I, H, P } = dims;
+      const GH = gateCount(kind) * H;
+      const Hout = P || H;
+      return prepare(forwardSets, dims, w, [k.packedBytes(I, GH), k.packedBytes(Hout, GH), P ? k.packedBytes(H, P) : 0], (wih, whh, whr, ptrs) => {
+        heap.reset();
+        k.pack(heap.put(wih), 1, I, GH, ptrs[0]!);
+        k.pack(heap.put(whh), 1, Hout, GH, ptrs[1]!);
+        if (P && whr) k.pack(heap.put(whr), 1, H, P, ptrs[2]!);
+      });
+    },
+    backward(dims, w) {
+      const { kind, I, H, P } = dims;
+      const GH = gateCount(kind) * H;
+      const Hout = P || H;
+      return prepare(backwardSets, dims, w, [GH * I * 4, k.packedBytes(GH, Hout), P ? k.packedBytes(P, H) : 0], (wih, whh, whr, ptrs) => {
+        heap.f32(ptrs[0]!, GH * I).set(wih);
+        heap.reset();
+        k.pack(heap.put(whh), 0, GH, Hout, ptrs[1]!);
+        if (P && whr) k.pack(heap.put(whr), 0, P, H, ptrs[2]!);
+      });
+    },
+  };
+}
