@@ -174,6 +174,22 @@ export const enum Ctc {
   COUNT,
 }
 
+/**
+ * The argument block of additiveScores and additiveScoresBackward (attention.ts): Bahdanau's
+ * scores[n, s] = sum_h v[h] tanh(q[n, h] + k[n, s, h]).
+ */
+export const enum Attn {
+  /** N rows of queries, S keys each, H features; q (N, H), k (N, S, H), v (H) */
+  N, S, H, Q, K, V,
+  /** forward: the scores (N, S), and the tanh values (N, S, H) for backward or 0 */
+  SCORES, ACT,
+  /** backward: the scores' gradient (N, S) in; dq (N, H), dk (N, S, H) or 0, and dv (H) or 0 out, each row's share of dv (N, H) as scratch */
+  G, DQ, DK, DV, DVROWS,
+  /** threads: how many, the pool's control words (for the barrier before dv's sum) */
+  NTH, CTRL,
+  COUNT,
+}
+
 /** Slot i of an argument block (or field i of a record), as the kernels read it. */
 // @ts-ignore: decorator
 @inline export function arg(block: usize, i: i32): i32 {

@@ -19,6 +19,25 @@ export function unaryF32(op: i32, x: usize, out: usize, n: i32, tmp: usize): voi
 }
 
 /**
+ * out = a op b elementwise over n float32 values (op 0 add, 1 sub, 2 mul, 3 div), the same
+ * shape; out may be a. Each result is the correctly rounded float32 one, as the reference's loops
+ * give (their float64 result rounded once).
+ */
+export function binaryF32(op: i32, a: usize, b: usize, out: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i * 4;
+    const x = v128.load(a + o), y = v128.load(b + o);
+    v128.store(out + o, op == 0 ? f32x4.add(x, y) : op == 1 ? f32x4.sub(x, y) : op == 2 ? f32x4.mul(x, y) : f32x4.div(x, y));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i * 4;
+    const x = load<f32>(a + o), y = load<f32>(b + o);
+    store<f32>(out + o, op == 0 ? x + y : op == 1 ? x - y : op == 2 ? x * y : x / y);
+  }
+}
+
+/**
  * One Adam/AdamW update of n float32 parameters in place (see the reference backend's adamStep):
  * g' = sg g + l2 p; m = b1 m + c1 g'; v = b2 v + c2 g'^2; p = shrink p - ss m / (sqrt(v) inv + eps).
  * Plain multiplies and adds (no fused multiply-add), so the ragged tail computes exactly as the

@@ -12,6 +12,7 @@ export { setMayWait } from './barrier';
 export { minScanForward, minScanBackward } from './minscan';
 export { variantForward, variantBackward, variantAccFloats } from './variants';
 export { ctcLoss, ctcWorkspaceBytes } from './ctc';
+export { additiveScores, additiveScoresBackward } from './attention';
 // the gate math of one batch row, exported for the same reason as the tiles
 export { lstmRowForward, gruRowForward, rnnRowForward, lstmRowBackward, gruRowBackward, rnnRowBackward } from './gates';
 import { gemmShare, gemmWorkspaceBytes, packBShare } from './gemm';
@@ -36,7 +37,7 @@ export function pack(b: usize, transB: i32, K: i32, N: i32, dst: usize): void {
   packBShare(b, transB != 0, K, N, dst, 0, 1);
 }
 export { softmaxRows, softmaxRowsBackward, logSoftmaxNllBackward, softmaxShare } from './softmax';
-export { unaryF32, adamF32, sumRowsF32 } from './elementwise';
+export { unaryF32, binaryF32, adamF32, sumRowsF32 } from './elementwise';
 
 /**
  * Thread tid's share of a linear layer's backward from its argument block (Linear, abi.ts).

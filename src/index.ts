@@ -15,10 +15,10 @@ export { registerBackend, referenceBackend } from './backend/index.js';
 export type {
   Backend, BackendImplementation, BackendExtensions, CoreKernels, SequenceKernels, OptimizerKernels, GenerationKernels, FloatDType, AdamScalars, RecurrentNeeds,
   RecurrentStepper, StepperExtras, StepResult, GenerateResult, LayerAbove, UnaryOp, BinaryOp, RecurrentKind, RecurrentDims, RecurrentWeights, WeightStamp, RecurrentCache,
-  RecurrentForwardResult, RecurrentGrads, CellKind, CtcKernels, CtcBatch,
+  RecurrentForwardResult, RecurrentGrads, CellKind, CtcKernels, CtcBatch, AttentionKernels,
 } from './backend/index.js';
 export {
-  noGrad, isGradEnabled, gradcheck, concat, stack, linear, matmul, softmax, logSoftmax, maskedFill,
+  noGrad, isGradEnabled, gradcheck, concat, stack, linear, matmul, softmax, logSoftmax, maskedFill, additiveScores,
 } from './autograd/index.js';
 export type { GradcheckOptions, GradcheckResult } from './autograd/index.js';
 export * from './nn/index.js';

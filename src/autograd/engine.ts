@@ -6,6 +6,7 @@
 import { Tensor, type GradNode, type BackwardOptions } from '../tensor/tensor.js';
 import { shapeEquals, formatShape } from '../tensor/shape.js';
 import { allocLike, type FloatArray } from '../tensor/dtype.js';
+import { getBackend } from '../backend/backend.js';
 
 let gradEnabled = true;
 
@@ -88,10 +89,33 @@ function accumulate(into: Tensor | null, g: Tensor): Tensor {
   const a = into.data;
   const b = g.data;
   // one loop per element type: a loop over the union of array types runs several times slower
-  if (a instanceof Float32Array && b instanceof Float32Array) addInto32(a, b);
+  if (a instanceof Float32Array && b instanceof Float32Array) {
+    // big float32 gradients (a layer's weights, summed over a decoder's steps) add in the backend's kernel
+    if (a.length >= BACKEND_ADD_MIN) getBackend().binary('add', a, into.shape, b, into.shape, a, into.shape);
+    else addInto32(a, b);
+  }
   else if (a instanceof Float64Array && b instanceof Float64Array) addInto64(a, b);
   else for (let i = 0; i < a.length; i++) a[i] = a[i]! + b[i]!;
   return into;
+}
+
+/** From this many elements a gradient sum runs in the backend (its kernels' loops are vectorised). */
+const BACKEND_ADD_MIN = 4096;
+
+/** a + b into a new tensor of their shape (one pass: a pending gradient's first sum). */
+function sumOf(a: Tensor, b: Tensor): Tensor {
+  const x = a.data, y = b.data;
+  const d = allocLike(x as FloatArray, x.length);
+  if (d instanceof Float32Array && x instanceof Float32Array && y instanceof Float32Array) {
+    if (d.length >= BACKEND_ADD_MIN) getBackend().binary('add', x, a.shape, y, b.shape, d, a.shape);
+    else sum32(d, x, y);
+  }
+  else for (let i = 0; i < d.length; i++) d[i] = x[i]! + y[i]!;
+  return new Tensor(d, a.shape);
+}
+
+function sum32(d: Float32Array, a: Float32Array, b: Float32Array): void {
+  for (let i = 0; i < d.length; i++) d[i] = a[i]! + b[i]!;
 }
 
 function addInto32(a: Float32Array, b: Float32Array): void {
@@ -142,12 +166,16 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
     }
   }
   const pending = new Map<GradNode, (Tensor | null)[]>();
+  // pending sums this backward made: later gradients add into them in place (a rule's own
+  // results may be handed to several inputs, so those are never written)
+  const sums = new Set<Tensor>();
   pending.set(root.gradFn, Array.from({ length: root.gradFn.numOutputs }, (_, k) => (k === root.outputIndex ? grad! : null)));
   noGrad(() => {
     for (let k = order.length - 1; k >= 0; k--) {
       const node = order[k]!;
       const gOut = pending.get(node);
       pending.delete(node);
+      if (gOut) for (const g of gOut) if (g) sums.delete(g);
       if (!gOut || gOut.every((g) => g === null)) continue;
       const gIn = node.backward(gOut);
       if (!options.retainGraph) node.release();
@@ -164,8 +192,13 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
             pending.set(inp.gradFn, slot);
           }
           const prev = slot[inp.outputIndex] ?? null;
-          // a fresh sum: rules may hand the same tensor to several inputs
-          slot[inp.outputIndex] = prev ? accumulate(accumulate(null, prev), g) : g;
+          if (!prev) slot[inp.outputIndex] = g;
+          else if (sums.has(prev)) accumulate(prev, g);
+          else {
+            const s = sumOf(prev, g);
+            sums.add(s);
+            slot[inp.outputIndex] = s;
+          }
         } else {
           inp.grad = accumulate(inp.grad, g);
         }

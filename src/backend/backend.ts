@@ -346,12 +346,30 @@ export interface CtcKernels {
   ctc(batch: CtcBatch, grad: FloatArray | null): Float64Array;
 }
 
+/**
+ * Additive (Bahdanau) attention's scores for N queries over S keys each, H features:
+ * scores[n, s] = sum_h v[h] tanh(q[n, h] + k[n, s, h]).
+ */
+export interface AttentionKernels {
+  /** Whether these kernels run arrays of this element type. */
+  supports(dtype: FloatDType): boolean;
+  /** q (N, H), k (N, S, H), v (H) -> scores (N, S); with `act` (N, S, H), the tanh values backward reads. */
+  additiveScores(q: FloatArray, k: FloatArray, v: FloatArray, N: number, S: number, H: number, scores: FloatArray, act: FloatArray | null): void;
+  /**
+   * From the tanh values and the scores' gradient g (N, S): dq (N, H), and where given dk (N, S, H)
+   * and dv (H), all written (not accumulated).
+   */
+  additiveScoresBackward(act: FloatArray, v: FloatArray, g: FloatArray, N: number, S: number, H: number,
+    dq: FloatArray, dk: FloatArray | null, dv: FloatArray | null): void;
+}
+
 /** The optional extensions a backend may implement; the reference's kernels stand in for the rest. */
 export interface BackendExtensions {
   sequence: SequenceKernels;
   optimizer: OptimizerKernels;
   generation: GenerationKernels;
   ctc: CtcKernels;
+  attention: AttentionKernels;
 }
 
 /**
@@ -375,6 +393,8 @@ export interface Backend extends CoreKernels {
   adamStep: OptimizerKernels['adamStep'];
   recurrentStepper: GenerationKernels['recurrentStepper'];
   ctc: CtcKernels['ctc'];
+  additiveScores: AttentionKernels['additiveScores'];
+  additiveScoresBackward: AttentionKernels['additiveScoresBackward'];
   /** The extensions this backend runs itself. */
   readonly extensions: readonly (keyof BackendExtensions)[];
 }
@@ -387,15 +407,15 @@ const dtypeOf = (a: FloatArray): FloatDType => (a instanceof Float64Array ? 'flo
  * no reference, `impl` must have every extension (it is the reference).
  */
 export function resolveBackend<B extends BackendImplementation>(impl: B, reference: Backend | null): Backend & Omit<B, keyof BackendExtensions> {
-  const all = ['sequence', 'optimizer', 'generation', 'ctc'] as const;
+  const all = ['sequence', 'optimizer', 'generation', 'ctc', 'attention'] as const;
   const extensions = all.filter((e) => impl[e] !== undefined);
   const fallback = (what: keyof BackendExtensions): Backend => {
     if (!reference) throw new Error(`resolveBackend: '${impl.name}' has no ${what} kernels and no reference backend stands in for them`);
     return reference;
   };
   if (!reference) for (const e of all) if (!impl[e]) fallback(e);
-  const { sequence: seq, optimizer: opt, generation: gen, ctc: ctcKernels } = impl;
-  const { sequence: _s, optimizer: _o, generation: _g, ctc: _c, ...rest } = impl;
+  const { sequence: seq, optimizer: opt, generation: gen, ctc: ctcKernels, attention: att } = impl;
+  const { sequence: _s, optimizer: _o, generation: _g, ctc: _c, attention: _a, ...rest } = impl;
   return {
     ...rest,
     extensions,
@@ -412,6 +432,12 @@ export function resolveBackend<B extends BackendImplementation>(impl: B, referen
     ctc: (batch, grad) => (ctcKernels && ctcKernels.supports(dtypeOf(batch.logProbs))
       ? ctcKernels.ctc(batch, grad)
       : fallback('ctc').ctc(batch, grad)),
+    additiveScores: (q, k, v, N, S, H, scores, act) => (att && att.supports(dtypeOf(q))
+      ? att.additiveScores(q, k, v, N, S, H, scores, act)
+      : fallback('attention').additiveScores(q, k, v, N, S, H, scores, act)),
+    additiveScoresBackward: (act, v, g, N, S, H, dq, dk, dv) => (att && att.supports(dtypeOf(act))
+      ? att.additiveScoresBackward(act, v, g, N, S, H, dq, dk, dv)
+      : fallback('attention').additiveScoresBackward(act, v, g, N, S, H, dq, dk, dv)),
   } as Backend & Omit<B, keyof BackendExtensions>;
 }
 

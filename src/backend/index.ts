@@ -15,7 +15,7 @@ export { registerBackend, resolveBackend, getBackend, backend, listBackends, has
 export { CELL_RULES, cellRule, gateCount, paramSpecs, BASE_ROLES, type CellKind, type CellRule, type ParamSpec, type ParamSizes, type OnnxMapping } from './cells.js';
 export { drawToken } from './sample.js';
 export type {
-  Backend, BackendImplementation, BackendExtensions, CoreKernels, SequenceKernels, OptimizerKernels, GenerationKernels, CtcKernels, CtcBatch, FloatDType, AdamScalars, RecurrentNeeds,
+  Backend, BackendImplementation, BackendExtensions, CoreKernels, SequenceKernels, OptimizerKernels, GenerationKernels, CtcKernels, CtcBatch, AttentionKernels, FloatDType, AdamScalars, RecurrentNeeds,
   RecurrentStepper, StepperExtras, StepResult, GenerateResult, LayerAbove, UnaryOp, BinaryOp, RecurrentKind, RecurrentDims, RecurrentWeights, WeightStamp, RecurrentCache,
   RecurrentForwardResult, RecurrentGrads,
 } from './backend.js';

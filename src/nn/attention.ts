@@ -2,7 +2,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { uniform, zeros } from '../tensor/create.js';
 import { formatShape } from '../tensor/shape.js';
 import { checkMemory } from '../tensor/memory.js';
-import { linear, maskedFill, softmax } from '../autograd/index.js';
+import { additiveScores, linear, maskedFill, softmax } from '../autograd/index.js';
 import { Module } from './module.js';
 import { Linear, dropout } from './layers.js';
 import { checkKnown, positiveInt, bool, probability } from './options.js';
@@ -216,7 +216,11 @@ export class BahdanauAttention extends Module {
       checkMask(mask, [[N, S]], 'mask', who);
       checkSomeKey(N, S, (n, s) => mask.data[n * S + s] === 1, (n) => `sample ${n}`, who);
     }
-    let scores = this.Va.forward(this.Wa.forward(query).add(projectedKeys ?? this.Ua.forward(keys)).tanh()).reshape([N, 1, S]);
+    // Va(tanh(Wa(query) + Ua(keys))) in one op; Va's bias shifts every score alike
+    const q = this.Wa.forward(query.reshape([N, H]));
+    let scores = additiveScores(q, projectedKeys ?? this.Ua.forward(keys), this.Va.weight.reshape([H]));
+    if (this.Va.bias) scores = scores.add(this.Va.bias);
+    scores = scores.reshape([N, 1, S]);
     if (mask) scores = maskedFill(scores, mask.reshape([N, 1, S]), -Infinity);
     const weights = softmax(scores, 2);
     return [weights.matmul(keys), weights];

@@ -62,6 +62,58 @@ for (const name of listBackends().filter((b) => b !== 'reference')) {
       }
     });
 
+    it('same-shape arithmetic is exactly the reference, broadcast shapes too, and out may be an operand', () => {
+      setBackend(name);
+      const be = getBackend();
+      for (const op of ['add', 'sub', 'mul', 'div'] as const) {
+        for (const n of [1, 7, 4095, 4096, 4097, 10003]) {
+          const a = rand(n, 3), b = rand(n, 3);
+          const yr = new Float32Array(n), yb = new Float32Array(n);
+          referenceBackend.binary(op, a, [n], b, [n], yr, [n]);
+          be.binary(op, a, [n], b, [n], yb, [n]);
+          assertClose(yb, yr, `${op} n=${n}`, 0, 0);
+          const inPlace = a.slice();
+          be.binary(op, inPlace, [n], b, [n], inPlace, [n]);
+          assertClose(inPlace, yr, `${op} n=${n} into its first operand`, 0, 0);
+        }
+        // broadcasting over a middle dimension
+        const a = rand(7 * 5 * 131), b = rand(7 * 131);
+        const yr = new Float32Array(a.length), yb = new Float32Array(a.length);
+        referenceBackend.binary(op, a, [7, 5, 131], b, [7, 1, 131], yr, [7, 5, 131]);
+        be.binary(op, a, [7, 5, 131], b, [7, 1, 131], yb, [7, 5, 131]);
+        assertClose(yb, yr, `${op} broadcast`, 0, 0);
+      }
+    });
+
+    it("additive attention's scores and their gradients over odd sizes", () => {
+      setBackend(name);
+      const be = getBackend();
+      for (const [N, S, H] of [[1, 1, 1], [3, 5, 7], [2, 1, 9], [7, 13, 4], [64, 12, 256], [5, 3, 130], [33, 17, 61]]) {
+        const q = rand(N * H), k = rand(N * S * H, 2), v = rand(H);
+        const sr = new Float32Array(N * S), sb = new Float32Array(N * S);
+        const ar = new Float32Array(N * S * H), ab = new Float32Array(N * S * H);
+        referenceBackend.additiveScores(q, k, v, N, S, H, sr, ar);
+        be.additiveScores(q, k, v, N, S, H, sb, ab);
+        const label = `N=${N} S=${S} H=${H}`;
+        assertClose(sb, sr, `${label} scores`, 1e-5, 1e-5);
+        assertClose(ab, ar, `${label} tanh values`, 1e-6, 1e-6);
+        // without the tanh values kept, the same scores
+        const sOnly = new Float32Array(N * S);
+        be.additiveScores(q, k, v, N, S, H, sOnly, null);
+        assertClose(sOnly, sb, `${label} scores without the tanh values`, 0, 0);
+        const g = rand(N * S);
+        const want = { dq: new Float32Array(N * H), dk: new Float32Array(N * S * H), dv: new Float32Array(H) };
+        const got = { dq: new Float32Array(N * H).fill(NaN), dk: new Float32Array(N * S * H).fill(NaN), dv: new Float32Array(H).fill(NaN) };
+        referenceBackend.additiveScoresBackward(ar, v, g, N, S, H, want.dq, want.dk, want.dv);
+        be.additiveScoresBackward(ar, v, g, N, S, H, got.dq, got.dk, got.dv);
+        for (const key of ['dq', 'dk', 'dv'] as const) assertClose(got[key], want[key], `${label} ${key}`, 1e-5, 1e-5);
+        // dk and dv left out: dq alone, the same
+        const dqOnly = new Float32Array(N * H);
+        be.additiveScoresBackward(ar, v, g, N, S, H, dqOnly, null, null);
+        assertClose(dqOnly, got.dq, `${label} dq alone`, 0, 0);
+      }
+    });
+
     it('softmax and log-softmax, forward and backward, over odd row lengths', () => {
       setBackend(name);
       const be = getBackend();

@@ -68,6 +68,26 @@ describe('thread count does not change results', { skip: !listBackends().include
         const g = be.recurrentBackward(dims, w, x, h0, c0, false, f, rnd(6 * 5 * 9), null, null);
         outs.push(f.out as Float32Array, g.dx as Float32Array, g.dwih as Float32Array, g.dwhh as Float32Array);
       }
+      // additive attention's scores: rows split between threads, v's gradient summed in row order
+      {
+        const N = 64, S = 12, H = 256;
+        const q = rnd(N * H), k = rnd(N * S * H), v = rnd(H), g = rnd(N * S);
+        const scores = new Float32Array(N * S), act = new Float32Array(N * S * H);
+        be.additiveScores(q, k, v, N, S, H, scores, act);
+        const dq = new Float32Array(N * H), dk = new Float32Array(N * S * H), dv = new Float32Array(H);
+        be.additiveScoresBackward(act, v, g, N, S, H, dq, dk, dv);
+        outs.push(scores, act, dq, dk, dv);
+      }
+      // a layer's weights prepared once (stamped) and reused: one row and several
+      for (const B of [1, 6]) {
+        const dims: RecurrentDims = { kind: 'gru', T: 5, B, I: 70, H: 256, P: 0 };
+        const w = { wih: rnd(768 * 70), whh: rnd(768 * 256), bih: rnd(768), bhh: rnd(768), whr: null, stamp: { owner: {}, version: 0 } };
+        const x = rnd(5 * B * 70), h0 = rnd(B * 256);
+        be.recurrentForward(dims, w, x, h0, null, false, false);
+        const f = be.recurrentForward(dims, w, x, h0, null, false, true);
+        const g = be.recurrentBackward(dims, w, x, h0, null, false, f, rnd(5 * B * 256), null, null);
+        outs.push(f.out as Float32Array, g.dx as Float32Array, g.dwih as Float32Array, g.dwhh as Float32Array, g.dh0 as Float32Array);
+      }
       // one row stepped (generation): split by hidden units on several threads, a row split for more rows
       for (const kind of ['lstm', 'gru', 'rnn_tanh'] as const) {
         const H = kind === 'rnn_tanh' ? 520 : 272;

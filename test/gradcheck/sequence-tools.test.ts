@@ -1,7 +1,7 @@
 /** Float64 finite-difference checks of CTC, the attentions and a small Seq2Seq, on every backend. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tensor, tensor, randn, gradcheck, manualSeed, ctcLoss, listBackends, setBackend, MultiheadAttention, BahdanauAttention, maskedFill, Seq2Seq, crossEntropy } from 'recurrent';
+import { Tensor, tensor, randn, gradcheck, manualSeed, ctcLoss, listBackends, setBackend, MultiheadAttention, BahdanauAttention, maskedFill, Seq2Seq, crossEntropy, additiveScores } from 'recurrent';
 
 const ints = (values: number[], shape: number[]): Tensor => tensor(Int32Array.from(values), shape);
 const f64 = (shape: number[]): Tensor => randn(shape, { dtype: 'float64', requiresGrad: true });
@@ -32,6 +32,10 @@ const cases: [string, () => [(...xs: Tensor[]) => Tensor, Tensor[]]][] = [
       const [out, w] = m.forward(q, k, v, { keyPaddingMask: kpm, attnMask: am, averageAttnWeights: false });
       return out.mul(r1).sum().add(w!.mul(r2).sum());
     }, [f64([2, 2, 6]), f64([2, 3, 5]), f64([2, 3, 4]), ...m.parameters()]];
+  }],
+  ['additiveScores: q, keys and v, weighted scores', () => {
+    const r = randn([3, 5], { dtype: 'float64' });
+    return [(q, k, v) => additiveScores(q, k, v).mul(r).sum(), [f64([3, 7]), f64([3, 5, 7]), f64([7])]];
   }],
   ['BahdanauAttention: every parameter, query and keys, with a mask', () => {
     const m = new BahdanauAttention({ hiddenSize: 4 }).to('float64');

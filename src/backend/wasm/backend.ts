@@ -1,7 +1,7 @@
 /**
  * The `wasm` backend: float32 matrix products and whole-sequence recurrent kernels in
  * WebAssembly SIMD (kernels/), in parts: the core tensor kernels (core.ts), the sequence kernels
- * (sequence.ts), steppers and generation (stepper.ts), the optimizer step (optim.ts), CTC (ctc.ts), over one
+ * (sequence.ts), steppers and generation (stepper.ts), the optimizer step (optim.ts), CTC (ctc.ts), additive attention (attention.ts), over one
  * shared context (context.ts). Float64, and what a part does not run, take the reference
  * backend, which every kernel here must match.
  */
@@ -15,6 +15,7 @@ import { sequenceKernels } from './sequence.js';
 import { generationKernels } from './stepper.js';
 import { optimizerKernels } from './optim.js';
 import { ctcKernels } from './ctc.js';
+import { attentionKernels } from './attention.js';
 
 export type { KernelExports } from './context.js';
 
@@ -56,12 +57,13 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
   const backend = resolveBackend({
     name,
     // the core kernels without a wasm version are the reference's
-    unaryBackward: ref.unaryBackward, pow: ref.pow, binary: ref.binary, broadcastTo: ref.broadcastTo, permute: ref.permute,
+    unaryBackward: ref.unaryBackward, pow: ref.pow, broadcastTo: ref.broadcastTo, permute: ref.permute,
     ...coreKernels(ctx),
     sequence: sequenceKernels(ctx),
     optimizer: optimizerKernels(ctx),
     generation: generationKernels(ctx),
     ctc,
+    attention: attentionKernels(ctx),
   }, ref);
   return {
     ...backend,

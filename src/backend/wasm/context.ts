@@ -28,12 +28,15 @@ export interface KernelExports {
   variantBackward(args: number, tid: number): void;
   variantAccFloats(kind: number, H: number): number;
   ctcLoss(args: number, tid: number): void;
+  additiveScores(args: number, tid: number): void;
+  additiveScoresBackward(args: number, tid: number): void;
   softmaxShare(args: number, tid: number): void;
   ctcWorkspaceBytes(T: number, S: number, C: number): number;
   pack(b: number, transB: number, K: number, N: number, dst: number): void;
   softmaxRows(x: number, rows: number, n: number, out: number, log: number): void;
   softmaxRowsBackward(y: number, g: number, rows: number, n: number, out: number, log: number): void;
   unaryF32(op: number, x: number, out: number, n: number, tmp: number): void;
+  binaryF32(op: number, a: number, b: number, out: number, n: number): void;
   logSoftmaxNllBackward(lp: number, target: number, coef: number, rows: number, n: number, out: number): void;
   sumRowsF32(x: number, rows: number, n: number, out: number, acc: number): void;
   adamF32(p: number, g: number, m: number, v: number, n: number,

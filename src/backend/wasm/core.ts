@@ -1,12 +1,12 @@
 /**
  * The wasm backend's core tensor kernels: float32 matrix products (one thread or the pool), a
  * linear layer's backward, and the row-wise ops of training (softmax, the cross-entropy
- * gradient, bias sums, a few unary functions). Float64, and arrays too small to pay for the copy,
+ * gradient, bias sums, a few unary functions, same-shape arithmetic). Float64, and arrays too small to pay for the copy,
  * take the reference loops.
  */
 import type { FloatArray } from '../../tensor/dtype.js';
-import type { Shape } from '../../tensor/shape.js';
-import { leadingSumWidth, type CoreKernels, type UnaryOp } from '../backend.js';
+import { shapeEquals, type Shape } from '../../tensor/shape.js';
+import { leadingSumWidth, type BinaryOp, type CoreKernels, type UnaryOp } from '../backend.js';
 import { referenceBackend as ref } from '../reference/index.js';
 import { Linear, Rows, block } from './abi.js';
 import { bucket, f32, type WasmContext } from './context.js';
@@ -14,8 +14,9 @@ import { bucket, f32, type WasmContext } from './context.js';
 /** Unary ops with a wasm kernel (others, and small arrays, stay on the reference loops). */
 const WASM_UNARY: Partial<Record<UnaryOp, number>> = { exp: 0, tanh: 1, sigmoid: 2 };
 const UNARY_MIN = 4096;
+const WASM_BINARY: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3 };
 /** The core kernels this backend runs itself (the others are the reference's). */
-export function coreKernels(ctx: WasmContext): Pick<CoreKernels, 'gemm' | 'linearBackward' | 'unary' | 'sumTo' | 'softmax' | 'softmaxBackward' | 'logSoftmaxNllBackward'> {
+export function coreKernels(ctx: WasmContext): Pick<CoreKernels, 'gemm' | 'linearBackward' | 'unary' | 'binary' | 'sumTo' | 'softmax' | 'softmaxBackward' | 'logSoftmaxNllBackward'> {
   const { k, heap, choose, launch, threadsFor, wsBytes, guarded } = ctx;
 
   function gemm(transA: boolean, transB: boolean, M: number, N: number, K: number,
@@ -59,6 +60,17 @@ export function coreKernels(ctx: WasmContext): Pick<CoreKernels, 'gemm' | 'linea
     const po = heap.alloc(x.length * 4);
     k.unaryF32(code, px, po, x.length, heap.alloc(16));
     out.set(heap.f32(po, x.length));
+  }
+
+  /** Same-shape float32 operands in the kernel (where the copies in and out cost less than the loop saves); the rest on the reference's loops. */
+  function binary(op: BinaryOp, a: FloatArray, aShape: Shape, b: FloatArray, bShape: Shape, out: FloatArray, outShape: Shape): void {
+    const n = out.length;
+    if (n < UNARY_MIN || a.length !== n || b.length !== n || !shapeEquals(aShape, bShape) || !f32(a, b, out)) return ref.binary(op, a, aShape, b, bShape, out, outShape);
+    heap.reset();
+    const pa = heap.put(a as Float32Array);
+    const pb = heap.put(b as Float32Array);
+    k.binaryF32(WASM_BINARY[op], pa, pb, pa, n);
+    out.set(heap.f32(pa, n));
   }
 
   function logSoftmaxNllBackward(lp: FloatArray, target: Int32Array, coef: Float64Array, rows: number, n: number, out: FloatArray): void {
@@ -114,7 +126,7 @@ export function coreKernels(ctx: WasmContext): Pick<CoreKernels, 'gemm' | 'linea
   }
 
   return {
-    gemm: guarded(gemm), linearBackward: guarded(linearBackward), unary: guarded(unary), sumTo: guarded(sumTo), softmax: guarded(softmax),
+    gemm: guarded(gemm), linearBackward: guarded(linearBackward), unary: guarded(unary), binary: guarded(binary), sumTo: guarded(sumTo), softmax: guarded(softmax),
     softmaxBackward: guarded(softmaxBackward), logSoftmaxNllBackward: guarded(logSoftmaxNllBackward),
   };
 }

@@ -1,0 +1,80 @@
+// Additive (Bahdanau) attention's scores, float32, forward and backward
+// (src/backend/reference/attention.ts is the specification):
+//   scores[n, s] = sum_h v[h] tanh(q[n, h] + k[n, s, h]).
+// Written as a chain of broadcast add, tanh and a one-column product, each step of a decoder
+// wrote and read back three (N, S, H) arrays and reduced them again for the gradients; here each
+// (n, s) row is one pass. Threads split the rows n; each score and each gradient element is
+// computed whole by one thread in a fixed order, and v's gradient sums per-row shares in row
+// order, so results are the same for any thread count.
+import { Attn, arg } from './abi';
+import { vtanh } from './vmath';
+import { colSum, share4, ld, st } from './simd';
+import { barrier } from './barrier';
+
+/** Thread tid's rows of the scores (and the tanh values); see the slots of Attn. */
+export function additiveScores(args: usize, tid: i32): void {
+  const N = arg(args, Attn.N), S = arg(args, Attn.S), H = arg(args, Attn.H), nth = arg(args, Attn.NTH);
+  const q = <usize>arg(args, Attn.Q), k = <usize>arg(args, Attn.K), v = <usize>arg(args, Attn.V);
+  const scores = <usize>arg(args, Attn.SCORES), act = <usize>arg(args, Attn.ACT);
+  const n0 = (N * tid) / nth, n1 = (N * (tid + 1)) / nth;
+  const body = H & ~3, tail = H - body;
+  // lanes past H hold whatever follows the rows: kept out of the sums
+  const live = i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(tail));
+  for (let n = n0; n < n1; n++) {
+    const qr = q + <usize>(n * H) * 4;
+    for (let s = 0; s < S; s++) {
+      const kr = k + <usize>((n * S + s) * H) * 4;
+      const ar = act + <usize>((n * S + s) * H) * 4;
+      let acc = f32x4.splat(0);
+      for (let h = 0; h < body; h += 4) {
+        const o = <usize>h * 4;
+        const a = vtanh(f32x4.add(ld(qr + o), ld(kr + o)));
+        if (act) v128.store(ar + o, a);
+        acc = f32x4.add(acc, f32x4.mul(ld(v + o), a));
+      }
+      if (tail) {
+        const o = <usize>body * 4;
+        const a = v128.and(vtanh(f32x4.add(ld(qr + o), ld(kr + o))), live);
+        if (act) st(ar + o, a, tail);
+        acc = f32x4.add(acc, v128.and(f32x4.mul(ld(v + o), a), live));
+      }
+      const sum = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+      store<f32>(scores + <usize>(n * S + s) * 4, sum);
+    }
+  }
+}
+
+/**
+ * Thread tid's rows of the gradients from the scores' gradient g and the forward's tanh values:
+ * d = g[n, s] v (1 - a^2); dk[n, s] = d; dq[n] = sum_s d; dv = sum_{n, s} g[n, s] a.
+ */
+export function additiveScoresBackward(args: usize, tid: i32): void {
+  const N = arg(args, Attn.N), S = arg(args, Attn.S), H = arg(args, Attn.H), nth = arg(args, Attn.NTH);
+  const v = <usize>arg(args, Attn.V), act = <usize>arg(args, Attn.ACT), g = <usize>arg(args, Attn.G);
+  const dq = <usize>arg(args, Attn.DQ), dk = <usize>arg(args, Attn.DK), dv = <usize>arg(args, Attn.DV), dvRows = <usize>arg(args, Attn.DVROWS);
+  const n0 = (N * tid) / nth, n1 = (N * (tid + 1)) / nth;
+  const one = f32x4.splat(1);
+  for (let n = n0; n < n1; n++) {
+    const qr = dq + <usize>(n * H) * 4;
+    const vr = dvRows + <usize>(n * H) * 4;
+    memory.fill(qr, 0, <usize>H * 4);
+    if (dv) memory.fill(vr, 0, <usize>H * 4);
+    for (let s = 0; s < S; s++) {
+      const gs = f32x4.splat(load<f32>(g + <usize>(n * S + s) * 4));
+      const ar = act + <usize>((n * S + s) * H) * 4;
+      const kr = dk + <usize>((n * S + s) * H) * 4;
+      for (let h = 0; h < H; h += 4) {
+        const o = <usize>h * 4;
+        const m = min(4, H - h);
+        const a = ld(ar + o);
+        const d = f32x4.mul(f32x4.mul(gs, ld(v + o)), f32x4.sub(one, f32x4.mul(a, a)));
+        if (dk) st(kr + o, d, m);
+        st(qr + o, f32x4.add(ld(qr + o), d), m);
+        if (dv) st(vr + o, f32x4.add(ld(vr + o), f32x4.mul(gs, a)), m);
+      }
+    }
+  }
+  if (!dv) return;
+  if (nth > 1) barrier(<usize>arg(args, Attn.CTRL), nth);
+  colSum(dvRows, N, H, dv, share4(H, tid, nth), share4(H, tid + 1, nth));
+}
