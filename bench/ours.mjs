@@ -2,16 +2,18 @@
 //   node bench/ours.mjs WORKLOAD [SECONDS]   -> one JSON line
 import {
   LSTM, GRU, RNN, MinGRU, LayerNormLSTM, Linear, SequenceModel, sampleLogits, crossEntropy, mseLoss, Adam, randn, randint, manualSeed, Generator,
-  backendInfo, ctcLoss, tensor, Seq2Seq,
+  backendInfo, ctcLoss, tensor, Seq2Seq, Embedding, noGrad, exportOnnx,
 } from '../dist/index.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { measure } from './measure.mjs';
 
 const [name, secondsArg] = process.argv.slice(2);
 const seconds = Number(secondsArg ?? 5);
 manualSeed(0);
 
-function lm(kind, H, layers = 1) {
-  const T = 64, B = 32, I = 64, V = 65;
+function lm(kind, H, layers = 1, T = 64, B = 32) {
+  const I = 64, V = 65;
   const Cls = { lstm: LSTM, gru: GRU, rnn: RNN, mingru: MinGRU, layernorm_lstm: LayerNormLSTM }[kind];
   const rnn = new Cls({ inputSize: I, hiddenSize: H, numLayers: layers });
   const head = new Linear({ inFeatures: H, outFeatures: V });
@@ -78,6 +80,49 @@ function gen() {
   };
 }
 
+// A generation loop as a PyTorch user writes it (BENCHMARKS.md's lstm-step): per token the
+// embedding, the layer's forward on one step with the state carried, the head, softmax and a draw;
+// 100 tokens a call
+function stepLoop() {
+  const V = 65, E = 64, H = 256;
+  const emb = new Embedding({ numEmbeddings: V, embeddingDim: E });
+  const lstm = new LSTM({ inputSize: E, hiddenSize: H });
+  const head = new Linear({ inFeatures: H, outFeatures: V });
+  const rng = new Generator(1);
+  let state = null;
+  let token = 0;
+  return {
+    unit: 'tokens/s', perStep: 100, step() {
+      noGrad(() => {
+        for (let i = 0; i < 100; i++) {
+          const [out, s] = lstm.forward(emb.forward(tensor(Int32Array.of(token), [1, 1])), state);
+          state = s;
+          token = sampleLogits(head.forward(out.reshape([1, H])).data, {}, rng); // softmax and a draw
+        }
+      });
+    },
+  };
+}
+
+// Inference (BENCHMARKS.md's lstm-infer): Embedding(65, 64) -> LSTM(64, 256) -> Linear(256, 65)
+// on every step, forward only, at (T, B). With INFER_DUMP=DIR it first writes what bench/ort.mjs
+// needs to run the same model in onnxruntime-node and check it: the ONNX file, the input and our
+// output.
+async function infer(T, B) {
+  const V = 65, E = 64, H = 256;
+  const model = new SequenceModel({ embedding: { numEmbeddings: V, embeddingDim: E }, rnn: { kind: 'lstm', inputSize: E, hiddenSize: H }, head: { outFeatures: V } });
+  model.eval();
+  const x = randint(0, V, [T, B], { dtype: 'int32' });
+  if (process.env.INFER_DUMP) {
+    const dir = process.env.INFER_DUMP;
+    const [out] = noGrad(() => model.forward(x));
+    writeFileSync(join(dir, 'model.onnx'), await exportOnnx(model));
+    writeFileSync(join(dir, 'input.json'), JSON.stringify({ T, B, ids: Array.from(x.data) }));
+    writeFileSync(join(dir, 'output.bin'), new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength));
+  }
+  return { unit: 'tokens/s', perStep: T * B, step() { noGrad(() => model.forward(x)); } };
+}
+
 // CTC loss and its gradient through a log-softmax, as a recognizer's training step computes them
 // (the logits stand for a network's output): T=100, N=32, C=30, targets of 10-30 labels
 function ctc() {
@@ -119,13 +164,14 @@ function seq2seq() {
 
 const workloads = {
   'lstm-lm': () => lm('lstm', 256), 'gru-lm': () => lm('gru', 256), 'rnn-lm': () => lm('rnn', 256),
-  'lstm-big': () => lm('lstm', 512, 2), 'lstm-ts': ts, 'lstm-gen': gen,
+  'lstm-big': () => lm('lstm', 512, 2), 'lstm-ts': ts, 'lstm-gen': gen, 'lstm-step': stepLoop, 'lstm-long': () => lm('lstm', 256, 1, 1024, 8),
   'mingru-lm': () => lm('mingru', 256), 'lnlstm-lm': () => lm('layernorm_lstm', 256), ctc, seq2seq,
 };
+for (const [T, B] of [[1, 1], [64, 1], [64, 64], [256, 8]]) workloads[`lstm-infer-${T}x${B}`] = () => infer(T, B);
 if (!workloads[name]) {
   console.error(`ours.mjs: unknown workload '${name}' (${Object.keys(workloads).join(', ')})`);
   process.exit(2);
 }
 const info = backendInfo();
-const r = measure(workloads[name](), seconds);
+const r = measure(await workloads[name](), seconds);
 console.log(JSON.stringify({ lib: 'recurrent', variant: `${info.name} ${info.wasm ?? ''} ${info.threads}t`.trim(), workload: name, ...r }));

@@ -4,15 +4,24 @@
 // /usr/bin/python3 imports torch), each workload in its own process; a table of figures and
 // ratios (recurrent / peer). Figures are only comparable within one run on one machine.
 //
-//   npm run bench [-- --json] [--seconds S] [--rounds N] [--only lstm-lm,gru-lm] [--no-peers] [--no-torch] [--gemm]
+//   npm run bench [-- --json] [--seconds S] [--rounds N] [--only lstm-lm,gru-lm] [--no-peers] [--no-torch] [--no-ort] [--gemm] [--no-save]
+//
+// The inference workloads (lstm-infer-TxB) run beside onnxruntime-node on the ONNX file this
+// library exports of the same model, once their outputs agree (bench/ort.mjs).
+// Unless --no-save, the run is appended to its commit's results file,
+// bench/results/DATE-COMMIT.md (bench/report.mjs); `node scripts/speed-table.mjs` then writes
+// the README's speed table from the newest.
 //
 // --rounds N runs recurrent and PyTorch N times each, alternating, and keeps each one's best
 // run: on a shared machine noise only ever slows a run down, and alternating gives both the
 // same chances.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { machine, commit } from './machine.mjs';
+import { saveRun, speedTable, memoryLine } from './report.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -21,7 +30,8 @@ const opt = (f, d) => (argv.includes(f) ? argv[argv.indexOf(f) + 1] : d);
 const json = flag('--json');
 const seconds = Number(opt('--seconds', '4'));
 const rounds = Math.max(1, Math.floor(Number(opt('--rounds', '1'))) || 1);
-const all = ['lstm-lm', 'gru-lm', 'rnn-lm', 'lstm-big', 'lstm-ts', 'lstm-gen', 'mingru-lm', 'lnlstm-lm', 'ctc', 'seq2seq'];
+const INFER = ['lstm-infer-1x1', 'lstm-infer-64x1', 'lstm-infer-64x64', 'lstm-infer-256x8'];
+const all = ['lstm-lm', 'gru-lm', 'rnn-lm', 'lstm-big', 'lstm-ts', 'lstm-long', 'lstm-gen', 'lstm-step', ...INFER, 'mingru-lm', 'lnlstm-lm', 'ctc', 'seq2seq'];
 const only = opt('--only', all.join(',')).split(',');
 const log = (...a) => { if (!json) console.error(...a); };
 
@@ -48,8 +58,12 @@ if (peers && !havePeers()) {
 const torch = !flag('--no-torch') && spawnSync('/usr/bin/python3', ['-c', 'import torch, numpy'], { encoding: 'utf8' }).status === 0;
 if (!torch && !flag('--no-torch')) log('PyTorch not found (/usr/bin/python3 -c "import torch"): skipped');
 
-/** Workloads with no PyTorch module to compare with (BENCHMARKS.md compares them with our own lstm-lm). */
-const NO_TORCH = ['lnlstm-lm'];
+/** Workloads with no PyTorch module to compare with (BENCHMARKS.md compares them with our own lstm-lm), or whose anchor is ONNX Runtime. */
+const NO_TORCH = ['lnlstm-lm', ...INFER];
+const ort = !flag('--no-ort') && existsSync(join(here, '..', 'node_modules', 'onnxruntime-node', 'package.json'));
+// the model, input and output each inference run leaves for ONNX Runtime's (bench/ort.mjs)
+const dumps = mkdtempSync(join(tmpdir(), 'recurrent-bench-'));
+process.on('exit', () => rmSync(dumps, { recursive: true, force: true }));
 /** Workloads the peers (TF.js, brain.js) have. */
 const PEER_WORKLOADS = ['lstm-lm', 'gru-lm', 'rnn-lm', 'lstm-big', 'lstm-ts', 'lstm-gen'];
 const results = [];
@@ -64,7 +78,12 @@ for (const w of only) {
     }
   };
   for (let round = 0; round < rounds; round++) {
-    keep(runJson(process.execPath, [join(here, 'ours.mjs'), w, String(seconds)]));
+    const infer = INFER.includes(w);
+    const ours = runJson(process.execPath, [join(here, 'ours.mjs'), w, String(seconds)], infer ? { INFER_DUMP: dumps } : {});
+    keep(ours);
+    if (infer && ort && ours.length) {
+      for (const t of [1, 2]) keep(runJson(process.execPath, [join(here, 'ort.mjs'), dumps, String(t), String(seconds)]));
+    }
     if (torch && !NO_TORCH.includes(w)) {
       for (const t of [1, 2]) keep(runJson('/usr/bin/python3', [join(here, 'torch_bench.py'), w, String(t), String(seconds)], { OPENBLAS_NUM_THREADS: '2' }));
     }
@@ -90,30 +109,17 @@ if (flag('--gemm')) {
   }
 }
 
+if (!flag('--no-save') && results.length) {
+  const { commit: c, modified } = commit();
+  const run = { date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC', commit: c, modified, command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`, machine: machine(), results };
+  log(`\nsaved to ${saveRun(join(here, 'results'), run)}`);
+}
+
 if (json) {
   for (const r of results) console.log(JSON.stringify(r));
 } else {
-  const best = (w, lib) => results.filter((r) => r.workload === w && r.lib === lib).sort((a, b) => b.value - a.value)[0];
-  const rows = [];
-  for (const w of only) {
-    const ours = best(w, 'recurrent');
-    if (!ours) continue;
-    const row = { workload: w, unit: ours.unit, recurrent: ours.value };
-    for (const [lib, label] of [['pytorch', 'PyTorch (best 1-2t)'], ['tfjs-wasm', 'TF.js wasm'], ['tfjs-cpu', 'TF.js cpu'], ['brain.js', 'brain.js']]) {
-      const p = best(w, lib);
-      row[label] = p ? `${p.value} (x${(ours.value / p.value).toFixed(2)})` : '-';
-    }
-    // lstm-gen: TF.js also through its layers API (the other columns: its hand-written core-op cell)
-    const layers = best(w, 'tfjs-wasm-layers');
-    if (layers) row['TF.js wasm layers'] = `${layers.value} (x${(ours.value / layers.value).toFixed(2)})`;
-    if (w === 'lstm-lm') row['peak MB (ours / PyTorch)'] = `${ours.peakMB} / ${best(w, 'pytorch')?.peakMB ?? '-'}`;
-    // the new cells against this library's own LSTM, same shapes, same run
-    const lstm = best('lstm-lm', 'recurrent');
-    if ((w === 'mingru-lm' || w === 'lnlstm-lm') && lstm) row['x our lstm-lm'] = (ours.value / lstm.value).toFixed(2);
-    rows.push(row);
-  }
-  console.log(`\nrecurrent vs peers (x = recurrent / peer; one run, one machine${rounds > 1 ? `; recurrent and PyTorch: best of ${rounds} alternating runs each` : ''}):`);
-  console.table(rows);
+  console.log(`\nrecurrent against its anchors (x = recurrent / anchor, the anchor's figure in brackets; one run, one machine${rounds > 1 ? `; recurrent, PyTorch and ONNX Runtime: best of ${rounds} alternating runs each` : ''}):\n`);
+  console.log(`${speedTable(results, only)}\n\n${memoryLine(results)}`);
   const mm = results.filter((r) => r.workload.startsWith('matmul'));
   if (mm.length) {
     console.log('\nmatmul, one thread, GFLOP/s (x = recurrent / numpy OpenBLAS):');

@@ -49,8 +49,8 @@ def main():
     torch.set_num_threads(threads)
     torch.manual_seed(0)
 
-    def lm(kind, H, layers=1):
-        T, B, I, V = 64, 32, 64, 65
+    def lm(kind, H, layers=1, T=64, B=32):
+        I, V = 64, 65
         rnn = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[kind](I, H, num_layers=layers)
         head = nn.Linear(H, V)
         params = list(rnn.parameters()) + list(head.parameters())
@@ -122,6 +122,21 @@ def main():
                 state["tok"] = torch.multinomial(p, 1)
         return step, 1, "tokens/s"
 
+    def step_loop():
+        # a generation loop as a PyTorch user writes it: the layer's forward on one step, the head,
+        # softmax and a draw, 100 tokens a call
+        V, E, H = 65, 64, 256
+        emb, rnn, head = nn.Embedding(V, E), nn.LSTM(E, H), nn.Linear(H, V)
+        state = {"s": None, "tok": 0}
+
+        def step():
+            with torch.no_grad():
+                for _ in range(100):
+                    out, state["s"] = rnn(emb(torch.tensor([[state["tok"]]])), state["s"])
+                    p = torch.softmax(head(out[0, 0]), -1)
+                    state["tok"] = int(torch.multinomial(p, 1))
+        return step, 100, "tokens/s"
+
     def ctc():
         T, N, C = 100, 32, 30
         g = torch.Generator().manual_seed(3)
@@ -177,7 +192,8 @@ def main():
         return step, T * N, "tokens/s"
 
     workloads = {"lstm-lm": lambda: lm("lstm", 256), "gru-lm": lambda: lm("gru", 256), "rnn-lm": lambda: lm("rnn", 256),
-                 "lstm-big": lambda: lm("lstm", 512, 2), "lstm-ts": ts, "lstm-gen": gen, "mingru-lm": mingru_lm, "ctc": ctc, "seq2seq": seq2seq}
+                 "lstm-big": lambda: lm("lstm", 512, 2), "lstm-ts": ts, "lstm-gen": gen, "lstm-step": step_loop,
+                 "lstm-long": lambda: lm("lstm", 256, 1, 1024, 8), "mingru-lm": mingru_lm, "ctc": ctc, "seq2seq": seq2seq}
     if name not in workloads:
         return
     step, per, unit = workloads[name]()

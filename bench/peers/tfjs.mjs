@@ -2,7 +2,7 @@
 //   node bench/peers/tfjs.mjs wasm|cpu WORKLOAD [SECONDS]   -> one JSON line
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { measureAsync } from './measure-async.mjs';
+import { measureAsync } from '../measure.mjs';
 
 const [backend, name, secondsArg] = process.argv.slice(2);
 const seconds = Number(secondsArg ?? 5);

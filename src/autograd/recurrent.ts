@@ -93,12 +93,16 @@ export function recurrentLayer(kind: RecurrentKind, x: Tensor, dirs: readonly Di
       for (let d = 0; d < D; d++) outData.set(runs[d]!.out.subarray(r * Hout, (r + 1) * Hout), (r * D + d) * Hout);
     }
   }
-  const hNData = allocLike(xd, D * BHo);
-  runs.forEach((r, d) => hNData.set(r.hN, d * BHo));
-  let cNData: FloatArray | null = null;
-  if (runs[0]!.cN) {
-    cNData = allocLike(xd, D * BH);
-    runs.forEach((r, d) => cNData!.set(r.cN!, d * BH));
+  // one direction's final states are the backend's own new arrays: no copy
+  let hNData = runs[0]!.hN;
+  let cNData = runs[0]!.cN;
+  if (D > 1) {
+    hNData = allocLike(xd, D * BHo);
+    runs.forEach((r, d) => hNData.set(r.hN, d * BHo));
+    if (cNData) {
+      const c = (cNData = allocLike(xd, D * BH));
+      runs.forEach((r, d) => c.set(r.cN!, d * BH));
+    }
   }
   const out = new Tensor(outData, [T, B, D * Hout]);
   const hN = new Tensor(hNData, [D, B, Hout]);

@@ -75,7 +75,10 @@ export interface RecurrentCache {
   release?(): void;
 }
 
-/** What a sequence forward returns: new arrays, and what its backward needs. */
+/**
+ * What a sequence forward returns: new arrays (none a view of another, of an input, or of what
+ * the cache holds: callers hand them to tensors as they are), and what its backward needs.
+ */
 export interface RecurrentForwardResult {
   /** (T, B, Hout) */
   out: FloatArray;

@@ -78,6 +78,15 @@ export interface Meter {
   work: number;
 }
 
+/**
+ * A pipelined one-row call's share of hidden units for the calling thread, against 1 for each
+ * worker: the workers' extra share is computed ahead (the next step's product, see Rec.PRE),
+ * while this thread runs the JavaScript between calls.
+ */
+export const AHEAD_MAIN_SHARE = 0.6;
+/** The calling thread's 8-unit blocks of a pipelined one-row call over H units on nth threads (Rec.MAIN). */
+export const mainBlocks = (H: number, nth: number): number => Math.max(1, Math.floor(((H / 8) * AHEAD_MAIN_SHARE) / (AHEAD_MAIN_SHARE + nth - 1)));
+
 /** Sizes in powers of two: calls of about the same size share their measurements. */
 export const bucket = (x: number): number => Math.round(Math.log2(Math.max(1, x)));
 

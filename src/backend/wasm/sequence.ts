@@ -14,7 +14,7 @@ import { gateCount } from '../cells.js';
 import type { Block } from './resident.js';
 import { Rec } from './abi.js';
 import { referenceBackend as ref } from '../reference/index.js';
-import { bucket, f32, fused, KIND, type WasmContext } from './context.js';
+import { bucket, f32, fused, KIND, mainBlocks, type WasmContext } from './context.js';
 import { variantKernels, VARIANT_KIND } from './variants.js';
 import { scanKernels } from './scan.js';
 import { weightPreparer } from './weights.js';
@@ -56,7 +56,7 @@ function residentSlots(slots: number[], r: NonNullable<CacheData['resident']>): 
 
 /** The sequence extension of the wasm backend. */
 export function sequenceKernels(ctx: WasmContext): SequenceKernels {
-  const { k, heap, caches, choose, launch, rowThreads, wsBytes, putOr0, guarded, ctrl, name } = ctx;
+  const { k, heap, caches, choose, launch, rowThreads, threadsFor, wsBytes, putOr0, guarded, ctrl, name } = ctx;
   const prepared = weightPreparer(ctx);
 
   /**
@@ -93,8 +93,19 @@ export function sequenceKernels(ctx: WasmContext): SequenceKernels {
       slots[Rec.RPACK] = P ? heap.alloc(Math.max(k.packedBytes(H, P), k.packedBytes(P, H))) : 0;
     }
     const stepWork = B * GH * (I + Hout);
-    const { nth, meter } = choose(`${kernel}:${kind}:${bucket(stepWork)}:${bucket(T)}`, rowThreads(T, B, stepWork));
+    // one row of prepared weights splits by hidden units, pipelined as a stepper's (kernels/stepping.ts)
+    const units = kernel === 'recurrentForward' && pre !== null && pre.pre !== 0 && B === 1;
+    const { nth, meter } = units
+      ? choose(`step:${kind}:units:${bucket(stepWork)}`, threadsFor(T * stepWork))
+      : choose(`${kernel}:${kind}:${bucket(stepWork)}:${bucket(T)}`, rowThreads(T, B, stepWork));
     if (meter) meter.work = T * stepWork;
+    if (units && nth > 1) {
+      slots[Rec.PRE] = pre.pre;
+      slots[Rec.HAHEAD] = pre.hAhead;
+      slots[Rec.PREOK] = pre.preOk;
+      slots[Rec.TWS] = pre.tws;
+      slots[Rec.MAIN] = mainBlocks(H, nth);
+    }
     slots[Rec.WS] = heap.alloc(wsBytes * nth);
     slots[Rec.NTH] = nth;
     slots[Rec.CTRL] = ctrl;

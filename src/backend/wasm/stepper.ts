@@ -15,15 +15,10 @@ import { AHEAD_THREADS } from './pool.js';
 import type { PackedEntry } from './resident.js';
 import { Rec, GenLayer } from './abi.js';
 import { referenceBackend as ref } from '../reference/index.js';
-import { bucket, f32, fused, KIND, type WasmContext } from './context.js';
+import { bucket, f32, fused, KIND, mainBlocks, type WasmContext } from './context.js';
 
 /** The most memory a stepper spends on precomputed input projections of an embedding's rows. */
 const TABLE_MAX_BYTES = 16 * 2 ** 20;
-/**
- * A pipelined stepper's share of hidden units for the calling thread, against 1 for each worker:
- * the workers' extra share is computed ahead, while this thread runs the JavaScript between calls.
- */
-const AHEAD_MAIN_SHARE = 0.6;
 /**
  * Generation splits one row's hidden units between threads from this many multiply-adds of
  * h @ whh^T per step: below, a step is too short for the barrier between steps to pay.
@@ -210,12 +205,11 @@ export function generationKernels(ctx: WasmContext): GenerationKernels {
           slots[Rec.TABLE] = q.tableP;
         }
         if (ahead && B === 1 && nth > 1) {
-          const blocks = H / 8;
           slots[Rec.PRE] = q.preP;
           slots[Rec.HAHEAD] = q.hAheadP;
           slots[Rec.PREOK] = q.preOkP;
           slots[Rec.TWS] = q.twsP;
-          slots[Rec.MAIN] = Math.max(1, Math.floor((blocks * AHEAD_MAIN_SHARE) / (AHEAD_MAIN_SHARE + nth - 1)));
+          slots[Rec.MAIN] = mainBlocks(H, nth);
         }
         if (head) {
           slots[Rec.HEAD] = q.headP;

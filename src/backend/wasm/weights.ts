@@ -15,6 +15,7 @@ import type { RecurrentDims, RecurrentWeights } from '../backend.js';
 import { gateCount } from '../cells.js';
 import type { PackedEntry } from './resident.js';
 import type { WasmContext } from './context.js';
+import { AHEAD_THREADS } from './pool.js';
 
 /** What a kernel call of one direction reads from the prepared blocks (addresses; 0: none). */
 export interface PreparedWeights {
@@ -24,7 +25,18 @@ export interface PreparedWeights {
   whh: number;
   /** forward: packed whr^T; backward: packed whr (0 without a projection) */
   whr: number;
+  /**
+   * forward, where one row can split by hidden units over the pool (no projection, H a multiple
+   * of 8): the pipelining state of Rec.PRE, Rec.HAHEAD, Rec.PREOK and Rec.TWS (0: none)
+   */
+  pre: number;
+  hAhead: number;
+  preOk: number;
+  tws: number;
 }
+
+/** Whether one row of these dims splits by 8-unit blocks over threads (kernels/stepping.ts). */
+export const unitSplit = (dims: RecurrentDims): boolean => dims.P === 0 && dims.H % 8 === 0;
 
 interface Prepared {
   version: number;
@@ -45,7 +57,7 @@ export function weightPreparer(ctx: WasmContext): {
   const finalizer = new FinalizationRegistry<PackedEntry>((entry) => entry.dispose());
 
   function prepare(sets: WeakMap<object, Prepared>, dims: RecurrentDims, w: RecurrentWeights, sizes: number[],
-    fill: (wih: Float32Array, whh: Float32Array, whr: Float32Array | null, ptrs: number[]) => void): PreparedWeights | null {
+    fill: (wih: Float32Array, whh: Float32Array, whr: Float32Array | null, ptrs: number[]) => void): number[] | null {
     const stamp = w.stamp;
     if (!stamp || !(w.wih instanceof Float32Array) || !(w.whh instanceof Float32Array)) return null;
     const { kind, I, H, P } = dims;
@@ -65,8 +77,7 @@ export function weightPreparer(ctx: WasmContext): {
       sets.set(stamp.owner, p);
       finalizer.register(stamp.owner, entry, p);
     }
-    const [a, b, c] = p.entry.use();
-    return { wih: a!, whh: b!, whr: c ?? 0 };
+    return p.entry.use();
   }
 
   return {
@@ -74,23 +85,29 @@ export function weightPreparer(ctx: WasmContext): {
       const { kind, I, H, P } = dims;
       const GH = gateCount(kind) * H;
       const Hout = P || H;
-      return prepare(forwardSets, dims, w, [k.packedBytes(I, GH), k.packedBytes(Hout, GH), P ? k.packedBytes(H, P) : 0], (wih, whh, whr, ptrs) => {
+      const ahead = ctx.pool !== null && unitSplit(dims);
+      const sizes = [k.packedBytes(I, GH), k.packedBytes(Hout, GH), P ? k.packedBytes(H, P) : 0,
+        ahead ? GH * 4 : 0, ahead ? AHEAD_THREADS * H * 4 : 0, ahead ? AHEAD_THREADS * 4 : 0, ahead ? AHEAD_THREADS * 256 : 0];
+      const p = prepare(forwardSets, dims, w, sizes, (wih, whh, whr, ptrs) => {
         heap.reset();
         k.pack(heap.put(wih), 1, I, GH, ptrs[0]!);
         k.pack(heap.put(whh), 1, Hout, GH, ptrs[1]!);
         if (P && whr) k.pack(heap.put(whr), 1, H, P, ptrs[2]!);
+        if (ahead) heap.i32(ptrs[5]!, AHEAD_THREADS).fill(0); // nothing computed ahead yet
       });
+      return p && { wih: p[0]!, whh: p[1]!, whr: p[2]!, pre: p[3]!, hAhead: p[4]!, preOk: p[5]!, tws: p[6]! };
     },
     backward(dims, w) {
       const { kind, I, H, P } = dims;
       const GH = gateCount(kind) * H;
       const Hout = P || H;
-      return prepare(backwardSets, dims, w, [GH * I * 4, k.packedBytes(GH, Hout), P ? k.packedBytes(P, H) : 0], (wih, whh, whr, ptrs) => {
+      const p = prepare(backwardSets, dims, w, [GH * I * 4, k.packedBytes(GH, Hout), P ? k.packedBytes(P, H) : 0], (wih, whh, whr, ptrs) => {
         heap.f32(ptrs[0]!, GH * I).set(wih);
         heap.reset();
         k.pack(heap.put(whh), 0, GH, Hout, ptrs[1]!);
         if (P && whr) k.pack(heap.put(whr), 0, P, H, ptrs[2]!);
       });
+      return p && { wih: p[0]!, whh: p[1]!, whr: p[2]!, pre: 0, hAhead: 0, preOk: 0, tws: 0 };
     },
   };
 }
