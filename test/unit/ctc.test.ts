@@ -167,4 +167,14 @@ describe('attention: bad input', () => {
     assertThrowsMatching(() => b.forward(randn([2, 1, 4]), randn([2, 3, 5])), /keys must be .* H = 4/);
     assertThrowsMatching(() => b.forward(randn([2, 1, 4]), randn([2, 3, 4]), ints([1, 1, 1, 0, 0, 0], [2, 3])), /leave sample 0 no key/);
   });
+
+  it('additiveScores names the argument whose shape or dtype does not fit', async () => {
+    const { additiveScores } = await import('recurrent');
+    const q = randn([2, 4]), k = randn([2, 3, 4]), v = randn([4]);
+    assert.deepEqual(additiveScores(q, k, v).shape, [2, 3]);
+    assertThrowsMatching(() => additiveScores(randn([2, 1, 4]), k, v), /q must be a floating-point Tensor \(N, H\), got float32 \[2, 1, 4\]/);
+    assertThrowsMatching(() => additiveScores(q, randn([3, 3, 4]), v), /keys must be a floating-point Tensor \(N, S, H\) = \[2, S, 4\], got float32 \[3, 3, 4\]/);
+    assertThrowsMatching(() => additiveScores(q, k, randn([5])), /v must be a floating-point Tensor \(H\) = \[4\], got float32 \[5\]/);
+    assertThrowsMatching(() => additiveScores(q, randn([2, 3, 4], { dtype: 'float64' }), v), /q, keys and v must share one dtype, got float32, float64 and float32/);
+  });
 });
