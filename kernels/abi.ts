@@ -65,6 +65,14 @@ export const enum Rec {
    * instead of a share of all rows' columns
    */
   XPACK,
+  /**
+   * each row's steps (B int32, each in 1..T), or 0: every row runs all T. Row b runs only steps
+   * t < LENS[b] (the reverse direction from its own last step). Forward writes its padded steps'
+   * out (and c) as 0 in the forward direction and as h0 (c0) in the reverse one, where they are
+   * the state the row starts from; backward ignores dOut there, carries dh (dc) across them and
+   * leaves their gate gradients 0. No projection (P = 0).
+   */
+  LENS,
   COUNT,
 }
 

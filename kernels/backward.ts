@@ -27,6 +27,7 @@ export function recurrentBackward(args: usize, tid: i32): void {
   const dx = <usize>arg(args, Rec.DX), dwih = <usize>arg(args, Rec.DWIH), dwhh = <usize>arg(args, Rec.DWHH);
   const dbih = <usize>arg(args, Rec.DBIH), dbhh = <usize>arg(args, Rec.DBHH), dwhr = <usize>arg(args, Rec.DWHR);
   const accX = <usize>arg(args, Rec.ACCX), accH = <usize>arg(args, Rec.ACCH);
+  const lens = <usize>arg(args, Rec.LENS);
   const G = gatesOf(kind);
   const GH = G * H;
   const Hout = P > 0 ? P : H;
@@ -50,7 +51,7 @@ export function recurrentBackward(args: usize, tid: i32): void {
     const tp = reverse ? t + 1 : t - 1;
     const gBase = gates + <usize>(t * B * GH) * 4;
     const sBase = <usize>(t * BH) * 4;
-    if (dOut) addInto(dh + <usize>(b0 * Hout) * 4, dOut + <usize>(t * BHo + b0 * Hout) * 4, rows * Hout);
+    if (dOut && !lens) addInto(dh + <usize>(b0 * Hout) * 4, dOut + <usize>(t * BHo + b0 * Hout) * 4, rows * Hout);
     if (kind == CellKernel.LSTM && P > 0) {
       memory.copy(dhAll + <usize>(t * B * P + b0 * P) * 4, dh + <usize>(b0 * P) * 4, <usize>(rows * P) * 4);
       gemmPacked(false, rows, H, P, dh + <usize>(b0 * P) * 4, P, rpack, dm + <usize>(b0 * H) * 4, false, ws);
@@ -62,13 +63,24 @@ export function recurrentBackward(args: usize, tid: i32): void {
       const drow = dAx + <usize>(t * B * GH + b * GH) * 4;
       const kk = <usize>(b * H) * 4; // (b, 0) in a (B, H) buffer
       const ax = accX ? accX + <usize>(b * GH) * 4 : 0;
+      if (lens) {
+        if (t >= load<i32>(lens + <usize>b * 4)) {
+          // a padded step: no gradient of its gates; dh and dc pass it unchanged (see Rec.LENS)
+          memory.fill(drow, 0, <usize>GH * 4);
+          if (kind == CellKernel.GRU) memory.fill(dAh + <usize>(t * B * GH + b * GH) * 4, 0, <usize>GH * 4);
+          continue;
+        }
+        if (dOut) addInto(dh + kk, dOut + <usize>(t * BHo) * 4 + kk, H);
+      }
       if (kind == CellKernel.LSTM) lstmRowBackward(row, drow, tcAll + sBase + kk, cp + kk, dm + kk, dc + kk, H, ax);
       else if (kind == CellKernel.GRU) gruRowBackward(row, drow, dAh + <usize>(t * B * GH + b * GH) * 4, hnAll + sBase + kk, hp + kk, dh + kk, H, ax, accH ? accH + <usize>(b * GH) * 4 : 0);
       else rnnRowBackward(drow, out + sBase + kk, dh + kk, H, kind == CellKernel.RNN_RELU, ax);
+      // below, dh of a padded row keeps its value: every row's product then adds onto dh
+      if (lens && kind != CellKernel.GRU) memory.fill(dh + kk, 0, <usize>H * 4);
     }
     // dh[rows] (+)= dA_t[rows] @ whh
     const dAt = (kind == CellKernel.GRU ? dAh : dAx) + <usize>(t * B * GH + b0 * GH) * 4;
-    gemmPacked(false, rows, Hout, GH, dAt, GH, wpack, dh + <usize>(b0 * Hout) * 4, kind == CellKernel.GRU, ws);
+    gemmPacked(false, rows, Hout, GH, dAt, GH, wpack, dh + <usize>(b0 * Hout) * 4, kind == CellKernel.GRU || lens != 0, ws);
   }
   // h_{t-1} of every step, by time position (this thread's steps), for dwhh
   if (hPrevAll) for (let t = (T * tid) / nth; t < (T * (tid + 1)) / nth; t++) {

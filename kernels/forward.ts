@@ -34,7 +34,8 @@ export function recurrentForward(args: usize, tid: i32): void {
   const b0 = (B * tid) / nth, b1 = (B * (tid + 1)) / nth; // this thread's batch rows
 
   const ids = <usize>arg(args, Rec.IDS), table = <usize>arg(args, Rec.TABLE);
-  if (arg(args, Rec.PREPACKED) && B == 1 && nth > 1 && P == 0 && H % NR == 0) {
+  const lens = <usize>arg(args, Rec.LENS);
+  if (arg(args, Rec.PREPACKED) && B == 1 && nth > 1 && P == 0 && H % NR == 0 && !lens) {
     stepUnits(kind, T, I, H, x, wih, wpack, bih, bhh, h0, c0, out, gates, cAll, tcAll, hnAll, hh, reverse, ws, ctrl, tid, nth, ids, table, args);
     const ahead = arg(args, Rec.PRE) != 0;
     if (arg(args, Rec.HEAD) || ahead) barrier(ctrl, nth); // every thread's units of the last step
@@ -87,6 +88,16 @@ export function recurrentForward(args: usize, tid: i32): void {
       const row = gBase + <usize>(b * GH) * 4;
       const hrow = hh + <usize>(b * GH) * 4;
       const k = sBase + <usize>(b * H) * 4; // (t, b, 0) in a (T, B, H) buffer
+      if (lens && t >= load<i32>(lens + <usize>b * 4)) {
+        // a padded step: the forward direction has ended (0), the reverse one not yet begun (its start)
+        if (reverse) memory.copy(out + k, h0 + <usize>(b * H) * 4, <usize>H * 4);
+        else memory.fill(out + k, 0, <usize>H * 4);
+        if (kind == CellKernel.LSTM) {
+          if (reverse) memory.copy(cAll + k, c0 + <usize>(b * H) * 4, <usize>H * 4);
+          else memory.fill(cAll + k, 0, <usize>H * 4);
+        }
+        continue;
+      }
       rowForward(kind, row, hrow, bih, bhh, hp + <usize>(b * H) * 4, cp + <usize>(b * H) * 4, cAll + k, tcAll + k, hnAll + k, (P > 0 ? mAll : out) + k, H, H);
     }
     if (P > 0) gemmPacked(false, b1 - b0, P, H, mAll + sBase + <usize>(b0 * H) * 4, H, rpack, out + <usize>((t * B + b0) * P) * 4, false, ws);

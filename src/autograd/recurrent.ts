@@ -46,7 +46,12 @@ export function recurrentLayer(kind: RecurrentKind, x: Tensor, dirs: readonly Di
   /** With one direction: run it in reverse (the reverse direction of a layer run on its own). */
   reverseOnly = false,
   /** Each direction's recurrent dropout and zoneout (none where null or missing). */
-  regs: readonly (RecurrentRegularisers | null)[] = []): [Tensor, Tensor, Tensor | null] {
+  regs: readonly (RecurrentRegularisers | null)[] = [],
+  /**
+   * Each batch row's length, where the backend takes them for these dims (`recurrentLengths`;
+   * no regularisers): a padded batch in one call per direction, as RecurrentBase's stretches compute it.
+   */
+  lengths: Int32Array | null = null): [Tensor, Tensor, Tensor | null] {
   const reversed = (d: number): boolean => (dirs.length === 1 ? reverseOnly : d === 1);
   const bk = getBackend();
   const [T, B, I] = x.shape as [number, number, number];
@@ -81,7 +86,8 @@ export function recurrentLayer(kind: RecurrentKind, x: Tensor, dirs: readonly Di
     const h0s = h0d.subarray(d * BHo, (d + 1) * BHo);
     const c0s = c0d ? c0d.subarray(d * BH, (d + 1) * BH) : null;
     const r = reg(d);
-    return r ? regularisedForward(bk, dims, w, xd, h0s, c0s, reversed(d), r, keep) : bk.recurrentForward(dims, w, xd, h0s, c0s, reversed(d), keep);
+    if (r && lengths) throw new Error('recurrentLayer: row lengths and regularisers are not taken together');
+    return r ? regularisedForward(bk, dims, w, xd, h0s, c0s, reversed(d), r, keep) : bk.recurrentForward(dims, w, xd, h0s, c0s, reversed(d), keep, lengths);
   });
 
   let outData: FloatArray;
@@ -133,7 +139,7 @@ export function recurrentLayer(kind: RecurrentKind, x: Tensor, dirs: readonly Di
       const c0s = c0d ? c0d.subarray(d * BH, (d + 1) * BH) : null;
       const g = reg(d)
         ? regularisedBackward(bk, dims, w, xd, reversed(d), runs[d]!, dOut, dhN, dcN, needs)
-        : bk.recurrentBackward(dims, w, xd, h0d.subarray(d * BHo, (d + 1) * BHo), c0s, reversed(d), runs[d]!, dOut, dhN, dcN, needs);
+        : bk.recurrentBackward(dims, w, xd, h0d.subarray(d * BHo, (d + 1) * BHo), c0s, reversed(d), runs[d]!, dOut, dhN, dcN, needs, lengths);
       if (g.dx) {
         if (!dx) dx = g.dx;
         else for (let i = 0; i < dx.length; i++) dx[i] = dx[i]! + g.dx[i]!;

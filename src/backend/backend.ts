@@ -287,16 +287,27 @@ export type FloatDType = 'float32' | 'float64';
 export interface SequenceKernels {
   /** Whether these kernels run this kind of cell, these sizes and options, at this element type. */
   supports(dims: RecurrentDims, dtype: FloatDType): boolean;
-  /** Runs one direction of a recurrent layer over the whole sequence x (T, B, I) from h0 (B, Hout), c0 (B, H). */
-  recurrentForward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
-    reverse: boolean, keepCache: boolean): RecurrentForwardResult;
   /**
-   * Backpropagation through time for a forward run with keepCache; gradients of null outputs count
-   * as zero. `needs` (default: everything) leaves out the input's or the parameters' gradients.
+   * Whether these kernels take each row's length (`lengths` below) for these dims: a padded batch
+   * in one call. Where they do not, the caller runs the rows' common stretches one call each.
+   */
+  supportsLengths?(dims: RecurrentDims, dtype: FloatDType): boolean;
+  /**
+   * Runs one direction of a recurrent layer over the whole sequence x (T, B, I) from h0 (B, Hout),
+   * c0 (B, H). With `lengths` (B values in 1..T; only where supportsLengths), row b runs only its
+   * steps t < lengths[b] (the reverse direction from its own last step), as if it were alone:
+   * its outputs at later steps are 0, and hN, cN are its state after its own last step.
+   */
+  recurrentForward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
+    reverse: boolean, keepCache: boolean, lengths?: Int32Array | null): RecurrentForwardResult;
+  /**
+   * Backpropagation through time for a forward run with keepCache (and the same lengths); gradients
+   * of null outputs count as zero, and those of a row's padded outputs are not read. `needs`
+   * (default: everything) leaves out the input's or the parameters' gradients.
    */
   recurrentBackward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
     reverse: boolean, fwd: RecurrentForwardResult, dOut: FloatArray | null, dhN: FloatArray | null, dcN: FloatArray | null,
-    needs?: RecurrentNeeds): RecurrentGrads;
+    needs?: RecurrentNeeds, lengths?: Int32Array | null): RecurrentGrads;
 }
 
 /** Fused optimizer steps. */
@@ -393,6 +404,8 @@ export interface BackendImplementation extends CoreKernels, Partial<BackendExten
 export interface Backend extends CoreKernels {
   recurrentForward: SequenceKernels['recurrentForward'];
   recurrentBackward: SequenceKernels['recurrentBackward'];
+  /** Whether recurrentForward and recurrentBackward take row lengths for these dims (see SequenceKernels.supportsLengths). */
+  recurrentLengths(dims: RecurrentDims, dtype: FloatDType): boolean;
   adamStep: OptimizerKernels['adamStep'];
   recurrentStepper: GenerationKernels['recurrentStepper'];
   ctc: CtcKernels['ctc'];
@@ -422,12 +435,16 @@ export function resolveBackend<B extends BackendImplementation>(impl: B, referen
   return {
     ...rest,
     extensions,
-    recurrentForward: (dims, w, x, h0, c0, reverse, keepCache) => (seq && seq.supports(dims, dtypeOf(x))
-      ? seq.recurrentForward(dims, w, x, h0, c0, reverse, keepCache)
-      : fallback('sequence').recurrentForward(dims, w, x, h0, c0, reverse, keepCache)),
-    recurrentBackward: (dims, w, x, h0, c0, reverse, fwd, dOut, dhN, dcN, needs) => (seq && fwd.cache?.backend === impl.name
-      ? seq.recurrentBackward(dims, w, x, h0, c0, reverse, fwd, dOut, dhN, dcN, needs)
+    recurrentForward: (dims, w, x, h0, c0, reverse, keepCache, lengths) => {
+      if (lengths && !(seq?.supportsLengths?.(dims, dtypeOf(x)) ?? false)) throw new Error(`recurrentForward: backend '${impl.name}' takes no row lengths for these dims (ask recurrentLengths first)`);
+      return seq && seq.supports(dims, dtypeOf(x))
+        ? seq.recurrentForward(dims, w, x, h0, c0, reverse, keepCache, lengths)
+        : fallback('sequence').recurrentForward(dims, w, x, h0, c0, reverse, keepCache);
+    },
+    recurrentBackward: (dims, w, x, h0, c0, reverse, fwd, dOut, dhN, dcN, needs, lengths) => (seq && fwd.cache?.backend === impl.name
+      ? seq.recurrentBackward(dims, w, x, h0, c0, reverse, fwd, dOut, dhN, dcN, needs, lengths)
       : fallback('sequence').recurrentBackward(dims, w, x, h0, c0, reverse, fwd, dOut, dhN, dcN, needs)),
+    recurrentLengths: (dims, dtype) => !!seq && seq.supports(dims, dtype) && (seq.supportsLengths?.(dims, dtype) ?? false),
     adamStep: (p, g, m, v, vmax, sc) => (opt ? opt.adamStep(p, g, m, v, vmax, sc) : fallback('optimizer').adamStep(p, g, m, v, vmax, sc)),
     recurrentStepper: (dims, w, extras) => (gen && gen.supports(dims, dtypeOf(w.wih))
       ? gen.recurrentStepper(dims, w, extras)

@@ -18,7 +18,7 @@ import type { RecurrentRegularisers } from '../backend/regularise.js';
 import { formatShape } from '../tensor/shape.js';
 import { checkMemory } from '../tensor/memory.js';
 import { cellRule, paramSpecs, BASE_ROLES, type CellRule } from '../backend/cells.js';
-import type { RecurrentKind } from '../backend/backend.js';
+import { getBackend, type RecurrentKind } from '../backend/backend.js';
 import { recurrentLayer, concat, slice, transpose, unsqueeze, squeeze, indexSelect, type DirectionParams } from '../autograd/index.js';
 import { Module } from './module.js';
 import { checkKnown, positiveInt, nonNegativeInt, bool, oneOf } from './options.js';
@@ -243,7 +243,11 @@ export abstract class RecurrentBase extends Module {
         throw new Error(`${who}: lengths must be ${B} integers from 1 to ${T} (the batch's sequences, the input's time steps), got ${JSON.stringify(lengths)?.slice(0, 120)}`);
       }
     }
-    let { out, hN, cN } = lengths && lengths.some((n) => n !== T) ? this.packed(seq, h0, c0, lengths) : this.stack(seq, h0, c0);
+    const padded = lengths && lengths.some((n) => n !== T);
+    // a padded batch: in one kernel call per direction where the backend takes row lengths, else by stretches
+    const inKernel = padded && !(this.training && this.recurrentDropout > 0) && this.zoneout === 0
+      && getBackend().recurrentLengths({ kind: this.kind, T, B, I: this.inputSize, H, P: this.projSize, ...this.variant }, x.dtype === 'float64' ? 'float64' : 'float32');
+    let { out, hN, cN } = padded && !inKernel ? this.packed(seq, h0, c0, lengths) : this.stack(seq, h0, c0, inKernel ? Int32Array.from(lengths) : null);
     if (unbatched) {
       out = squeeze(out, 1);
       hN = squeeze(hN, 1);
@@ -253,7 +257,7 @@ export abstract class RecurrentBase extends Module {
   }
 
   /** Every layer over seq (T, B, I), time-first, from h0 (L*D, B, Hout) and c0. */
-  private stack(seq: Tensor, h0: Tensor, c0: Tensor | null): { out: Tensor; hN: Tensor; cN: Tensor | null } {
+  private stack(seq: Tensor, h0: Tensor, c0: Tensor | null, lengths: Int32Array | null = null): { out: Tensor; hN: Tensor; cN: Tensor | null } {
     const D = this.numDirections;
     const L = this.numLayers;
     let inp = seq;
@@ -264,7 +268,7 @@ export abstract class RecurrentBase extends Module {
       const c0l = c0 && (L === 1 ? c0 : slice(c0, 0, l * D, (l + 1) * D)); // (D, B, H)
       const dirs = Array.from({ length: D }, (_, d) => this.dirParams(l, d));
       const regs = dirs.map(() => this.regularisers(seq.shape[0]!, seq.shape[1]!, seq.dtype));
-      const [out, hN, cN] = recurrentLayer(this.kind, inp, dirs, h0l, c0l, this.hiddenSize, this.projSize, this.variant, false, regs); // (T, B, D*Hout)
+      const [out, hN, cN] = recurrentLayer(this.kind, inp, dirs, h0l, c0l, this.hiddenSize, this.projSize, this.variant, false, regs, lengths); // (T, B, D*Hout)
       hNs.push(hN);
       if (cN) cNs.push(cN);
       inp = l < L - 1 && this.dropout > 0 && this.training ? dropoutFn(out, this.dropout, true) : out;

@@ -7,9 +7,9 @@ import { describe, it } from 'node:test';
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  referenceBackend, getBackend, setBackend, listBackends, Generator, setWasmPoison, wasmControls, LSTM, GRU, randn, crossEntropy, Linear, randint, drawToken,
+  referenceBackend, getBackend, setBackend, listBackends, Generator, setWasmPoison, wasmControls, LSTM, GRU, RNN, randn, crossEntropy, Linear, randint, drawToken, tensor, manualSeed,
   CELL_RULES, cellRule, paramSpecs,
-  type RecurrentDims, type RecurrentKind, type RecurrentWeights,
+  type RecurrentDims, type RecurrentKind, type RecurrentWeights, type Tensor,
 } from 'recurrent/internal';
 import { assertClose } from '../helpers.js';
 import { randomWeights } from './weights.js';
@@ -472,6 +472,50 @@ describe('wasm resident caches', { skip: !listBackends().includes('wasm') }, () 
     loss.backward();
     if (c.residentBytes() !== before) throw new Error('retained graph not freed after its last backward');
   });
+});
+
+describe('padded batches: row lengths in the kernel against the reference\'s stretches', () => {
+  before(() => setWasmPoison(true));
+  after(() => setWasmPoison(false));
+  const g = new Generator(91);
+  const cases: [string, number, number, number, number, number][] = [];
+  for (const kind of ['lstm', 'gru', 'rnn_tanh', 'rnn_relu']) {
+    for (let c = 0; c < 4; c++) cases.push([kind, 1 + g.int(9), 1 + g.int(7), 1 + g.int(6), 1 + g.int(13), 1 + g.int(2)]);
+  }
+  for (const name of listBackends().filter((b) => b !== 'reference')) {
+    for (const [kind, T, B, I, H, L] of cases) {
+      for (const copied of [false, true]) {
+        it(`${name} ${kind} T=${T} B=${B} I=${I} H=${H} layers=${L}, both directions, initial states given${copied ? ', caches copied out' : ''}`, () => {
+          const Cls = { lstm: LSTM, gru: GRU, rnn_tanh: RNN, rnn_relu: RNN }[kind]!;
+          const rnd = randomFrom(new Generator(T * 1000 + B * 100 + H));
+          const lengths = Array.from({ length: B }, (_, b) => (b === 0 ? T : 1 + Math.floor(rnd(1)[0]! * 0.5 * T + 0.5 * T) % T));
+          const run = (backend: string): Float32Array[] => {
+            setBackend(backend);
+            wasmControls()?.setResidentBudget(copied ? 0 : 1 << 30);
+            manualSeed(7);
+            const m = new Cls({ inputSize: I, hiddenSize: H, numLayers: L, bidirectional: true, ...(kind === 'rnn_relu' ? { nonlinearity: 'relu' as const } : {}) }) as unknown as {
+              forward(x: Tensor, s: unknown, o: { lengths: number[] }): [Tensor, Tensor | [Tensor, Tensor]]; parameters(): Tensor[];
+            };
+            const r2 = randomFrom(new Generator(3));
+            const x = tensor(r2(T * B * I), [T, B, I], { requiresGrad: true });
+            const h0 = tensor(r2(2 * L * B * H), [2 * L, B, H], { requiresGrad: true });
+            const c0 = tensor(r2(2 * L * B * H), [2 * L, B, H], { requiresGrad: true });
+            const [out, st] = m.forward(x, kind === 'lstm' ? [h0, c0] : h0, { lengths });
+            const [hN, cN] = kind === 'lstm' ? (st as [Tensor, Tensor]) : [st as Tensor, null];
+            const wo = tensor(r2(out.size), out.shape), wh = tensor(r2(hN.size), hN.shape);
+            let loss = out.mul(wo).sum().add(hN.mul(wh).sum());
+            if (cN) loss = loss.add(cN.mul(tensor(r2(cN.size), cN.shape)).sum());
+            loss.backward();
+            return [out.data, hN.data, ...(cN ? [cN.data] : []), x.grad!.data, h0.grad!.data, ...(kind === 'lstm' ? [c0.grad!.data] : []), ...m.parameters().map((p) => p.grad!.data)] as Float32Array[];
+          };
+          const want = run('reference');
+          const got = run(name);
+          got.forEach((a, i) => assertClose(a, want[i]!, `${kind} lengths ${JSON.stringify(lengths)} result ${i}`, 2e-5, 2e-4));
+          wasmControls()?.setResidentBudget(1 << 30);
+        });
+      }
+    }
+  }
 });
 
 describe('weights a backend keeps prepared between calls', () => {

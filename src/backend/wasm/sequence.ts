@@ -64,7 +64,7 @@ export function sequenceKernels(ctx: WasmContext): SequenceKernels {
    * and fills the argument slots both kernels share.
    */
   function common(dims: RecurrentDims, w: RecurrentWeights, x: Float32Array | null, h0: Float32Array | null, c0: Float32Array | null, reverse: boolean,
-    kernel: 'recurrentForward' | 'recurrentBackward') {
+    kernel: 'recurrentForward' | 'recurrentBackward', lengths: Int32Array | null) {
     const { kind, T, B, I, H, P } = dims;
     const GH = gateCount(kind) * H;
     const Hout = P || H;
@@ -80,6 +80,7 @@ export function sequenceKernels(ctx: WasmContext): SequenceKernels {
     slots[Rec.H0] = h0 ? heap.put(h0) : 0;
     slots[Rec.C0] = c0 ? heap.put(c0) : 0;
     slots[Rec.HH] = heap.alloc(B * GH * 4); // hh
+    slots[Rec.LENS] = lengths ? heap.putI32(lengths) : 0;
     if (pre) {
       slots[Rec.PREPACKED] = 1;
       slots[Rec.WIH] = pre.wih;
@@ -94,7 +95,7 @@ export function sequenceKernels(ctx: WasmContext): SequenceKernels {
     }
     const stepWork = B * GH * (I + Hout);
     // one row of prepared weights splits by hidden units, pipelined as a stepper's (kernels/stepping.ts)
-    const units = kernel === 'recurrentForward' && pre !== null && pre.pre !== 0 && B === 1;
+    const units = kernel === 'recurrentForward' && pre !== null && pre.pre !== 0 && B === 1 && !lengths;
     const { nth, meter } = units
       ? choose(`step:${kind}:units:${bucket(stepWork)}`, threadsFor(T * stepWork))
       : choose(`${kernel}:${kind}:${bucket(stepWork)}:${bucket(T)}`, rowThreads(T, B, stepWork));
@@ -121,7 +122,7 @@ export function sequenceKernels(ctx: WasmContext): SequenceKernels {
   const variants = variantKernels(ctx);
 
   function recurrentForward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
-    reverse: boolean, keepCache: boolean): RecurrentForwardResult {
+    reverse: boolean, keepCache: boolean, lengths: Int32Array | null = null): RecurrentForwardResult {
     // supports() saw x's element type; arrays of mixed types take the reference's kernels
     if (!f32(x, h0, c0, w.wih, w.whh, w.bih, w.bhh, w.whr, ...Object.values(w.extra ?? {}))) return ref.recurrentForward(dims, w, x, h0, c0, reverse, keepCache);
     if (isScan(dims)) return scans.forward(dims, w, x as Float32Array, h0 as Float32Array, reverse, keepCache);
@@ -155,8 +156,8 @@ export function sequenceKernels(ctx: WasmContext): SequenceKernels {
     let owned = false;
     try {
       const { slots, nth, meter } = resident
-        ? common(dims, w, null, null, null, reverse, 'recurrentForward')
-        : common(dims, w, x as Float32Array, h0 as Float32Array, c0 as Float32Array | null, reverse, 'recurrentForward');
+        ? common(dims, w, null, null, null, reverse, 'recurrentForward', lengths)
+        : common(dims, w, x as Float32Array, h0 as Float32Array, c0 as Float32Array | null, reverse, 'recurrentForward', lengths);
       if (resident) {
         heap.f32(resident.x, x.length).set(x);
         heap.f32(resident.h0, h0.length).set(h0);
@@ -176,8 +177,23 @@ export function sequenceKernels(ctx: WasmContext): SequenceKernels {
       launch(nth, 'recurrentForward', [args], () => k.recurrentForward(args, 0), meter);
       const out = heap.take(slots[Rec.OUT]!, T * B * Hout);
       const last = reverse ? 0 : T - 1;
-      const hN = out.slice(last * B * Hout, (last + 1) * B * Hout);
-      const cN = lstm ? heap.take(slots[Rec.C]! + last * B * H * 4, B * H) : null;
+      let hN: Float32Array, cN: Float32Array | null;
+      if (lengths && !reverse) {
+        // each row's state after its own last step
+        hN = new Float32Array(B * Hout);
+        cN = lstm ? new Float32Array(B * H) : null;
+        const cAll = lstm ? heap.f32(slots[Rec.C]!, T * B * H) : null;
+        for (let b = 0; b < B; b++) {
+          const at = (lengths[b]! - 1) * B + b;
+          hN.set(out.subarray(at * Hout, (at + 1) * Hout), b * Hout);
+          if (cN) cN.set(cAll!.subarray(at * H, (at + 1) * H), b * H);
+        }
+      } else {
+        hN = out.slice(last * B * Hout, (last + 1) * B * Hout);
+        cN = lstm ? heap.take(slots[Rec.C]! + last * B * H * 4, B * H) : null;
+      }
+      // the reverse direction's padded steps hold the state a row starts from: its outputs there are 0
+      if (lengths && reverse) for (let b = 0; b < B; b++) for (let t = lengths[b]!; t < T; t++) out.fill(0, (t * B + b) * Hout, (t * B + b + 1) * Hout);
       let cache: WasmCache | null = null;
       if (keepCache) caches.forwardKept();
       if (keepCache && resident) {
@@ -225,7 +241,7 @@ export function sequenceKernels(ctx: WasmContext): SequenceKernels {
 
   function recurrentBackward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
     reverse: boolean, fwd: RecurrentForwardResult, dOut: FloatArray | null, dhN: FloatArray | null, dcN: FloatArray | null,
-    needs: RecurrentNeeds = ALL_RECURRENT_GRADS): RecurrentGrads {
+    needs: RecurrentNeeds = ALL_RECURRENT_GRADS, lengths: Int32Array | null = null): RecurrentGrads {
     const cache = fwd.cache as WasmCache | null;
     if (!cache || cache.backend !== name) throw new Error('recurrentBackward: the forward pass kept no cache of this backend');
     if (isScan(dims)) return scans.backward(dims, w, x as Float32Array, h0 as Float32Array, reverse, fwd, dOut, dhN, needs);
@@ -236,12 +252,17 @@ export function sequenceKernels(ctx: WasmContext): SequenceKernels {
     if (res && res.out === 0) throw new Error('recurrentBackward: the cache was already released');
     caches.consumed(cache.bytes);
     // resident x, h0, c0 need no copy; common() copies the weights unless they are prepared
-    const { slots, GH, Hout, nth, meter } = common(dims, w, res ? null : (x as Float32Array), res ? null : (h0 as Float32Array), res ? null : (c0 as Float32Array | null), reverse, 'recurrentBackward');
+    const { slots, GH, Hout, nth, meter } = common(dims, w, res ? null : (x as Float32Array), res ? null : (h0 as Float32Array), res ? null : (c0 as Float32Array | null), reverse, 'recurrentBackward', lengths);
     const TB = T * B;
     if (res) {
       residentSlots(slots, res);
     } else {
       slots[Rec.OUT] = heap.put(fwd.out as Float32Array);
+      // the reverse direction's padded steps: the kernel reads there the state a row starts from
+      if (lengths && reverse) {
+        const o = heap.f32(slots[Rec.OUT]!, T * B * Hout);
+        for (let b = 0; b < B; b++) for (let t = lengths[b]!; t < T; t++) o.set(h0.subarray(b * Hout, (b + 1) * Hout), (t * B + b) * Hout);
+      }
       slots[Rec.GATES] = heap.put(data.gates!);
       slots[Rec.C] = putOr0(data.c);
       slots[Rec.TC] = putOr0(data.tc);
@@ -284,6 +305,7 @@ export function sequenceKernels(ctx: WasmContext): SequenceKernels {
 
   return {
     supports: (dims, dtype) => dtype === 'float32' && (fused(dims) || isScan(dims) || isVariant(dims)),
+    supportsLengths: (dims, dtype) => dtype === 'float32' && fused(dims) && dims.P === 0,
     recurrentForward: guarded(recurrentForward),
     recurrentBackward: guarded(recurrentBackward),
   };
