@@ -73,6 +73,8 @@ export const enum Rec {
    * leaves their gate gradients 0. No projection (P = 0).
    */
   LENS,
+  /** backward, 1: DWIH, DWHH, DBIH, DBHH and DWHR hold gradients (a parameter's so far) that this call's are added onto */
+  GADD,
   COUNT,
 }
 
@@ -104,9 +106,10 @@ export const enum Scan {
 /**
  * The argument block of linearBackward (kernels/index.ts): dx (ROWS, K) = g (ROWS, O) @ w (O, K),
  * dw (O, K) = g^T @ x (ROWS, K), db (O) = the column sums of g (float64 scratch ACC, O doubles); a
- * zero pointer skips that output. WS: the workspaces, WSB bytes each.
+ * zero pointer skips that output. WS: the workspaces, WSB bytes each. ADD 1: dw and db are added
+ * onto what they hold (a parameter's gradient so far).
  */
-export const enum Linear { ROWS, K, O, G, X, W, DX, DW, DB, WS, WSB, ACC, NTH, COUNT }
+export const enum Linear { ROWS, K, O, G, X, W, DX, DW, DB, WS, WSB, ACC, NTH, ADD, COUNT }
 
 /**
  * The argument block of variantForward and variantBackward (kernels/variants.ts): the LSTM

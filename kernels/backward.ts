@@ -28,6 +28,7 @@ export function recurrentBackward(args: usize, tid: i32): void {
   const dbih = <usize>arg(args, Rec.DBIH), dbhh = <usize>arg(args, Rec.DBHH), dwhr = <usize>arg(args, Rec.DWHR);
   const accX = <usize>arg(args, Rec.ACCX), accH = <usize>arg(args, Rec.ACCH);
   const lens = <usize>arg(args, Rec.LENS);
+  const add = arg(args, Rec.GADD) != 0;
   const G = gatesOf(kind);
   const GH = G * H;
   const Hout = P > 0 ? P : H;
@@ -94,18 +95,18 @@ export function recurrentBackward(args: usize, tid: i32): void {
   const dAhAll = kind == CellKernel.GRU ? dAh : dAx;
   // a zero pointer: that gradient is not wanted
   if (dx) gemmShare(false, false, TB, I, GH, dAx, wih, dx, false, ws, tid, nth);
-  if (dwih) gemmShare(true, false, GH, I, TB, dAx, x, dwih, false, ws, tid, nth);
-  if (dwhh) gemmShare(true, false, GH, Hout, TB, dAhAll, hPrevAll, dwhh, false, ws, tid, nth);
+  if (dwih) gemmShare(true, false, GH, I, TB, dAx, x, dwih, add, ws, tid, nth);
+  if (dwhh) gemmShare(true, false, GH, Hout, TB, dAhAll, hPrevAll, dwhh, add, ws, tid, nth);
   const j0 = share4(GH, tid, nth), j1 = share4(GH, tid + 1, nth);
   // bias gradients: the rows' sums over the steps, summed over the rows
-  if (dbih) colSum(accX, B, GH, dbih, j0, j1);
+  if (dbih) colSum(accX, B, GH, dbih, j0, j1, add);
   if (dbhh) {
-    // without the GRU's reset gate both biases see the same gradient: sum it once
+    // without the GRU's reset gate both biases see the same gradient: sum it once (unless each adds onto its own)
     if (kind != CellKernel.GRU) {
-      if (dbih) {
+      if (dbih && !add) {
         if (j1 > j0) memory.copy(dbhh + <usize>j0 * 4, dbih + <usize>j0 * 4, <usize>(j1 - j0) * 4);
-      } else colSum(accX, B, GH, dbhh, j0, j1);
-    } else colSum(accH, B, GH, dbhh, j0, j1);
+      } else colSum(accX, B, GH, dbhh, j0, j1, add);
+    } else colSum(accH, B, GH, dbhh, j0, j1, add);
   }
-  if (dwhr) gemmShare(true, false, P, H, TB, dhAll, mAll, dwhr, false, ws, tid, nth);
+  if (dwhr) gemmShare(true, false, P, H, TB, dhAll, mAll, dwhr, add, ws, tid, nth);
 }

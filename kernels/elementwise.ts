@@ -81,7 +81,7 @@ export function sumRowsF32(x: usize, rows: i32, n: i32, out: usize, acc: usize):
 }
 
 /** sumRowsF32 for columns j0..j1 only (acc and out indexed by column as in the full sum). */
-export function sumRowsRange(x: usize, rows: i32, n: i32, out: usize, acc: usize, j0: i32, j1: i32): void {
+export function sumRowsRange(x: usize, rows: i32, n: i32, out: usize, acc: usize, j0: i32, j1: i32, add: bool = false): void {
   if (j1 <= j0) return;
   memory.fill(acc + <usize>j0 * 8, 0, <usize>(j1 - j0) * 8);
   for (let r = 0; r < rows; r++) {
@@ -95,5 +95,7 @@ export function sumRowsRange(x: usize, rows: i32, n: i32, out: usize, acc: usize
     }
     for (; j < j1; j++) store<f64>(acc + <usize>j * 8, load<f64>(acc + <usize>j * 8) + <f64>load<f32>(row + <usize>j * 4));
   }
-  for (let j = j0; j < j1; j++) store<f32>(out + <usize>j * 4, <f32>load<f64>(acc + <usize>j * 8));
+  // the sum rounded to float32 first (as the reference's sumTo), then onto what out holds
+  if (add) for (let j = j0; j < j1; j++) store<f32>(out + <usize>j * 4, load<f32>(out + <usize>j * 4) + <f32>load<f64>(acc + <usize>j * 8));
+  else for (let j = j0; j < j1; j++) store<f32>(out + <usize>j * 4, <f32>load<f64>(acc + <usize>j * 8));
 }

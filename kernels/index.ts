@@ -48,12 +48,12 @@ export function linearBackward(args: usize, tid: i32): void {
   const g = <usize>arg(args, Linear.G), x = <usize>arg(args, Linear.X), w = <usize>arg(args, Linear.W);
   const dx = <usize>arg(args, Linear.DX), dw = <usize>arg(args, Linear.DW), db = <usize>arg(args, Linear.DB);
   const ws = <usize>arg(args, Linear.WS) + <usize>tid * <usize>arg(args, Linear.WSB);
-  const acc = <usize>arg(args, Linear.ACC), nth = arg(args, Linear.NTH);
+  const acc = <usize>arg(args, Linear.ACC), nth = arg(args, Linear.NTH), add = arg(args, Linear.ADD) != 0;
   if (dx) gemmShare(false, false, rows, K, O, g, w, dx, false, ws, tid, nth);
-  if (dw) gemmShare(true, false, O, K, rows, g, x, dw, false, ws, tid, nth);
+  if (dw) gemmShare(true, false, O, K, rows, g, x, dw, add, ws, tid, nth);
   if (db) {
     const j0 = (O * tid) / nth, j1 = (O * (tid + 1)) / nth;
-    sumRowsRange(g, rows, O, db, acc, j0, j1);
+    sumRowsRange(g, rows, O, db, acc, j0, j1, add);
   }
 }
 

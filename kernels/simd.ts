@@ -19,9 +19,20 @@
   if (n > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
 }
 
-/** dst[j] = sum over rows of src[r, j], for columns j0..j1 (a multiple-of-4 start). */
-export function colSum(src: usize, rows: i32, n: i32, dst: usize, j0: i32, j1: i32): void {
+/**
+ * dst[j] = sum over rows of src[r, j], for columns j0..j1 (a multiple-of-4 start); with `add`,
+ * that sum is added onto what dst holds.
+ */
+export function colSum(src: usize, rows: i32, n: i32, dst: usize, j0: i32, j1: i32, add: bool = false): void {
   if (j1 <= j0) return;
+  if (add) {
+    for (let j = j0; j < j1; j += 4) {
+      let s = f32x4.splat(0);
+      for (let r = 0; r < rows; r++) s = f32x4.add(s, ld(src + <usize>(r * n + j) * 4));
+      st(dst + j * 4, f32x4.add(ld(dst + j * 4), s), min(4, j1 - j));
+    }
+    return;
+  }
   memory.fill(dst + <usize>j0 * 4, 0, <usize>(j1 - j0) * 4);
   for (let r = 0; r < rows; r++) {
     const row = src + <usize>(r * n) * 4;

@@ -71,6 +71,20 @@ export function record(name: string, inputs: readonly Tensor[], outputs: readonl
   });
 }
 
+/**
+ * For a backward rule: the array a leaf's gradient accumulates in, when the rule may add its
+ * gradient there itself (and return null for that input) instead of handing the engine a new
+ * array to add: a weight used at every step of a decoder gets one array, not one per step. Only
+ * leaves that require gradients, whose gradient (made here as zeros if it has none yet) has
+ * their own dtype and shape; null otherwise.
+ */
+export function gradSink(t: Tensor, dtype: 'float32' | 'float64'): FloatArray | null {
+  if (t.gradFn || !t.requiresGrad || t.dtype !== dtype) return null;
+  if (!t.grad) t.grad = new Tensor(allocLike(t.data as FloatArray, t.size), t.shape);
+  else if (t.grad.dtype !== dtype || !shapeEquals(t.grad.shape, t.shape)) return null;
+  return t.grad.data as FloatArray;
+}
+
 /** Convenience: builds the output tensor of a single-output op and records it when needed. */
 export function result(name: string, data: FloatArray, shape: readonly number[], inputs: readonly Tensor[],
   rule: (g: Tensor) => readonly (Tensor | null)[]): Tensor {

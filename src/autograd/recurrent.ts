@@ -7,9 +7,9 @@
  */
 import { Tensor } from '../tensor/tensor.js';
 import { allocLike, convert, type FloatArray } from '../tensor/dtype.js';
-import { getBackend, type RecurrentDims, type RecurrentForwardResult, type RecurrentKind, type RecurrentWeights, type WeightStamp } from '../backend/backend.js';
+import { getBackend, type RecurrentDims, type RecurrentForwardResult, type RecurrentKind, type RecurrentWeights, type WeightStamp, type RecurrentGradTargets } from '../backend/backend.js';
 import { regularises, regularisedForward, regularisedBackward, type RecurrentRegularisers } from '../backend/regularise.js';
-import { needsGrad, record } from './engine.js';
+import { gradSink, needsGrad, record } from './engine.js';
 import { floatData, floatType } from './ops/util.js';
 
 /** One direction's parameters by the roles of its cell's rule (see RecurrentWeights). */
@@ -26,6 +26,20 @@ export interface DirectionParams {
 /** A direction's parameter tensors in one fixed order: the base roles, then the extra ones. */
 function paramTensors(p: DirectionParams): Tensor[] {
   return [p.wih, p.whh, p.bih, p.bhh, p.whr, ...Object.values(p.extra ?? {})].filter((t): t is Tensor => t !== null);
+}
+
+/**
+ * Where a direction's parameters are leaves whose gradients can be added onto in place (see
+ * gradSink), those gradients, for the backward to add onto: a decoder's layer called at every step
+ * then keeps one gradient per weight instead of handing the engine a new one per step. Null
+ * unless every parameter of the base roles can.
+ */
+function gradTargets(p: DirectionParams, wanted: boolean, dtype: 'float32' | 'float64'): RecurrentGradTargets | null {
+  const base = [p.wih, p.whh, p.bih, p.bhh, p.whr];
+  if (!wanted || !base.every((t) => !t || (t.requiresGrad && t.isLeaf && t.dtype === dtype))) return null;
+  const sinks = base.map((t) => (t ? gradSink(t, dtype) : null));
+  if (!base.every((t, i) => !t || sinks[i])) return null;
+  return { dwih: sinks[0]!, dwhh: sinks[1]!, dbih: sinks[2]!, dbhh: sinks[3]!, dwhr: sinks[4]! };
 }
 
 /** A direction's weights' stamp: its wih tensor (which lives as long as they do), its parameters' versions summed. */
@@ -137,9 +151,10 @@ export function recurrentLayer(kind: RecurrentKind, x: Tensor, dirs: readonly Di
       const dhN = ghN ? floatData(ghN, dtype).subarray(d * BHo, (d + 1) * BHo) : null;
       const dcN = gcN ? floatData(gcN, dtype).subarray(d * BH, (d + 1) * BH) : null;
       const c0s = c0d ? c0d.subarray(d * BH, (d + 1) * BH) : null;
+      const into = reg(d) ? null : gradTargets(dirs[d]!, needs.params, dtype);
       const g = reg(d)
         ? regularisedBackward(bk, dims, w, xd, reversed(d), runs[d]!, dOut, dhN, dcN, needs)
-        : bk.recurrentBackward(dims, w, xd, h0d.subarray(d * BHo, (d + 1) * BHo), c0s, reversed(d), runs[d]!, dOut, dhN, dcN, needs, lengths);
+        : bk.recurrentBackward(dims, w, xd, h0d.subarray(d * BHo, (d + 1) * BHo), c0s, reversed(d), runs[d]!, dOut, dhN, dcN, needs, lengths, into);
       if (g.dx) {
         if (!dx) dx = g.dx;
         else for (let i = 0; i < dx.length; i++) dx[i] = dx[i]! + g.dx[i]!;

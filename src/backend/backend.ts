@@ -102,6 +102,19 @@ export interface RecurrentNeeds {
 /** Every gradient: the default of `recurrentBackward`. */
 export const ALL_RECURRENT_GRADS: RecurrentNeeds = { input: true, params: true };
 
+/**
+ * A direction's parameter gradients so far (a layer's parameters' `.grad`), by the roles of
+ * RecurrentWeights: a backward given them adds its parameter gradients onto them in place and
+ * returns those entries null. Each is there exactly where the weights have that role.
+ */
+export interface RecurrentGradTargets {
+  dwih: FloatArray;
+  dwhh: FloatArray | null;
+  dbih: FloatArray | null;
+  dbhh: FloatArray | null;
+  dwhr: FloatArray | null;
+}
+
 /** What a sequence backward returns: new arrays, by the roles of RecurrentWeights. */
 export interface RecurrentGrads {
   /** null when `needs.input` was false */
@@ -254,10 +267,11 @@ export interface CoreKernels {
   /**
    * A linear layer's backward from the output gradient g (rows, O), the input x (rows, K) and the
    * weight w (O, K): dx = g @ w, dw = g^T @ x and db = g summed over rows (as `sumTo`); a null
-   * output is not computed.
+   * output is not computed. With `accumulate`, dw and db are added onto what they hold (a
+   * parameter's gradient so far); dx is written either way.
    */
   linearBackward(g: FloatArray, x: FloatArray, w: FloatArray, rows: number, K: number, O: number,
-    dx: FloatArray | null, dw: FloatArray | null, db: FloatArray | null): void;
+    dx: FloatArray | null, dw: FloatArray | null, db: FloatArray | null, accumulate?: boolean): void;
   unary(op: UnaryOp, x: FloatArray, out: FloatArray): void;
   /** out = g * f'(x), given x and y = f(x). */
   unaryBackward(op: UnaryOp, x: FloatArray, y: FloatArray, g: FloatArray, out: FloatArray): void;
@@ -307,7 +321,12 @@ export interface SequenceKernels {
    */
   recurrentBackward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
     reverse: boolean, fwd: RecurrentForwardResult, dOut: FloatArray | null, dhN: FloatArray | null, dcN: FloatArray | null,
-    needs?: RecurrentNeeds, lengths?: Int32Array | null): RecurrentGrads;
+    needs?: RecurrentNeeds, lengths?: Int32Array | null, into?: RecurrentGradTargets | null): RecurrentGrads;
+  /**
+   * Whether recurrentBackward adds the parameter gradients onto `into` itself for these dims (in
+   * its kernel, where they are made); elsewhere the caller's backend adds the returned ones.
+   */
+  supportsGradTargets?(dims: RecurrentDims, dtype: FloatDType): boolean;
 }
 
 /** Fused optimizer steps. */
@@ -441,9 +460,13 @@ export function resolveBackend<B extends BackendImplementation>(impl: B, referen
         ? seq.recurrentForward(dims, w, x, h0, c0, reverse, keepCache, lengths)
         : fallback('sequence').recurrentForward(dims, w, x, h0, c0, reverse, keepCache);
     },
-    recurrentBackward: (dims, w, x, h0, c0, reverse, fwd, dOut, dhN, dcN, needs, lengths) => (seq && fwd.cache?.backend === impl.name
-      ? seq.recurrentBackward(dims, w, x, h0, c0, reverse, fwd, dOut, dhN, dcN, needs, lengths)
-      : fallback('sequence').recurrentBackward(dims, w, x, h0, c0, reverse, fwd, dOut, dhN, dcN, needs)),
+    recurrentBackward: (dims, w, x, h0, c0, reverse, fwd, dOut, dhN, dcN, needs, lengths, into) => {
+      const mine = seq !== undefined && fwd.cache?.backend === impl.name;
+      if (into && mine && (seq.supportsGradTargets?.(dims, dtypeOf(x)) ?? false)) return seq.recurrentBackward(dims, w, x, h0, c0, reverse, fwd, dOut, dhN, dcN, needs, lengths, into);
+      const g = mine ? seq.recurrentBackward(dims, w, x, h0, c0, reverse, fwd, dOut, dhN, dcN, needs, lengths)
+        : fallback('sequence').recurrentBackward(dims, w, x, h0, c0, reverse, fwd, dOut, dhN, dcN, needs);
+      return into ? addGradTargets(g, into) : g;
+    },
     recurrentLengths: (dims, dtype) => !!seq && seq.supports(dims, dtype) && (seq.supportsLengths?.(dims, dtype) ?? false),
     adamStep: (p, g, m, v, vmax, sc) => (opt ? opt.adamStep(p, g, m, v, vmax, sc) : fallback('optimizer').adamStep(p, g, m, v, vmax, sc)),
     recurrentStepper: (dims, w, extras) => (gen && gen.supports(dims, dtypeOf(w.wih))
@@ -459,6 +482,15 @@ export function resolveBackend<B extends BackendImplementation>(impl: B, referen
       ? att.additiveScoresBackward(act, v, g, N, S, H, dq, dk, dv)
       : fallback('attention').additiveScoresBackward(act, v, g, N, S, H, dq, dk, dv)),
   } as Backend & Omit<B, keyof BackendExtensions>;
+}
+
+/** Adds a backward's parameter gradients onto `into` (see RecurrentGradTargets); returns them null there. */
+function addGradTargets(g: RecurrentGrads, into: RecurrentGradTargets): RecurrentGrads {
+  const add = (a: FloatArray | null, b: FloatArray | null): null => {
+    if (a && b) for (let i = 0; i < a.length; i++) a[i] = a[i]! + b[i]!;
+    return null;
+  };
+  return { ...g, dwih: add(into.dwih, g.dwih), dwhh: add(into.dwhh, g.dwhh), dbih: add(into.dbih, g.dbih), dbhh: add(into.dbhh, g.dbhh), dwhr: add(into.dwhr, g.dwhr) };
 }
 
 /** A stepper's token ids, checked: n int32 values in [0, V). */

@@ -1,7 +1,7 @@
 import { Tensor } from '../../tensor/tensor.js';
 import { broadcastShapes, formatShape, numel } from '../../tensor/shape.js';
 import type { FloatArray } from '../../tensor/dtype.js';
-import { result } from '../engine.js';
+import { gradSink, result } from '../engine.js';
 import { be, alloc, floatData, resultType, reduceTo, requireFloat } from './util.js';
 import { reshape } from './shape.js';
 
@@ -121,14 +121,21 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, who = 'li
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return result(who, out, shape, inputs, (g) => {
     const gd = floatData(g, dtype);
-    // the three products in one backend call (one pass over g, one launch of the threads)
+    // the three products in one backend call (one pass over g, one launch of the threads); a
+    // weight and bias that are leaves get theirs added straight onto their gradients
     const dxd = x.requiresGrad ? alloc(dtype, x.shape) : null;
-    const dwd = weight.requiresGrad ? alloc(dtype, weight.shape) : null;
-    const dbd = bias && bias.requiresGrad ? alloc(dtype, [O]) : null;
-    bk.linearBackward(gd, xd, wd, rows, K, O, dxd, dwd, dbd);
+    const wants = (t: Tensor | null): t is Tensor => t !== null && t.requiresGrad;
+    let dwd = wants(weight) ? gradSink(weight, dtype) : null;
+    let dbd = wants(bias) ? gradSink(bias, dtype) : null;
+    const sink = (!wants(weight) || dwd !== null) && (!wants(bias) || dbd !== null);
+    if (!sink) {
+      dwd = wants(weight) ? alloc(dtype, weight.shape) : null;
+      dbd = wants(bias) ? alloc(dtype, [O]) : null;
+    }
+    bk.linearBackward(gd, xd, wd, rows, K, O, dxd, dwd, dbd, sink);
     const dx = dxd ? reduceTo(new Tensor(dxd, x.shape), x.shape, x.dtype) : null;
-    const dw = dwd ? reduceTo(new Tensor(dwd, weight.shape), weight.shape, weight.dtype) : null;
-    const db = dbd && bias ? reduceTo(new Tensor(dbd, [O]), [O], bias.dtype) : null;
+    const dw = dwd && !sink ? reduceTo(new Tensor(dwd, weight.shape), weight.shape, weight.dtype) : null;
+    const db = dbd && bias && !sink ? reduceTo(new Tensor(dbd, [O]), [O], bias.dtype) : null;
     return bias ? [dx, dw, db] : [dx, dw];
   });
 }

@@ -65,10 +65,16 @@ function recurrentStepper(dims: RecurrentDims, w: RecurrentWeights, extras: Step
 }
 
 function linearBackward(g: FloatArray, x: FloatArray, w: FloatArray, rows: number, K: number, O: number,
-  dx: FloatArray | null, dw: FloatArray | null, db: FloatArray | null): void {
+  dx: FloatArray | null, dw: FloatArray | null, db: FloatArray | null, accumulate = false): void {
   if (dx) gemm(false, false, rows, K, O, g, 0, w, 0, dx, 0, false);
-  if (dw) gemm(true, false, O, K, rows, g, 0, x, 0, dw, 0, false);
-  if (db) sumTo(g, [rows, O], db, [1, O]);
+  if (dw) gemm(true, false, O, K, rows, g, 0, x, 0, dw, 0, accumulate);
+  if (db) {
+    if (!accumulate) return sumTo(g, [rows, O], db, [1, O]);
+    // the sum alone first (as sumTo rounds it), then onto what db holds
+    const s = like(db, O);
+    sumTo(g, [rows, O], s, [1, O]);
+    for (let j = 0; j < O; j++) db[j] = db[j]! + s[j]!;
+  }
 }
 
 /** The reference backend: plain TypeScript loops, the specification of every fast kernel; every extension, every kind of cell. */

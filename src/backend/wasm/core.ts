@@ -34,18 +34,19 @@ export function coreKernels(ctx: WasmContext): Pick<CoreKernels, 'gemm' | 'linea
   }
 
   function linearBackward(g: FloatArray, x: FloatArray, w: FloatArray, rows: number, K: number, O: number,
-    dx: FloatArray | null, dw: FloatArray | null, db: FloatArray | null): void {
-    if (!f32(g, x, w, dx, dw, db)) return ref.linearBackward(g, x, w, rows, K, O, dx, dw, db);
+    dx: FloatArray | null, dw: FloatArray | null, db: FloatArray | null, accumulate = false): void {
+    if (!f32(g, x, w, dx, dw, db)) return ref.linearBackward(g, x, w, rows, K, O, dx, dw, db, accumulate);
     heap.reset();
     const pg = heap.put((g as Float32Array).subarray(0, rows * O));
     const px = dw ? heap.put((x as Float32Array).subarray(0, rows * K)) : 0;
     const pw = dx ? heap.put((w as Float32Array).subarray(0, O * K)) : 0;
     const pdx = dx ? heap.alloc(rows * K * 4) : 0;
-    const pdw = dw ? heap.alloc(O * K * 4) : 0;
-    const pdb = db ? heap.alloc(O * 4) : 0;
+    const into = (a: FloatArray | null, n: number): number => (!a ? 0 : accumulate ? heap.put((a as Float32Array).subarray(0, n)) : heap.alloc(n * 4));
+    const pdw = into(dw, O * K);
+    const pdb = into(db, O);
     const { nth, meter } = choose(`linearBackward:${bucket(rows * O * K)}`, threadsFor(rows * O * K));
     const ws = heap.alloc(wsBytes * nth);
-    const args = heap.args(block(Linear, { ROWS: rows, K, O, G: pg, X: px, W: pw, DX: pdx, DW: pdw, DB: pdb, WS: ws, WSB: wsBytes, ACC: heap.alloc(O * 8), NTH: nth }));
+    const args = heap.args(block(Linear, { ROWS: rows, K, O, G: pg, X: px, W: pw, DX: pdx, DW: pdw, DB: pdb, WS: ws, WSB: wsBytes, ACC: heap.alloc(O * 8), NTH: nth, ADD: +accumulate }));
     launch(nth, 'linearBackward', [args], () => k.linearBackward(args, 0), meter);
     if (dx) dx.set(heap.f32(pdx, rows * K));
     if (dw) dw.set(heap.f32(pdw, O * K));

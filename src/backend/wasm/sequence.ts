@@ -8,7 +8,7 @@
 import type { FloatArray } from '../../tensor/dtype.js';
 import {
   ALL_RECURRENT_GRADS, type RecurrentCache, type RecurrentDims, type RecurrentForwardResult, type RecurrentGrads,
-  type RecurrentNeeds, type RecurrentWeights, type SequenceKernels,
+  type RecurrentNeeds, type RecurrentWeights, type SequenceKernels, type RecurrentGradTargets,
 } from '../backend.js';
 import { gateCount } from '../cells.js';
 import type { Block } from './resident.js';
@@ -241,8 +241,9 @@ export function sequenceKernels(ctx: WasmContext): SequenceKernels {
 
   function recurrentBackward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
     reverse: boolean, fwd: RecurrentForwardResult, dOut: FloatArray | null, dhN: FloatArray | null, dcN: FloatArray | null,
-    needs: RecurrentNeeds = ALL_RECURRENT_GRADS, lengths: Int32Array | null = null): RecurrentGrads {
+    needs: RecurrentNeeds = ALL_RECURRENT_GRADS, lengths: Int32Array | null = null, into: RecurrentGradTargets | null = null): RecurrentGrads {
     const cache = fwd.cache as WasmCache | null;
+    if (into && !(fused(dims) && needs.params)) throw new Error('recurrentBackward: gradient targets are taken by the fused kernels only, with the parameters\' gradients wanted');
     if (!cache || cache.backend !== name) throw new Error('recurrentBackward: the forward pass kept no cache of this backend');
     if (isScan(dims)) return scans.backward(dims, w, x as Float32Array, h0 as Float32Array, reverse, fwd, dOut, dhN, needs);
     if (isVariant(dims)) return variants.backward(dims, w, x as Float32Array, h0 as Float32Array, c0 as Float32Array, reverse, fwd, dOut, dhN, dcN, needs);
@@ -280,17 +281,32 @@ export function sequenceKernels(ctx: WasmContext): SequenceKernels {
     const pw = needs.params;
     slots[Rec.HPREV] = pw ? heap.alloc(TB * Hout * 4) : 0; // h_{t-1} of every step
     slots[Rec.DX] = needs.input ? heap.alloc(TB * I * 4) : 0; // dx
-    slots[Rec.DWIH] = pw ? heap.alloc(GH * I * 4) : 0;
-    slots[Rec.DWHH] = pw ? heap.alloc(GH * Hout * 4) : 0;
-    slots[Rec.DBIH] = pw && w.bih ? heap.alloc(GH * 4) : 0;
-    slots[Rec.DBHH] = pw && w.bhh ? heap.alloc(GH * 4) : 0;
-    slots[Rec.DWHR] = pw && P ? heap.alloc(P * H * 4) : 0;
+    // the parameters' gradients so far, which the kernel adds onto (GADD), or room for new ones
+    const grad = (want: unknown, target: FloatArray | null | undefined, n: number): number => (!want ? 0 : into ? heap.put(target as Float32Array) : heap.alloc(n * 4));
+    slots[Rec.DWIH] = grad(pw, into?.dwih, GH * I);
+    slots[Rec.DWHH] = grad(pw, into?.dwhh, GH * Hout);
+    slots[Rec.DBIH] = grad(pw && w.bih, into?.dbih, GH);
+    slots[Rec.DBHH] = grad(pw && w.bhh, into?.dbhh, GH);
+    slots[Rec.DWHR] = grad(pw && P, into?.dwhr, P * H);
+    slots[Rec.GADD] = into ? 1 : 0;
     // per batch row sums of the gate gradients over the steps, for the bias gradients
     slots[Rec.ACCX] = pw && (w.bih || (w.bhh && kind !== 'gru')) ? heap.alloc(B * GH * 4) : 0;
     slots[Rec.ACCH] = pw && w.bhh && kind === 'gru' ? heap.alloc(B * GH * 4) : 0;
     const args = heap.args(slots);
     launch(nth, 'recurrentBackward', [args], () => k.recurrentBackward(args, 0), meter);
     const takeOr = (slot: number, n: number): Float32Array | null => (slots[slot] ? heap.take(slots[slot]!, n) : null);
+    if (into) {
+      // back into the parameters' gradients, in place: no new arrays
+      const back = (target: FloatArray | null, slot: number): void => {
+        if (target && slots[slot]) target.set(heap.f32(slots[slot]!, target.length));
+      };
+      back(into.dwih, Rec.DWIH);
+      back(into.dwhh, Rec.DWHH);
+      back(into.dbih, Rec.DBIH);
+      back(into.dbhh, Rec.DBHH);
+      back(into.dwhr, Rec.DWHR);
+      return { dx: takeOr(Rec.DX, TB * I), dh0: heap.take(slots[Rec.DH]!, B * Hout), dc0: kind === 'lstm' ? heap.take(slots[Rec.DC]!, B * H) : null, dwih: null, dwhh: null, dbih: null, dbhh: null, dwhr: null };
+    }
     return {
       dx: takeOr(Rec.DX, TB * I),
       dh0: heap.take(slots[Rec.DH]!, B * Hout),
@@ -306,6 +322,7 @@ export function sequenceKernels(ctx: WasmContext): SequenceKernels {
   return {
     supports: (dims, dtype) => dtype === 'float32' && (fused(dims) || isScan(dims) || isVariant(dims)),
     supportsLengths: (dims, dtype) => dtype === 'float32' && fused(dims) && dims.P === 0,
+    supportsGradTargets: (dims, dtype) => dtype === 'float32' && fused(dims),
     recurrentForward: guarded(recurrentForward),
     recurrentBackward: guarded(recurrentBackward),
   };
