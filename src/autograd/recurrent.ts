@@ -85,10 +85,11 @@ export function recurrentLayer(kind: RecurrentKind, x: Tensor, dirs: readonly Di
       bih: p.bih ? floatData(p.bih, dtype) : null,
       bhh: p.bhh ? floatData(p.bhh, dtype) : null,
       whr: p.whr ? floatData(p.whr, dtype) : null,
-      ...(p.extra ? { extra: Object.fromEntries(Object.entries(p.extra).map(([role, t]) => [role, floatData(t, dtype)])) } : {}),
     };
+    if (p.extra) w.extra = Object.fromEntries(Object.entries(p.extra).map(([role, t]) => [role, floatData(t, dtype)]));
     // the parameters' own arrays (no conversion): a backend may keep them prepared between calls
-    return w.wih === p.wih.data ? { ...w, stamp: stampOf(p) } : w;
+    if (w.wih === p.wih.data) w.stamp = stampOf(p);
+    return w;
   });
   const params = dirs.flatMap(paramTensors);
   const inputs = [x, h0, ...(c0 ? [c0] : []), ...params];

@@ -124,7 +124,7 @@ export function sequenceKernels(ctx: WasmContext): SequenceKernels {
   function recurrentForward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
     reverse: boolean, keepCache: boolean, lengths: Int32Array | null = null): RecurrentForwardResult {
     // supports() saw x's element type; arrays of mixed types take the reference's kernels
-    if (!f32(x, h0, c0, w.wih, w.whh, w.bih, w.bhh, w.whr, ...Object.values(w.extra ?? {}))) return ref.recurrentForward(dims, w, x, h0, c0, reverse, keepCache);
+    if (!f32(x, h0, c0, w.wih, w.whh, w.bih, w.bhh, w.whr) || (w.extra && !f32(...Object.values(w.extra)))) return ref.recurrentForward(dims, w, x, h0, c0, reverse, keepCache);
     if (isScan(dims)) return scans.forward(dims, w, x as Float32Array, h0 as Float32Array, reverse, keepCache);
     if (isVariant(dims)) return variants.forward(dims, w, x as Float32Array, h0 as Float32Array, c0 as Float32Array, reverse, keepCache);
     const { kind, T, B, I, H, P } = dims;
@@ -136,7 +136,7 @@ export function sequenceKernels(ctx: WasmContext): SequenceKernels {
       out: T * B * Hout, gates: T * B * GH, c: lstm ? T * B * H : 0, tc: lstm ? T * B * H : 0, m: lstm && P ? T * B * H : 0,
       hn: kind === 'gru' ? T * B * H : 0, x: T * B * I, h0: B * Hout, c0: c0 ? B * H : 0,
     };
-    const total = Object.values(sizes).reduce((a, b) => a + (b ? b * 4 + 32 : 0), 0);
+    const total = keepCache ? Object.values(sizes).reduce((a, b) => a + (b ? b * 4 + 32 : 0), 0) : 0;
     let resident: NonNullable<CacheData['resident']> | null = null;
     const blocks: Block[] = [];
     if (keepCache && caches.admit(total)) {
