@@ -78,6 +78,20 @@ describe('thread count does not change results', { skip: !listBackends().include
         be.additiveScoresBackward(act, v, g, N, S, H, dq, dk, dv);
         outs.push(scores, act, dq, dk, dv);
       }
+      // a padded batch (row lengths in the kernel), both directions, the gradients added onto targets
+      for (const kind of ['lstm', 'gru'] as const) {
+        const G = kind === 'lstm' ? 4 : 3;
+        const dims: RecurrentDims = { kind, T: 17, B: 9, I: 40, H: 64, P: 0 };
+        const w = { wih: rnd(G * 64 * 40), whh: rnd(G * 64 * 64), bih: rnd(G * 64), bhh: rnd(G * 64), whr: null };
+        const x = rnd(17 * 9 * 40), h0 = rnd(9 * 64), c0 = kind === 'lstm' ? rnd(9 * 64) : null;
+        const lengths = Int32Array.from([17, 3, 9, 1, 17, 12, 5, 16, 8]);
+        for (const reverse of [false, true]) {
+          const f = be.recurrentForward(dims, w, x, h0, c0, reverse, true, lengths);
+          const into = { dwih: rnd(G * 64 * 40), dwhh: rnd(G * 64 * 64), dbih: rnd(G * 64), dbhh: rnd(G * 64), dwhr: null };
+          const g = be.recurrentBackward(dims, w, x, h0, c0, reverse, f, rnd(17 * 9 * 64), rnd(9 * 64), c0 ? rnd(9 * 64) : null, undefined, lengths, into);
+          outs.push(f.out as Float32Array, f.hN as Float32Array, g.dx as Float32Array, g.dh0 as Float32Array, into.dwih, into.dwhh, into.dbih, into.dbhh);
+        }
+      }
       // a layer's weights prepared once (stamped) and reused: one row and several
       for (const B of [1, 6]) {
         const dims: RecurrentDims = { kind: 'gru', T: 5, B, I: 70, H: 256, P: 0 };
