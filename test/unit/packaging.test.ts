@@ -21,6 +21,10 @@ describe('README', () => {
   });
   const blocks = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!);
   it('has examples', () => assert.ok(blocks.length >= 3));
+  it("its speed table is the newest full benchmark run's (scripts/speed-table.mjs)", () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'speed-table.mjs'), '--check'], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+  });
   blocks.forEach((code, i) => {
     const title = code.split('\n').find((l) => l.includes('new ') || l.includes('tensor('))?.trim().slice(0, 60) ?? `block ${i}`;
     it(`example ${i + 1} runs: ${title}`, () => {
