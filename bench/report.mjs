@@ -27,7 +27,8 @@ export const WORKLOADS = {
 /** The anchors, each a column: [lib as the harnesses name it, column title]. */
 const ANCHORS = [['pytorch', 'PyTorch'], ['onnxruntime', 'onnxruntime-node'], ['tfjs-wasm', 'TF.js wasm'], ['tfjs-wasm-layers', 'TF.js wasm, layers API'], ['brain.js', 'brain.js']];
 
-const best = (results, w, lib) => results.filter((r) => r.workload === w && r.lib === lib).sort((a, b) => b.value - a.value)[0];
+/** The best figure of a workload and library among the shown results (or all, with `hidden`). */
+const best = (results, w, lib, hidden = false) => results.filter((r) => r.workload === w && r.lib === lib && (hidden || !r.hidden)).sort((a, b) => b.value - a.value)[0];
 const short = (v) => (v >= 1e4 ? `${(v / 1000).toFixed(1)}K` : String(v));
 
 /** The markdown table of a run: each workload's figure and its ratio to each anchor (x = recurrent / anchor). */
@@ -40,8 +41,8 @@ export function speedTable(results, order = Object.keys(WORKLOADS)) {
       const p = best(results, w, lib);
       return p ? `x${(ours.value / p.value).toFixed(2)} (${short(p.value)})` : '-';
     });
-    // the new cells have no PyTorch module: against this library's own LSTM
-    const lstm = best(results, 'lstm-lm', 'recurrent');
+    // the new cells have no PyTorch module: against this library's own LSTM (of the same run where rows come from several)
+    const lstm = best(results.filter((r) => r.run === ours.run), 'lstm-lm', 'recurrent', true);
     if (w === 'lnlstm-lm' && lstm) cells[0] = `x${(ours.value / lstm.value).toFixed(2)} of recurrent's lstm-lm`;
     lines.push(`| \`${w}\`: ${WORKLOADS[w] ?? ''} | ${short(ours.value)} ${ours.unit} | ${cells.join(' | ')} |`);
   }
@@ -53,7 +54,7 @@ export function memoryLine(results) {
   const parts = [];
   for (const [w, lib, name] of [['lstm-lm', 'pytorch', 'PyTorch'], ['lstm-infer-64x64', 'onnxruntime', 'onnxruntime-node']]) {
     const ours = best(results, w, 'recurrent');
-    const peer = results.filter((r) => r.workload === w && r.lib === lib).sort((a, b) => a.peakMB - b.peakMB)[0];
+    const peer = results.filter((r) => r.workload === w && r.lib === lib && !r.hidden).sort((a, b) => a.peakMB - b.peakMB)[0];
     if (ours && peer) parts.push(`\`${w}\` ${ours.peakMB} MB (${name} ${peer.peakMB} MB)`);
   }
   return parts.length ? `Peak memory: ${parts.join('; ')}.` : '';

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Writes the README's speed table from the newest full run in bench/results (a run of
-// `npm run bench` without --only), between the markers that enclose it. `--check` only says
-// whether the README is current (exit 1 if not).
+// `npm run bench` without --only), between the markers that enclose it. A later run on the same
+// commit with --only (a workload measured again, say after outside load spoilt it) replaces that
+// run's rows of its workloads, each row still its own run's figures and anchors. `--check` only
+// says whether the README is current (exit 1 if not).
 import { readFileSync, readdirSync, writeFileSync, renameSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -20,13 +22,26 @@ if (!latest) {
   process.exit(1);
 }
 const { run, file } = latest;
+// later partial runs of the same commit: their workloads' rows replace the full run's
+let results = run.results.map((x) => ({ ...x, run: run.date }));
+const again = runs.filter(({ run: r }) => r.commit === run.commit && r.date > run.date && /--only\b/.test(r.command)).sort((a, b) => a.run.date.localeCompare(b.run.date));
+const redone = [];
+for (const { run: r } of again) {
+  // a workload's row is replaced only where the later run measured every library the row had
+  const libs = (rs, w) => new Set(rs.filter((x) => x.workload === w).map((x) => x.lib));
+  const own = [...new Set(r.results.map((x) => x.workload))].filter((w) => [...libs(results, w)].every((l) => libs(r.results, w).has(l)));
+  if (!own.length) continue;
+  // the rest of that run stays at hand, unshown, for the rows that compare with it (lnlstm-lm with its lstm-lm)
+  results = [...results.filter((x) => !own.includes(x.workload)), ...r.results.map((x) => ({ ...x, run: r.date, hidden: !own.includes(x.workload) }))];
+  redone.push(`${own.map((w) => `\`${w}\``).join(', ')} by \`${r.command}\` (${r.date})`);
+}
 const body = [
   START,
-  `\`${run.command}\` on ${run.date.slice(0, 10)}, commit ${run.commit} (\`bench/results/${file}\`): ${machineLine(run.machine)}. x = this library / the anchor, whose own figure is in brackets; PyTorch and ONNX Runtime at the better of 1 and 2 threads.`,
+  `\`${run.command}\` on ${run.date.slice(0, 10)}, commit ${run.commit} (\`bench/results/${file}\`): ${machineLine(run.machine)}.${redone.length ? ` Measured again on the same commit: ${redone.join('; ')}.` : ''} x = this library / the anchor, whose own figure is in brackets; PyTorch and ONNX Runtime at the better of 1 and 2 threads.`,
   '',
-  speedTable(run.results),
+  speedTable(results),
   '',
-  memoryLine(run.results),
+  memoryLine(results),
   END,
 ].join('\n');
 const readme = join(root, 'README.md');
