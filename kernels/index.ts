@@ -15,7 +15,7 @@ export { ctcLoss, ctcWorkspaceBytes } from './ctc';
 export { additiveScores, additiveScoresBackward } from './attention';
 // the gate math of one batch row, exported for the same reason as the tiles
 export { lstmRowForward, gruRowForward, rnnRowForward, lstmRowBackward, gruRowBackward, rnnRowBackward } from './gates';
-import { gemmShare, gemmWorkspaceBytes, packBShare } from './gemm';
+import { gemmShare, gemmWorkspaceBytes, packBShare, gemmPacked } from './gemm';
 import { sumRowsRange } from './elementwise';
 import { Linear, arg } from './abi';
 
@@ -30,6 +30,11 @@ export function gemm(transA: i32, transB: i32, M: i32, N: i32, K: i32, a: usize,
 /** The first byte JavaScript may allocate from. */
 export function heapBase(): usize {
   return __heap_base;
+}
+
+/** C (M, N) (+)= A (M, K) @ Bp, Bp a full pack of B (K, N) (pack()), on the calling thread. */
+export function gemmPrepacked(M: i32, N: i32, K: i32, a: usize, bp: usize, c: usize, accumulate: i32, ws: usize): void {
+  gemmPacked(false, M, N, K, a, K, bp, c, accumulate != 0, ws);
 }
 
 /** Packs all of op(B) (K, N) at dst (packedBytes(K, N) bytes) for gemmPacked and prepacked kernels. */

@@ -261,9 +261,11 @@ export interface CoreKernels {
   /**
    * C (M, N) = op(A) (M, K) @ op(B) (K, N), or C += when `accumulate`.
    * A is stored (M, K) row-major, or (K, M) when `transA`; B is (K, N), or (N, K) when `transB`.
+   * `bStamp`: B is a layer's weight (all of b), which a backend may keep prepared between calls
+   * (see WeightStamp).
    */
   gemm(transA: boolean, transB: boolean, M: number, N: number, K: number,
-    a: FloatArray, aOff: number, b: FloatArray, bOff: number, c: FloatArray, cOff: number, accumulate: boolean): void;
+    a: FloatArray, aOff: number, b: FloatArray, bOff: number, c: FloatArray, cOff: number, accumulate: boolean, bStamp?: WeightStamp): void;
   /**
    * A linear layer's backward from the output gradient g (rows, O), the input x (rows, K) and the
    * weight w (O, K): dx = g @ w, dw = g^T @ x and db = g summed over rows (as `sumTo`); a null

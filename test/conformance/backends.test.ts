@@ -537,6 +537,28 @@ describe('weights a backend keeps prepared between calls', () => {
   before(() => setWasmPoison(true));
   after(() => setWasmPoison(false));
   for (const name of listBackends()) {
+    it(`${name}: a layer's weight as a product's right operand, prepared again after a change`, () => {
+      setBackend(name);
+      const be = getBackend();
+      const r = randomFrom(new Generator(78));
+      for (const [M, N, K] of [[1, 65, 256], [3, 7, 5], [2, 13, 130], [1, 1, 1]]) {
+        const b = r(N * K), stamp = { owner: {}, version: 0 };
+        const check = (bb: Float32Array, version: number, what: string): void => {
+          for (const accumulate of [false, true]) {
+            const a = r(M * K), c0 = r(M * N);
+            const want = c0.slice(), got = c0.slice();
+            referenceBackend.gemm(false, true, M, N, K, a, 0, bb, 0, want, 0, accumulate);
+            be.gemm(false, true, M, N, K, a, 0, bb, 0, got, 0, accumulate, { owner: stamp.owner, version });
+            assertClose(got, want, `gemm M=${M} N=${N} K=${K} ${what}${accumulate ? ' accumulate' : ''}`, 1e-5, 1e-5);
+          }
+        };
+        check(b, 0, 'first call');
+        check(b, 0, 'reused');
+        for (let i = 0; i < b.length; i++) b[i] = 0.5 - b[i]!;
+        check(b, 1, 'after an in-place change');
+        check(r(N * K), 1, 'other arrays');
+      }
+    });
     it(`${name}: are prepared again when their version or arrays change, forward and backward`, () => {
       setBackend(name);
       const be = getBackend();

@@ -4,7 +4,7 @@
  * markModified(), the next forward reads the new weights.
  */
 import { describe, it } from 'node:test';
-import { LSTM, GRU, Adam, randn, manualSeed, listBackends, setBackend, noGrad, type Tensor } from 'recurrent';
+import { LSTM, GRU, Linear, Adam, randn, manualSeed, listBackends, setBackend, noGrad, type Tensor } from 'recurrent';
 import { assertClose } from '../helpers.js';
 
 /** The layer's output on the reference backend (the specification), from the same weights. */
@@ -42,5 +42,32 @@ describe('prepared weights follow every change', { skip: !listBackends().include
       w.markModified();
       assertClose(noGrad(() => m.forward(x)[0]).data as Float32Array, referenceOut(m, x), 'after an in-place edit');
     }
+  });
+
+  it("a linear head's weight over one row, after optimizer steps and an in-place edit", () => {
+    setBackend('wasm');
+    manualSeed(6);
+    const head = new Linear({ inFeatures: 256, outFeatures: 65 });
+    const x = randn([1, 256]);
+    const ref = (): Float32Array => {
+      setBackend('reference');
+      try {
+        return noGrad(() => head.forward(x)).data as Float32Array;
+      } finally {
+        setBackend('wasm');
+      }
+    };
+    const opt = new Adam(head.parameters(), { lr: 0.05 });
+    for (let step = 0; step < 3; step++) {
+      opt.zeroGrad();
+      head.forward(x);
+      const y = head.forward(x);
+      assertClose(y.data as Float32Array, ref(), `step ${step}`, 1e-5, 1e-5);
+      y.pow(2).sum().backward();
+      opt.step();
+    }
+    head.weight.data.fill(0.02);
+    head.weight.markModified();
+    assertClose(noGrad(() => head.forward(x)).data as Float32Array, ref(), 'after an in-place edit', 1e-5, 1e-5);
   });
 });

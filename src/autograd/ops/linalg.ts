@@ -117,7 +117,8 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, who = 'li
     out.set(floatData(bias, dtype));
     for (let filled = O; filled < out.length; filled *= 2) out.copyWithin(filled, 0, Math.min(filled, out.length - filled));
   }
-  bk.gemm(false, true, rows, O, K, xd, 0, wd, 0, out, 0, bias !== null);
+  // the weight's own array: a backend may keep it prepared between calls
+  bk.gemm(false, true, rows, O, K, xd, 0, wd, 0, out, 0, bias !== null, wd === weight.data ? { owner: weight, version: weight.version } : undefined);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return result(who, out, shape, inputs, (g) => {
     const gd = floatData(g, dtype);

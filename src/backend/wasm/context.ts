@@ -33,6 +33,7 @@ export interface KernelExports {
   softmaxShare(args: number, tid: number): void;
   ctcWorkspaceBytes(T: number, S: number, C: number): number;
   pack(b: number, transB: number, K: number, N: number, dst: number): void;
+  gemmPrepacked(M: number, N: number, K: number, a: number, bp: number, c: number, accumulate: number, ws: number): void;
   softmaxRows(x: number, rows: number, n: number, out: number, log: number): void;
   softmaxRowsBackward(y: number, g: number, rows: number, n: number, out: number, log: number): void;
   unaryF32(op: number, x: number, out: number, n: number, tmp: number): void;

@@ -6,10 +6,11 @@
  */
 import type { FloatArray } from '../../tensor/dtype.js';
 import { shapeEquals, type Shape } from '../../tensor/shape.js';
-import { leadingSumWidth, type BinaryOp, type CoreKernels, type UnaryOp } from '../backend.js';
+import { leadingSumWidth, type BinaryOp, type CoreKernels, type UnaryOp, type WeightStamp } from '../backend.js';
 import { referenceBackend as ref } from '../reference/index.js';
 import { Linear, Rows, block } from './abi.js';
-import { bucket, f32, type WasmContext } from './context.js';
+import { bucket, f32, PARALLEL_MIN_WORK, type WasmContext } from './context.js';
+import { weightPreparer } from './weights.js';
 
 /** Unary ops with a wasm kernel (others, and small arrays, stay on the reference loops). */
 const WASM_UNARY: Partial<Record<UnaryOp, number>> = { exp: 0, tanh: 1, sigmoid: 2 };
@@ -18,10 +19,22 @@ const WASM_BINARY: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3 }
 /** The core kernels this backend runs itself (the others are the reference's). */
 export function coreKernels(ctx: WasmContext): Pick<CoreKernels, 'gemm' | 'linearBackward' | 'unary' | 'binary' | 'sumTo' | 'softmax' | 'softmaxBackward' | 'logSoftmaxNllBackward'> {
   const { k, heap, choose, launch, threadsFor, wsBytes, guarded } = ctx;
+  const prepared = weightPreparer(ctx);
 
   function gemm(transA: boolean, transB: boolean, M: number, N: number, K: number,
-    a: FloatArray, aOff: number, b: FloatArray, bOff: number, c: FloatArray, cOff: number, accumulate: boolean): void {
+    a: FloatArray, aOff: number, b: FloatArray, bOff: number, c: FloatArray, cOff: number, accumulate: boolean, bStamp?: WeightStamp): void {
     if (!f32(a, b, c)) return ref.gemm(transA, transB, M, N, K, a, aOff, b, bOff, c, cOff, accumulate);
+    // a layer's weight on a product too small for threads (a head over one step): packed once,
+    // kept between calls; by size alone, so the path is the same for any thread count
+    if (bStamp && transB && !transA && bOff === 0 && b.length === N * K && M * N * K < PARALLEL_MIN_WORK) {
+      const bp = prepared.rightOperand(bStamp, b as Float32Array, K, N); // first: preparing may use the scratch
+      heap.reset();
+      const pa = heap.put((a as Float32Array).subarray(aOff, aOff + M * K));
+      const pc = accumulate ? heap.put((c as Float32Array).subarray(cOff, cOff + M * N)) : heap.alloc(M * N * 4);
+      k.gemmPrepacked(M, N, K, pa, bp, pc, +accumulate, heap.alloc(wsBytes));
+      c.set(heap.f32(pc, M * N), cOff);
+      return;
+    }
     heap.reset();
     const pa = heap.put((a as Float32Array).subarray(aOff, aOff + M * K));
     const pb = heap.put((b as Float32Array).subarray(bOff, bOff + K * N));

@@ -11,7 +11,7 @@
  * dx = dA @ wih) and whh and whr packed untransposed (for dA @ whh and dh @ whr).
  */
 import type { FloatArray } from '../../tensor/dtype.js';
-import type { RecurrentDims, RecurrentWeights } from '../backend.js';
+import type { RecurrentDims, RecurrentWeights, WeightStamp } from '../backend.js';
 import { gateCount } from '../cells.js';
 import type { PackedEntry } from './resident.js';
 import type { WasmContext } from './context.js';
@@ -49,6 +49,8 @@ interface Prepared {
 export function weightPreparer(ctx: WasmContext): {
   forward(dims: RecurrentDims, w: RecurrentWeights): PreparedWeights | null;
   backward(dims: RecurrentDims, w: RecurrentWeights): PreparedWeights | null;
+  /** A layer's weight b (N, K), as the right operand of x @ b^T: packed (K, N), kept between calls. */
+  rightOperand(stamp: WeightStamp, b: Float32Array, K: number, N: number): number;
 } {
   const { k, heap, packed } = ctx;
   const forwardSets = new WeakMap<object, Prepared>();
@@ -80,7 +82,29 @@ export function weightPreparer(ctx: WasmContext): {
     return p.entry.use();
   }
 
+  const matrices = new WeakMap<object, Prepared>();
+
   return {
+    rightOperand(stamp, b, K, N) {
+      let p = matrices.get(stamp.owner);
+      const dimsKey = `${K} ${N}`;
+      if (p && (p.version !== stamp.version || p.dimsKey !== dimsKey || p.arrays[0] !== b)) {
+        finalizer.unregister(p);
+        p.entry.dispose();
+        matrices.delete(stamp.owner);
+        p = undefined;
+      }
+      if (!p) {
+        const entry = packed.create([k.packedBytes(K, N)], (ptrs) => {
+          heap.reset();
+          k.pack(heap.put(b), 1, K, N, ptrs[0]!);
+        });
+        p = { version: stamp.version, arrays: [b], dimsKey, entry };
+        matrices.set(stamp.owner, p);
+        finalizer.register(stamp.owner, entry, p);
+      }
+      return p.entry.use()[0]!;
+    },
     forward(dims, w) {
       const { kind, I, H, P } = dims;
       const GH = gateCount(kind) * H;
