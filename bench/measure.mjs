@@ -13,7 +13,7 @@ export function measure(w, seconds) {
 }
 
 /**
- * measure() for steps that may return promises (a session's run, TensorFlow.js). Slow peers
+ * measure() for steps that may return promises (an ONNX Runtime InferenceSession's run, TensorFlow.js). Slow peers
  * (TensorFlow.js cpu: ~12 s a step of lstm-lm) get one warm-up step and no minimum count.
  */
 export async function measureAsync(w, seconds, slow = false) {
