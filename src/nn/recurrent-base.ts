@@ -155,8 +155,18 @@ export abstract class RecurrentBase extends Module {
     return this.bidirectional ? 2 : 1;
   }
 
+  /** Each layer and direction's parameters by role: the tensors are registered once, in the constructor. */
+  private readonly dirCache = new Map<number, DirectionParams>();
+
   /** Layer l, direction d's parameters by the roles of the rule. */
   protected dirParams(l: number, d: number): DirectionParams {
+    const key = 2 * l + d;
+    let cached = this.dirCache.get(key);
+    if (!cached) this.dirCache.set(key, (cached = this.collectDirParams(l, d)));
+    return cached;
+  }
+
+  private collectDirParams(l: number, d: number): DirectionParams {
     const p: DirectionParams = { wih: null as unknown as Tensor, whh: null, bih: null, bhh: null, whr: null };
     const extra: Record<string, Tensor> = {};
     for (const s of paramSpecs(this.kind, this.bias, this.projSize > 0)) {
