@@ -9,8 +9,9 @@ import type { CellKind } from '../cells.js';
 import { WasmHeap, HeapRetry } from './heap.js';
 import type { ThreadPool, KernelName } from './pool.js';
 import { CallScope, PackedStore, ResidentCaches } from './resident.js';
+import { weightPreparer } from './weights.js';
 import { ThreadChooser } from './chooser.js';
-import { CellKernel } from './abi.js';
+import { CellKernel, Rec } from './abi.js';
 
 /** What the kernel module exports (see kernels/index.ts). */
 export interface KernelExports {
@@ -84,9 +85,19 @@ export interface Meter {
  * worker: the workers' extra share is computed ahead (the next step's product, see Rec.PRE),
  * while this thread runs the JavaScript between calls.
  */
-export const AHEAD_MAIN_SHARE = 0.6;
-/** The calling thread's 8-unit blocks of a pipelined one-row call over H units on nth threads (Rec.MAIN). */
-export const mainBlocks = (H: number, nth: number): number => Math.max(1, Math.floor(((H / 8) * AHEAD_MAIN_SHARE) / (AHEAD_MAIN_SHARE + nth - 1)));
+const AHEAD_MAIN_SHARE = 0.6;
+/**
+ * The argument slots of a pipelined one-row call over H units on nth threads: where the next
+ * step's product is computed ahead (Rec.PRE, HAHEAD, PREOK, TWS), and the calling thread's 8-unit
+ * blocks (Rec.MAIN).
+ */
+export function pipelineSlots(slots: number[], pre: number, hAhead: number, preOk: number, tws: number, H: number, nth: number): void {
+  slots[Rec.PRE] = pre;
+  slots[Rec.HAHEAD] = hAhead;
+  slots[Rec.PREOK] = preOk;
+  slots[Rec.TWS] = tws;
+  slots[Rec.MAIN] = Math.max(1, Math.floor(((H / 8) * AHEAD_MAIN_SHARE) / (AHEAD_MAIN_SHARE + nth - 1)));
+}
 
 /** Sizes in powers of two: calls of about the same size share their measurements. */
 export const bucket = (x: number): number => Math.round(Math.log2(Math.max(1, x)));
@@ -105,6 +116,8 @@ export class WasmContext {
   readonly scope = new CallScope();
   readonly caches: ResidentCaches;
   readonly packed: PackedStore;
+  /** Layers' weights kept packed between calls (weights.ts), for the sequence kernels and the products. */
+  readonly prepared: ReturnType<typeof weightPreparer>;
   readonly chooser = new ThreadChooser();
   /** Bytes of one thread's gemm workspace. */
   readonly wsBytes: number;
@@ -116,6 +129,7 @@ export class WasmContext {
     const heap = (this.heap = new WasmHeap(memory, heapStart, maxMemoryBytes));
     this.caches = new ResidentCaches(heap, this.scope, RESIDENT_BUDGET);
     this.packed = new PackedStore(heap, this.scope, PACKED_BUDGET, () => pool?.quiesce());
+    this.prepared = weightPreparer(this);
     // memory that cannot grow: what the call under way does not use is copied out or dropped, and
     // the call starts over (see guarded)
     heap.onPressure = () => {

@@ -10,7 +10,6 @@ import { leadingSumWidth, type BinaryOp, type CoreKernels, type UnaryOp, type We
 import { referenceBackend as ref } from '../reference/index.js';
 import { Linear, Rows, block } from './abi.js';
 import { bucket, f32, PARALLEL_MIN_WORK, type WasmContext } from './context.js';
-import { weightPreparer } from './weights.js';
 
 /** Unary ops with a wasm kernel (others, and small arrays, stay on the reference loops). */
 const WASM_UNARY: Partial<Record<UnaryOp, number>> = { exp: 0, tanh: 1, sigmoid: 2 };
@@ -18,8 +17,7 @@ const UNARY_MIN = 4096;
 const WASM_BINARY: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3 };
 /** The core kernels this backend runs itself (the others are the reference's). */
 export function coreKernels(ctx: WasmContext): Pick<CoreKernels, 'gemm' | 'linearBackward' | 'unary' | 'binary' | 'sumTo' | 'softmax' | 'softmaxBackward' | 'logSoftmaxNllBackward'> {
-  const { k, heap, choose, launch, threadsFor, wsBytes, guarded } = ctx;
-  const prepared = weightPreparer(ctx);
+  const { k, heap, choose, launch, threadsFor, wsBytes, guarded, prepared } = ctx;
 
   function gemm(transA: boolean, transB: boolean, M: number, N: number, K: number,
     a: FloatArray, aOff: number, b: FloatArray, bOff: number, c: FloatArray, cOff: number, accumulate: boolean, bStamp?: WeightStamp): void {

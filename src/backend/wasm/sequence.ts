@@ -14,10 +14,9 @@ import { gateCount } from '../cells.js';
 import type { Block } from './resident.js';
 import { Rec } from './abi.js';
 import { referenceBackend as ref } from '../reference/index.js';
-import { bucket, f32, fused, KIND, mainBlocks, type WasmContext } from './context.js';
+import { bucket, f32, fused, KIND, pipelineSlots, type WasmContext } from './context.js';
 import { variantKernels, VARIANT_KIND } from './variants.js';
 import { scanKernels } from './scan.js';
-import { weightPreparer } from './weights.js';
 
 /**
  * What backward needs, either resident in wasm memory (addresses, freed by release()) or, past
@@ -56,8 +55,7 @@ function residentSlots(slots: number[], r: NonNullable<CacheData['resident']>): 
 
 /** The sequence extension of the wasm backend. */
 export function sequenceKernels(ctx: WasmContext): SequenceKernels {
-  const { k, heap, caches, choose, launch, rowThreads, threadsFor, wsBytes, putOr0, guarded, ctrl, name } = ctx;
-  const prepared = weightPreparer(ctx);
+  const { k, heap, caches, choose, launch, rowThreads, threadsFor, wsBytes, putOr0, guarded, ctrl, name, prepared } = ctx;
 
   /**
    * Copies the weights (unless prepared: kept between calls, see weights.ts) and the state in,
@@ -100,13 +98,7 @@ export function sequenceKernels(ctx: WasmContext): SequenceKernels {
       ? choose(`step:${kind}:units:${bucket(stepWork)}`, threadsFor(T * stepWork))
       : choose(`${kernel}:${kind}:${bucket(stepWork)}:${bucket(T)}`, rowThreads(T, B, stepWork));
     if (meter) meter.work = T * stepWork;
-    if (units && nth > 1) {
-      slots[Rec.PRE] = pre.pre;
-      slots[Rec.HAHEAD] = pre.hAhead;
-      slots[Rec.PREOK] = pre.preOk;
-      slots[Rec.TWS] = pre.tws;
-      slots[Rec.MAIN] = mainBlocks(H, nth);
-    }
+    if (units && nth > 1) pipelineSlots(slots, pre.pre, pre.hAhead, pre.preOk, pre.tws, H, nth);
     slots[Rec.WS] = heap.alloc(wsBytes * nth);
     slots[Rec.NTH] = nth;
     slots[Rec.CTRL] = ctrl;

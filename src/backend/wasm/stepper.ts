@@ -15,7 +15,7 @@ import { AHEAD_THREADS } from './pool.js';
 import type { PackedEntry } from './resident.js';
 import { Rec, GenLayer } from './abi.js';
 import { referenceBackend as ref } from '../reference/index.js';
-import { bucket, f32, fused, KIND, mainBlocks, type WasmContext } from './context.js';
+import { bucket, f32, fused, KIND, pipelineSlots, type WasmContext } from './context.js';
 
 /** The most memory a stepper spends on precomputed input projections of an embedding's rows. */
 const TABLE_MAX_BYTES = 16 * 2 ** 20;
@@ -205,11 +205,7 @@ export function generationKernels(ctx: WasmContext): GenerationKernels {
           slots[Rec.TABLE] = q.tableP;
         }
         if (ahead && B === 1 && nth > 1) {
-          slots[Rec.PRE] = q.preP;
-          slots[Rec.HAHEAD] = q.hAheadP;
-          slots[Rec.PREOK] = q.preOkP;
-          slots[Rec.TWS] = q.twsP;
-          slots[Rec.MAIN] = mainBlocks(H, nth);
+          pipelineSlots(slots, q.preP, q.hAheadP, q.preOkP, q.twsP, H, nth);
         }
         if (head) {
           slots[Rec.HEAD] = q.headP;

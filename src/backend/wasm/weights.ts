@@ -58,13 +58,12 @@ export function weightPreparer(ctx: WasmContext): {
   // the blocks go when their owner does (the entry must not reference the owner: it is held strongly)
   const finalizer = new FinalizationRegistry<PackedEntry>((entry) => entry.dispose());
 
-  function prepare(sets: WeakMap<object, Prepared>, dims: RecurrentDims, w: RecurrentWeights, sizes: number[],
-    fill: (wih: Float32Array, whh: Float32Array, whr: Float32Array | null, ptrs: number[]) => void): number[] | null {
-    const stamp = w.stamp;
-    if (!stamp || !(w.wih instanceof Float32Array) || !(w.whh instanceof Float32Array)) return null;
-    const { kind, I, H, P } = dims;
-    const dimsKey = `${kind} ${I} ${H} ${P}`;
-    const arrays = [w.wih, w.whh, w.whr];
+  /**
+   * The blocks kept for `owner` in `sets`: made (or made again, after a change of version, sizes
+   * or arrays) with `fill`, and made resident for the call under way.
+   */
+  function keep(sets: WeakMap<object, Prepared>, stamp: WeightStamp, arrays: readonly (FloatArray | null)[], dimsKey: string,
+    sizes: number[], fill: (ptrs: number[]) => void): number[] {
     let p = sets.get(stamp.owner);
     if (p && (p.version !== stamp.version || p.dimsKey !== dimsKey || p.arrays.some((a, i) => a !== arrays[i]))) {
       finalizer.unregister(p);
@@ -73,8 +72,7 @@ export function weightPreparer(ctx: WasmContext): {
       p = undefined;
     }
     if (!p) {
-      const wih = w.wih, whh = w.whh, whr = (w.whr as Float32Array | null) ?? null;
-      const entry = packed.create(sizes, (ptrs) => fill(wih, whh, whr, ptrs));
+      const entry = packed.create(sizes, fill);
       p = { version: stamp.version, arrays, dimsKey, entry };
       sets.set(stamp.owner, p);
       finalizer.register(stamp.owner, entry, p);
@@ -82,28 +80,25 @@ export function weightPreparer(ctx: WasmContext): {
     return p.entry.use();
   }
 
+  /** A stamped direction's blocks (null without a stamp, or for arrays the kernels do not read). */
+  function prepare(sets: WeakMap<object, Prepared>, dims: RecurrentDims, w: RecurrentWeights, sizes: number[],
+    fill: (wih: Float32Array, whh: Float32Array, whr: Float32Array | null, ptrs: number[]) => void): number[] | null {
+    const stamp = w.stamp;
+    if (!stamp || !(w.wih instanceof Float32Array) || !(w.whh instanceof Float32Array)) return null;
+    const { kind, I, H, P } = dims;
+    // the fill reads the arrays, never the stamp's owner (the registry holds the entry strongly)
+    const wih = w.wih, whh = w.whh, whr = (w.whr as Float32Array | null) ?? null;
+    return keep(sets, stamp, [wih, whh, whr], `${kind} ${I} ${H} ${P}`, sizes, (ptrs) => fill(wih, whh, whr, ptrs));
+  }
+
   const matrices = new WeakMap<object, Prepared>();
 
   return {
     rightOperand(stamp, b, K, N) {
-      let p = matrices.get(stamp.owner);
-      const dimsKey = `${K} ${N}`;
-      if (p && (p.version !== stamp.version || p.dimsKey !== dimsKey || p.arrays[0] !== b)) {
-        finalizer.unregister(p);
-        p.entry.dispose();
-        matrices.delete(stamp.owner);
-        p = undefined;
-      }
-      if (!p) {
-        const entry = packed.create([k.packedBytes(K, N)], (ptrs) => {
-          heap.reset();
-          k.pack(heap.put(b), 1, K, N, ptrs[0]!);
-        });
-        p = { version: stamp.version, arrays: [b], dimsKey, entry };
-        matrices.set(stamp.owner, p);
-        finalizer.register(stamp.owner, entry, p);
-      }
-      return p.entry.use()[0]!;
+      return keep(matrices, stamp, [b], `${K} ${N}`, [k.packedBytes(K, N)], (ptrs) => {
+        heap.reset();
+        k.pack(heap.put(b), 1, K, N, ptrs[0]!);
+      })[0]!;
     },
     forward(dims, w) {
       const { kind, I, H, P } = dims;
