@@ -148,7 +148,59 @@ describe('examples', () => {
   });
 });
 
+
+/**
+ * Whether version v (x.y.z) satisfies an npm engines range of the forms packages declare here:
+ * alternatives joined by ||, each comparators separated by spaces (>=, >, <=, <, =, ^, x.* and
+ * bare versions). Null for a form it does not know, so that a new one is looked at, not passed.
+ */
+function satisfies(v: [number, number, number], range: string): boolean | null {
+  const parse = (s: string): [number, number, number] | null => {
+    const m = /^v?(\d+)(?:\.(\d+|\*|x))?(?:\.(\d+|\*|x))?$/.exec(s);
+    if (!m) return null;
+    const n = (x: string | undefined): number => (x === undefined || x === '*' || x === 'x' ? 0 : Number(x));
+    return [n(m[1]), n(m[2]), n(m[3])];
+  };
+  const cmp = (a: number[], b: number[]): number => a[0]! - b[0]! || a[1]! - b[1]! || a[2]! - b[2]!;
+  let known = true;
+  const ok = range.split('||').some((alt) => {
+    const parts = alt.trim().replace(/(>=|<=|>|<|=|\^)\s+/g, '$1').split(/\s+/).filter(Boolean);
+    return parts.every((c) => {
+      const m = /^(>=|<=|>|<|=|\^)?(.*)$/.exec(c)!;
+      const w = parse(m[2]!);
+      if (!w) { known = false; return false; }
+      const d = cmp(v, w);
+      switch (m[1]) {
+        case '>=': return d >= 0;
+        case '>': return d > 0;
+        case '<=': return d <= 0;
+        case '<': return d < 0;
+        case '^': return v[0] === w[0] && d >= 0;
+        default: return /\*|x|^\d+$|^\d+\.\d+$/.test(m[2]!) ? v[0] === w[0] && (!/^\d+\.\d+$/.test(m[2]!) || v[1] === w[1]) : d === 0;
+      }
+    });
+  });
+  return ok ? true : known ? false : null;
+}
+
 describe('package', () => {
+  it('installs on this Node without an engine warning: every runtime dependency admits it', () => {
+    const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean; engines?: { node?: string } }> };
+    const v = process.versions.node.split('.').map(Number) as [number, number, number];
+    const refused = Object.entries(lock.packages)
+      .filter(([path, p]) => path !== '' && !p.dev && p.engines?.node)
+      .map(([path, p]) => ({ path, range: p.engines!.node!, ok: satisfies(v, p.engines!.node!) }))
+      .filter((e) => e.ok !== true);
+    assert.deepEqual(refused, [], `runtime dependencies whose engines do not admit Node ${process.versions.node} (ok: null where the range's form is unknown)`);
+    // the checker itself, on the forms it claims
+    assert.equal(satisfies([20, 20, 2], '>=22'), false);
+    assert.equal(satisfies([20, 20, 2], '>= 10.*'), true);
+    assert.equal(satisfies([20, 20, 2], '^20.19.0 || ^22.12.0 || >=23'), true);
+    assert.equal(satisfies([20, 18, 0], '^20.19.0 || ^22.12.0 || >=23'), false);
+    assert.equal(satisfies([20, 20, 2], '6.* || 8.* || >= 10.*'), true);
+    assert.equal(satisfies([20, 20, 2], '~20'), null);
+  });
+
   it("import { LSTM } from 'recurrent' works from another folder that installs it", () => {
     const dir = mkdtempSync(join(tmpdir(), 'recurrent-consumer-'));
     try {
