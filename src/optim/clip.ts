@@ -20,17 +20,30 @@ export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number, options:
   const grads = [...params].map((t) => t.grad).filter((g): g is Tensor => g !== null);
   let total = 0;
   if (p === Infinity) {
-    for (const g of grads) for (let i = 0; i < g.size; i++) total = Math.max(total, Math.abs(g.data[i]!));
+    for (const g of grads) {
+      const d = g.data;
+      for (let i = 0; i < d.length; i++) total = Math.max(total, Math.abs(d[i]!));
+    }
   } else {
     let acc = 0;
-    for (const g of grads) for (let i = 0; i < g.size; i++) acc += Math.pow(Math.abs(g.data[i]!), p);
+    for (const g of grads) {
+      const d = g.data;
+      // the square as a product: Math.pow per element costs several times more
+      if (p === 2) for (let i = 0; i < d.length; i++) acc += d[i]! * d[i]!;
+      else for (let i = 0; i < d.length; i++) acc += Math.pow(Math.abs(d[i]!), p);
+    }
     total = Math.pow(acc, 1 / p);
   }
   if (options.errorIfNonfinite && !Number.isFinite(total)) {
     throw new Error(`${who}: the total gradient norm is ${total}; the gradients hold NaN or infinite values`);
   }
   const coef = Math.min(1, maxNorm / (total + 1e-6));
-  if (coef < 1) for (const g of grads) for (let i = 0; i < g.size; i++) g.data[i] = g.data[i]! * coef;
+  if (coef < 1) {
+    for (const g of grads) {
+      const d = g.data;
+      for (let i = 0; i < d.length; i++) d[i] = d[i]! * coef;
+    }
+  }
   return total;
 }
 
