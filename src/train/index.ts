@@ -1,5 +1,5 @@
 export { fit, TrainingDivergedError, type FitOptions, type FitEvent, type FitResult } from './fit.js';
 export { saveCheckpoint, loadCheckpoint, CHECKPOINT_FORMAT, type CheckpointState, type FitState, type CarriedState } from './checkpoint.js';
 export { sampleLogits, type SampleOptions } from './sample.js';
-export { lineChartSvg, heatmapSvg, type LinePoint, type LineChartOptions, type HeatCell, type HeatmapOptions } from './plot.js';
+export { lineChartSvg, heatmapSvg, lineChartSpec, heatmapSpec, LINE_DATA, type LinePoint, type LineChartOptions, type HeatCell, type HeatmapOptions } from './plot.js';
 export { mae, rmse, mape, accuracy, confusionMatrix, editDistance } from './metrics.js';

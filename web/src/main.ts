@@ -1,0 +1,147 @@
+// The playground's page: forms, charts and text. Training and sampling run in the trainer worker
+// (trainer.ts); charts are the library's own specifications (lineChartSpec), drawn by Vega.
+import * as vega from 'vega';
+import { compile } from 'vega-lite';
+import { lineChartSpec, LINE_DATA } from 'recurrent';
+import type { FromPage, ToPage, TextConfig, SampleRequest } from './protocol';
+
+const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+const textForm = $<HTMLFormElement>('text-form');
+const sampleForm = $<HTMLFormElement>('sample-form');
+const buttons = {
+  start: $<HTMLButtonElement>('start'), pause: $<HTMLButtonElement>('pause'), resume: $<HTMLButtonElement>('resume'),
+  stop: $<HTMLButtonElement>('stop'), save: $<HTMLButtonElement>('save'), generate: $<HTMLButtonElement>('generate'),
+};
+const progress = $('progress');
+const errorBox = $('error');
+const samples = $('samples');
+
+const worker = new Worker(new URL('./trainer.ts', import.meta.url), { type: 'module' });
+const send = (m: FromPage): void => worker.postMessage(m);
+
+/** A live line chart: the library's specification, points added as they come. */
+class LiveChart {
+  private view: vega.View | null = null;
+  private pending: { series: string; x: number; y: number }[] = [];
+  private drawing = false;
+
+  constructor(private readonly el: HTMLElement, private readonly title: string, private readonly xTitle: string, private readonly yTitle: string) {}
+
+  async reset(): Promise<void> {
+    this.view?.finalize();
+    const width = Math.max(240, Math.min(860, this.el.clientWidth - 120));
+    const spec = lineChartSpec([], { title: this.title, xTitle: this.xTitle, yTitle: this.yTitle, width, height: 240 });
+    this.view = new vega.View(vega.parse(compile(spec as never).spec), { renderer: 'svg', container: this.el, hover: false });
+    this.pending = [];
+    await this.view.runAsync();
+  }
+
+  add(series: string, x: number, y: number): void {
+    this.pending.push({ series, x, y });
+    if (!this.drawing) requestAnimationFrame(() => void this.flush());
+    this.drawing = true;
+  }
+
+  private async flush(): Promise<void> {
+    const points = this.pending;
+    this.pending = [];
+    if (this.view && points.length) await this.view.change(LINE_DATA, vega.changeset().insert(points)).runAsync();
+    this.drawing = false;
+  }
+}
+const lossChart = new LiveChart($('loss-chart'), 'Loss', 'step', 'loss (nats per character)');
+
+function setState(s: 'idle' | 'running' | 'paused' | 'stopped'): void {
+  const active = s === 'running' || s === 'paused';
+  buttons.start.disabled = active;
+  buttons.pause.disabled = s !== 'running';
+  buttons.resume.disabled = s !== 'paused';
+  buttons.stop.disabled = !active;
+  for (const el of textForm.querySelectorAll('fieldset')) el.disabled = active;
+  document.body.dataset['state'] = s;
+}
+
+function showError(message: string): void {
+  errorBox.textContent = message;
+}
+
+function readSample(): SampleRequest {
+  const f = new FormData(sampleForm);
+  return { prompt: String(f.get('prompt')), temperature: Number(f.get('temperature')), topK: Number(f.get('topK')), length: Number(f.get('length')) };
+}
+
+function readConfig(): TextConfig {
+  const f = new FormData(textForm);
+  const num = (k: string): number => Number(f.get(k));
+  return { kind: f.get('kind') as TextConfig['kind'], layers: num('layers'), hidden: num('hidden'), seqLen: num('seqLen'), batch: num('batch'), lr: num('lr'), clip: num('clip'), seed: 1 };
+}
+
+let lastStep = 0;
+worker.onmessage = (e: MessageEvent<ToPage>) => {
+  const m = e.data;
+  switch (m.type) {
+    case 'backend': {
+      const threads = m.threads > 1 ? `${m.threads} threads` : 'one thread';
+      $('backend').textContent = `Backend: ${m.name}${m.wasm ? ` (${m.wasm} SIMD)` : ''}, ${threads}.${m.isolated ? '' : ' This page is not cross-origin isolated, so it runs on one thread.'}`;
+      break;
+    }
+    case 'started':
+      progress.textContent = `Started: ${m.characters.toLocaleString()} characters, ${m.vocab} distinct, ${m.parameters.toLocaleString()} parameters.`;
+      buttons.generate.disabled = false;
+      buttons.save.disabled = false;
+      break;
+    case 'state':
+      setState(m.state);
+      if (m.state === 'stopped') progress.textContent = `Stopped at step ${lastStep}.`;
+      break;
+    case 'progress':
+      lastStep = m.step;
+      progress.textContent = `Step ${m.step}, loss ${m.loss.toFixed(3)}, ${Math.round(m.tokensPerSecond).toLocaleString()} characters/s, ${m.seconds.toFixed(0)} s of training.`;
+      lossChart.add('training', m.step, m.loss);
+      break;
+    case 'validation':
+      lossChart.add('validation', m.step, m.loss);
+      break;
+    case 'sample':
+      samples.textContent = `step ${m.step}:\n${m.text}`;
+      break;
+    case 'model': {
+      const url = URL.createObjectURL(new Blob([m.bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = 'playground-text.safetensors';
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(url), 1000);
+      break;
+    }
+    case 'error':
+      showError(m.message);
+      break;
+  }
+};
+worker.onerror = (e) => showError(`the trainer failed: ${e.message}`);
+
+textForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  if (!textForm.reportValidity()) return;
+  showError('');
+  const corpus = String(new FormData(textForm).get('corpus'));
+  void lossChart.reset().then(() => send({ type: 'start', corpus, url: new URL(`data/${corpus}.txt`, document.baseURI).href, config: readConfig(), sample: readSample() }));
+});
+buttons.pause.addEventListener('click', () => send({ type: 'pause' }));
+buttons.resume.addEventListener('click', () => send({ type: 'resume' }));
+buttons.stop.addEventListener('click', () => send({ type: 'stop' }));
+buttons.save.addEventListener('click', () => send({ type: 'save' }));
+sampleForm.addEventListener('input', () => {
+  const f = sampleForm.elements;
+  (f.namedItem('temperatureOut') as HTMLOutputElement).value = (f.namedItem('temperature') as HTMLInputElement).value;
+  if (sampleForm.checkValidity()) send({ type: 'settings', sample: readSample() });
+});
+sampleForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  if (!sampleForm.reportValidity()) return;
+  send({ type: 'sample', request: readSample() });
+});
+
+setState('idle');
+send({ type: 'init' });

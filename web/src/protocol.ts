@@ -1,0 +1,45 @@
+// The messages between the playground's page and its trainer worker.
+
+/** A character model's configuration, as the form gives it. */
+export interface TextConfig {
+  kind: 'lstm' | 'gru' | 'rnn';
+  layers: number;
+  hidden: number;
+  seqLen: number;
+  batch: number;
+  lr: number;
+  /** the gradient norm's ceiling; 0: no clipping */
+  clip: number;
+  seed: number;
+}
+
+/** What to generate: after `prompt`, `length` characters drawn at `temperature` among the top k (0: all). */
+export interface SampleRequest {
+  prompt: string;
+  temperature: number;
+  topK: number;
+  length: number;
+  /** drawn by the trainer on its own schedule, not asked for */
+  auto?: boolean;
+}
+
+export type FromPage =
+  | { type: 'init' }
+  | { type: 'start'; corpus: string; url: string; config: TextConfig; sample: SampleRequest }
+  /** the sample settings, for the samples drawn while training */
+  | { type: 'settings'; sample: SampleRequest }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'stop' }
+  | { type: 'sample'; request: SampleRequest }
+  | { type: 'save' };
+
+export type ToPage =
+  | { type: 'backend'; name: string; wasm: string | null; threads: number; isolated: boolean; notes: string[] }
+  | { type: 'started'; vocab: number; parameters: number; characters: number }
+  | { type: 'state'; state: 'idle' | 'running' | 'paused' | 'stopped' }
+  | { type: 'progress'; step: number; loss: number; tokensPerSecond: number; seconds: number }
+  | { type: 'validation'; step: number; loss: number }
+  | { type: 'sample'; step: number; text: string; auto: boolean }
+  | { type: 'model'; bytes: Uint8Array }
+  | { type: 'error'; message: string };
