@@ -1,0 +1,97 @@
+/**
+ * The playground (web/) end to end: built with Vite as `npm run web:build` builds it, served by
+ * Vite's preview server (which sends COOP/COEP), driven in Debian's Chromium. The character
+ * model trains in its worker while the page's thread stays free, samples appear, pause, resume
+ * and stop work, and nothing is logged as an error.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from '../helpers.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+interface Page {
+  goto(url: string): Promise<unknown>;
+  click(selector: string): Promise<void>;
+  textContent(selector: string): Promise<string | null>;
+  waitForFunction(f: string, arg?: unknown, o?: { timeout: number }): Promise<unknown>;
+  evaluate<T>(f: string): Promise<T>;
+  addInitScript(script: { content: string }): Promise<void>;
+  on(event: 'console', f: (m: { type(): string; text(): string }) => void): void;
+  on(event: 'pageerror', f: (e: Error) => void): void;
+}
+
+/** The loss in the progress line ("Step 12, loss 3.456, ..."). */
+const lossOf = (s: string | null): number => Number(/loss (\d+\.\d+)/.exec(s ?? '')?.[1] ?? NaN);
+const stepOf = (s: string | null): number => Number(/Step (\d+)/.exec(s ?? '')?.[1] ?? NaN);
+
+describe('the playground, built, in Chromium', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install chromium)` }, () => {
+  let outDir = '';
+  let close: (() => Promise<void>) | null = null;
+  let url = '';
+  let browser: { close(): Promise<void>; newPage(): Promise<Page> } | null = null;
+
+  before(async () => {
+    outDir = mkdtempSync(join(tmpdir(), 'recurrent-web-'));
+    const data = spawnSync(process.execPath, [join(ROOT, 'web', 'scripts', 'data.mjs')], { encoding: 'utf8' });
+    assert.equal(data.status, 0, data.stderr);
+    const vite = await import('vite');
+    const configFile = join(ROOT, 'web', 'vite.config.mjs');
+    await vite.build({ configFile, logLevel: 'error', build: { outDir, emptyOutDir: true } });
+    const server = await vite.preview({ configFile, logLevel: 'error', build: { outDir }, preview: { host: '127.0.0.1', port: 4300 + Math.floor(Math.random() * 500) } });
+    url = server.resolvedUrls!.local[0]!;
+    close = () => server.close();
+    const { chromium } = await import('playwright-core');
+    browser = (await chromium.launch({ executablePath: CHROMIUM })) as unknown as typeof browser;
+  });
+  after(async () => {
+    await browser?.close();
+    await close?.();
+    rmSync(outDir, { recursive: true, force: true });
+  });
+
+  it('trains the character model off the page thread: the loss falls, samples appear, controls work, no errors', async () => {
+    const page = await browser!.newPage();
+    const errors: string[] = [];
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    page.on('pageerror', (e) => errors.push(String(e)));
+    // every task that holds the page's thread over 50 ms, from the start
+    await page.addInitScript({ content: `window.longTasks = []; new PerformanceObserver((l) => { for (const e of l.getEntries()) window.longTasks.push({ start: e.startTime, duration: e.duration }); }).observe({ type: 'longtask', buffered: true });` });
+    await page.goto(url);
+    await page.waitForFunction(`!document.getElementById('backend').textContent.startsWith('Loading')`, null, { timeout: 30000 });
+    const backend = await page.textContent('#backend');
+    assert.match(backend ?? '', /Backend: wasm .*threads?/, String(backend));
+    assert.doesNotMatch(backend ?? '', /not cross-origin isolated/, 'the preview server sends COOP/COEP');
+
+    const trainingFrom = await page.evaluate<number>('performance.now()');
+    await page.click('#start');
+    await page.waitForFunction(`/Step \\d+/.test(document.getElementById('progress').textContent)`, null, { timeout: 30000 });
+    const first = await page.textContent('#progress');
+    // a few seconds of training, and a sample drawn on the way
+    await page.waitForFunction(`Number((/Step (\\d+)/.exec(document.getElementById('progress').textContent) || [])[1]) >= ${stepOf(first) + 60}`, null, { timeout: 90000 });
+    await page.waitForFunction(`document.getElementById('samples').textContent.startsWith('step ')`, null, { timeout: 30000 });
+    const later = await page.textContent('#progress');
+    assert.ok(lossOf(later) < lossOf(first) - 0.5, `the loss falls: '${first}' then '${later}'`);
+    const sample = (await page.textContent('#samples'))!.split('\n').slice(1).join('\n');
+    assert.ok(sample.length >= 100 && /[a-z]{2,}/.test(sample), `generated text: ${JSON.stringify(sample)}`);
+
+    await page.click('#pause');
+    await page.waitForFunction(`document.body.dataset.state === 'paused'`, null, { timeout: 5000 });
+    const paused = stepOf(await page.textContent('#progress'));
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(stepOf(await page.textContent('#progress')), paused, 'no steps while paused');
+    await page.click('#resume');
+    await page.waitForFunction(`Number((/Step (\\d+)/.exec(document.getElementById('progress').textContent) || [])[1]) > ${paused}`, null, { timeout: 10000 });
+    await page.click('#stop');
+    await page.waitForFunction(`document.body.dataset.state === 'stopped'`, null, { timeout: 5000 });
+
+    const long = await page.evaluate<{ start: number; duration: number }[]>('window.longTasks');
+    const during = long.filter((t) => t.start >= trainingFrom);
+    assert.ok(during.every((t) => t.duration <= 100), `the page's thread blocked while training: ${JSON.stringify(during)}`);
+    assert.deepEqual(errors, []);
+  });
+});
