@@ -2,15 +2,16 @@
  * The playground (web/) end to end: built with Vite as `npm run web:build` builds it, served by
  * Vite's preview server (which sends COOP/COEP), driven in Debian's Chromium. The character
  * model trains in its worker while the page's thread stays free, samples appear, pause, resume
- * and stop work, and nothing is logged as an error.
+ * and stop work, uploads are refused with a message or loaded, and nothing is logged as an error.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../helpers.js';
+import { SequenceModel, saveModel } from 'recurrent';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -21,6 +22,7 @@ interface Page {
   waitForFunction(f: string, arg?: unknown, o?: { timeout: number }): Promise<unknown>;
   evaluate<T>(f: string): Promise<T>;
   addInitScript(script: { content: string }): Promise<void>;
+  setInputFiles(selector: string, file: { name: string; mimeType: string; buffer: Buffer }): Promise<void>;
   on(event: 'console', f: (m: { type(): string; text(): string }) => void): void;
   on(event: 'pageerror', f: (e: Error) => void): void;
 }
@@ -88,6 +90,35 @@ describe('the playground, built, in Chromium', { skip: existsSync(CHROMIUM) ? fa
     await page.waitForFunction(`Number((/Step (\\d+)/.exec(document.getElementById('progress').textContent) || [])[1]) > ${paused}`, null, { timeout: 10000 });
     await page.click('#stop');
     await page.waitForFunction(`document.body.dataset.state === 'stopped'`, null, { timeout: 5000 });
+
+    // uploads: a corrupt file and a forecasting model are refused, saying why, and change nothing
+    const stopped = await page.textContent('#progress');
+    await page.setInputFiles('#upload', { name: 'corrupt.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('not a model file at all, just text') });
+    await page.waitForFunction(`document.getElementById('error').textContent.includes('corrupt.safetensors')`, null, { timeout: 10000 });
+    assert.match((await page.textContent('#error'))!, /corrupt\.safetensors is not a model file this page can read: .+/);
+    assert.equal(await page.textContent('#progress'), stopped, 'a refused upload changes nothing');
+    const series = saveModel(new SequenceModel({ rnn: { kind: 'gru', inputSize: 1, hiddenSize: 4 }, head: { outFeatures: 1 } }), { task: 'series' });
+    await page.setInputFiles('#upload', { name: 'forecast.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from(series) });
+    await page.waitForFunction(`document.getElementById('error').textContent.includes('forecast.safetensors')`, null, { timeout: 10000 });
+    assert.match((await page.textContent('#error'))!, /forecast\.safetensors holds a 'series' model; the Text task takes a character model/);
+    assert.equal(await page.textContent('#progress'), stopped);
+
+    // a model trained with the CLI loads, and samples come from it
+    const dir = mkdtempSync(join(tmpdir(), 'recurrent-web-model-'));
+    try {
+      writeFileSync(join(dir, 'text.txt'), 'abcabcabd '.repeat(200));
+      const cli = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli', 'index.js'), 'train', 'text', '--data', join(dir, 'text.txt'), '--steps', '3', '--hidden', '8', '--seq-len', '8', '--out', join(dir, 'cli.safetensors')], { encoding: 'utf8' });
+      assert.equal(cli.status, 0, cli.stderr);
+      await page.setInputFiles('#upload', { name: 'cli.safetensors', mimeType: 'application/octet-stream', buffer: readFileSync(join(dir, 'cli.safetensors')) });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    await page.waitForFunction(`document.getElementById('progress').textContent.startsWith('Loaded cli.safetensors')`, null, { timeout: 10000 });
+    assert.equal(await page.textContent('#error'), '');
+    await page.click('#generate');
+    await page.waitForFunction(`document.getElementById('samples').textContent.startsWith('step 0:')`, null, { timeout: 10000 });
+    const fromCli = (await page.textContent('#samples'))!.split('\n').slice(1).join('\n');
+    assert.match(fromCli, /^[abcd \n]+$/, `samples from the uploaded model use its characters: ${JSON.stringify(fromCli)}`);
 
     const long = await page.evaluate<{ start: number; duration: number }[]>('window.longTasks');
     const during = long.filter((t) => t.start >= trainingFrom);

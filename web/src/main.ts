@@ -105,6 +105,12 @@ worker.onmessage = (e: MessageEvent<ToPage>) => {
     case 'sample':
       samples.textContent = `step ${m.step}:\n${m.text}`;
       break;
+    case 'loaded':
+      showError('');
+      progress.textContent = `Loaded ${m.name}: ${m.kind.toUpperCase()}, ${m.vocab} characters, ${m.parameters.toLocaleString()} parameters. Generate from it below.`;
+      buttons.generate.disabled = false;
+      buttons.save.disabled = false;
+      break;
     case 'model': {
       const url = URL.createObjectURL(new Blob([m.bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
       const a = document.createElement('a');
@@ -132,6 +138,15 @@ buttons.pause.addEventListener('click', () => send({ type: 'pause' }));
 buttons.resume.addEventListener('click', () => send({ type: 'resume' }));
 buttons.stop.addEventListener('click', () => send({ type: 'stop' }));
 buttons.save.addEventListener('click', () => send({ type: 'save' }));
+const upload = $<HTMLInputElement>('upload');
+upload.addEventListener('change', () => {
+  const file = upload.files?.[0];
+  if (!file) return;
+  void file.arrayBuffer().then((b) => {
+    upload.value = '';
+    send({ type: 'load', name: file.name, bytes: new Uint8Array(b) });
+  });
+});
 sampleForm.addEventListener('input', () => {
   const f = sampleForm.elements;
   (f.namedItem('temperatureOut') as HTMLOutputElement).value = (f.namedItem('temperature') as HTMLInputElement).value;

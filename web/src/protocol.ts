@@ -32,7 +32,9 @@ export type FromPage =
   | { type: 'resume' }
   | { type: 'stop' }
   | { type: 'sample'; request: SampleRequest }
-  | { type: 'save' };
+  | { type: 'save' }
+  /** a model file the user chose */
+  | { type: 'load'; name: string; bytes: Uint8Array };
 
 export type ToPage =
   | { type: 'backend'; name: string; wasm: string | null; threads: number; isolated: boolean; notes: string[] }
@@ -42,4 +44,5 @@ export type ToPage =
   | { type: 'validation'; step: number; loss: number }
   | { type: 'sample'; step: number; text: string; auto: boolean }
   | { type: 'model'; bytes: Uint8Array }
+  | { type: 'loaded'; name: string; vocab: number; parameters: number; kind: string }
   | { type: 'error'; message: string };

@@ -4,7 +4,7 @@
 // so it answers within one slice. Everything here is the library's public API.
 import {
   ready, backendInfo, SequenceModel, CharVocabulary, Adam, clipGradNorm, crossEntropy, tensor, noGrad, Generator, manualSeed, sampleLogits,
-  saveModel, type Tensor,
+  saveModel, loadModel, vocabularyFromJSON, type Tensor,
 } from 'recurrent';
 import type { FromPage, ToPage, TextConfig, SampleRequest } from './protocol';
 
@@ -16,33 +16,52 @@ let sampleWanted: SampleRequest | null = null;
 /** The page's sample settings, for the samples drawn while training. */
 let settings: SampleRequest = { prompt: '', temperature: 0.8, topK: 0, length: 160 };
 
-/** A character model on one corpus, trained on random windows. */
+/** A character model: trained here on one corpus (random windows), or uploaded to sample from. */
 class TextJob {
-  readonly vocab: CharVocabulary;
-  readonly model: SequenceModel;
-  readonly optimizer: Adam;
   readonly train: Int32Array;
   readonly val: Int32Array;
+  readonly optimizer: Adam | null;
   readonly rng: Generator;
   step = 0;
   trainSeconds = 0;
   smooth: number | null = null;
 
-  constructor(readonly text: string, readonly config: TextConfig) {
-    manualSeed(config.seed);
-    this.vocab = CharVocabulary.fromText(text);
-    const ids = this.vocab.encode(text);
+  constructor(readonly model: SequenceModel, readonly vocab: CharVocabulary, readonly config: TextConfig, text: string | null) {
+    const ids = text === null ? new Int32Array(0) : this.vocab.encode(text);
     const cut = Math.floor(ids.length * 0.9);
     this.train = ids.subarray(0, cut);
     this.val = ids.subarray(cut);
-    const V = this.vocab.size;
-    this.model = new SequenceModel({
-      embedding: { numEmbeddings: V, embeddingDim: 32 },
-      rnn: { kind: config.kind, inputSize: 32, hiddenSize: config.hidden, numLayers: config.layers },
-      head: { outFeatures: V },
-    });
-    this.optimizer = new Adam(this.model.parameters(), { lr: config.lr });
+    this.optimizer = text === null ? null : new Adam(this.model.parameters(), { lr: config.lr });
     this.rng = new Generator(config.seed);
+  }
+
+  /** A new model for the text, as the form configures it. */
+  static fresh(text: string, config: TextConfig): TextJob {
+    manualSeed(config.seed);
+    const vocab = CharVocabulary.fromText(text);
+    const model = new SequenceModel({
+      embedding: { numEmbeddings: vocab.size, embeddingDim: 32 },
+      rnn: { kind: config.kind, inputSize: 32, hiddenSize: config.hidden, numLayers: config.layers },
+      head: { outFeatures: vocab.size },
+    });
+    return new TextJob(model, vocab, config, text);
+  }
+
+  /** A model file's character model (as `recurrent train text` and this page save them); throws, changing nothing, on anything else. */
+  static fromFile(bytes: Uint8Array, name: string): TextJob {
+    let loaded;
+    try {
+      loaded = loadModel(bytes);
+    } catch (e) {
+      throw new Error(`${name} is not a model file this page can read: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const { model, extras } = loaded;
+    if (extras['task'] !== 'text' || !extras['vocab']) {
+      throw new Error(`${name} holds a ${typeof extras['task'] === 'string' ? `'${extras['task']}'` : 'model without a task'} model; the Text task takes a character model (saved by this page or 'recurrent train text')`);
+    }
+    const vocab = vocabularyFromJSON(extras['vocab']);
+    if (!(vocab instanceof CharVocabulary)) throw new Error(`${name}: its vocabulary is not one of characters`);
+    return new TextJob(model, vocab, { kind: 'lstm', layers: 1, hidden: 1, seqLen: 1, batch: 1, lr: 0, clip: 0, seed: 1 }, null);
   }
 
   /** One step on B random windows of T + 1 characters; the loss. */
@@ -56,12 +75,13 @@ class TextJob {
         y[t * B + b] = this.train[start + t + 1]!;
       }
     }
-    this.optimizer.zeroGrad();
+    const optimizer = this.optimizer!;
+    optimizer.zeroGrad();
     const [logits] = this.model.forward(tensor(x, [T, B]));
     const loss = crossEntropy((logits as Tensor).reshape([T * B, this.vocab.size]), tensor(y, [T * B]));
     loss.backward();
     if (clip > 0) clipGradNorm(this.model.parameters(), clip);
-    this.optimizer.step();
+    optimizer.step();
     this.step++;
     return loss.item();
   }
@@ -154,7 +174,7 @@ self.onmessage = async (e: MessageEvent<FromPage>) => {
         await ready();
         const text = await (await fetch(m.url)).text();
         settings = m.sample;
-        job = new TextJob(text, m.config);
+        job = TextJob.fresh(text, m.config);
         post({ type: 'started', vocab: job.vocab.size, parameters: job.model.numParameters(), characters: text.length });
         state = 'running';
         post({ type: 'state', state });
@@ -178,6 +198,13 @@ self.onmessage = async (e: MessageEvent<FromPage>) => {
         if (state === 'running' || state === 'paused') sampleWanted = m.request;
         else post({ type: 'sample', step: job.step, text: job.sample(m.request), auto: false });
         break;
+      case 'load': {
+        const loaded = TextJob.fromFile(m.bytes, m.name); // throws before anything changes
+        if (state === 'running' || state === 'paused') post({ type: 'state', state: (state = 'stopped') });
+        job = loaded;
+        post({ type: 'loaded', name: m.name, vocab: job.vocab.size, parameters: job.model.numParameters(), kind: job.model.rnn.kind });
+        break;
+      }
       case 'save':
         if (!job) throw new Error('train a model first');
         post({ type: 'model', bytes: saveModel(job.model, { task: 'text', vocab: job.vocab.toJSON() }) });
