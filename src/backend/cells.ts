@@ -10,7 +10,7 @@
  */
 import type { FloatArray } from '../tensor/dtype.js';
 import type { RecurrentDims, RecurrentForwardResult, RecurrentGrads, RecurrentNeeds, RecurrentWeights } from './backend.js';
-import { recurrentForward as pytorchForward, recurrentBackward as pytorchBackward } from './reference/recurrent.js';
+import { recurrentForward as pytorchForward, recurrentBackward as pytorchBackward, recurrentActivations as pytorchActivations } from './reference/recurrent.js';
 import { peepholeForward, peepholeBackward } from './reference/cells/peephole-lstm.js';
 import { layerNormForward, layerNormBackward } from './reference/cells/layernorm-lstm.js';
 import { minForward, minBackward } from './reference/cells/min.js';
@@ -96,6 +96,11 @@ export interface CellRule {
   /** The reference sequence kernels: one direction of one layer over a whole sequence. */
   forward: SequenceForward;
   backward: SequenceBackward;
+  /**
+   * What every step computes, for looking inside a layer (RecurrentBase.activations): h, the
+   * gate blocks' activations (T, B, G*H) and c where the cell has one. Absent: not shown.
+   */
+  activations?: (dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null) => { out: FloatArray; gates: FloatArray; c: FloatArray | null };
   onnx: OnnxMapping;
   keras: KerasMapping;
 }
@@ -110,7 +115,7 @@ const PYTORCH_PARAMS: readonly ParamSpec[] = [
 ];
 const norm = (role: string, name: string, width: (s: ParamSizes) => number, init: 'ones' | 'zeros'): ParamSpec => ({ role, name, shape: (s) => [width(s)], init });
 
-const PYTORCH = { forward: pytorchForward, backward: pytorchBackward, cell: false, recurrent: true, projection: false, biasOption: true, params: PYTORCH_PARAMS };
+const PYTORCH = { forward: pytorchForward, backward: pytorchBackward, activations: pytorchActivations, cell: false, recurrent: true, projection: false, biasOption: true, params: PYTORCH_PARAMS };
 
 /** Every cell's rule: the compiler checks that each kind has one, and that each is complete. */
 export const CELL_RULES = {

@@ -2,7 +2,7 @@ export { Module, type LoadStateDictOptions } from './module.js';
 export { Linear, Embedding, Dropout, dropout, LayerNorm, layerNormLastDim, type LinearOptions, type EmbeddingOptions, type DropoutOptions, type LayerNormOptions } from './layers.js';
 export {
   RNN, LSTM, GRU, LayerNormLSTM, PeepholeLSTM, MinGRU, MinLSTM, LAYERS, RecurrentBase, LayerStepper, layerParamName,
-  type StepState, type RecurrentOptions, type RecurrentForwardOptions, type RNNOptions, type LSTMOptions, type GRUOptions,
+  type StepState, type RecurrentOptions, type RecurrentForwardOptions, type LayerActivations, type RNNOptions, type LSTMOptions, type GRUOptions,
   type LayerNormLSTMOptions, type CellState, type LayerKind, type AnyRecurrentLayer,
 } from './rnn.js';
 export {

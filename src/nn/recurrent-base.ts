@@ -19,7 +19,7 @@ import { formatShape } from '../tensor/shape.js';
 import { checkMemory } from '../tensor/memory.js';
 import { cellRule, paramSpecs, BASE_ROLES, type CellRule } from '../backend/cells.js';
 import { getBackend, type RecurrentKind } from '../backend/backend.js';
-import { recurrentLayer, concat, slice, transpose, unsqueeze, squeeze, indexSelect, type DirectionParams } from '../autograd/index.js';
+import { recurrentLayer, concat, slice, transpose, unsqueeze, squeeze, indexSelect, noGrad, type DirectionParams } from '../autograd/index.js';
 import { Module } from './module.js';
 import { checkKnown, positiveInt, nonNegativeInt, bool, oneOf } from './options.js';
 import { dropout as dropoutFn } from './layers.js';
@@ -74,6 +74,18 @@ export interface RecurrentForwardOptions {
 const BASE_KEYS = ['inputSize', 'hiddenSize', 'numLayers', 'bias', 'batchFirst', 'dropout', 'bidirectional', 'recurrentDropout', 'zoneout'] as const;
 
 /** A parameter's name in layer l, direction d: `_l{l}` (and `_reverse`) before any dot. */
+/**
+ * What one layer computes at every step (see RecurrentBase.activations), time-first: h (T, B,
+ * Hout), c (T, B, H) where the cell has one, and each gate's activation (T, B, H) by the cell's
+ * names for its gates (LSTM i, f, g, o; GRU r, z, n; none for the RNN, whose h is its one
+ * activation).
+ */
+export interface LayerActivations {
+  h: Tensor;
+  c: Tensor | null;
+  gates: Record<string, Tensor>;
+}
+
 export function layerParamName(name: string, l: number, d: number): string {
   const sfx = `_l${l}${d === 1 ? '_reverse' : ''}`;
   const dot = name.indexOf('.');
@@ -218,9 +230,8 @@ export abstract class RecurrentBase extends Module {
     return { h: state[0], c: state[1] };
   }
 
-  /** Runs every layer; returns output and final states in the caller's layout. */
-  protected run(x: Tensor, h0In: unknown, c0In: unknown, options: RecurrentForwardOptions = {}): { out: Tensor; hN: Tensor; cN: Tensor | null } {
-    const who = `${this.who}.forward`;
+  /** Checks forward's input and initial states; returns them time-first (T, B, ...), zeros where not given. */
+  private inputs(x: Tensor, h0In: unknown, c0In: unknown, who: string): { seq: Tensor; h0: Tensor; c0: Tensor | null; unbatched: boolean } {
     if (!(x instanceof Tensor)) throw new Error(`${who}: input must be a Tensor, got ${x === null ? 'null' : typeof x}`);
     if (x.dtype === 'int32') throw new Error(`${who}: input must be a floating-point tensor, got int32 (token ids go through an Embedding first)`);
     if (x.ndim !== 2 && x.ndim !== 3) {
@@ -232,8 +243,6 @@ export abstract class RecurrentBase extends Module {
     if (x.dtype !== this.dtype) {
       throw new Error(`${who}: input is ${x.dtype} but the parameters are ${this.dtype}; convert one (module.to('${x.dtype}') or input.to('${this.dtype}'))`);
     }
-    if (options === null || typeof options !== 'object') throw new Error(`${who}: options must be an object, got ${String(options)}`);
-    checkKnown(options, ['lengths'], `${who} options`);
     const unbatched = x.ndim === 2;
     const seq = unbatched ? unsqueeze(x, 1) : this.batchFirst ? transpose(x, 0, 1) : x; // (T, B, I)
     const [T, B] = seq.shape as [number, number, number];
@@ -243,9 +252,22 @@ export abstract class RecurrentBase extends Module {
     const L = this.numLayers;
     const H = this.hiddenSize;
     const Hout = this.projSize || H;
-    const cell = this.rule.cell;
     const h0 = h0In === undefined || h0In === null ? zeros([L * D, B, Hout], { dtype: x.dtype }) : this.checkState(h0In, 'h0', Hout, B, unbatched, x.dtype);
-    const c0 = !cell ? null : c0In === undefined || c0In === null ? zeros([L * D, B, H], { dtype: x.dtype }) : this.checkState(c0In, 'c0', H, B, unbatched, x.dtype);
+    const c0 = !this.rule.cell ? null : c0In === undefined || c0In === null ? zeros([L * D, B, H], { dtype: x.dtype }) : this.checkState(c0In, 'c0', H, B, unbatched, x.dtype);
+    return { seq, h0, c0, unbatched };
+  }
+
+  /** Runs every layer; returns output and final states in the caller's layout. */
+  protected run(x: Tensor, h0In: unknown, c0In: unknown, options: RecurrentForwardOptions = {}): { out: Tensor; hN: Tensor; cN: Tensor | null } {
+    const who = `${this.who}.forward`;
+    if (options === null || typeof options !== 'object') throw new Error(`${who}: options must be an object, got ${String(options)}`);
+    checkKnown(options, ['lengths'], `${who} options`);
+    const { seq, h0, c0, unbatched } = this.inputs(x, h0In, c0In, who);
+    const [T, B] = seq.shape as [number, number, number];
+    const D = this.numDirections;
+    const L = this.numLayers;
+    const H = this.hiddenSize;
+    const Hout = this.projSize || H;
     const lengths = options.lengths;
     if (lengths !== undefined) {
       if (unbatched) throw new Error(`${who}: lengths need a batch; an unbatched (seq, inputSize) input has one sequence of its own length`);
@@ -264,6 +286,57 @@ export abstract class RecurrentBase extends Module {
       cN = cN && squeeze(cN, 1);
     } else if (this.batchFirst) out = transpose(out, 0, 1);
     return { out, hN, cN };
+  }
+
+  /**
+   * What every step computes, layer by layer, for looking inside the network (hidden-state and
+   * gate heatmaps): see LayerActivations. The input and initial state as `forward` takes them;
+   * the results time-first (T, B, ...) whatever the layout, as in evaluation (no dropout), with
+   * no gradients. Unidirectional RNN, LSTM and GRU layers without zoneout.
+   *
+   * @example
+   * ```ts
+   * const [first] = lstm.activations(x); // x (T, B, inputSize)
+   * first.gates.f; // (T, B, hiddenSize): the forget gate at every step
+   * ```
+   */
+  activations(x: Tensor, state?: unknown): LayerActivations[] {
+    const who = `${this.who}.activations`;
+    const show = this.rule.activations;
+    if (!show) throw new Error(`${who}: shown for RNN, LSTM and GRU layers, not ${this.rule.layer}`);
+    if (this.bidirectional) throw new Error(`${who}: unidirectional layers only (this one is bidirectional)`);
+    if (this.zoneout > 0) throw new Error(`${who}: not for layers with zoneout (${this.zoneout})`);
+    const { h: h0In, c: c0In } = this.splitState(state);
+    const { seq, h0, c0 } = this.inputs(x, h0In, c0In, who);
+    return noGrad(() => {
+      const [T, B, I0] = seq.shape as [number, number, number];
+      const H = this.hiddenSize;
+      const Hout = this.projSize || H;
+      const layers: LayerActivations[] = [];
+      let inp = seq.data as FloatArray;
+      let I = I0;
+      for (let l = 0; l < this.numLayers; l++) {
+        const p = this.dirParams(l, 0);
+        const data = (t: Tensor | null): FloatArray | null => (t ? (t.data as FloatArray) : null);
+        const w = { wih: p.wih.data as FloatArray, whh: data(p.whh), bih: data(p.bih), bhh: data(p.bhh), whr: data(p.whr) };
+        const h0l = (h0.data as FloatArray).subarray(l * B * Hout, (l + 1) * B * Hout);
+        const c0l = c0 ? (c0.data as FloatArray).subarray(l * B * H, (l + 1) * B * H) : null;
+        const r = show({ kind: this.kind, T, B, I, H, P: this.projSize, ...this.variant }, w, inp, h0l, c0l);
+        const gates: Record<string, Tensor> = {};
+        const names = this.rule.gates;
+        if (names.length > 1) {
+          names.forEach((name, g) => {
+            const a = allocLike(r.gates, T * B * H);
+            for (let row = 0; row < T * B; row++) a.set(r.gates.subarray(row * names.length * H + g * H, row * names.length * H + (g + 1) * H), row * H);
+            gates[name] = new Tensor(a, [T, B, H]);
+          });
+        }
+        layers.push({ h: new Tensor(r.out, [T, B, Hout]), c: r.c ? new Tensor(r.c, [T, B, H]) : null, gates });
+        inp = r.out;
+        I = Hout;
+      }
+      return layers;
+    });
   }
 
   /** Every layer over seq (T, B, I), time-first, from h0 (L*D, B, Hout) and c0. */

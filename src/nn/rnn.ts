@@ -11,7 +11,7 @@ import type { CELL_RULES, CellKind } from '../backend/cells.js';
 import { oneOf } from './options.js';
 import { RecurrentBase, type RecurrentOptions, type RecurrentForwardOptions } from './recurrent-base.js';
 
-export { RecurrentBase, layerParamName, type RecurrentOptions, type RecurrentForwardOptions } from './recurrent-base.js';
+export { RecurrentBase, layerParamName, type RecurrentOptions, type RecurrentForwardOptions, type LayerActivations } from './recurrent-base.js';
 export { LayerStepper, type StepState, type StepperAround } from './stepper.js';
 
 /** Options of `RNN`. */

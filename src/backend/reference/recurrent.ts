@@ -65,6 +65,18 @@ function colSum(src: FloatArray, rows: number, n: number): FloatArray {
   return out;
 }
 
+/**
+ * What every step of one direction computes, from the forward's own arrays: h (T, B, Hout),
+ * each gate block's activation (T, B, G*H: LSTM i, f, g, o and GRU r, z, n after their
+ * nonlinearities; the RNN's one block before its tanh) and, for the LSTM, c (T, B, H).
+ */
+export function recurrentActivations(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null):
+  { out: FloatArray; gates: FloatArray; c: FloatArray | null } {
+  const r = recurrentForward(dims, w, x, h0, c0, false, true);
+  const cache = r.cache as ReferenceCache;
+  return { out: r.out, gates: cache.gates, c: cache.c };
+}
+
 export function recurrentForward(dims: RecurrentDims, w: RecurrentWeights, x: FloatArray, h0: FloatArray,
   c0: FloatArray | null, reverse: boolean, keepCache: boolean): RecurrentForwardResult {
   const { kind, T, B, I, H, P } = dims;
