@@ -90,6 +90,22 @@ describe('the playground, built, in Chromium', { skip: existsSync(CHROMIUM) ? fa
     await page.waitForFunction(`Number((/Step (\\d+)/.exec(document.getElementById('progress').textContent) || [])[1]) > ${paused}`, null, { timeout: 10000 });
     await page.click('#stop');
     await page.waitForFunction(`document.body.dataset.state === 'stopped'`, null, { timeout: 5000 });
+    const trainingTo = await page.evaluate<number>('performance.now()');
+
+    // inside the trained model: heatmaps of h and the gates, and each character's saliency
+    await page.click('#look');
+    await page.waitForFunction(`document.getElementById('inside-note').textContent.startsWith('The model expects')`, null, { timeout: 20000 });
+    assert.ok(await page.evaluate<boolean>(`!!document.querySelector('#state-chart canvas') && !!document.querySelector('#gate-chart canvas')`), 'the heatmaps are drawn');
+    assert.equal(await page.evaluate<number>(`document.querySelectorAll('#saliency span').length`), 'Call me Ishmael. Some years ago'.length);
+
+    // the vanishing gradient: an RNN's ||dL/dh_t|| falls faster back through the text than an LSTM's
+    await page.evaluate(`(() => { const i = document.querySelector('#inside-form input[name=text]'); i.value = 'It is not down in any map; true places never are. And the whale is'; })()`);
+    await page.click('#compare');
+    await page.waitForFunction(`document.getElementById('compare-note').textContent.startsWith('From the last character')`, null, { timeout: 120000 });
+    assert.ok(await page.evaluate<boolean>(`!!document.querySelector('#gradnorm-chart canvas')`), 'the gradient-norm chart is drawn');
+    const note = (await page.textContent('#compare-note'))!;
+    const factor = (kind: string): number => Number(new RegExp(`${kind} (\\S+?)[,.]?(?:\\s|$)`).exec(note)?.[1]);
+    assert.ok(factor('RNN') < factor('LSTM') / 100, `the RNN's gradient norm falls faster than the LSTM's: ${note}`);
 
     // uploads: a corrupt file and a forecasting model are refused, saying why, and change nothing
     const stopped = await page.textContent('#progress');
@@ -121,8 +137,11 @@ describe('the playground, built, in Chromium', { skip: existsSync(CHROMIUM) ? fa
     assert.match(fromCli, /^[abcd \n]+$/, `samples from the uploaded model use its characters: ${JSON.stringify(fromCli)}`);
 
     const long = await page.evaluate<{ start: number; duration: number }[]>('window.longTasks');
-    const during = long.filter((t) => t.start >= trainingFrom);
+    const during = long.filter((t) => t.start >= trainingFrom && t.start <= trainingTo);
     assert.ok(during.every((t) => t.duration <= 100), `the page's thread blocked while training: ${JSON.stringify(during)}`);
+    // and drawing what the page shows afterwards stays short too
+    const after = long.filter((t) => t.start > trainingTo);
+    assert.ok(after.every((t) => t.duration <= 200), `the page's thread blocked drawing: ${JSON.stringify(after)}`);
     assert.deepEqual(errors, []);
   });
 });

@@ -2,7 +2,7 @@
 // (trainer.ts); charts are the library's own specifications (lineChartSpec), drawn by Vega.
 import * as vega from 'vega';
 import { compile } from 'vega-lite';
-import { lineChartSpec, LINE_DATA } from 'recurrent';
+import { lineChartSpec, heatmapSpec, LINE_DATA, type HeatCell } from 'recurrent';
 import type { FromPage, ToPage, TextConfig, SampleRequest } from './protocol';
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -11,6 +11,7 @@ const sampleForm = $<HTMLFormElement>('sample-form');
 const buttons = {
   start: $<HTMLButtonElement>('start'), pause: $<HTMLButtonElement>('pause'), resume: $<HTMLButtonElement>('resume'),
   stop: $<HTMLButtonElement>('stop'), save: $<HTMLButtonElement>('save'), generate: $<HTMLButtonElement>('generate'),
+  look: $<HTMLButtonElement>('look'), compare: $<HTMLButtonElement>('compare'),
 };
 const progress = $('progress');
 const errorBox = $('error');
@@ -49,6 +50,17 @@ class LiveChart {
     this.drawing = false;
   }
 }
+/** Draws a Vega-Lite specification into an element, replacing what was there. */
+const views = new Map<HTMLElement, vega.View>();
+async function draw(el: HTMLElement, spec: Record<string, unknown>): Promise<void> {
+  views.get(el)?.finalize();
+  el.replaceChildren();
+  // canvas: a heatmap's thousands of cells draw several times faster than as SVG elements
+  const view = new vega.View(vega.parse(compile(spec as never).spec), { renderer: 'canvas', container: el, hover: false });
+  views.set(el, view);
+  await view.runAsync();
+}
+
 const lossChart = new LiveChart($('loss-chart'), 'Loss', 'step', 'loss (nats per character)');
 
 function setState(s: 'idle' | 'running' | 'paused' | 'stopped'): void {
@@ -89,6 +101,7 @@ worker.onmessage = (e: MessageEvent<ToPage>) => {
       progress.textContent = `Started: ${m.characters.toLocaleString()} characters, ${m.vocab} distinct, ${m.parameters.toLocaleString()} parameters.`;
       buttons.generate.disabled = false;
       buttons.save.disabled = false;
+      buttons.look.disabled = false;
       break;
     case 'state':
       setState(m.state);
@@ -110,6 +123,16 @@ worker.onmessage = (e: MessageEvent<ToPage>) => {
       progress.textContent = `Loaded ${m.name}: ${m.kind.toUpperCase()}, ${m.vocab} characters, ${m.parameters.toLocaleString()} parameters. Generate from it below.`;
       buttons.generate.disabled = false;
       buttons.save.disabled = false;
+      buttons.look.disabled = false;
+      break;
+    case 'inside':
+      void showInside(m);
+      break;
+    case 'compareProgress':
+      $('compare-note').textContent = `Training the ${m.kind.toUpperCase()}: step ${m.step} of ${m.steps}.`;
+      break;
+    case 'gradnorms':
+      void showGradNorms(m);
       break;
     case 'model': {
       const url = URL.createObjectURL(new Blob([m.bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
@@ -121,6 +144,7 @@ worker.onmessage = (e: MessageEvent<ToPage>) => {
       break;
     }
     case 'error':
+      buttons.compare.disabled = false;
       showError(m.message);
       break;
   }
@@ -156,6 +180,63 @@ sampleForm.addEventListener('submit', (e) => {
   e.preventDefault();
   if (!sampleForm.reportValidity()) return;
   send({ type: 'sample', request: readSample() });
+});
+
+/** The heatmaps (signed values on a red-blue scale, the sigmoid gates on blues) and the saliency of each character. */
+async function showInside(m: Extract<ToPage, { type: 'inside' }>): Promise<void> {
+  const panels = [...new Set(m.cells.map((c) => c.panel))];
+  const signed = panels.filter((p) => m.cells.some((c) => c.panel === p && c.value < 0) || p === 'h');
+  const common = { xTitle: 'character', yTitle: 'unit', columns: 2, cell: 9 };
+  const pick = (ps: string[]): HeatCell[] => m.cells.filter((c) => ps.includes(c.panel));
+  // columns are "NN c" (unique, in order): the axis shows the character alone, upright
+  const charAxis = (spec: Record<string, unknown>): Record<string, unknown> => {
+    for (const panel of spec['concat'] as { encoding: { x: Record<string, unknown> } }[]) panel.encoding.x['axis'] = { labelExpr: 'substring(datum.value, 3)', labelAngle: 0 };
+    return spec;
+  };
+  await draw($('state-chart'), charAxis(heatmapSpec(pick(signed), { ...common, title: `${m.kind.toUpperCase()}, first layer: ${signed.join(', ')} (first units)`, domain: [-1, 1], scheme: 'redblue', legend: 'value' })));
+  const gates = panels.filter((p) => !signed.includes(p));
+  if (gates.length) await draw($('gate-chart'), charAxis(heatmapSpec(pick(gates), { ...common, title: `Gates ${gates.join(', ')}: 0 closed, 1 open`, legend: 'activation' })));
+  else $('gate-chart').replaceChildren();
+  const top = Math.max(...m.saliency, 1e-30);
+  const line = $('saliency');
+  line.replaceChildren(...m.chars.map((c, t) => {
+    const span = document.createElement('span');
+    span.textContent = c;
+    const share = m.saliency[t]! / top;
+    span.style.background = `rgba(26, 115, 232, ${share.toFixed(3)})`;
+    span.style.color = share > 0.6 ? '#fff' : 'inherit';
+    span.title = `${JSON.stringify(c)}: gradient norm ${m.saliency[t]!.toExponential(2)}`;
+    return span;
+  }));
+  $('inside-note').textContent = `The model expects ${JSON.stringify(m.predicted)} next. The shading shows how much each character moves that prediction (the norm of the gradient of its loss with respect to the character's embedding).`;
+}
+
+/** The three kinds' gradient norms on a log scale, and how far each falls, in words. */
+async function showGradNorms(m: Extract<ToPage, { type: 'gradnorms' }>): Promise<void> {
+  buttons.compare.disabled = false;
+  await draw($('gradnorm-chart'), lineChartSpec(m.points, { title: `||dL/dh_t|| on "${m.text}"`, xTitle: 'character position t', yTitle: 'gradient norm', logY: true, height: 260 }));
+  const falls = ['RNN', 'LSTM', 'GRU'].map((kind) => {
+    const ys = m.points.filter((p) => p.series === kind);
+    const ratio = ys[0]!.y / ys[ys.length - 1]!.y;
+    return `${kind} ${ratio.toExponential(1)}`;
+  });
+  $('compare-note').textContent = `From the last character back to the first, the gradient norm is multiplied by: ${falls.join(', ')}.`;
+}
+
+$<HTMLFormElement>('inside-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  showError('');
+  send({ type: 'inside', text: String(new FormData(e.target as HTMLFormElement).get('text')) });
+});
+$<HTMLFormElement>('compare-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const form = e.target as HTMLFormElement;
+  if (!form.reportValidity()) return;
+  showError('');
+  buttons.compare.disabled = true;
+  const text = String(new FormData($<HTMLFormElement>('inside-form')).get('text'));
+  const corpus = String(new FormData(textForm).get('corpus'));
+  send({ type: 'compare', text, url: new URL(`data/${corpus}.txt`, document.baseURI).href, steps: Number(new FormData(form).get('steps')) });
 });
 
 setState('idle');

@@ -33,6 +33,10 @@ export type FromPage =
   | { type: 'stop' }
   | { type: 'sample'; request: SampleRequest }
   | { type: 'save' }
+  /** look inside the current model on a text */
+  | { type: 'inside'; text: string }
+  /** train an RNN, an LSTM and a GRU briefly on a corpus and compare their gradient norms on a text */
+  | { type: 'compare'; text: string; url: string; steps: number }
   /** a model file the user chose */
   | { type: 'load'; name: string; bytes: Uint8Array };
 
@@ -45,4 +49,15 @@ export type ToPage =
   | { type: 'sample'; step: number; text: string; auto: boolean }
   | { type: 'model'; bytes: Uint8Array }
   | { type: 'loaded'; name: string; vocab: number; parameters: number; kind: string }
+  | { type: 'inside'; kind: string; chars: string[]; cells: InsideCell[]; saliency: number[]; predicted: string }
+  | { type: 'compareProgress'; kind: string; step: number; steps: number }
+  | { type: 'gradnorms'; points: { series: string; x: number; y: number }[]; text: string }
   | { type: 'error'; message: string };
+
+/** One cell of the inside view's heatmaps: panel h or a gate's name, a character (x) and a unit (y). */
+export interface InsideCell {
+  panel: string;
+  x: string;
+  y: string;
+  value: number;
+}

@@ -6,7 +6,7 @@ import {
   ready, backendInfo, SequenceModel, CharVocabulary, Adam, clipGradNorm, crossEntropy, tensor, noGrad, Generator, manualSeed, sampleLogits,
   saveModel, loadModel, vocabularyFromJSON, type Tensor,
 } from 'recurrent';
-import type { FromPage, ToPage, TextConfig, SampleRequest } from './protocol';
+import type { FromPage, ToPage, TextConfig, SampleRequest, InsideCell } from './protocol';
 
 const post = (m: ToPage): void => (self as unknown as DedicatedWorkerGlobalScope).postMessage(m);
 
@@ -119,6 +119,112 @@ class TextJob {
   }
 }
 
+/** How many units of each layer the heatmaps show, and how many characters. */
+const SHOWN_UNITS = 24;
+const SHOWN_CHARS = 80;
+
+/** Characters as heatmap columns: unique, in order, a space made visible. */
+const columns = (chars: string[]): string[] => chars.map((c, t) => `${String(t).padStart(2, '0')} ${c === ' ' ? '\u2423' : c === '\n' ? '\u21b5' : c}`);
+
+/**
+ * The first layer's h and gates at every character of the text, and the saliency of each
+ * character for the model's next prediction: the norm of the loss's gradient with respect to
+ * that character's embedding, the loss being the prediction's own negative log-probability.
+ */
+function inside(j: TextJob, text: string): ToPage {
+  const chars = [...text].filter((c) => j.vocab.tokens.includes(c)).slice(-SHOWN_CHARS);
+  if (chars.length < 2) throw new Error(`type at least two characters the model knows (it knows ${j.vocab.size})`);
+  const ids = j.vocab.encode(chars.join(''));
+  const T = ids.length;
+  const x = noGrad(() => j.model.embedding!.forward(tensor(ids, [T, 1])));
+  const [first] = j.model.rnn.activations(x);
+  const cols = columns(chars);
+  const units = Math.min(SHOWN_UNITS, first!.h.shape[2]!);
+  const cells: InsideCell[] = [];
+  const add = (panel: string, t: Tensor): void => {
+    const width = t.shape[2]!;
+    for (let s = 0; s < T; s++) for (let u = 0; u < units; u++) cells.push({ panel, x: cols[s]!, y: String(u).padStart(3, '0'), value: t.data[s * width + u]! });
+  };
+  add('h', first!.h);
+  for (const [name, g] of Object.entries(first!.gates)) add(name, g);
+  // saliency: the embeddings as a leaf, the whole model run on them, the predicted next character's loss
+  const e = tensor(x.data.slice(), x.shape, { requiresGrad: true });
+  const [out] = j.model.rnn.forward(e) as [Tensor, unknown];
+  const last = out.data.slice(-out.shape[2]!);
+  const top = tensor(last, [1, last.length], { requiresGrad: true });
+  const logits = j.model.head!.forward(top);
+  const predicted = logits.data.indexOf(Math.max(...logits.data));
+  crossEntropy(logits, tensor(Int32Array.of(predicted), [1])).backward();
+  // the head's gradient carried back through the layer to every embedding
+  const gTop = top.grad!;
+  const seqGrad = new Float32Array(out.size);
+  seqGrad.set(gTop.data, seqGrad.length - gTop.size);
+  out.backward(tensor(seqGrad, out.shape));
+  const E = x.shape[2]!;
+  const saliency = Array.from({ length: T }, (_, s) => Math.hypot(...e.grad!.data.slice(s * E, (s + 1) * E)));
+  return { type: 'inside', kind: j.model.rnn.kind, chars, cells, saliency, predicted: j.vocab.decode([predicted]) };
+}
+
+/**
+ * ||dL/dh_t|| at every step t of the text for a one-layer model, L the loss of predicting the
+ * text's last character: the sequence run one step at a time, each step's state a leaf, and the
+ * gradient carried back step by step (each step's backward seeded with the next one's).
+ */
+function gradientNorms(model: SequenceModel, vocab: CharVocabulary, text: string): number[] {
+  const ids = vocab.encode(text);
+  const T = ids.length - 1;
+  const H = model.rnn.hiddenSize;
+  const cell = model.rnn.rule.cell;
+  const emb = noGrad(() => model.embedding!.forward(tensor(ids.slice(0, T), [T, 1])));
+  const E = emb.shape[2]!;
+  const leaf = (data: ArrayLike<number>): Tensor => tensor(Float32Array.from(data), [1, 1, H], { requiresGrad: true });
+  let h = leaf(new Float32Array(H));
+  let c = cell ? leaf(new Float32Array(H)) : null;
+  const steps: { hIn: Tensor; cIn: Tensor | null; hN: Tensor; cN: Tensor | null }[] = [];
+  for (let t = 0; t < T; t++) {
+    const xt = tensor(emb.data.slice(t * E, (t + 1) * E), [1, 1, E]);
+    const [, state] = model.rnn.forward(xt, (cell ? [h, c] : h) as never);
+    const [hN, cN] = cell ? (state as [Tensor, Tensor]) : [state as Tensor, null];
+    steps.push({ hIn: h, cIn: c, hN, cN });
+    h = leaf(hN.data);
+    c = cN ? leaf(cN.data) : null;
+  }
+  crossEntropy(model.head!.forward(h.reshape([1, H])), tensor(Int32Array.of(ids[T]!), [1])).backward();
+  let gh = h.grad!;
+  let gc: Tensor | null = c ? tensor(new Float32Array(H), [1, 1, H]) : null;
+  const norms = new Array<number>(T);
+  for (let t = T - 1; t >= 0; t--) {
+    norms[t] = Math.hypot(...gh.data);
+    const s = steps[t]!;
+    let objective = s.hN.mul(gh).sum();
+    if (s.cN && gc) objective = objective.add(s.cN.mul(gc).sum());
+    objective.backward();
+    gh = s.hIn.grad!;
+    gc = s.cIn ? s.cIn.grad! : null;
+  }
+  return norms;
+}
+
+/** An RNN, an LSTM and a GRU (one layer of 64) trained alike on the corpus; each one's gradient norms on the text. */
+async function compare(text: string, url: string, steps: number): Promise<ToPage> {
+  const corpus = await (await fetch(url)).text();
+  const config: TextConfig = { kind: 'rnn', layers: 1, hidden: 64, seqLen: 64, batch: 32, lr: 0.003, clip: 5, seed: 1 };
+  const points: { series: string; x: number; y: number }[] = [];
+  for (const kind of ['rnn', 'lstm', 'gru'] as const) {
+    const j = TextJob.fresh(corpus, { ...config, kind });
+    const known = [...text].filter((ch) => j.vocab.tokens.includes(ch)).join('');
+    if (known.length < 3) throw new Error('type at least three characters of the corpus');
+    while (j.step < steps) {
+      const t0 = performance.now();
+      while (j.step < steps && performance.now() - t0 < 100) j.trainStep();
+      post({ type: 'compareProgress', kind, step: j.step, steps });
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    gradientNorms(j.model, j.vocab, known).forEach((y, x) => points.push({ series: kind.toUpperCase(), x, y }));
+  }
+  return { type: 'gradnorms', points, text };
+}
+
 async function run(): Promise<void> {
   let lastVal = performance.now(), lastSample = performance.now();
   while (state === 'running' || state === 'paused') {
@@ -205,6 +311,14 @@ self.onmessage = async (e: MessageEvent<FromPage>) => {
         post({ type: 'loaded', name: m.name, vocab: job.vocab.size, parameters: job.model.numParameters(), kind: job.model.rnn.kind });
         break;
       }
+      case 'inside':
+        if (!job) throw new Error('train or upload a model first');
+        post(inside(job, m.text));
+        break;
+      case 'compare':
+        if (state === 'running') throw new Error('pause or stop the training first: the comparison trains three models of its own');
+        post(await compare(m.text, m.url, m.steps));
+        break;
       case 'save':
         if (!job) throw new Error('train a model first');
         post({ type: 'model', bytes: saveModel(job.model, { task: 'text', vocab: job.vocab.toJSON() }) });
