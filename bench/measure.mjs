@@ -1,15 +1,8 @@
-// Times a workload: warm-up steps, then as many steps as fit in `seconds` (at least 3).
-// Throughput is work per second of the whole timed run; peak memory is the process's maxRSS.
+// Times a workload (bench/workloads.mjs's time()) and adds the process's peak memory (maxRSS).
+import { time } from './workloads.mjs';
+
 export function measure(w, seconds) {
-  for (let i = 0; i < 2; i++) w.step();
-  const t0 = performance.now();
-  let steps = 0;
-  while (steps < 3 || performance.now() - t0 < seconds * 1000) {
-    w.step();
-    steps++;
-  }
-  const s = (performance.now() - t0) / 1000;
-  return { value: Math.round((steps * w.perStep) / s), unit: w.unit, steps, stepMs: +((s / steps) * 1000).toFixed(2), peakMB: Math.round(process.resourceUsage().maxRSS / 1024) };
+  return { ...time(w, seconds), peakMB: Math.round(process.resourceUsage().maxRSS / 1024) };
 }
 
 /**

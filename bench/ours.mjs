@@ -1,36 +1,20 @@
 // recurrent on the standard workloads of BENCHMARKS.md. One workload per process:
 //   node bench/ours.mjs WORKLOAD [SECONDS]   -> one JSON line
 import {
-  LSTM, GRU, RNN, MinGRU, LayerNormLSTM, Linear, SequenceModel, sampleLogits, crossEntropy, mseLoss, Adam, randn, randint, manualSeed, Generator,
+  LSTM, Linear, SequenceModel, sampleLogits, crossEntropy, mseLoss, Adam, randn, randint, manualSeed, Generator,
   backendInfo, ctcLoss, tensor, Seq2Seq, Embedding, noGrad, exportOnnx,
 } from '../dist/index.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { measure } from './measure.mjs';
+import { lm as lmWith } from './workloads.mjs';
+import * as R from '../dist/index.js';
+
+const lm = (...a) => lmWith(R, ...a);
 
 const [name, secondsArg] = process.argv.slice(2);
 const seconds = Number(secondsArg ?? 5);
 manualSeed(0);
-
-function lm(kind, H, layers = 1, T = 64, B = 32) {
-  const I = 64, V = 65;
-  const Cls = { lstm: LSTM, gru: GRU, rnn: RNN, mingru: MinGRU, layernorm_lstm: LayerNormLSTM }[kind];
-  const rnn = new Cls({ inputSize: I, hiddenSize: H, numLayers: layers });
-  const head = new Linear({ inFeatures: H, outFeatures: V });
-  const params = [...rnn.parameters(), ...head.parameters()];
-  const opt = new Adam(params, { lr: 1e-3 });
-  const x = randn([T, B, I]);
-  const y = randint(0, V, [T * B]);
-  return {
-    unit: 'tokens/s', perStep: T * B, step() {
-      opt.zeroGrad();
-      const [seq] = rnn.forward(x);
-      const loss = crossEntropy(head.forward(seq).reshape([T * B, V]), y);
-      loss.backward();
-      opt.step();
-    },
-  };
-}
 
 function ts() {
   const T = 24, B = 64, H = 32;

@@ -56,7 +56,7 @@ describe('the playground, built, in Chromium', { skip: existsSync(CHROMIUM) ? fa
     rmSync(outDir, { recursive: true, force: true });
   });
 
-  it('trains the character model off the page thread: the loss falls, samples appear, controls work, no errors', async () => {
+  it('trains the character model off the page thread: the loss falls, samples appear, controls work, no errors', async (t) => {
     const page = await browser!.newPage();
     const errors: string[] = [];
     page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
@@ -135,6 +135,13 @@ describe('the playground, built, in Chromium', { skip: existsSync(CHROMIUM) ? fa
     await page.waitForFunction(`document.getElementById('samples').textContent.startsWith('step 0:')`, null, { timeout: 10000 });
     const fromCli = (await page.textContent('#samples'))!.split('\n').slice(1).join('\n');
     assert.match(fromCli, /^[abcd \n]+$/, `samples from the uploaded model use its characters: ${JSON.stringify(fromCli)}`);
+
+    // the benchmark button times lstm-lm in the tab
+    await page.click('#benchmark');
+    await page.waitForFunction(`document.getElementById('benchmark-result').textContent.startsWith('lstm-lm:')`, null, { timeout: 60000 });
+    const bench = (await page.textContent('#benchmark-result'))!;
+    assert.match(bench, /^lstm-lm: [\d,]+ tokens\/s \(\d+ steps of [\d.]+ ms\)\.$/);
+    t.diagnostic(`in Chromium: ${bench} ${backend}`);
 
     const long = await page.evaluate<{ start: number; duration: number }[]>('window.longTasks');
     const during = long.filter((t) => t.start >= trainingFrom && t.start <= trainingTo);

@@ -11,7 +11,7 @@ const sampleForm = $<HTMLFormElement>('sample-form');
 const buttons = {
   start: $<HTMLButtonElement>('start'), pause: $<HTMLButtonElement>('pause'), resume: $<HTMLButtonElement>('resume'),
   stop: $<HTMLButtonElement>('stop'), save: $<HTMLButtonElement>('save'), generate: $<HTMLButtonElement>('generate'),
-  look: $<HTMLButtonElement>('look'), compare: $<HTMLButtonElement>('compare'),
+  look: $<HTMLButtonElement>('look'), compare: $<HTMLButtonElement>('compare'), benchmark: $<HTMLButtonElement>('benchmark'),
 };
 const progress = $('progress');
 const errorBox = $('error');
@@ -128,6 +128,10 @@ worker.onmessage = (e: MessageEvent<ToPage>) => {
     case 'inside':
       void showInside(m);
       break;
+    case 'benchmark':
+      buttons.benchmark.disabled = false;
+      $('benchmark-result').textContent = `${m.workload}: ${m.value.toLocaleString()} ${m.unit} (${m.steps} steps of ${m.stepMs} ms).`;
+      break;
     case 'compareProgress':
       $('compare-note').textContent = `Training the ${m.kind.toUpperCase()}: step ${m.step} of ${m.steps}.`;
       break;
@@ -145,6 +149,7 @@ worker.onmessage = (e: MessageEvent<ToPage>) => {
     }
     case 'error':
       buttons.compare.disabled = false;
+      buttons.benchmark.disabled = false;
       showError(m.message);
       break;
   }
@@ -237,6 +242,13 @@ $<HTMLFormElement>('compare-form').addEventListener('submit', (e) => {
   const text = String(new FormData($<HTMLFormElement>('inside-form')).get('text'));
   const corpus = String(new FormData(textForm).get('corpus'));
   send({ type: 'compare', text, url: new URL(`data/${corpus}.txt`, document.baseURI).href, steps: Number(new FormData(form).get('steps')) });
+});
+
+buttons.benchmark.addEventListener('click', () => {
+  showError('');
+  buttons.benchmark.disabled = true;
+  $('benchmark-result').textContent = 'Running for 5 seconds...';
+  send({ type: 'benchmark', seconds: 5 });
 });
 
 setState('idle');

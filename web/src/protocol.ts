@@ -33,6 +33,8 @@ export type FromPage =
   | { type: 'stop' }
   | { type: 'sample'; request: SampleRequest }
   | { type: 'save' }
+  /** time BENCHMARKS.md's lstm-lm workload for a few seconds */
+  | { type: 'benchmark'; seconds: number }
   /** look inside the current model on a text */
   | { type: 'inside'; text: string }
   /** train an RNN, an LSTM and a GRU briefly on a corpus and compare their gradient norms on a text */
@@ -50,6 +52,7 @@ export type ToPage =
   | { type: 'model'; bytes: Uint8Array }
   | { type: 'loaded'; name: string; vocab: number; parameters: number; kind: string }
   | { type: 'inside'; kind: string; chars: string[]; cells: InsideCell[]; saliency: number[]; predicted: string }
+  | { type: 'benchmark'; workload: string; value: number; unit: string; steps: number; stepMs: number }
   | { type: 'compareProgress'; kind: string; step: number; steps: number }
   | { type: 'gradnorms'; points: { series: string; x: number; y: number }[]; text: string }
   | { type: 'error'; message: string };

@@ -6,6 +6,8 @@ import {
   ready, backendInfo, SequenceModel, CharVocabulary, Adam, clipGradNorm, crossEntropy, tensor, noGrad, Generator, manualSeed, sampleLogits,
   saveModel, loadModel, vocabularyFromJSON, type Tensor,
 } from 'recurrent';
+import * as R from 'recurrent';
+import { lm, time } from '../../bench/workloads.mjs';
 import type { FromPage, ToPage, TextConfig, SampleRequest, InsideCell } from './protocol';
 
 const post = (m: ToPage): void => (self as unknown as DedicatedWorkerGlobalScope).postMessage(m);
@@ -309,6 +311,14 @@ self.onmessage = async (e: MessageEvent<FromPage>) => {
         if (state === 'running' || state === 'paused') post({ type: 'state', state: (state = 'stopped') });
         job = loaded;
         post({ type: 'loaded', name: m.name, vocab: job.vocab.size, parameters: job.model.numParameters(), kind: job.model.rnn.kind });
+        break;
+      }
+      case 'benchmark': {
+        if (state === 'running') throw new Error('pause or stop the training first: the benchmark needs the cores to itself');
+        await ready();
+        R.manualSeed(0);
+        const r = time(lm(R, 'lstm', 256), m.seconds);
+        post({ type: 'benchmark', workload: 'lstm-lm', ...r });
         break;
       }
       case 'inside':
