@@ -5,7 +5,7 @@
 // learns only to answer the mean (1, MSE 1/6 = 0.167); LSTM and GRU learn the task.
 //
 //   node examples/adding.mjs [--length 100] [--steps 4000] [--hidden 64] [--plot adding.svg] [--json]
-import { SequenceModel, Adam, mseLoss, tensor, noGrad, manualSeed, Generator, fit, lineChartSvg, checkWritable, writeFileAtomic } from 'recurrent';
+import { SequenceModel, Adam, mseLoss, addingProblem, noGrad, manualSeed, Generator, fit, lineChartSvg, checkWritable, writeFileAtomic } from 'recurrent';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => {
   if (a.startsWith('--')) acc.push([a.slice(2), all[i + 1] && !all[i + 1].startsWith('--') ? all[i + 1] : 'true']);
@@ -23,21 +23,7 @@ const STEPS = Number(args.steps ?? 4000);
 const H = Number(args.hidden ?? 64);
 const B = 64;
 
-/** B sequences (T, B, 2): channel 0 the numbers, channel 1 the two marks; targets (B, 1). */
-function batch(rng, n = B) {
-  const x = new Float32Array(T * n * 2);
-  const y = new Float32Array(n);
-  for (let b = 0; b < n; b++) {
-    const i = rng.int(Math.floor(T / 2));
-    const j = Math.floor(T / 2) + rng.int(T - Math.floor(T / 2));
-    for (let t = 0; t < T; t++) x[(t * n + b) * 2] = rng.random();
-    x[(i * n + b) * 2 + 1] = 1;
-    x[(j * n + b) * 2 + 1] = 1;
-    y[b] = x[(i * n + b) * 2] + x[(j * n + b) * 2];
-  }
-  return { x: tensor(x, [T, n, 2]), y: tensor(y, [n, 1]) };
-}
-
+const batch = (rng, n = B) => addingProblem(T, n, rng);
 const test = batch(new Generator(999), 1000);
 const results = {};
 const curves = [];

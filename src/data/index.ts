@@ -3,3 +3,4 @@ export { splitIds, randomWindows, sequentialWindows, padBatch, ContiguousWindows
 export { readCsvColumn, Scaler, difference, randomSeriesWindows, type ScalerJSON, type CsvColumnOptions } from './series.js';
 export { readCsvRows, readJsonLines, readLabelled, LabelSet, shuffled, trainValTestSplit, type LabelledTexts, type ReadLabelledOptions } from './labelled.js';
 export { readPairs, SymbolVocabulary, pairBatch, pairBatches, type TextPair, type Tokenization, type SymbolVocabularyJSON, type IdPair, type PairBatch } from './pairs.js';
+export { addingProblem } from './synthetic.js';

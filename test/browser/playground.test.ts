@@ -14,6 +14,18 @@ import { ROOT } from '../helpers.js';
 import { SequenceModel, saveModel } from 'recurrent';
 
 const CHROMIUM = '/usr/bin/chromium';
+/** With PLAYGROUND_SHOTS=DIR, each task's section is saved there as a PNG after it ran (the README's screenshots in docs/). */
+const SHOTS = process.env['PLAYGROUND_SHOTS'] ?? '';
+
+/** A screenshot of the page from one element's top to another's bottom, when SHOTS is set. */
+async function shoot(page: Page, fromId: string, toId: string): Promise<void> {
+  if (!SHOTS) return;
+  const box = await page.evaluate<{ x: number; y: number; width: number; height: number }>(`(() => {
+    const a = document.getElementById('${fromId}').getBoundingClientRect(), b = document.getElementById('${toId}').getBoundingClientRect();
+    return { x: 0, y: a.top + scrollY - 8, width: document.documentElement.clientWidth, height: b.bottom - a.top + 16 };
+  })()`);
+  await page.screenshot({ path: join(SHOTS, `playground-${fromId.replace(/-title$/, '')}.png`), clip: box, fullPage: true });
+}
 
 interface Page {
   goto(url: string): Promise<unknown>;
@@ -23,6 +35,7 @@ interface Page {
   evaluate<T>(f: string): Promise<T>;
   addInitScript(script: { content: string }): Promise<void>;
   setInputFiles(selector: string, file: { name: string; mimeType: string; buffer: Buffer }): Promise<void>;
+  screenshot(o: { path: string; clip: { x: number; y: number; width: number; height: number }; fullPage: boolean }): Promise<unknown>;
   on(event: 'console', f: (m: { type(): string; text(): string }) => void): void;
   on(event: 'pageerror', f: (e: Error) => void): void;
 }
@@ -83,6 +96,7 @@ describe('the playground, built, in Chromium', { skip: existsSync(CHROMIUM) ? fa
 
     await page.click('#pause');
     await page.waitForFunction(`document.body.dataset.state === 'paused'`, null, { timeout: 5000 });
+    await shoot(page, 'text-title', 'samples');
     const paused = stepOf(await page.textContent('#progress'));
     await new Promise((r) => setTimeout(r, 600));
     assert.equal(stepOf(await page.textContent('#progress')), paused, 'no steps while paused');
@@ -103,6 +117,7 @@ describe('the playground, built, in Chromium', { skip: existsSync(CHROMIUM) ? fa
     await page.click('#compare');
     await page.waitForFunction(`document.getElementById('compare-note').textContent.startsWith('From the last character')`, null, { timeout: 120000 });
     assert.ok(await page.evaluate<boolean>(`!!document.querySelector('#gradnorm-chart canvas')`), 'the gradient-norm chart is drawn');
+    await shoot(page, 'inside-title', 'gradnorm-chart');
     const note = (await page.textContent('#compare-note'))!;
     const factor = (kind: string): number => Number(new RegExp(`${kind} (\\S+?)[,.]?(?:\\s|$)`).exec(note)?.[1]);
     assert.ok(factor('RNN') < factor('LSTM') / 100, `the RNN's gradient norm falls faster than the LSTM's: ${note}`);
@@ -135,6 +150,15 @@ describe('the playground, built, in Chromium', { skip: existsSync(CHROMIUM) ? fa
     await page.waitForFunction(`document.getElementById('samples').textContent.startsWith('step 0:')`, null, { timeout: 10000 });
     const fromCli = (await page.textContent('#samples'))!.split('\n').slice(1).join('\n');
     assert.match(fromCli, /^[abcd \n]+$/, `samples from the uploaded model use its characters: ${JSON.stringify(fromCli)}`);
+
+    // why gates: the three cells on the adding problem, side by side
+    await page.evaluate(`(() => { const f = document.getElementById('adding-form'); f.length.value = '20'; f.steps.value = '300'; f.hidden.value = '16'; })()`);
+    await page.click('#adding');
+    await page.waitForFunction(`document.getElementById('adding-note').textContent.startsWith('Done')`, null, { timeout: 120000 });
+    const adding = (await page.textContent('#adding-note'))!;
+    for (const kind of ['RNN', 'LSTM', 'GRU']) assert.match(adding, new RegExp(`${kind} 0\\.\\d{4}`), adding);
+    assert.ok(await page.evaluate<boolean>(`!!document.querySelector('#adding-chart svg')`), 'the adding chart is drawn');
+    await shoot(page, 'gates-title', 'adding-chart');
 
     // the benchmark button times lstm-lm in the tab
     await page.click('#benchmark');

@@ -11,7 +11,7 @@ const sampleForm = $<HTMLFormElement>('sample-form');
 const buttons = {
   start: $<HTMLButtonElement>('start'), pause: $<HTMLButtonElement>('pause'), resume: $<HTMLButtonElement>('resume'),
   stop: $<HTMLButtonElement>('stop'), save: $<HTMLButtonElement>('save'), generate: $<HTMLButtonElement>('generate'),
-  look: $<HTMLButtonElement>('look'), compare: $<HTMLButtonElement>('compare'), benchmark: $<HTMLButtonElement>('benchmark'),
+  look: $<HTMLButtonElement>('look'), compare: $<HTMLButtonElement>('compare'), benchmark: $<HTMLButtonElement>('benchmark'), adding: $<HTMLButtonElement>('adding'),
 };
 const progress = $('progress');
 const errorBox = $('error');
@@ -26,12 +26,12 @@ class LiveChart {
   private pending: { series: string; x: number; y: number }[] = [];
   private drawing = false;
 
-  constructor(private readonly el: HTMLElement, private readonly title: string, private readonly xTitle: string, private readonly yTitle: string) {}
+  constructor(private readonly el: HTMLElement, private readonly title: string, private readonly xTitle: string, private readonly yTitle: string, private readonly logY = false) {}
 
   async reset(): Promise<void> {
     this.view?.finalize();
     const width = Math.max(240, Math.min(860, this.el.clientWidth - 120));
-    const spec = lineChartSpec([], { title: this.title, xTitle: this.xTitle, yTitle: this.yTitle, width, height: 240 });
+    const spec = lineChartSpec([], { title: this.title, xTitle: this.xTitle, yTitle: this.yTitle, width, height: 240, logY: this.logY });
     this.view = new vega.View(vega.parse(compile(spec as never).spec), { renderer: 'svg', container: this.el, hover: false });
     this.pending = [];
     await this.view.runAsync();
@@ -62,6 +62,7 @@ async function draw(el: HTMLElement, spec: Record<string, unknown>): Promise<voi
 }
 
 const lossChart = new LiveChart($('loss-chart'), 'Loss', 'step', 'loss (nats per character)');
+const addingChart = new LiveChart($('adding-chart'), 'The adding problem: training MSE', 'step', 'MSE (log scale)', true);
 
 function setState(s: 'idle' | 'running' | 'paused' | 'stopped'): void {
   const active = s === 'running' || s === 'paused';
@@ -132,6 +133,14 @@ worker.onmessage = (e: MessageEvent<ToPage>) => {
       buttons.benchmark.disabled = false;
       $('benchmark-result').textContent = `${m.workload}: ${m.value.toLocaleString()} ${m.unit} (${m.steps} steps of ${m.stepMs} ms).`;
       break;
+    case 'addingProgress':
+      for (const [kind, loss] of Object.entries(m.losses)) addingChart.add(kind, m.step, loss);
+      $('adding-note').textContent = `Step ${m.step}: ${Object.entries(m.losses).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}.`;
+      break;
+    case 'addingDone':
+      buttons.adding.disabled = false;
+      $('adding-note').textContent = `Done in ${m.seconds.toFixed(0)} s. MSE on 1,000 new sequences: ${Object.entries(m.testMse).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')} (answering the mean: 0.1667).`;
+      break;
     case 'compareProgress':
       $('compare-note').textContent = `Training the ${m.kind.toUpperCase()}: step ${m.step} of ${m.steps}.`;
       break;
@@ -149,6 +158,7 @@ worker.onmessage = (e: MessageEvent<ToPage>) => {
     }
     case 'error':
       buttons.compare.disabled = false;
+      buttons.adding.disabled = false;
       buttons.benchmark.disabled = false;
       showError(m.message);
       break;
@@ -244,6 +254,15 @@ $<HTMLFormElement>('compare-form').addEventListener('submit', (e) => {
   send({ type: 'compare', text, url: new URL(`data/${corpus}.txt`, document.baseURI).href, steps: Number(new FormData(form).get('steps')) });
 });
 
+$<HTMLFormElement>('adding-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const form = e.target as HTMLFormElement;
+  if (!form.reportValidity()) return;
+  showError('');
+  buttons.adding.disabled = true;
+  const f = new FormData(form);
+  void addingChart.reset().then(() => send({ type: 'adding', length: Number(f.get('length')), steps: Number(f.get('steps')), hidden: Number(f.get('hidden')) }));
+});
 buttons.benchmark.addEventListener('click', () => {
   showError('');
   buttons.benchmark.disabled = true;

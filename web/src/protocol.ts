@@ -35,6 +35,8 @@ export type FromPage =
   | { type: 'save' }
   /** time BENCHMARKS.md's lstm-lm workload for a few seconds */
   | { type: 'benchmark'; seconds: number }
+  /** the adding problem: an RNN, an LSTM and a GRU trained side by side */
+  | { type: 'adding'; length: number; steps: number; hidden: number }
   /** look inside the current model on a text */
   | { type: 'inside'; text: string }
   /** train an RNN, an LSTM and a GRU briefly on a corpus and compare their gradient norms on a text */
@@ -53,6 +55,8 @@ export type ToPage =
   | { type: 'loaded'; name: string; vocab: number; parameters: number; kind: string }
   | { type: 'inside'; kind: string; chars: string[]; cells: InsideCell[]; saliency: number[]; predicted: string }
   | { type: 'benchmark'; workload: string; value: number; unit: string; steps: number; stepMs: number }
+  | { type: 'addingProgress'; step: number; losses: Record<string, number> }
+  | { type: 'addingDone'; testMse: Record<string, number>; seconds: number }
   | { type: 'compareProgress'; kind: string; step: number; steps: number }
   | { type: 'gradnorms'; points: { series: string; x: number; y: number }[]; text: string }
   | { type: 'error'; message: string };
