@@ -6,7 +6,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,8 +76,12 @@ describe('the playground, built, in Chromium', { skip: existsSync(CHROMIUM) ? fa
     page.on('pageerror', (e) => errors.push(String(e)));
     // every task that holds the page's thread over 50 ms, from the start
     await page.addInitScript({ content: `window.longTasks = []; new PerformanceObserver((l) => { for (const e of l.getEntries()) window.longTasks.push({ start: e.startTime, duration: e.duration }); }).observe({ type: 'longtask', buffered: true });` });
+    // a new browser: the first load is from a cold cache
+    const loadFrom = Date.now();
     await page.goto(url);
     await page.waitForFunction(`!document.getElementById('backend').textContent.startsWith('Loading')`, null, { timeout: 30000 });
+    const bytes = readdirSync(outDir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).reduce((n, e) => n + statSync(join(e.parentPath, e.name)).size, 0);
+    t.diagnostic(`first load, cold cache, to the kernels and workers ready: ${Date.now() - loadFrom} ms; the build: ${(bytes / 1e6).toFixed(2)} MB`);
     const backend = await page.textContent('#backend');
     assert.match(backend ?? '', /Backend: wasm .*threads?/, String(backend));
     assert.doesNotMatch(backend ?? '', /not cross-origin isolated/, 'the preview server sends COOP/COEP');
