@@ -14,7 +14,8 @@ import { checkInput } from './paths.js';
 import { reportResult } from './run.js';
 import { readText, textLoss } from './text.js';
 import { readLabelledFile, loadClassifier, encodeText, evaluateClassifier } from './classify.js';
-import { readSeries, backtest, noBacktestReason, parseWhere, type SeriesExtras } from './series.js';
+import { readSeries, parseWhere } from './series.js';
+import { backtest, noBacktestReason, type SeriesExtras } from '../train/forecast.js';
 import { loadTranslator, evaluateTranslator } from './seq2seq.js';
 
 export const EVAL_USAGE = `Usage: recurrent eval --model MODEL --data FILE [options] [--json]
