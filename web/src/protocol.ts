@@ -37,6 +37,10 @@ export type FromPage =
   | { type: 'benchmark'; seconds: number }
   /** the adding problem: an RNN, an LSTM and a GRU trained side by side */
   | { type: 'adding'; length: number; steps: number; hidden: number }
+  /** train a forecaster on a series (the settings its file carries) */
+  | { type: 'forecastTrain'; url: string; steps: number; hidden: number }
+  /** the trained forecaster's forecast and backtest at another horizon */
+  | { type: 'forecastHorizon'; horizon: number }
   /** look inside the current model on a text */
   | { type: 'inside'; text: string }
   /** train an RNN, an LSTM and a GRU briefly on a corpus and compare their gradient norms on a text */
@@ -57,6 +61,8 @@ export type ToPage =
   | { type: 'benchmark'; workload: string; value: number; unit: string; steps: number; stepMs: number }
   | { type: 'addingProgress'; step: number; losses: Record<string, number> }
   | { type: 'addingDone'; testMse: Record<string, number>; seconds: number }
+  | { type: 'forecastProgress'; step: number; steps: number; loss: number }
+  | { type: 'forecast'; title: string; horizon: number; points: { series: string; x: number; y: number }[]; rmse: number; seasonalRmse: number; naiveRmse: number; origins: number; dates: [string, string] }
   | { type: 'compareProgress'; kind: string; step: number; steps: number }
   | { type: 'gradnorms'; points: { series: string; x: number; y: number }[]; text: string }
   | { type: 'error'; message: string };

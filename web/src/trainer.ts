@@ -4,7 +4,8 @@
 // so it answers within one slice. Everything here is the library's public API.
 import {
   ready, backendInfo, SequenceModel, CharVocabulary, Adam, clipGradNorm, crossEntropy, tensor, noGrad, Generator, manualSeed, sampleLogits,
-  saveModel, loadModel, vocabularyFromJSON, addingProblem, mseLoss, type Tensor,
+  saveModel, loadModel, vocabularyFromJSON, addingProblem, mseLoss, Scaler, difference, randomSeriesWindows, forecastFrom, backtest,
+  type Tensor, type SeriesExtras,
 } from 'recurrent';
 import * as R from 'recurrent';
 import { lm, time } from '../../bench/workloads.mjs';
@@ -266,6 +267,84 @@ async function adding(length: number, steps: number, hidden: number): Promise<To
   return { type: 'addingDone', testMse, seconds: (performance.now() - t0) / 1000 };
 }
 
+/** A series from the page's data, with the settings its forecaster trains with. */
+interface SeriesData {
+  title: string;
+  values: number[];
+  dates: string[];
+  window: number;
+  season: number;
+  horizon: number;
+  test: number;
+  difference: boolean;
+}
+
+/** The trained forecaster, for forecasts at other horizons. */
+let forecaster: { model: SequenceModel; extras: SeriesExtras; data: SeriesData; y: Float64Array } | null = null;
+
+/**
+ * An LSTM forecaster as `recurrent train series` trains one: on the series' values or their
+ * differences, scaled with statistics of the training part only (the last `test` values held
+ * out), windows of `window` values to the next one, Adam 3e-3, gradient norm clipped at 1.
+ */
+async function trainForecaster(url: string, steps: number, hidden: number): Promise<ToPage> {
+  const data = (await (await fetch(url)).json()) as SeriesData;
+  const y = Float64Array.from(data.values);
+  const trainEnd = y.length - data.test;
+  const series = data.difference ? difference(y) : y;
+  const trainPart = series.subarray(0, data.difference ? trainEnd - 1 : trainEnd);
+  const scaler = Scaler.fit(trainPart);
+  const scaled = Float64Array.from(trainPart, (v) => scaler.transform(v));
+  manualSeed(3);
+  const model = new SequenceModel({ rnn: { kind: 'lstm', inputSize: 1, hiddenSize: hidden }, head: { outFeatures: 1 }, output: 'last' });
+  const optimizer = new Adam(model.parameters(), { lr: 3e-3 });
+  const rng = new Generator(4);
+  let sum = 0, n = 0, last = performance.now();
+  for (let step = 1; step <= steps; step++) {
+    const { x, y: target } = randomSeriesWindows(scaled, data.window, 64, rng);
+    optimizer.zeroGrad();
+    const loss = mseLoss(model.forward(x)[0] as Tensor, target);
+    loss.backward();
+    clipGradNorm(model.parameters(), 1);
+    optimizer.step();
+    sum += loss.item();
+    n++;
+    if (performance.now() - last > 100 || step === steps) {
+      post({ type: 'forecastProgress', step, steps, loss: sum / n });
+      sum = 0;
+      n = 0;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      last = performance.now();
+    }
+  }
+  const extras: SeriesExtras = { task: 'series', column: data.title, window: data.window, difference: data.difference, scaler: scaler.toJSON(), season: data.season, horizon: data.horizon };
+  forecaster = { model, extras, data, y };
+  return forecastAt(data.horizon);
+}
+
+/**
+ * The forecast from the last origin that leaves `horizon` values to compare with, drawn over
+ * the actuals with the seasonal-naive forecast, and the backtest over every origin in the
+ * held-out part.
+ */
+function forecastAt(horizon: number): ToPage {
+  if (!forecaster) throw new Error('train a forecaster first');
+  const { model, extras, data, y } = forecaster;
+  const N = y.length, S = data.season;
+  if (!Number.isInteger(horizon) || horizon < 1 || horizon > data.test) throw new Error(`the horizon must be a whole number from 1 to ${data.test}, got ${horizon}`);
+  const bt = backtest(model, extras, y, N - data.test, horizon, S);
+  if (!bt) throw new Error(`no origin in the last ${data.test} values leaves ${horizon} to compare with`);
+  const o = N - horizon;
+  const [pred] = forecastFrom(model, extras, y, [o], horizon);
+  const points: { series: string; x: number; y: number }[] = [];
+  for (let i = Math.max(0, o - Math.max(3 * horizon, 48)); i < N; i++) points.push({ series: 'actual', x: i, y: y[i]! });
+  for (let h = 0; h < horizon; h++) {
+    points.push({ series: 'LSTM forecast', x: o + h, y: pred![h]! });
+    points.push({ series: 'seasonal naive', x: o + h, y: y[o + h - S * Math.ceil((h + 1) / S)]! });
+  }
+  return { type: 'forecast', title: data.title, horizon, points, rmse: bt.rmse, seasonalRmse: bt.seasonal_naive_rmse, naiveRmse: bt.naive_rmse, origins: bt.origins, dates: [data.dates[o]!, data.dates[N - 1]!] };
+}
+
 async function run(): Promise<void> {
   let lastVal = performance.now(), lastSample = performance.now();
   while (state === 'running' || state === 'paused') {
@@ -363,6 +442,13 @@ self.onmessage = async (e: MessageEvent<FromPage>) => {
       case 'adding':
         if (state === 'running') throw new Error('pause or stop the training first: the three models need the cores');
         post(await adding(m.length, m.steps, m.hidden));
+        break;
+      case 'forecastTrain':
+        if (state === 'running') throw new Error('pause or stop the text model first: the forecaster needs the cores');
+        post(await trainForecaster(m.url, m.steps, m.hidden));
+        break;
+      case 'forecastHorizon':
+        post(forecastAt(m.horizon));
         break;
       case 'inside':
         if (!job) throw new Error('train or upload a model first');
