@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, normalize, extname } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ROOT } from '../helpers.js';
 import { SequenceModel, saveModel } from 'recurrent';
 
@@ -48,7 +50,7 @@ describe('the playground, built, in Chromium', { skip: existsSync(CHROMIUM) ? fa
   let outDir = '';
   let close: (() => Promise<void>) | null = null;
   let url = '';
-  let browser: { close(): Promise<void>; newPage(): Promise<Page> } | null = null;
+  let browser: { close(): Promise<void>; newPage(o?: { viewport: { width: number; height: number } }): Promise<Page> } | null = null;
 
   before(async () => {
     outDir = mkdtempSync(join(tmpdir(), 'recurrent-web-'));
@@ -191,5 +193,36 @@ describe('the playground, built, in Chromium', { skip: existsSync(CHROMIUM) ? fa
     const after = long.filter((t) => t.start > trainingTo);
     assert.ok(after.every((t) => t.duration <= 200), `the page's thread blocked drawing: ${JSON.stringify(after)}`);
     assert.deepEqual(errors, []);
+  });
+
+  it('without cross-origin isolation runs on one thread and says so; fits a phone screen', async () => {
+    // the build served by a plain static server: no COOP/COEP headers
+    const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.txt': 'text/plain' };
+    const server = createServer((req, res) => {
+      const path = normalize(join(outDir, decodeURIComponent((req.url ?? '/').split('?')[0]!).replace(/\/$/, '/index.html')));
+      if (!path.startsWith(outDir) || !existsSync(path) || !statSync(path).isFile()) {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream' }).end(readFileSync(path));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const page = await browser!.newPage({ viewport: { width: 375, height: 800 } });
+      const errors: string[] = [];
+      page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+      await page.waitForFunction(`!document.getElementById('backend').textContent.startsWith('Loading')`, null, { timeout: 30000 });
+      assert.match((await page.textContent('#backend'))!, /one thread\. This page is not cross-origin isolated, so it runs on one thread\./);
+      assert.ok(await page.evaluate<boolean>('document.documentElement.scrollWidth <= innerWidth'), 'no sideways scrolling at 375 pixels');
+      await page.click('#start');
+      await page.waitForFunction(`/Step \\d+/.test(document.getElementById('progress').textContent)`, null, { timeout: 30000 });
+      await page.click('#stop');
+      await page.waitForFunction(`document.body.dataset.state === 'stopped'`, null, { timeout: 10000 });
+      assert.deepEqual(errors, []);
+    } finally {
+      server.close();
+    }
   });
 });

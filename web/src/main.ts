@@ -29,13 +29,20 @@ class LiveChart {
 
   constructor(private readonly el: HTMLElement, private readonly title: string, private readonly xTitle: string, private readonly yTitle: string, private readonly logY = false) {}
 
-  async reset(): Promise<void> {
-    this.view?.finalize();
+  /** Creates the view (compiling the specification takes tens of milliseconds: done once, when the page is idle). */
+  async create(): Promise<void> {
+    if (this.view) return;
     const width = Math.max(240, Math.min(860, this.el.clientWidth - 120));
     const spec = lineChartSpec([], { title: this.title, xTitle: this.xTitle, yTitle: this.yTitle, width, height: 240, logY: this.logY });
     this.view = new vega.View(vega.parse(compile(spec as never).spec), { renderer: 'canvas', container: this.el, hover: false });
-    this.pending = [];
     await this.view.runAsync();
+  }
+
+  /** Empties the chart for a new run. */
+  async reset(): Promise<void> {
+    await this.create();
+    this.pending = [];
+    await this.view!.change(LINE_DATA, vega.changeset().remove(() => true)).runAsync();
   }
 
   add(series: string, x: number, y: number): void {
@@ -308,3 +315,6 @@ buttons.benchmark.addEventListener('click', () => {
 
 setState('idle');
 send({ type: 'init' });
+// the live charts' views, one at a time while the page is idle
+const idle = (f: () => Promise<void>): void => void ('requestIdleCallback' in window ? new Promise((r) => requestIdleCallback(r)) : new Promise((r) => setTimeout(r, 50))).then(f);
+for (const chart of [lossChart, forecastLoss, addingChart]) idle(() => chart.create());
