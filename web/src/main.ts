@@ -12,6 +12,7 @@ const buttons = {
   start: $<HTMLButtonElement>('start'), pause: $<HTMLButtonElement>('pause'), resume: $<HTMLButtonElement>('resume'),
   stop: $<HTMLButtonElement>('stop'), save: $<HTMLButtonElement>('save'), generate: $<HTMLButtonElement>('generate'),
   look: $<HTMLButtonElement>('look'), compare: $<HTMLButtonElement>('compare'), benchmark: $<HTMLButtonElement>('benchmark'), adding: $<HTMLButtonElement>('adding'),
+  g2pTrain: $<HTMLButtonElement>('g2p-train'), pronounce: $<HTMLButtonElement>('pronounce'),
   forecastTrain: $<HTMLButtonElement>('forecast-train'), forecastHorizon: $<HTMLButtonElement>('forecast-horizon'),
 };
 const progress = $('progress');
@@ -33,7 +34,8 @@ class LiveChart {
   async create(): Promise<void> {
     if (this.view) return;
     const width = Math.max(240, Math.min(860, this.el.clientWidth - 120));
-    const spec = lineChartSpec([], { title: this.title, xTitle: this.xTitle, yTitle: this.yTitle, width, height: 240, logY: this.logY });
+    // resized as the data come: the legend's entries appear only then
+    const spec = { ...lineChartSpec([], { title: this.title, xTitle: this.xTitle, yTitle: this.yTitle, width, height: 240, logY: this.logY }), autosize: { type: 'pad', resize: true } };
     this.view = new vega.View(vega.parse(compile(spec as never).spec), { renderer: 'canvas', container: this.el, hover: false });
     await this.view.runAsync();
   }
@@ -71,6 +73,7 @@ async function draw(el: HTMLElement, spec: Record<string, unknown>): Promise<voi
 
 const lossChart = new LiveChart($('loss-chart'), 'Loss', 'step', 'loss (nats per character)');
 const forecastLoss = new LiveChart($('forecast-loss'), 'Forecaster: training loss', 'step', 'MSE (scaled units, log scale)', true);
+const g2pLoss = new LiveChart($('g2p-loss'), 'Pronunciation model: training loss', 'step', 'cross-entropy (log scale)', true);
 const addingChart = new LiveChart($('adding-chart'), 'The adding problem: training MSE', 'step', 'MSE (log scale)', true);
 
 function setState(s: 'idle' | 'running' | 'paused' | 'stopped'): void {
@@ -160,6 +163,19 @@ worker.onmessage = (e: MessageEvent<ToPage>) => {
       $('backtest').textContent = `Backtest, ${m.horizon} steps ahead from ${m.origins} origins in the held-out part: RMSE ${m.rmse.toFixed(3)}, seasonal naive ${m.seasonalRmse.toFixed(3)}, naive ${m.naiveRmse.toFixed(3)}. The chart: the forecast from ${m.dates[0]} to ${m.dates[1]}.`;
       void draw($('forecast-chart'), lineChartSpec(m.points, { title: `${m.title}: ${m.horizon} steps ahead`, xTitle: 'index', yTitle: m.title, height: 260 }));
       break;
+    case 'g2pProgress':
+      g2pLoss.add('training', m.step, m.loss);
+      $('g2p-note').textContent = `Step ${m.step} of ${m.steps}, loss ${m.loss.toFixed(3)}.`;
+      break;
+    case 'g2pReady':
+      buttons.g2pTrain.disabled = false;
+      buttons.pronounce.disabled = false;
+      $('g2p-note').textContent = `${m.source === 'trained here' ? `Trained on ${m.words.toLocaleString()} words` : `Loaded ${m.source}`}: ${m.parameters.toLocaleString()} parameters. Type a word below.`;
+      break;
+    case 'pronounced':
+      $('phonemes').textContent = `${m.word}: /${m.phonemes.join(' ')}/`;
+      void draw($('attention-chart'), heatmapSpec(m.cells, { title: 'Attention: each phoneme (down) over the letters (across)', xTitle: 'letter', yTitle: 'phoneme', columns: 1, cell: 22 }));
+      break;
     case 'compareProgress':
       $('compare-note').textContent = `Training the ${m.kind.toUpperCase()}: step ${m.step} of ${m.steps}.`;
       break;
@@ -176,6 +192,7 @@ worker.onmessage = (e: MessageEvent<ToPage>) => {
       break;
     }
     case 'error':
+      buttons.g2pTrain.disabled = false;
       buttons.forecastTrain.disabled = false;
       buttons.compare.disabled = false;
       buttons.adding.disabled = false;
@@ -274,6 +291,32 @@ $<HTMLFormElement>('compare-form').addEventListener('submit', (e) => {
   send({ type: 'compare', text, url: new URL(`data/${corpus}.txt`, document.baseURI).href, steps: Number(new FormData(form).get('steps')) });
 });
 
+$<HTMLFormElement>('g2p-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const form = e.target as HTMLFormElement;
+  if (!form.reportValidity()) return;
+  showError('');
+  buttons.g2pTrain.disabled = true;
+  const steps = Number(new FormData(form).get('steps'));
+  void g2pLoss.reset().then(() => send({ type: 'g2pTrain', url: new URL('data/cmudict.tsv', document.baseURI).href, steps }));
+});
+const g2pUpload = $<HTMLInputElement>('g2p-upload');
+g2pUpload.addEventListener('change', () => {
+  const file = g2pUpload.files?.[0];
+  if (!file) return;
+  void file.arrayBuffer().then((b) => {
+    g2pUpload.value = '';
+    showError('');
+    send({ type: 'g2pLoad', name: file.name, bytes: new Uint8Array(b) });
+  });
+});
+$<HTMLFormElement>('pronounce-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const form = e.target as HTMLFormElement;
+  if (!form.reportValidity()) return;
+  showError('');
+  send({ type: 'pronounce', word: String(new FormData(form).get('word')) });
+});
 const forecastForm = $<HTMLFormElement>('forecast-form');
 (forecastForm.elements.namedItem('series') as HTMLSelectElement).addEventListener('change', () => {
   const option = (forecastForm.elements.namedItem('series') as HTMLSelectElement).selectedOptions[0]!;
@@ -317,4 +360,4 @@ setState('idle');
 send({ type: 'init' });
 // the live charts' views, one at a time while the page is idle
 const idle = (f: () => Promise<void>): void => void ('requestIdleCallback' in window ? new Promise((r) => requestIdleCallback(r)) : new Promise((r) => setTimeout(r, 50))).then(f);
-for (const chart of [lossChart, forecastLoss, addingChart]) idle(() => chart.create());
+for (const chart of [lossChart, forecastLoss, g2pLoss, addingChart]) idle(() => chart.create());

@@ -41,6 +41,12 @@ export type FromPage =
   | { type: 'forecastTrain'; url: string; steps: number; hidden: number }
   /** the trained forecaster's forecast and backtest at another horizon */
   | { type: 'forecastHorizon'; horizon: number }
+  /** train a grapheme-to-phoneme model on the page's slice of CMUdict */
+  | { type: 'g2pTrain'; url: string; steps: number }
+  /** a word's phonemes and attention from the pronunciation model */
+  | { type: 'pronounce'; word: string }
+  /** a seq2seq model file (recurrent train seq2seq, examples/g2p.mjs --out) */
+  | { type: 'g2pLoad'; name: string; bytes: Uint8Array }
   /** look inside the current model on a text */
   | { type: 'inside'; text: string }
   /** train an RNN, an LSTM and a GRU briefly on a corpus and compare their gradient norms on a text */
@@ -63,6 +69,9 @@ export type ToPage =
   | { type: 'addingDone'; testMse: Record<string, number>; seconds: number }
   | { type: 'forecastProgress'; step: number; steps: number; loss: number }
   | { type: 'forecast'; title: string; horizon: number; points: { series: string; x: number; y: number }[]; rmse: number; seasonalRmse: number; naiveRmse: number; origins: number; dates: [string, string] }
+  | { type: 'g2pProgress'; step: number; steps: number; loss: number }
+  | { type: 'g2pReady'; words: number; parameters: number; source: string }
+  | { type: 'pronounced'; word: string; phonemes: string[]; cells: InsideCell[] }
   | { type: 'compareProgress'; kind: string; step: number; steps: number }
   | { type: 'gradnorms'; points: { series: string; x: number; y: number }[]; text: string }
   | { type: 'error'; message: string };

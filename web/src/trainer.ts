@@ -5,7 +5,7 @@
 import {
   ready, backendInfo, SequenceModel, CharVocabulary, Adam, clipGradNorm, crossEntropy, tensor, noGrad, Generator, manualSeed, sampleLogits,
   saveModel, loadModel, vocabularyFromJSON, addingProblem, mseLoss, Scaler, difference, randomSeriesWindows, forecastFrom, backtest,
-  type Tensor, type SeriesExtras,
+  Seq2Seq, SymbolVocabulary, pairBatches, pairBatch, loadSeq2Seq, type Tensor, type SeriesExtras, type PairBatch,
 } from 'recurrent';
 import * as R from 'recurrent';
 import { lm, time } from '../../bench/workloads.mjs';
@@ -345,6 +345,84 @@ function forecastAt(horizon: number): ToPage {
   return { type: 'forecast', title: data.title, horizon, points, rmse: bt.rmse, seasonalRmse: bt.seasonal_naive_rmse, naiveRmse: bt.naive_rmse, origins: bt.origins, dates: [data.dates[o]!, data.dates[N - 1]!] };
 }
 
+/** The pronunciation model and its two vocabularies (letters, phonemes). */
+let g2p: { model: Seq2Seq; src: SymbolVocabulary; tgt: SymbolVocabulary } | null = null;
+
+/**
+ * A grapheme-to-phoneme model on the page's slice of CMUdict, smaller than examples/g2p.mjs's
+ * so that it learns in minutes: letters through a bidirectional LSTM (2 x 64), Bahdanau
+ * attention, an LSTM decoder (128); Adam 3e-3, batches of 64 pairs of like lengths.
+ */
+async function trainG2p(url: string, steps: number): Promise<ToPage> {
+  const lines = (await (await fetch(url)).text()).trim().split('\n').map((l) => l.split('\t') as [string, string]);
+  const src = SymbolVocabulary.fromTexts(lines.map(([w]) => w), 'char');
+  const tgt = SymbolVocabulary.fromTexts(lines.map(([, p]) => p), 'space');
+  const pairs = lines.map(([w, p]) => ({ source: src.encode(w), target: tgt.encode(p) }));
+  manualSeed(1);
+  const model = new Seq2Seq({
+    sourceVocab: src.size, sourceEmbedding: 32, targetVocab: tgt.size, targetEmbedding: 32,
+    encoder: { kind: 'lstm', hiddenSize: 64, bidirectional: true }, decoder: { kind: 'lstm', hiddenSize: 128 },
+    attention: 'bahdanau', bos: tgt.bos, eos: tgt.eos, pad: tgt.pad,
+  });
+  const optimizer = new Adam(model.parameters(), { lr: 3e-3 });
+  const rng = new Generator(7);
+  const ids = { sourcePad: src.pad, pad: tgt.pad, bos: tgt.bos, eos: tgt.eos };
+  let batches: PairBatch[] = [];
+  let sum = 0, n = 0, last = performance.now();
+  for (let step = 1; step <= steps; step++) {
+    if (batches.length === 0) batches = pairBatches(pairs, 64, rng, ids);
+    const b = batches.pop()!;
+    optimizer.zeroGrad();
+    const logits = model.forward(b.source, b.targetIn, { sourceLengths: b.sourceLengths });
+    const loss = crossEntropy(logits.reshape([-1, tgt.size]), b.targetOut.reshape([-1]), { ignoreIndex: tgt.pad });
+    loss.backward();
+    clipGradNorm(model.parameters(), 5);
+    optimizer.step();
+    sum += loss.item();
+    n++;
+    if (performance.now() - last > 100 || step === steps) {
+      post({ type: 'g2pProgress', step, steps, loss: sum / n });
+      sum = 0;
+      n = 0;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      last = performance.now();
+    }
+  }
+  g2p = { model, src, tgt };
+  return { type: 'g2pReady', words: new Set(lines.map(([w]) => w)).size, parameters: model.numParameters(), source: 'trained here' };
+}
+
+/** A word's phonemes (greedy decoding) and the attention of each phoneme over the letters. */
+function pronounce(word: string): ToPage {
+  if (!g2p) throw new Error('train or upload a pronunciation model first');
+  const { model, src, tgt } = g2p;
+  const w = word.trim().toLowerCase();
+  if (!w || w.length > 40) throw new Error(`type a word of 1 to 40 letters, got ${JSON.stringify(word.slice(0, 50))}`);
+  const source = src.encode(w, { who: 'the word' }); // throws, naming the characters it does not know
+  const b = pairBatch([{ source, target: new Int32Array(0) }], [0], { sourcePad: src.pad, pad: tgt.pad, bos: tgt.bos, eos: tgt.eos });
+  const [out] = model.translate(b.source, { sourceLengths: b.sourceLengths });
+  const phonemes = tgt.decode(out!.tokens).split(' ').filter(Boolean);
+  const rows = [...phonemes, '</s>'];
+  const letters = [...w];
+  const cells: InsideCell[] = [];
+  out!.attention.forEach((row, i) => row.forEach((v, j) => cells.push({ panel: w, x: `${String(j).padStart(2, '0')} ${letters[j]}`, y: `${String(i).padStart(2, '0')} ${rows[i]}`, value: v })));
+  return { type: 'pronounced', word: w, phonemes, cells };
+}
+
+/** A seq2seq model file with its vocabularies; throws, changing nothing, on anything else. */
+function loadG2p(bytes: Uint8Array, name: string): ToPage {
+  let loaded;
+  try {
+    loaded = loadSeq2Seq(bytes);
+  } catch (e) {
+    throw new Error(`${name} is not a sequence-to-sequence model file this page can read: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const { model, extras } = loaded;
+  if (!extras['source'] || !extras['target']) throw new Error(`${name} carries no vocabularies (save it with 'recurrent train seq2seq' or examples/g2p.mjs --out)`);
+  g2p = { model, src: SymbolVocabulary.fromJSON(extras['source']), tgt: SymbolVocabulary.fromJSON(extras['target']) };
+  return { type: 'g2pReady', words: 0, parameters: model.numParameters(), source: name };
+}
+
 async function run(): Promise<void> {
   let lastVal = performance.now(), lastSample = performance.now();
   while (state === 'running' || state === 'paused') {
@@ -449,6 +527,16 @@ self.onmessage = async (e: MessageEvent<FromPage>) => {
         break;
       case 'forecastHorizon':
         post(forecastAt(m.horizon));
+        break;
+      case 'g2pTrain':
+        if (state === 'running') throw new Error('pause or stop the text model first: the pronunciation model needs the cores');
+        post(await trainG2p(m.url, m.steps));
+        break;
+      case 'pronounce':
+        post(pronounce(m.word));
+        break;
+      case 'g2pLoad':
+        post(loadG2p(m.bytes, m.name));
         break;
       case 'inside':
         if (!job) throw new Error('train or upload a model first');
