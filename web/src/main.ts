@@ -12,6 +12,7 @@ const buttons = {
   start: $<HTMLButtonElement>('start'), pause: $<HTMLButtonElement>('pause'), resume: $<HTMLButtonElement>('resume'),
   stop: $<HTMLButtonElement>('stop'), save: $<HTMLButtonElement>('save'), generate: $<HTMLButtonElement>('generate'),
   look: $<HTMLButtonElement>('look'), compare: $<HTMLButtonElement>('compare'), benchmark: $<HTMLButtonElement>('benchmark'), adding: $<HTMLButtonElement>('adding'),
+  digitsTrain: $<HTMLButtonElement>('digits-train'), read: $<HTMLButtonElement>('read'), testLine: $<HTMLButtonElement>('test-line'),
   g2pTrain: $<HTMLButtonElement>('g2p-train'), pronounce: $<HTMLButtonElement>('pronounce'),
   forecastTrain: $<HTMLButtonElement>('forecast-train'), forecastHorizon: $<HTMLButtonElement>('forecast-horizon'),
 };
@@ -74,6 +75,7 @@ async function draw(el: HTMLElement, spec: Record<string, unknown>): Promise<voi
 const lossChart = new LiveChart($('loss-chart'), 'Loss', 'step', 'loss (nats per character)');
 const forecastLoss = new LiveChart($('forecast-loss'), 'Forecaster: training loss', 'step', 'MSE (scaled units, log scale)', true);
 const g2pLoss = new LiveChart($('g2p-loss'), 'Pronunciation model: training loss', 'step', 'cross-entropy (log scale)', true);
+const digitsLoss = new LiveChart($('digits-loss'), 'Digit reader: CTC loss', 'step', 'loss (log scale)', true);
 const addingChart = new LiveChart($('adding-chart'), 'The adding problem: training MSE', 'step', 'MSE (log scale)', true);
 
 function setState(s: 'idle' | 'running' | 'paused' | 'stopped'): void {
@@ -176,6 +178,24 @@ worker.onmessage = (e: MessageEvent<ToPage>) => {
       $('phonemes').textContent = `${m.word}: /${m.phonemes.join(' ')}/`;
       void draw($('attention-chart'), heatmapSpec(m.cells, { title: 'Attention: each phoneme (down) over the letters (across)', xTitle: 'letter', yTitle: 'phoneme', columns: 1, cell: 22 }));
       break;
+    case 'digitsProgress':
+      digitsLoss.add('training', m.step, m.loss);
+      $('digits-note').textContent = `Step ${m.step} of ${m.steps}, loss ${m.loss.toFixed(3)}.`;
+      break;
+    case 'digitsReady':
+      buttons.digitsTrain.disabled = false;
+      buttons.read.disabled = false;
+      buttons.testLine.disabled = false;
+      $('digits-note').textContent = `On ${m.lines} lines of held-out digits: label error rate ${(100 * m.labelErrorRate).toFixed(2)}%, line accuracy ${(100 * m.lineAccuracy).toFixed(1)}%.`;
+      break;
+    case 'testLine':
+      pad.show(m.cols, m.width);
+      lineTruth = m.truth;
+      send({ type: 'readDigits', cols: m.cols, width: m.width });
+      break;
+    case 'digitsRead':
+      $('digits-read').textContent = `Read: ${m.digits || '(nothing)'}${lineTruth !== null ? ` (the line holds ${lineTruth})` : ''}`;
+      break;
     case 'compareProgress':
       $('compare-note').textContent = `Training the ${m.kind.toUpperCase()}: step ${m.step} of ${m.steps}.`;
       break;
@@ -192,6 +212,7 @@ worker.onmessage = (e: MessageEvent<ToPage>) => {
       break;
     }
     case 'error':
+      buttons.digitsTrain.disabled = false;
       buttons.g2pTrain.disabled = false;
       buttons.forecastTrain.disabled = false;
       buttons.compare.disabled = false;
@@ -291,6 +312,115 @@ $<HTMLFormElement>('compare-form').addEventListener('submit', (e) => {
   send({ type: 'compare', text, url: new URL(`data/${corpus}.txt`, document.baseURI).href, steps: Number(new FormData(form).get('steps')) });
 });
 
+/**
+ * The drawing pad: white strokes on black, as MNIST's digits are, four screen pixels to one of
+ * the model's; read as columns of 28 pixels, the blank columns at either end trimmed.
+ */
+class Pad {
+  private readonly ctx: CanvasRenderingContext2D;
+  private drawing = false;
+
+  constructor(private readonly canvas: HTMLCanvasElement) {
+    this.ctx = canvas.getContext('2d', { willReadFrequently: true })!;
+    this.clear();
+    canvas.addEventListener('pointerdown', (e) => {
+      this.drawing = true;
+      lineTruth = null;
+      canvas.setPointerCapture(e.pointerId);
+      this.ctx.beginPath();
+      this.ctx.moveTo(...this.at(e));
+    });
+    canvas.addEventListener('pointermove', (e) => {
+      if (!this.drawing) return;
+      this.ctx.lineTo(...this.at(e));
+      this.ctx.stroke();
+    });
+    canvas.addEventListener('pointerup', () => (this.drawing = false));
+  }
+
+  private at(e: PointerEvent): [number, number] {
+    const r = this.canvas.getBoundingClientRect();
+    return [((e.clientX - r.left) * this.canvas.width) / r.width, ((e.clientY - r.top) * this.canvas.height) / r.height];
+  }
+
+  clear(): void {
+    const c = this.ctx;
+    c.fillStyle = '#000';
+    c.fillRect(0, 0, this.canvas.width, this.canvas.height);
+    c.strokeStyle = '#fff';
+    c.lineWidth = 11;
+    c.lineCap = 'round';
+    c.lineJoin = 'round';
+  }
+
+  /** Columns (width, 28): each 4 x 4 block of the canvas averaged, blank columns at the ends trimmed to 2. */
+  columns(): { cols: Float32Array; width: number } {
+    const W = this.canvas.width / 4;
+    const img = this.ctx.getImageData(0, 0, this.canvas.width, this.canvas.height).data;
+    const all = new Float32Array(W * 28);
+    for (let x = 0; x < W; x++) {
+      for (let y = 0; y < 28; y++) {
+        let sum = 0;
+        for (let dy = 0; dy < 4; dy++) for (let dx = 0; dx < 4; dx++) sum += img[((y * 4 + dy) * this.canvas.width + x * 4 + dx) * 4]!;
+        all[x * 28 + y] = sum / (16 * 255);
+      }
+    }
+    const inked = (x: number): boolean => all.subarray(x * 28, x * 28 + 28).some((v) => v > 0.1);
+    let first = 0, last = W - 1;
+    while (first < W && !inked(first)) first++;
+    while (last > first && !inked(last)) last--;
+    const a = Math.max(0, first - 2), b = Math.min(W - 1, last + 2);
+    return { cols: all.slice(a * 28, (b + 1) * 28), width: b - a + 1 };
+  }
+
+  /** Draws columns (width, 28) onto the pad, scaled up. */
+  show(cols: Float32Array, width: number): void {
+    this.clear();
+    const img = this.ctx.createImageData(this.canvas.width, this.canvas.height);
+    for (let x = 0; x < Math.min(width, this.canvas.width / 4); x++) {
+      for (let y = 0; y < 28; y++) {
+        const v = Math.round(cols[x * 28 + y]! * 255);
+        for (let dy = 0; dy < 4; dy++) {
+          for (let dx = 0; dx < 4; dx++) {
+            const o = ((y * 4 + dy) * this.canvas.width + x * 4 + dx) * 4;
+            img.data[o] = img.data[o + 1] = img.data[o + 2] = v;
+            img.data[o + 3] = 255;
+          }
+        }
+      }
+    }
+    this.ctx.putImageData(img, 0, 0);
+  }
+}
+let lineTruth: string | null = null;
+const pad = new Pad($<HTMLCanvasElement>('pad'));
+$<HTMLFormElement>('digits-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const form = e.target as HTMLFormElement;
+  if (!form.reportValidity()) return;
+  showError('');
+  buttons.digitsTrain.disabled = true;
+  const steps = Number(new FormData(form).get('steps'));
+  void digitsLoss.reset().then(() => send({ type: 'digitsTrain', url: new URL('data/digits.bin', document.baseURI).href, steps }));
+});
+buttons.read.addEventListener('click', () => {
+  showError('');
+  const { cols, width } = pad.columns();
+  if (width < 4) {
+    showError('write some digits in the box first');
+    return;
+  }
+  send({ type: 'readDigits', cols, width });
+});
+$('clear').addEventListener('click', () => {
+  pad.clear();
+  lineTruth = null;
+  $('digits-read').textContent = '';
+});
+buttons.testLine.addEventListener('click', () => {
+  showError('');
+  send({ type: 'testLine' });
+});
 $<HTMLFormElement>('g2p-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const form = e.target as HTMLFormElement;
@@ -360,4 +490,4 @@ setState('idle');
 send({ type: 'init' });
 // the live charts' views, one at a time while the page is idle
 const idle = (f: () => Promise<void>): void => void ('requestIdleCallback' in window ? new Promise((r) => requestIdleCallback(r)) : new Promise((r) => setTimeout(r, 50))).then(f);
-for (const chart of [lossChart, forecastLoss, g2pLoss, addingChart]) idle(() => chart.create());
+for (const chart of [lossChart, forecastLoss, g2pLoss, digitsLoss, addingChart]) idle(() => chart.create());

@@ -47,6 +47,12 @@ export type FromPage =
   | { type: 'pronounce'; word: string }
   /** a seq2seq model file (recurrent train seq2seq, examples/g2p.mjs --out) */
   | { type: 'g2pLoad'; name: string; bytes: Uint8Array }
+  /** train a reader of handwritten digit strings (CTC) on the page's MNIST images */
+  | { type: 'digitsTrain'; url: string; steps: number }
+  /** read the digits in columns (width, 28) of pixels in [0, 1] */
+  | { type: 'readDigits'; cols: Float32Array; width: number }
+  /** a line composed of held-out digits, to draw and read */
+  | { type: 'testLine' }
   /** look inside the current model on a text */
   | { type: 'inside'; text: string }
   /** train an RNN, an LSTM and a GRU briefly on a corpus and compare their gradient norms on a text */
@@ -72,6 +78,10 @@ export type ToPage =
   | { type: 'g2pProgress'; step: number; steps: number; loss: number }
   | { type: 'g2pReady'; words: number; parameters: number; source: string }
   | { type: 'pronounced'; word: string; phonemes: string[]; cells: InsideCell[] }
+  | { type: 'digitsProgress'; step: number; steps: number; loss: number }
+  | { type: 'digitsReady'; labelErrorRate: number; lineAccuracy: number; lines: number }
+  | { type: 'digitsRead'; digits: string; truth: string | null }
+  | { type: 'testLine'; cols: Float32Array; width: number; truth: string }
   | { type: 'compareProgress'; kind: string; step: number; steps: number }
   | { type: 'gradnorms'; points: { series: string; x: number; y: number }[]; text: string }
   | { type: 'error'; message: string };

@@ -5,10 +5,11 @@
 import {
   ready, backendInfo, SequenceModel, CharVocabulary, Adam, clipGradNorm, crossEntropy, tensor, noGrad, Generator, manualSeed, sampleLogits,
   saveModel, loadModel, vocabularyFromJSON, addingProblem, mseLoss, Scaler, difference, randomSeriesWindows, forecastFrom, backtest,
-  Seq2Seq, SymbolVocabulary, pairBatches, pairBatch, loadSeq2Seq, type Tensor, type SeriesExtras, type PairBatch,
+  Seq2Seq, SymbolVocabulary, LSTM, Linear, ctcLoss, ctcGreedyDecode, editDistance, pairBatches, pairBatch, loadSeq2Seq, type Tensor, type SeriesExtras, type PairBatch,
 } from 'recurrent';
 import * as R from 'recurrent';
 import { lm, time } from '../../bench/workloads.mjs';
+import { splitDigits, composeLine, batchOf, type DigitImage } from '../../examples/digit-lines.mjs';
 import type { FromPage, ToPage, TextConfig, SampleRequest, InsideCell } from './protocol';
 
 const post = (m: ToPage): void => (self as unknown as DedicatedWorkerGlobalScope).postMessage(m);
@@ -423,6 +424,80 @@ function loadG2p(bytes: Uint8Array, name: string): ToPage {
   return { type: 'g2pReady', words: 0, parameters: model.numParameters(), source: name };
 }
 
+/** The digit reader: a bidirectional LSTM over the 28-pixel columns of a line, with a linear layer to the blank and ten digits. */
+let reader: { rnn: LSTM; head: Linear; testImages: DigitImage[]; rng: Generator } | null = null;
+
+/** Log-probabilities (T, N, 11) of the blank and each digit per column. */
+function readColumns(r: { rnn: LSTM; head: Linear }, x: Tensor, lengths: number[]): Tensor {
+  return r.head.forward(r.rnn.forward(x, null, { lengths })[0]).logSoftmax(2);
+}
+
+/**
+ * A smaller reader than examples/digits-ctc.mjs's (two bidirectional layers of 64), trained as
+ * it is: lines of 3-8 training digits with random gaps, each digit warped a little, ctcLoss,
+ * Adam 2e-3, gradient norm clipped at 5, 16 lines a step; scored on 200 lines of held-out digits.
+ */
+async function trainDigits(url: string, steps: number): Promise<ToPage> {
+  const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+  const images: DigitImage[] = [];
+  for (let i = 0; i + 785 <= bytes.length; i += 785) images.push({ digit: bytes[i]!, pixels: Float32Array.from(bytes.subarray(i + 1, i + 785), (v) => v / 255) });
+  const { trainImages, testImages } = splitDigits(images);
+  manualSeed(3);
+  const r = {
+    rnn: new LSTM({ inputSize: 28, hiddenSize: 64, numLayers: 2, bidirectional: true }),
+    head: new Linear({ inFeatures: 128, outFeatures: 11 }),
+    testImages, rng: new Generator(13),
+  };
+  const params = [...r.rnn.parameters(), ...r.head.parameters()];
+  const optimizer = new Adam(params, { lr: 2e-3 });
+  const rng = new Generator(12);
+  let sum = 0, n = 0, last = performance.now();
+  for (let step = 1; step <= steps; step++) {
+    const b = batchOf(Array.from({ length: 16 }, () => composeLine(trainImages, rng, 1)));
+    optimizer.zeroGrad();
+    const loss = ctcLoss(readColumns(r, b.x, b.lengths), b.y, b.lengths, b.targetLengths);
+    loss.backward();
+    clipGradNorm(params, 5);
+    optimizer.step();
+    sum += loss.item();
+    n++;
+    if (performance.now() - last > 100 || step === steps) {
+      post({ type: 'digitsProgress', step, steps, loss: sum / n });
+      sum = 0;
+      n = 0;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      last = performance.now();
+    }
+  }
+  reader = r;
+  const testRng = new Generator(14);
+  const lines = Array.from({ length: 200 }, () => composeLine(testImages, testRng));
+  let edits = 0, length = 0, right = 0;
+  noGrad(() => {
+    for (let i = 0; i < lines.length; i += 50) {
+      const chunk = lines.slice(i, i + 50);
+      const b = batchOf(chunk);
+      const got = ctcGreedyDecode(readColumns(r, b.x, b.lengths), b.lengths);
+      chunk.forEach((l, k) => {
+        const d = editDistance(got[k]!, l.labels);
+        edits += d;
+        length += l.labels.length;
+        if (d === 0) right++;
+      });
+    }
+  });
+  return { type: 'digitsReady', labelErrorRate: edits / length, lineAccuracy: right / lines.length, lines: lines.length };
+}
+
+/** The digits the reader reads in columns (width, 28). */
+function readDigits(cols: Float32Array, width: number): string {
+  if (!reader) throw new Error('train the digit reader first');
+  if (!(width >= 4 && width <= 2000) || cols.length !== width * 28) throw new Error(`expected columns of 28 pixels, 4 to 2000 of them, got ${cols.length} values for width ${width}`);
+  const r = reader;
+  const [ids] = noGrad(() => ctcGreedyDecode(readColumns(r, tensor(cols, [width, 1, 28]), [width]), [width]));
+  return ids!.map((l) => String(l - 1)).join('');
+}
+
 async function run(): Promise<void> {
   let lastVal = performance.now(), lastSample = performance.now();
   while (state === 'running' || state === 'paused') {
@@ -538,6 +613,19 @@ self.onmessage = async (e: MessageEvent<FromPage>) => {
       case 'g2pLoad':
         post(loadG2p(m.bytes, m.name));
         break;
+      case 'digitsTrain':
+        if (state === 'running') throw new Error('pause or stop the text model first: the digit reader needs the cores');
+        post(await trainDigits(m.url, m.steps));
+        break;
+      case 'readDigits':
+        post({ type: 'digitsRead', digits: readDigits(m.cols, m.width), truth: null });
+        break;
+      case 'testLine': {
+        if (!reader) throw new Error('train the digit reader first');
+        const line = composeLine(reader.testImages, reader.rng);
+        post({ type: 'testLine', cols: line.cols, width: line.width, truth: line.labels.map((l) => String(l - 1)).join('') });
+        break;
+      }
       case 'inside':
         if (!job) throw new Error('train or upload a model first');
         post(inside(job, m.text));
