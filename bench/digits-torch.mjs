@@ -15,7 +15,8 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LSTM, Linear, Module, Adam, ctcLoss, clipGradNorm, manualSeed, Generator, saveSafetensors } from '../dist/index.js';
-import { digitImages, composeLine, batchOf } from '../examples/digit-lines.mjs';
+import { splitDigits, composeLine, batchOf } from '../examples/digit-lines.mjs';
+import { mnistImages } from '../examples/mnist.mjs';
 
 const argv = process.argv.slice(2);
 const opt = (f, d) => (argv.includes(f) ? argv[argv.indexOf(f) + 1] : d);
@@ -37,7 +38,7 @@ class Reader extends Module {
 
 const dir = mkdtempSync(join(tmpdir(), 'digits-torch-'));
 try {
-  const { trainImages } = digitImages();
+  const { trainImages } = splitDigits(mnistImages());
   manualSeed(3);
   const model = new Reader();
   writeFileSync(join(dir, 'init.safetensors'), saveSafetensors(model.stateDict()));
