@@ -88,6 +88,21 @@ function stepLoop() {
   };
 }
 
+// One LSTM.forward at T=1, B=1 on lstm-step's sizes (64 -> 256) with the state carried, under
+// noGrad: the call the issue of small calls names, 100 calls a step (calls/s; 1e6 / value us a call).
+function forwardCall() {
+  const lstm = new LSTM({ inputSize: 64, hiddenSize: 256 });
+  const x = randn([1, 1, 64]);
+  let state = null;
+  return {
+    unit: 'calls/s', perStep: 100, step() {
+      noGrad(() => {
+        for (let i = 0; i < 100; i++) state = lstm.forward(x, state)[1];
+      });
+    },
+  };
+}
+
 // Inference (BENCHMARKS.md's lstm-infer): Embedding(65, 64) -> LSTM(64, 256) -> Linear(256, 65)
 // on every step, forward only, at (T, B). With INFER_DUMP=DIR it first writes what bench/ort.mjs
 // needs to run the same model in onnxruntime-node and check it: the ONNX file, the input and our
@@ -148,7 +163,7 @@ function seq2seq() {
 
 const workloads = {
   'lstm-lm': () => lm('lstm', 256), 'gru-lm': () => lm('gru', 256), 'rnn-lm': () => lm('rnn', 256),
-  'lstm-big': () => lm('lstm', 512, 2), 'lstm-ts': ts, 'lstm-gen': gen, 'lstm-step': stepLoop, 'lstm-long': () => lm('lstm', 256, 1, 1024, 8),
+  'lstm-big': () => lm('lstm', 512, 2), 'lstm-ts': ts, 'lstm-gen': gen, 'lstm-step': stepLoop, 'lstm-forward-1x1': forwardCall, 'lstm-long': () => lm('lstm', 256, 1, 1024, 8),
   'mingru-lm': () => lm('mingru', 256), 'lnlstm-lm': () => lm('layernorm_lstm', 256), ctc, seq2seq,
 };
 for (const [T, B] of [[1, 1], [64, 1], [64, 64], [256, 8]]) workloads[`lstm-infer-${T}x${B}`] = () => infer(T, B);

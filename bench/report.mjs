@@ -14,6 +14,7 @@ export const WORKLOADS = {
   'lstm-long': 'LSTM 256, training on long sequences (T=1024, B=8)',
   'lstm-gen': 'generation, `stepper.generate` (100 tokens a call)',
   'lstm-step': 'generation written the PyTorch way: `LSTM.forward` a token at a time, head, softmax, draw',
+  'lstm-forward-1x1': 'one `LSTM.forward` at T=1, B=1 (64 -> 256), state carried, no gradients: calls/s (1e6 / value = us a call)',
   'lstm-infer-1x1': 'inference, `SequenceModel.forward`, T=1, B=1',
   'lstm-infer-64x1': 'inference, T=64, B=1',
   'lstm-infer-64x64': 'inference, T=64, B=64',

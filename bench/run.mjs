@@ -31,7 +31,7 @@ const json = flag('--json');
 const seconds = Number(opt('--seconds', '4'));
 const rounds = Math.max(1, Math.floor(Number(opt('--rounds', '1'))) || 1);
 const INFER = ['lstm-infer-1x1', 'lstm-infer-64x1', 'lstm-infer-64x64', 'lstm-infer-256x8'];
-const all = ['lstm-lm', 'gru-lm', 'rnn-lm', 'lstm-big', 'lstm-ts', 'lstm-long', 'lstm-gen', 'lstm-step', ...INFER, 'mingru-lm', 'lnlstm-lm', 'ctc', 'seq2seq'];
+const all = ['lstm-lm', 'gru-lm', 'rnn-lm', 'lstm-big', 'lstm-ts', 'lstm-long', 'lstm-gen', 'lstm-step', 'lstm-forward-1x1', ...INFER, 'mingru-lm', 'lnlstm-lm', 'ctc', 'seq2seq'];
 const only = opt('--only', all.join(',')).split(',');
 const log = (...a) => { if (!json) console.error(...a); };
 

@@ -137,6 +137,18 @@ def main():
                     state["tok"] = int(torch.multinomial(p, 1))
         return step, 100, "tokens/s"
 
+    def forward_call():
+        # one LSTM forward at T=1, B=1 (64 -> 256), the state carried, no gradients: 100 calls a step
+        rnn = nn.LSTM(64, 256)
+        x = torch.randn(1, 1, 64)
+        state = {"s": None}
+
+        def step():
+            with torch.no_grad():
+                for _ in range(100):
+                    _, state["s"] = rnn(x, state["s"])
+        return step, 100, "calls/s"
+
     def ctc():
         T, N, C = 100, 32, 30
         g = torch.Generator().manual_seed(3)
@@ -192,7 +204,7 @@ def main():
         return step, T * N, "tokens/s"
 
     workloads = {"lstm-lm": lambda: lm("lstm", 256), "gru-lm": lambda: lm("gru", 256), "rnn-lm": lambda: lm("rnn", 256),
-                 "lstm-big": lambda: lm("lstm", 512, 2), "lstm-ts": ts, "lstm-gen": gen, "lstm-step": step_loop,
+                 "lstm-big": lambda: lm("lstm", 512, 2), "lstm-ts": ts, "lstm-gen": gen, "lstm-step": step_loop, "lstm-forward-1x1": forward_call,
                  "lstm-long": lambda: lm("lstm", 256, 1, 1024, 8), "mingru-lm": mingru_lm, "ctc": ctc, "seq2seq": seq2seq}
     if name not in workloads:
         return
