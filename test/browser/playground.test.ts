@@ -173,6 +173,24 @@ describe('the playground, built, in Chromium', { skip: existsSync(CHROMIUM) ? fa
     await page.click('#forecast-horizon');
     await page.waitForFunction(`document.getElementById('backtest').textContent.startsWith('Backtest, 14 steps ahead')`, null, { timeout: 20000 });
     await shoot(page, 'forecast-title', 'forecast-chart');
+    // a forecaster trained with the CLI forecasts the page's series; a text model is refused
+    const seriesDir = mkdtempSync(join(tmpdir(), 'recurrent-web-series-'));
+    try {
+      const seattle = JSON.parse(readFileSync(join(ROOT, 'web', 'public', 'data', 'seattle.json'), 'utf8')) as { values: number[] };
+      writeFileSync(join(seriesDir, 'seattle.csv'), `temp_max\n${seattle.values.join('\n')}\n`);
+      const cli = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli', 'index.js'), 'train', 'series', '--data', join(seriesDir, 'seattle.csv'), '--column', 'temp_max', '--window', '30', '--season', '365',
+        '--horizon', '5', '--test', '120', '--no-difference', '--hidden', '16', '--steps', '150', '--out', join(seriesDir, 'cli.safetensors')], { encoding: 'utf8' });
+      assert.equal(cli.status, 0, cli.stderr);
+      await page.setInputFiles('#forecast-upload', { name: 'cli.safetensors', mimeType: 'application/octet-stream', buffer: readFileSync(join(seriesDir, 'cli.safetensors')) });
+    } finally {
+      rmSync(seriesDir, { recursive: true, force: true });
+    }
+    await page.waitForFunction(`document.getElementById('backtest').textContent.startsWith('Backtest, 5 steps ahead')`, null, { timeout: 20000 });
+    const textModel = saveModel(new SequenceModel({ embedding: { numEmbeddings: 4, embeddingDim: 2 }, rnn: { kind: 'gru', inputSize: 2, hiddenSize: 3 }, head: { outFeatures: 4 } }), { task: 'text' });
+    await page.setInputFiles('#forecast-upload', { name: 'text.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from(textModel) });
+    await page.waitForFunction(`document.getElementById('error').textContent.includes('text.safetensors')`, null, { timeout: 10000 });
+    assert.match((await page.textContent('#error'))!, /text\.safetensors holds a 'text' model; forecasting takes a series model/);
+    assert.match((await page.textContent('#backtest'))!, /^Backtest, 5 steps ahead/, 'a refused upload changes nothing');
 
     // pronunciation: a short training, a word's phonemes and attention, a word with a digit refused
     await page.evaluate(`document.querySelector('#g2p-form input[name=steps]').value = '${steps(120, 1500)}'`);

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, mkdirSync, writeFileSync, cpSync, rmSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { ROOT } from '../helpers.js';
@@ -184,6 +185,27 @@ function satisfies(v: [number, number, number], range: string): boolean | null {
 }
 
 describe('package', () => {
+  it('a program that never plots never loads the charting library (Vega)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recurrent-no-vega-'));
+    try {
+      // a resolve hook that refuses vega and vega-lite: a program loading them fails
+      writeFileSync(join(dir, 'hooks.mjs'), "export async function resolve(s, c, next) { if (/^vega(-lite)?$/.test(s)) throw new Error('loaded ' + s); return next(s, c); }\n");
+      writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`);
+      const train = "import { LSTM, randn, Adam } from 'recurrent'; const m = new LSTM({ inputSize: 2, hiddenSize: 3 }); const o = new Adam(m.parameters()); m.forward(randn([4, 1, 2]))[0].sum().backward(); o.step(); console.log('trained');";
+      const plot = "import { lineChartSvg } from 'recurrent'; await lineChartSvg([{ series: 'a', x: 0, y: 1 }], { title: 't', xTitle: 'x', yTitle: 'y' }); console.log('plotted');";
+      const runWith = (code: string) => spawnSync(process.execPath, ['--import', pathToFileURL(join(dir, 'register.mjs')).href, '--input-type=module', '-e', code], { cwd: ROOT, encoding: 'utf8' });
+      const trained = runWith(train);
+      assert.equal(trained.status, 0, trained.stderr);
+      assert.match(trained.stdout, /trained/);
+      // the hook works: plotting does load it
+      const plotted = runWith(plot);
+      assert.notEqual(plotted.status, 0);
+      assert.match(plotted.stderr, /loaded vega/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('installs on this Node without an engine warning: every runtime dependency admits it', () => {
     const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean; engines?: { node?: string } }> };
     const v = process.versions.node.split('.').map(Number) as [number, number, number];

@@ -14,7 +14,7 @@ const buttons = {
   look: $<HTMLButtonElement>('look'), compare: $<HTMLButtonElement>('compare'), benchmark: $<HTMLButtonElement>('benchmark'), adding: $<HTMLButtonElement>('adding'),
   digitsTrain: $<HTMLButtonElement>('digits-train'), read: $<HTMLButtonElement>('read'), testLine: $<HTMLButtonElement>('test-line'),
   g2pTrain: $<HTMLButtonElement>('g2p-train'), pronounce: $<HTMLButtonElement>('pronounce'),
-  forecastTrain: $<HTMLButtonElement>('forecast-train'), forecastHorizon: $<HTMLButtonElement>('forecast-horizon'),
+  forecastTrain: $<HTMLButtonElement>('forecast-train'), forecastSave: $<HTMLButtonElement>('forecast-save'), forecastHorizon: $<HTMLButtonElement>('forecast-horizon'),
 };
 const progress = $('progress');
 const errorBox = $('error');
@@ -162,6 +162,7 @@ worker.onmessage = (e: MessageEvent<ToPage>) => {
     case 'forecast':
       buttons.forecastTrain.disabled = false;
       buttons.forecastHorizon.disabled = false;
+      buttons.forecastSave.disabled = false;
       $('backtest').textContent = `Backtest, ${m.horizon} steps ahead from ${m.origins} origins in the held-out part: RMSE ${m.rmse.toFixed(3)}, seasonal naive ${m.seasonalRmse.toFixed(3)}, naive ${m.naiveRmse.toFixed(3)}. The chart: the forecast from ${m.dates[0]} to ${m.dates[1]}.`;
       void draw($('forecast-chart'), lineChartSpec(m.points, { title: `${m.title}: ${m.horizon} steps ahead`, xTitle: 'index', yTitle: m.title, height: 260 }));
       break;
@@ -206,7 +207,7 @@ worker.onmessage = (e: MessageEvent<ToPage>) => {
       const url = URL.createObjectURL(new Blob([m.bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
       const a = document.createElement('a');
       a.href = url;
-      a.download = 'playground-text.safetensors';
+      a.download = m.name;
       a.click();
       setTimeout(() => URL.revokeObjectURL(url), 1000);
       break;
@@ -462,6 +463,18 @@ forecastForm.addEventListener('submit', (e) => {
   const f = new FormData(forecastForm);
   const url = new URL(`data/${String(f.get('series'))}.json`, document.baseURI).href;
   void forecastLoss.reset().then(() => send({ type: 'forecastTrain', url, steps: Number(f.get('steps')), hidden: Number(f.get('hidden')) }));
+});
+buttons.forecastSave.addEventListener('click', () => send({ type: 'saveForecaster' }));
+const forecastUpload = $<HTMLInputElement>('forecast-upload');
+forecastUpload.addEventListener('change', () => {
+  const file = forecastUpload.files?.[0];
+  if (!file) return;
+  const series = String(new FormData(forecastForm).get('series'));
+  void file.arrayBuffer().then((b) => {
+    forecastUpload.value = '';
+    showError('');
+    send({ type: 'loadForecaster', name: file.name, bytes: new Uint8Array(b), url: new URL(`data/${series}.json`, document.baseURI).href });
+  });
 });
 $<HTMLFormElement>('horizon-form').addEventListener('submit', (e) => {
   e.preventDefault();

@@ -39,6 +39,10 @@ export type FromPage =
   | { type: 'adding'; length: number; steps: number; hidden: number }
   /** train a forecaster on a series (the settings its file carries) */
   | { type: 'forecastTrain'; url: string; steps: number; hidden: number }
+  /** the trained forecaster as a model file */
+  | { type: 'saveForecaster' }
+  /** a forecaster's model file (recurrent train series, or this page), to forecast the series at url with */
+  | { type: 'loadForecaster'; name: string; bytes: Uint8Array; url: string }
   /** the trained forecaster's forecast and backtest at another horizon */
   | { type: 'forecastHorizon'; horizon: number }
   /** train a grapheme-to-phoneme model on the page's slice of CMUdict */
@@ -67,7 +71,7 @@ export type ToPage =
   | { type: 'progress'; step: number; loss: number; tokensPerSecond: number; seconds: number }
   | { type: 'validation'; step: number; loss: number }
   | { type: 'sample'; step: number; text: string; auto: boolean }
-  | { type: 'model'; bytes: Uint8Array }
+  | { type: 'model'; bytes: Uint8Array; name: string }
   | { type: 'loaded'; name: string; vocab: number; parameters: number; kind: string }
   | { type: 'inside'; kind: string; chars: string[]; cells: InsideCell[]; saliency: number[]; predicted: string }
   | { type: 'benchmark'; workload: string; value: number; unit: string; steps: number; stepMs: number }

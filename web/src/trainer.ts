@@ -324,6 +324,28 @@ async function trainForecaster(url: string, steps: number, hidden: number): Prom
 }
 
 /**
+ * A forecaster's model file (as `recurrent train series` and this page save them) set to
+ * forecast the series at url; throws, changing nothing, on anything else.
+ */
+async function loadForecaster(bytes: Uint8Array, name: string, url: string): Promise<ToPage> {
+  let loaded;
+  try {
+    loaded = loadModel(bytes);
+  } catch (e) {
+    throw new Error(`${name} is not a model file this page can read: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const ex = loaded.extras as Partial<SeriesExtras>;
+  if (ex.task !== 'series') throw new Error(`${name} holds a ${typeof ex.task === 'string' ? `'${ex.task}'` : 'model without a task'} model; forecasting takes a series model (saved by this page or 'recurrent train series')`);
+  if (!Number.isInteger(ex.window) || typeof ex.difference !== 'boolean' || !ex.scaler) throw new Error(`${name}: its series settings (window, difference, scaler) are missing or malformed`);
+  const data = (await (await fetch(url)).json()) as SeriesData;
+  const extras = ex as SeriesExtras;
+  const y = Float64Array.from(data.values);
+  if (y.length < extras.window + data.test) throw new Error(`${name} reads windows of ${extras.window} values: too long for this series of ${y.length}`);
+  forecaster = { model: loaded.model, extras, data: { ...data, window: extras.window, difference: extras.difference, season: extras.season ?? data.season }, y };
+  return forecastAt(Math.min(extras.horizon ?? data.horizon, data.test));
+}
+
+/**
  * The forecast from the last origin that leaves `horizon` values to compare with, drawn over
  * the actuals with the seasonal-naive forecast, and the backtest over every origin in the
  * held-out part.
@@ -600,6 +622,13 @@ self.onmessage = async (e: MessageEvent<FromPage>) => {
         if (state === 'running') throw new Error('pause or stop the text model first: the forecaster needs the cores');
         post(await trainForecaster(m.url, m.steps, m.hidden));
         break;
+      case 'saveForecaster':
+        if (!forecaster) throw new Error('train a forecaster first');
+        post({ type: 'model', name: 'playground-forecaster.safetensors', bytes: saveModel(forecaster.model, forecaster.extras as unknown as Record<string, unknown>) });
+        break;
+      case 'loadForecaster':
+        post(await loadForecaster(m.bytes, m.name, m.url));
+        break;
       case 'forecastHorizon':
         post(forecastAt(m.horizon));
         break;
@@ -636,7 +665,7 @@ self.onmessage = async (e: MessageEvent<FromPage>) => {
         break;
       case 'save':
         if (!job) throw new Error('train a model first');
-        post({ type: 'model', bytes: saveModel(job.model, { task: 'text', vocab: job.vocab.toJSON() }) });
+        post({ type: 'model', name: 'playground-text.safetensors', bytes: saveModel(job.model, { task: 'text', vocab: job.vocab.toJSON() }) });
         break;
     }
   } catch (err) {
