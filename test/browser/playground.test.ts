@@ -92,6 +92,8 @@ describe('the playground, built, in Chromium', { skip: existsSync(CHROMIUM) ? fa
     assert.match(backend ?? '', /Backend: wasm .*threads?/, String(backend));
     assert.doesNotMatch(backend ?? '', /not cross-origin isolated/, 'the preview server sends COOP/COEP');
 
+    // as a user would, start once the page has settled (its charts built while it was idle)
+    await page.waitForFunction(`document.body.dataset.charts === 'ready'`, null, { timeout: 30000 });
     const trainingFrom = await page.evaluate<number>('performance.now()');
     await page.click('#start');
     await page.waitForFunction(`/Step \\d+/.test(document.getElementById('progress').textContent)`, null, { timeout: 30000 });

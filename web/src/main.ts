@@ -503,4 +503,10 @@ setState('idle');
 send({ type: 'init' });
 // the live charts' views, one at a time while the page is idle
 const idle = (f: () => Promise<void>): void => void ('requestIdleCallback' in window ? new Promise((r) => requestIdleCallback(r)) : new Promise((r) => setTimeout(r, 50))).then(f);
-for (const chart of [lossChart, forecastLoss, g2pLoss, digitsLoss, addingChart]) idle(() => chart.create());
+const charts = [lossChart, forecastLoss, g2pLoss, digitsLoss, addingChart];
+let created = 0;
+for (const chart of charts) {
+  idle(() => chart.create().then(() => {
+    if (++created === charts.length) document.body.dataset['charts'] = 'ready';
+  }));
+}
