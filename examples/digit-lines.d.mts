@@ -16,5 +16,5 @@ export interface DigitLine {
 
 export function splitDigits(images: readonly DigitImage[]): { trainImages: DigitImage[]; testImages: DigitImage[] };
 export function warp(px: Float32Array, g: Generator, strength: number): Float32Array;
-export function composeLine(pool: readonly DigitImage[], g: Generator, strength?: number): DigitLine;
+export function composeLine(pool: readonly DigitImage[], g: Generator, strength?: number, digits?: readonly number[] | null): DigitLine;
 export function batchOf(lines: readonly DigitLine[]): { x: Tensor; lengths: number[]; y: Tensor; targetLengths: number[] };

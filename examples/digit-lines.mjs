@@ -51,10 +51,19 @@ export function warp(px, g, strength) {
   return out;
 }
 
-/** A line of 3-8 digits from `pool`: its columns (W, 28) and labels (1-10 for digits 0-9; 0 is the blank). */
-export function composeLine(pool, g, strength = 0) {
-  const n = 3 + g.int(6);
-  const parts = Array.from({ length: n }, () => pool[g.int(pool.length)])
+/**
+ * A line of 3-8 digits from `pool` (or of the given digits, each an image of it from the pool):
+ * its columns (W, 28) and labels (1-10 for digits 0-9; 0 is the blank).
+ */
+export function composeLine(pool, g, strength = 0, digits = null) {
+  const n = digits ? digits.length : 3 + g.int(6);
+  // each image drawn from the pool, or, for chosen digits, from its images of that digit
+  const pick = (i) => {
+    if (!digits) return pool[g.int(pool.length)];
+    const of = pool.filter((p) => p.digit === digits[i]);
+    return of[g.int(of.length)];
+  };
+  const parts = Array.from({ length: n }, (_, i) => pick(i))
     .map((p) => (strength > 0 ? { digit: p.digit, pixels: warp(p.pixels, g, strength) } : p));
   const gaps = parts.map((_, i) => (i === 0 ? 2 : -4 + g.int(13)));
   let width = 2;

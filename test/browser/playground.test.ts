@@ -218,6 +218,12 @@ describe('the playground, built, in Chromium', { skip: existsSync(CHROMIUM) ? fa
     await page.waitForFunction(`document.getElementById('digits-read').textContent.startsWith('Read: ')`, null, { timeout: 20000 });
     assert.match((await page.textContent('#digits-read'))!, /^Read: (\d+|\(nothing\)) \(the line holds \d{3,8}\)$/);
     await shoot(page, 'digits-title', 'digits-read');
+    // a line of chosen digits, from the keyboard
+    await page.evaluate(`document.getElementById('line-digits').value = '2026'`);
+    await page.evaluate(`document.getElementById('digits-read').textContent = ''`);
+    await page.click('#test-line');
+    await page.waitForFunction(`document.getElementById('digits-read').textContent.startsWith('Read: ')`, null, { timeout: 20000 });
+    assert.match((await page.textContent('#digits-read'))!, /\(the line holds 2026\)$/);
     await page.click('#clear');
     const pad = await page.evaluate<{ x: number; y: number }>(`(() => { const r = document.getElementById('pad').getBoundingClientRect(); return { x: r.left, y: r.top }; })()`);
     await page.mouse.move(pad.x + 40, pad.y + 20);

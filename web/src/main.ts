@@ -420,7 +420,9 @@ $('clear').addEventListener('click', () => {
 });
 buttons.testLine.addEventListener('click', () => {
   showError('');
-  send({ type: 'testLine' });
+  const digits = $<HTMLInputElement>('line-digits');
+  if (!digits.reportValidity()) return;
+  send({ type: 'testLine', digits: digits.value });
 });
 $<HTMLFormElement>('g2p-form').addEventListener('submit', (e) => {
   e.preventDefault();

@@ -55,8 +55,8 @@ export type FromPage =
   | { type: 'digitsTrain'; url: string; steps: number }
   /** read the digits in columns (width, 28) of pixels in [0, 1] */
   | { type: 'readDigits'; cols: Float32Array; width: number }
-  /** a line composed of held-out digits, to draw and read */
-  | { type: 'testLine' }
+  /** a line composed of held-out digits (these digits, or 3-8 random ones where empty), to draw and read */
+  | { type: 'testLine'; digits: string }
   /** look inside the current model on a text */
   | { type: 'inside'; text: string }
   /** train an RNN, an LSTM and a GRU briefly on a corpus and compare their gradient norms on a text */

@@ -651,7 +651,8 @@ self.onmessage = async (e: MessageEvent<FromPage>) => {
         break;
       case 'testLine': {
         if (!reader) throw new Error('train the digit reader first');
-        const line = composeLine(reader.testImages, reader.rng);
+        if (m.digits !== '' && !/^[0-9]{1,12}$/.test(m.digits)) throw new Error(`digits to compose: 1 to 12 of 0-9, got ${JSON.stringify(m.digits.slice(0, 20))}`);
+        const line = composeLine(reader.testImages, reader.rng, 0, m.digits ? [...m.digits].map(Number) : null);
         post({ type: 'testLine', cols: line.cols, width: line.width, truth: line.labels.map((l) => String(l - 1)).join('') });
         break;
       }
