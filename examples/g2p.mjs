@@ -18,7 +18,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import {
-  Seq2Seq, Adam, crossEntropy, clipGradNorm, manualSeed, Generator, SymbolVocabulary, pairBatches, pairBatch, editDistance, shuffled,
+  Seq2Seq, Adam, clipGradNorm, manualSeed, Generator, SymbolVocabulary, pairBatches, pairBatch, editDistance, shuffled,
   heatmapSvg, checkWritable, writeFileAtomic, saveSeq2SeqFile, backendInfo,
 } from 'recurrent';
 
@@ -105,8 +105,7 @@ for (let epoch = 1; epoch <= EPOCHS; epoch++) {
   let total = 0, count = 0;
   for (const b of pairBatches(pairs, 128, rng, ids)) {
     optimizer.zeroGrad();
-    const logits = model.forward(b.source, b.targetIn, { sourceLengths: b.sourceLengths });
-    const loss = crossEntropy(logits.reshape([-1, tgt.size]), b.targetOut.reshape([-1]), { ignoreIndex: tgt.pad });
+    const loss = model.loss(b);
     loss.backward();
     clipGradNorm(model.parameters(), 5);
     optimizer.step();

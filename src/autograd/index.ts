@@ -21,5 +21,5 @@ export { reshape, transpose, permute, squeeze, unsqueeze, expand, slice, concat,
 export { softmax, logSoftmax } from './ops/activation.js';
 export { additiveScores } from './ops/attention.js';
 export { nllLossOp, crossEntropyOp, bceWithLogitsOp, checkReduction, type Reduction } from './ops/loss.js';
-export { recurrentLayer, type DirectionParams } from './recurrent.js';
+export { recurrentLayer, directionWeights, type DirectionParams } from './recurrent.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './gradcheck.js';

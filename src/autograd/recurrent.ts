@@ -49,6 +49,21 @@ function stampOf(p: DirectionParams): WeightStamp {
   return { owner: p.wih, version };
 }
 
+/** A direction's parameters as the kernels take them, in `dtype` (converted where they differ). */
+export function directionWeights(p: DirectionParams, dtype: 'float32' | 'float64'): RecurrentWeights {
+  const w: RecurrentWeights = {
+    wih: floatData(p.wih, dtype),
+    whh: p.whh ? floatData(p.whh, dtype) : null,
+    bih: p.bih ? floatData(p.bih, dtype) : null,
+    bhh: p.bhh ? floatData(p.bhh, dtype) : null,
+    whr: p.whr ? floatData(p.whr, dtype) : null,
+  };
+  if (p.extra) w.extra = Object.fromEntries(Object.entries(p.extra).map(([role, t]) => [role, floatData(t, dtype)]));
+  // the parameters' own arrays (no conversion): a backend may keep them prepared between calls
+  if (w.wih === p.wih.data) w.stamp = stampOf(p);
+  return w;
+}
+
 /**
  * Runs one layer over x (T, B, I) from h0 (D, B, Hout) and, for the LSTM, c0 (D, B, H).
  * Returns out (T, B, D*Hout), hN (D, B, Hout) and cN (D, B, H) or null. Shapes are checked by
@@ -78,19 +93,7 @@ export function recurrentLayer(kind: RecurrentKind, x: Tensor, dirs: readonly Di
   const xd = floatData(x, dtype);
   const h0d = floatData(h0, dtype);
   const c0d = c0 ? floatData(c0, dtype) : null;
-  const weights: RecurrentWeights[] = dirs.map((p) => {
-    const w: RecurrentWeights = {
-      wih: floatData(p.wih, dtype),
-      whh: p.whh ? floatData(p.whh, dtype) : null,
-      bih: p.bih ? floatData(p.bih, dtype) : null,
-      bhh: p.bhh ? floatData(p.bhh, dtype) : null,
-      whr: p.whr ? floatData(p.whr, dtype) : null,
-    };
-    if (p.extra) w.extra = Object.fromEntries(Object.entries(p.extra).map(([role, t]) => [role, floatData(t, dtype)]));
-    // the parameters' own arrays (no conversion): a backend may keep them prepared between calls
-    if (w.wih === p.wih.data) w.stamp = stampOf(p);
-    return w;
-  });
+  const weights = dirs.map((p) => directionWeights(p, dtype));
   const params = dirs.flatMap(paramTensors);
   const inputs = [x, h0, ...(c0 ? [c0] : []), ...params];
   const keep = needsGrad(...inputs);

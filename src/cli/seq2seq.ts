@@ -12,7 +12,6 @@ import { readCheckpointInfo } from '../train/checkpoint.js';
 import { noGrad } from '../autograd/engine.js';
 import { Seq2Seq } from '../nn/seq2seq.js';
 import type { LayerKind } from '../nn/rnn.js';
-import { crossEntropy } from '../nn/losses.js';
 import { Adam } from '../optim/optimizers.js';
 import { readPairs, SymbolVocabulary, pairBatch, pairBatches, type IdPair, type TextPair, type Tokenization } from '../data/pairs.js';
 import { trainValTestSplit } from '../data/labelled.js';
@@ -190,9 +189,7 @@ export function trainSeq2Seq(args: string[]): void {
   process.stderr.write(`${values.data}: ${pairs.length} pairs; train ${train.length}, validation ${val.length}, test ${split.test.length}; ${src.size} source and ${tgt.size} target symbols; ${String(c.model).toUpperCase()} encoder-decoder, ${model.numParameters()} parameters\n`);
   const ids = { sourcePad: src.pad, pad: tgt.pad, bos: tgt.bos, eos: tgt.eos };
   const batches = pairBatches(train, c.batch, new Generator(c.seed + 2), ids);
-  const lossOf = (b: (typeof batches)[number], teacher: number, rng?: Generator) => crossEntropy(
-    model.forward(b.source, b.targetIn, { sourceLengths: b.sourceLengths, teacherForcing: teacher, generator: rng }).reshape([-1, tgt.size]),
-    b.targetOut.reshape([-1]), { ignoreIndex: tgt.pad });
+  const lossOf = (b: (typeof batches)[number], teacher: number, rng?: Generator) => model.loss(b, { teacherForcing: teacher, generator: rng });
   const valBatches = pairBatches(val, 128, new Generator(c.seed + 3), ids);
   const validate = (): number => {
     let total = 0, count = 0;

@@ -14,4 +14,4 @@ export { SequenceModel, SequenceStepper, type SequenceModelConfig, type Recurren
 export { Sequential, type SequentialStep } from './sequential.js';
 export { ctcLoss, ctcGreedyDecode, ctcBeamSearch, ctcBeamHypotheses, type CtcLossOptions, type CtcDecodeOptions, type CtcBeamOptions, type CtcHypothesis, type Lengths } from './ctc.js';
 export { MultiheadAttention, BahdanauAttention, type MultiheadAttentionOptions, type MultiheadAttentionForwardOptions, type BahdanauAttentionOptions } from './attention.js';
-export { Seq2Seq, type Seq2SeqConfig, type Seq2SeqRecurrent, type Seq2SeqForwardOptions, type DecodeOptions, type Decoded } from './seq2seq.js';
+export { Seq2Seq, type Seq2SeqConfig, type Seq2SeqRecurrent, type Seq2SeqForwardOptions, type Seq2SeqBatch, type DecodeOptions, type Decoded } from './seq2seq.js';

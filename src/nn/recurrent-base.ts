@@ -19,7 +19,7 @@ import { formatShape } from '../tensor/shape.js';
 import { checkMemory } from '../tensor/memory.js';
 import { cellRule, paramSpecs, BASE_ROLES, type CellRule } from '../backend/cells.js';
 import { getBackend, type RecurrentKind } from '../backend/backend.js';
-import { recurrentLayer, concat, slice, transpose, unsqueeze, squeeze, indexSelect, noGrad, type DirectionParams } from '../autograd/index.js';
+import { recurrentLayer, directionWeights, concat, slice, transpose, unsqueeze, squeeze, indexSelect, noGrad, type DirectionParams } from '../autograd/index.js';
 import { Module } from './module.js';
 import { checkKnown, positiveInt, nonNegativeInt, bool, oneOf } from './options.js';
 import { dropout as dropoutFn } from './layers.js';
@@ -316,9 +316,7 @@ export abstract class RecurrentBase extends Module {
       let inp = seq.data as FloatArray;
       let I = I0;
       for (let l = 0; l < this.numLayers; l++) {
-        const p = this.dirParams(l, 0);
-        const data = (t: Tensor | null): FloatArray | null => (t ? (t.data as FloatArray) : null);
-        const w = { wih: p.wih.data as FloatArray, whh: data(p.whh), bih: data(p.bih), bhh: data(p.bhh), whr: data(p.whr) };
+        const w = directionWeights(this.dirParams(l, 0), seq.dtype === 'float64' ? 'float64' : 'float32');
         const h0l = (h0.data as FloatArray).subarray(l * B * Hout, (l + 1) * B * Hout);
         const c0l = c0 ? (c0.data as FloatArray).subarray(l * B * H, (l + 1) * B * H) : null;
         const r = show({ kind: this.kind, T, B, I, H, P: this.projSize, ...this.variant }, w, inp, h0l, c0l);

@@ -23,6 +23,7 @@ import { Module } from './module.js';
 import { Embedding, Linear } from './layers.js';
 import { LAYERS, type LayerKind, type AnyRecurrentLayer, type CellState } from './rnn.js';
 import { BahdanauAttention, MultiheadAttention } from './attention.js';
+import { crossEntropy } from './losses.js';
 import { checkKnown, oneOf, positiveInt, bool, nonNegativeInt, probability, finiteNumber } from './options.js';
 
 /** A recurrent part of a Seq2Seq: its kind and sizes (the input size follows from the rest). */
@@ -67,6 +68,17 @@ export interface Seq2SeqForwardOptions {
   teacherForcing?: number;
   /** The generator of those draws (default: the global one). */
   generator?: Generator;
+}
+
+/** A padded batch of pairs as `loss` takes it (pairBatch and pairBatches make them). */
+export interface Seq2SeqBatch {
+  /** (S, N) source ids */
+  source: Tensor;
+  sourceLengths: readonly number[];
+  /** (T, N): bos, then each target; padded */
+  targetIn: Tensor;
+  /** (T, N): each target, then eos; padded with the model's pad id */
+  targetOut: Tensor;
 }
 
 /** Options of greedy and beam-search decoding. */
@@ -288,6 +300,24 @@ export class Seq2Seq extends Module {
       }
     }
     return concat(logits, 0);
+  }
+
+  /**
+   * The teacher-forced training loss of a batch: the mean cross-entropy of every target token
+   * (and each sequence's eos), the padding left out.
+   *
+   * @example
+   * ```ts
+   * for (const b of pairBatches(pairs, 64, rng, ids)) {
+   *   optimizer.zeroGrad();
+   *   model.loss(b).backward();
+   *   optimizer.step();
+   * }
+   * ```
+   */
+  loss(batch: Seq2SeqBatch, options: Omit<Seq2SeqForwardOptions, 'sourceLengths'> = {}): Tensor {
+    const logits = this.forward(batch.source, batch.targetIn, { ...options, sourceLengths: batch.sourceLengths });
+    return crossEntropy(logits.reshape([-1, this.config.targetVocab]), batch.targetOut.reshape([-1]), { ignoreIndex: this.config.pad });
   }
 
   /** The best token of each row of logits, where the truth is not padding (there: the padding). */

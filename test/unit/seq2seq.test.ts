@@ -48,6 +48,25 @@ describe('Seq2Seq', () => {
     });
   }
 
+  it('loss: the cross-entropy of every target token, the padding left out', () => {
+    manualSeed(2);
+    const m = new Seq2Seq(base());
+    const srcs = [[3, 4, 5], [5, 3]];
+    const batch = { source: ids(srcs, 3, 0), sourceLengths: [3, 2], targetIn: ids([[0, 3, 4], [0, 7]], 3, 2), targetOut: ids([[3, 4, 1], [7, 1]], 3, 2) };
+    const logits = m.forward(batch.source, batch.targetIn, { sourceLengths: batch.sourceLengths });
+    // by hand: -log softmax at each of the 5 real targets, averaged
+    let total = 0;
+    const targets = batch.targetOut.data;
+    for (let r = 0; r < 6; r++) {
+      if (targets[r] === 2) continue;
+      const row = Array.from(logits.data.slice(r * 9, r * 9 + 9));
+      const max = Math.max(...row);
+      total += max + Math.log(row.reduce((a, v) => a + Math.exp(v - max), 0)) - row[targets[r]!]!;
+    }
+    assertClose([m.loss(batch).item()], [total / 5], 'loss', 1e-6, 1e-5);
+    assertClose([m.loss(batch).item()], [crossEntropy(logits.reshape([6, 9]), batch.targetOut.reshape([6]), { ignoreIndex: 2 }).item()], 'the same as crossEntropy', 0, 0);
+  });
+
   it('learns to reverse short sequences, and greedy and beam decoding agree on what it learnt', () => {
     manualSeed(3);
     const cfg = base({ sourceVocab: 6, targetVocab: 8, encoder: { kind: 'gru', hiddenSize: 16, bidirectional: true }, decoder: { kind: 'gru', hiddenSize: 32 } });

@@ -3,7 +3,7 @@
 import * as vega from 'vega';
 import { compile } from 'vega-lite';
 import { lineChartSpec, heatmapSpec, LINE_DATA, type HeatCell } from 'recurrent';
-import type { FromPage, ToPage, TextConfig, SampleRequest } from './protocol';
+import type { FromPage, ToPage, TextConfig, SampleRequest, TaskName } from './protocol';
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const textForm = $<HTMLFormElement>('text-form');
@@ -76,6 +76,10 @@ const lossChart = new LiveChart($('loss-chart'), 'Loss', 'step', 'loss (nats per
 const forecastLoss = new LiveChart($('forecast-loss'), 'Forecaster: training loss', 'step', 'MSE (scaled units, log scale)', true);
 const g2pLoss = new LiveChart($('g2p-loss'), 'Pronunciation model: training loss', 'step', 'cross-entropy (log scale)', true);
 const digitsLoss = new LiveChart($('digits-loss'), 'Digit reader: CTC loss', 'step', 'loss (log scale)', true);
+/** Where each task's training progress goes: its loss chart and its note. */
+const progressOf: Record<TaskName, { chart: LiveChart; note: string }> = {
+  forecast: { chart: forecastLoss, note: 'forecast-note' }, g2p: { chart: g2pLoss, note: 'g2p-note' }, digits: { chart: digitsLoss, note: 'digits-note' },
+};
 const addingChart = new LiveChart($('adding-chart'), 'The adding problem: training MSE', 'step', 'MSE (log scale)', true);
 
 function setState(s: 'idle' | 'running' | 'paused' | 'stopped'): void {
@@ -155,20 +159,18 @@ worker.onmessage = (e: MessageEvent<ToPage>) => {
       buttons.adding.disabled = false;
       $('adding-note').textContent = `Done in ${m.seconds.toFixed(0)} s. MSE on 1,000 new sequences: ${Object.entries(m.testMse).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')} (answering the mean: 0.1667).`;
       break;
-    case 'forecastProgress':
-      forecastLoss.add('training', m.step, m.loss);
-      $('forecast-note').textContent = `Step ${m.step} of ${m.steps}, loss ${m.loss.toFixed(4)}.`;
+    case 'progressOf': {
+      const { chart, note } = progressOf[m.task];
+      chart.add('training', m.step, m.loss);
+      $(note).textContent = `Step ${m.step} of ${m.steps}, loss ${m.loss.toFixed(4)}.`;
       break;
+    }
     case 'forecast':
       buttons.forecastTrain.disabled = false;
       buttons.forecastHorizon.disabled = false;
       buttons.forecastSave.disabled = false;
       $('backtest').textContent = `Backtest, ${m.horizon} steps ahead from ${m.origins} origins in the held-out part: RMSE ${m.rmse.toFixed(3)}, seasonal naive ${m.seasonalRmse.toFixed(3)}, naive ${m.naiveRmse.toFixed(3)}. The chart: the forecast from ${m.dates[0]} to ${m.dates[1]}.`;
       void draw($('forecast-chart'), lineChartSpec(m.points, { title: `${m.title}: ${m.horizon} steps ahead`, xTitle: 'index', yTitle: m.title, height: 260 }));
-      break;
-    case 'g2pProgress':
-      g2pLoss.add('training', m.step, m.loss);
-      $('g2p-note').textContent = `Step ${m.step} of ${m.steps}, loss ${m.loss.toFixed(3)}.`;
       break;
     case 'g2pReady':
       buttons.g2pTrain.disabled = false;
@@ -178,10 +180,6 @@ worker.onmessage = (e: MessageEvent<ToPage>) => {
     case 'pronounced':
       $('phonemes').textContent = `${m.word}: /${m.phonemes.join(' ')}/`;
       void draw($('attention-chart'), heatmapSpec(m.cells, { title: 'Attention: each phoneme (down) over the letters (across)', xTitle: 'letter', yTitle: 'phoneme', columns: 1, cell: 22 }));
-      break;
-    case 'digitsProgress':
-      digitsLoss.add('training', m.step, m.loss);
-      $('digits-note').textContent = `Step ${m.step} of ${m.steps}, loss ${m.loss.toFixed(3)}.`;
       break;
     case 'digitsReady':
       buttons.digitsTrain.disabled = false;
@@ -236,15 +234,20 @@ buttons.pause.addEventListener('click', () => send({ type: 'pause' }));
 buttons.resume.addEventListener('click', () => send({ type: 'resume' }));
 buttons.stop.addEventListener('click', () => send({ type: 'stop' }));
 buttons.save.addEventListener('click', () => send({ type: 'save' }));
-const upload = $<HTMLInputElement>('upload');
-upload.addEventListener('change', () => {
-  const file = upload.files?.[0];
-  if (!file) return;
-  void file.arrayBuffer().then((b) => {
-    upload.value = '';
-    send({ type: 'load', name: file.name, bytes: new Uint8Array(b) });
+/** A file input whose chosen file goes to the worker as `message(name, bytes)`; the input is emptied so the same file can be chosen again. */
+function onUpload(id: string, message: (name: string, bytes: Uint8Array) => FromPage): void {
+  const input = $<HTMLInputElement>(id);
+  input.addEventListener('change', () => {
+    const file = input.files?.[0];
+    if (!file) return;
+    void file.arrayBuffer().then((b) => {
+      input.value = '';
+      showError('');
+      send(message(file.name, new Uint8Array(b)));
+    });
   });
-});
+}
+onUpload('upload', (name, bytes) => ({ type: 'load', name, bytes }));
 sampleForm.addEventListener('input', () => {
   const f = sampleForm.elements;
   (f.namedItem('temperatureOut') as HTMLOutputElement).value = (f.namedItem('temperature') as HTMLInputElement).value;
@@ -433,16 +436,7 @@ $<HTMLFormElement>('g2p-form').addEventListener('submit', (e) => {
   const steps = Number(new FormData(form).get('steps'));
   void g2pLoss.reset().then(() => send({ type: 'g2pTrain', url: new URL('data/cmudict.tsv', document.baseURI).href, steps }));
 });
-const g2pUpload = $<HTMLInputElement>('g2p-upload');
-g2pUpload.addEventListener('change', () => {
-  const file = g2pUpload.files?.[0];
-  if (!file) return;
-  void file.arrayBuffer().then((b) => {
-    g2pUpload.value = '';
-    showError('');
-    send({ type: 'g2pLoad', name: file.name, bytes: new Uint8Array(b) });
-  });
-});
+onUpload('g2p-upload', (name, bytes) => ({ type: 'g2pLoad', name, bytes }));
 $<HTMLFormElement>('pronounce-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const form = e.target as HTMLFormElement;
@@ -467,16 +461,9 @@ forecastForm.addEventListener('submit', (e) => {
   void forecastLoss.reset().then(() => send({ type: 'forecastTrain', url, steps: Number(f.get('steps')), hidden: Number(f.get('hidden')) }));
 });
 buttons.forecastSave.addEventListener('click', () => send({ type: 'saveForecaster' }));
-const forecastUpload = $<HTMLInputElement>('forecast-upload');
-forecastUpload.addEventListener('change', () => {
-  const file = forecastUpload.files?.[0];
-  if (!file) return;
+onUpload('forecast-upload', (name, bytes) => {
   const series = String(new FormData(forecastForm).get('series'));
-  void file.arrayBuffer().then((b) => {
-    forecastUpload.value = '';
-    showError('');
-    send({ type: 'loadForecaster', name: file.name, bytes: new Uint8Array(b), url: new URL(`data/${series}.json`, document.baseURI).href });
-  });
+  return { type: 'loadForecaster', name, bytes, url: new URL(`data/${series}.json`, document.baseURI).href };
 });
 $<HTMLFormElement>('horizon-form').addEventListener('submit', (e) => {
   e.preventDefault();

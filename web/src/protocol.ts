@@ -1,5 +1,8 @@
 // The messages between the playground's page and its trainer worker.
 
+/** The tasks trained in one run of steps, each reporting its progress alike. */
+export type TaskName = 'forecast' | 'g2p' | 'digits';
+
 /** A character model's configuration, as the form gives it. */
 export interface TextConfig {
   kind: 'lstm' | 'gru' | 'rnn';
@@ -77,15 +80,14 @@ export type ToPage =
   | { type: 'benchmark'; workload: string; value: number; unit: string; steps: number; stepMs: number }
   | { type: 'addingProgress'; step: number; losses: Record<string, number> }
   | { type: 'addingDone'; testMse: Record<string, number>; seconds: number }
-  | { type: 'forecastProgress'; step: number; steps: number; loss: number }
   | { type: 'forecast'; title: string; horizon: number; points: { series: string; x: number; y: number }[]; rmse: number; seasonalRmse: number; naiveRmse: number; origins: number; dates: [string, string] }
-  | { type: 'g2pProgress'; step: number; steps: number; loss: number }
   | { type: 'g2pReady'; words: number; parameters: number; source: string }
   | { type: 'pronounced'; word: string; phonemes: string[]; cells: InsideCell[] }
-  | { type: 'digitsProgress'; step: number; steps: number; loss: number }
   | { type: 'digitsReady'; labelErrorRate: number; lineAccuracy: number; lines: number }
   | { type: 'digitsRead'; digits: string; truth: string | null }
   | { type: 'testLine'; cols: Float32Array; width: number; truth: string }
+  /** a task's training: the mean loss of the steps since the last report */
+  | { type: 'progressOf'; task: TaskName; step: number; steps: number; loss: number }
   | { type: 'compareProgress'; kind: string; step: number; steps: number }
   | { type: 'gradnorms'; points: { series: string; x: number; y: number }[]; text: string }
   | { type: 'error'; message: string };

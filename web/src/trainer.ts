@@ -10,7 +10,7 @@ import {
 import * as R from 'recurrent';
 import { lm, time } from '../../bench/workloads.mjs';
 import { splitDigits, composeLine, batchOf, type DigitImage } from '../../examples/digit-lines.mjs';
-import type { FromPage, ToPage, TextConfig, SampleRequest, InsideCell } from './protocol';
+import type { FromPage, ToPage, TextConfig, SampleRequest, InsideCell, TaskName } from './protocol';
 
 const post = (m: ToPage): void => (self as unknown as DedicatedWorkerGlobalScope).postMessage(m);
 
@@ -268,6 +268,26 @@ async function adding(length: number, steps: number, hidden: number): Promise<To
   return { type: 'addingDone', testMse, seconds: (performance.now() - t0) / 1000 };
 }
 
+/**
+ * Runs `steps` training steps (each returning its loss) in slices of about 100 ms; after each
+ * slice, posts the slice's mean loss as the task's progress and yields, so the worker reads its
+ * messages in between.
+ */
+async function trainInSlices(task: TaskName, steps: number, step: () => number): Promise<void> {
+  let sum = 0, n = 0, last = performance.now();
+  for (let s = 1; s <= steps; s++) {
+    sum += step();
+    n++;
+    if (performance.now() - last > 100 || s === steps) {
+      post({ type: 'progressOf', task, step: s, steps, loss: sum / n });
+      sum = 0;
+      n = 0;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      last = performance.now();
+    }
+  }
+}
+
 /** A series from the page's data, with the settings its forecaster trains with. */
 interface SeriesData {
   title: string;
@@ -300,24 +320,15 @@ async function trainForecaster(url: string, steps: number, hidden: number): Prom
   const model = new SequenceModel({ rnn: { kind: 'lstm', inputSize: 1, hiddenSize: hidden }, head: { outFeatures: 1 }, output: 'last' });
   const optimizer = new Adam(model.parameters(), { lr: 3e-3 });
   const rng = new Generator(4);
-  let sum = 0, n = 0, last = performance.now();
-  for (let step = 1; step <= steps; step++) {
+  await trainInSlices('forecast', steps, () => {
     const { x, y: target } = randomSeriesWindows(scaled, data.window, 64, rng);
     optimizer.zeroGrad();
     const loss = mseLoss(model.forward(x)[0] as Tensor, target);
     loss.backward();
     clipGradNorm(model.parameters(), 1);
     optimizer.step();
-    sum += loss.item();
-    n++;
-    if (performance.now() - last > 100 || step === steps) {
-      post({ type: 'forecastProgress', step, steps, loss: sum / n });
-      sum = 0;
-      n = 0;
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      last = performance.now();
-    }
-  }
+    return loss.item();
+  });
   const extras: SeriesExtras = { task: 'series', column: data.title, window: data.window, difference: data.difference, scaler: scaler.toJSON(), season: data.season, horizon: data.horizon };
   forecaster = { model, extras, data, y };
   return forecastAt(data.horizon);
@@ -391,26 +402,15 @@ async function trainG2p(url: string, steps: number): Promise<ToPage> {
   const rng = new Generator(7);
   const ids = { sourcePad: src.pad, pad: tgt.pad, bos: tgt.bos, eos: tgt.eos };
   let batches: PairBatch[] = [];
-  let sum = 0, n = 0, last = performance.now();
-  for (let step = 1; step <= steps; step++) {
+  await trainInSlices('g2p', steps, () => {
     if (batches.length === 0) batches = pairBatches(pairs, 64, rng, ids);
-    const b = batches.pop()!;
     optimizer.zeroGrad();
-    const logits = model.forward(b.source, b.targetIn, { sourceLengths: b.sourceLengths });
-    const loss = crossEntropy(logits.reshape([-1, tgt.size]), b.targetOut.reshape([-1]), { ignoreIndex: tgt.pad });
+    const loss = model.loss(batches.pop()!);
     loss.backward();
     clipGradNorm(model.parameters(), 5);
     optimizer.step();
-    sum += loss.item();
-    n++;
-    if (performance.now() - last > 100 || step === steps) {
-      post({ type: 'g2pProgress', step, steps, loss: sum / n });
-      sum = 0;
-      n = 0;
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      last = performance.now();
-    }
-  }
+    return loss.item();
+  });
   g2p = { model, src, tgt };
   return { type: 'g2pReady', words: new Set(lines.map(([w]) => w)).size, parameters: model.numParameters(), source: 'trained here' };
 }
@@ -473,24 +473,15 @@ async function trainDigits(url: string, steps: number): Promise<ToPage> {
   const params = [...r.rnn.parameters(), ...r.head.parameters()];
   const optimizer = new Adam(params, { lr: 2e-3 });
   const rng = new Generator(12);
-  let sum = 0, n = 0, last = performance.now();
-  for (let step = 1; step <= steps; step++) {
+  await trainInSlices('digits', steps, () => {
     const b = batchOf(Array.from({ length: 16 }, () => composeLine(trainImages, rng, 1)));
     optimizer.zeroGrad();
     const loss = ctcLoss(readColumns(r, b.x, b.lengths), b.y, b.lengths, b.targetLengths);
     loss.backward();
     clipGradNorm(params, 5);
     optimizer.step();
-    sum += loss.item();
-    n++;
-    if (performance.now() - last > 100 || step === steps) {
-      post({ type: 'digitsProgress', step, steps, loss: sum / n });
-      sum = 0;
-      n = 0;
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      last = performance.now();
-    }
-  }
+    return loss.item();
+  });
   reader = r;
   const testRng = new Generator(14);
   const lines = Array.from({ length: 200 }, () => composeLine(testImages, testRng));
