@@ -2,3 +2,4 @@ export { Optimizer, type ParamGroupInput, type ParamGroup, type OptimizerStateDi
 export { SGD, Adam, AdamW, RMSprop, type SGDOptions, type AdamOptions, type RMSpropOptions } from './optimizers.js';
 export { clipGradNorm, clipGradValue, type ClipGradNormOptions } from './clip.js';
 export { LRScheduler, StepLR, CosineAnnealingLR, ReduceLROnPlateau, type ReduceLROnPlateauOptions } from './schedulers.js';
+export { ExponentialMovingAverage, type ExponentialMovingAverageOptions, type ExponentialMovingAverageState } from './averaging.js';
