@@ -15,6 +15,6 @@ export interface DigitLine {
 }
 
 export function splitDigits(images: readonly DigitImage[]): { trainImages: DigitImage[]; testImages: DigitImage[] };
-export function warp(px: Float32Array, g: Generator, strength: number): Float32Array;
-export function composeLine(pool: readonly DigitImage[], g: Generator, strength?: number, digits?: readonly number[] | null): DigitLine;
+export function warp(px: Float32Array, g: Generator, strength: number, elastic?: number): Float32Array;
+export function composeLine(pool: readonly DigitImage[], g: Generator, strength?: number, digits?: readonly number[] | null, elastic?: number): DigitLine;
 export function batchOf(lines: readonly DigitLine[]): { x: Tensor; lengths: number[]; y: Tensor; targetLengths: number[] };

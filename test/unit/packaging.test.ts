@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
+import { loadSafetensors } from 'recurrent';
 import { ROOT } from '../helpers.js';
 
 function run(file: string, cwd: string): { status: number | null; out: string } {
@@ -85,13 +86,20 @@ describe('examples', () => {
   });
   it('the digit-strings example trains a CTC reader and reports label error rate and line accuracy', () => {
     const svg = join(ROOT, 'build', 'digits-test.svg');
-    const r = spawnSync(process.execPath, [join(ROOT, 'examples', 'digits-ctc.mjs'), '--steps', '4', '--hidden', '8', '--test-lines', '20', '--plot', svg, '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    const weights = join(ROOT, 'build', 'digits-test.safetensors');
+    rmSync(weights, { force: true });
+    const r = spawnSync(process.execPath, [join(ROOT, 'examples', 'digits-ctc.mjs'), '--steps', '4', '--hidden', '8', '--test-lines', '20', '--elastic', '20', '--ema', '0.9', '--plot', svg, '--out', weights, '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
     assert.equal(r.status, 0, r.stderr);
-    const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as { label_error_rate: number; line_accuracy: number; test_lines: number; steps: number };
+    const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as { label_error_rate: number; line_accuracy: number; test_lines: number; steps: number; label_error_rate_last_step: number };
     assert.equal(res.test_lines, 20);
     assert.equal(res.steps, 4);
     assert.ok(res.label_error_rate >= 0 && res.line_accuracy >= 0 && res.line_accuracy <= 1);
+    assert.ok(res.label_error_rate_last_step >= 0, 'with --ema the last step\'s weights are reported too');
     assert.ok(readFileSync(svg, 'utf8').startsWith('<svg'));
+    // the reader's weights, by its parameters' names
+    const saved = loadSafetensors(readFileSync(weights));
+    assert.deepEqual(Object.keys(saved.tensors).sort(), ['head.bias', 'head.weight', ...['l0', 'l0_reverse', 'l1', 'l1_reverse'].flatMap((l) => [`rnn.bias_hh_${l}`, `rnn.bias_ih_${l}`, `rnn.weight_hh_${l}`, `rnn.weight_ih_${l}`])].sort());
+    rmSync(weights);
   });
   it('the adding problem example runs for RNN, LSTM and GRU and draws its plot', () => {
     const svg = join(ROOT, 'build', 'adding-test.svg');
