@@ -398,15 +398,22 @@ class Pad {
 }
 let lineTruth: string | null = null;
 const pad = new Pad($<HTMLCanvasElement>('pad'));
-$<HTMLFormElement>('digits-form').addEventListener('submit', (e) => {
-  e.preventDefault();
-  const form = e.target as HTMLFormElement;
-  if (!form.reportValidity()) return;
-  showError('');
-  buttons.digitsTrain.disabled = true;
-  const steps = Number(new FormData(form).get('steps'));
-  void digitsLoss.reset().then(() => send({ type: 'digitsTrain', url: new URL('data/digits.bin', document.baseURI).href, steps }));
-});
+/**
+ * A task's training form (pronunciation, digits): checked, its button disabled and its loss chart
+ * cleared, then the worker trains for the form's steps on the data file.
+ */
+function onTrainForm(formId: string, button: HTMLButtonElement, chart: LiveChart, type: 'digitsTrain' | 'g2pTrain', data: string): void {
+  $<HTMLFormElement>(formId).addEventListener('submit', (e) => {
+    e.preventDefault();
+    const form = e.target as HTMLFormElement;
+    if (!form.reportValidity()) return;
+    showError('');
+    button.disabled = true;
+    const steps = Number(new FormData(form).get('steps'));
+    void chart.reset().then(() => send({ type, url: new URL(data, document.baseURI).href, steps }));
+  });
+}
+onTrainForm('digits-form', buttons.digitsTrain, digitsLoss, 'digitsTrain', 'data/digits.bin');
 buttons.read.addEventListener('click', () => {
   showError('');
   const { cols, width } = pad.columns();
@@ -427,15 +434,7 @@ buttons.testLine.addEventListener('click', () => {
   if (!digits.reportValidity()) return;
   send({ type: 'testLine', digits: digits.value });
 });
-$<HTMLFormElement>('g2p-form').addEventListener('submit', (e) => {
-  e.preventDefault();
-  const form = e.target as HTMLFormElement;
-  if (!form.reportValidity()) return;
-  showError('');
-  buttons.g2pTrain.disabled = true;
-  const steps = Number(new FormData(form).get('steps'));
-  void g2pLoss.reset().then(() => send({ type: 'g2pTrain', url: new URL('data/cmudict.tsv', document.baseURI).href, steps }));
-});
+onTrainForm('g2p-form', buttons.g2pTrain, g2pLoss, 'g2pTrain', 'data/cmudict.tsv');
 onUpload('g2p-upload', (name, bytes) => ({ type: 'g2pLoad', name, bytes }));
 $<HTMLFormElement>('pronounce-form').addEventListener('submit', (e) => {
   e.preventDefault();

@@ -15,6 +15,10 @@ import type { FromPage, ToPage, TextConfig, SampleRequest, InsideCell, TaskName 
 const post = (m: ToPage): void => (self as unknown as DedicatedWorkerGlobalScope).postMessage(m);
 
 let state: 'idle' | 'running' | 'paused' | 'stopped' = 'idle';
+/** Refuses to train `what` while the text model runs: both would compete for the same cores. */
+function claimCores(what: string): void {
+  if (state === 'running') throw new Error(`pause or stop the text model first: ${what} needs the cores`);
+}
 let job: TextJob | null = null;
 let sampleWanted: SampleRequest | null = null;
 /** The page's sample settings, for the samples drawn while training. */
@@ -624,7 +628,7 @@ self.onmessage = async (e: MessageEvent<FromPage>) => {
         post(forecastAt(m.horizon));
         break;
       case 'g2pTrain':
-        if (state === 'running') throw new Error('pause or stop the text model first: the pronunciation model needs the cores');
+        claimCores('the pronunciation model');
         post(await trainG2p(m.url, m.steps));
         break;
       case 'pronounce':
@@ -634,7 +638,7 @@ self.onmessage = async (e: MessageEvent<FromPage>) => {
         post(loadG2p(m.bytes, m.name));
         break;
       case 'digitsTrain':
-        if (state === 'running') throw new Error('pause or stop the text model first: the digit reader needs the cores');
+        claimCores('the digit reader');
         post(await trainDigits(m.url, m.steps));
         break;
       case 'readDigits':
