@@ -63,8 +63,10 @@ export function recurrentForward(args: usize, tid: i32): void {
     barrier(ctrl, nth);
   }
   if (xp) {
-    // this thread's rows of every step: a row of the embedding's table, or x @ wih^T
-    for (let t = 0; t < T; t++) {
+    // this thread's rows of every step: a row of the embedding's table, or x @ wih^T (every
+    // step's rows in one product where this thread has them all: the panels read once per MC rows)
+    if (!ids && b1 - b0 == B) gemmPacked(false, T * B, GH, I, x, I, xp, gates, false, ws);
+    else for (let t = 0; t < T; t++) {
       const r0 = t * B + b0;
       if (ids) {
         for (let r = r0; r < r0 + b1 - b0; r++) {

@@ -340,6 +340,32 @@ export function gemvPackedCols(a: usize, bp: usize, K: i32, j0: i32, j1: i32, c:
   gemv1Packed(a, bp + <usize>((j0 / NR) * K * NR) * 4, K, j1 - j0, c + <usize>j0 * 4, acc, (ws + 15) & ~15, rev);
 }
 
+/**
+ * Rows of A against columns j0..j1 of a full-K pack (j0 a multiple of NR): C[:, j0..j1) = A (M, K)
+ * @ Bp[:, j0..j1), A's rows lda apart and C's ldc apart (both in elements), indexed by column as in
+ * the whole product. Sums as gemvPackedCols does row by row (K in blocks of KC, each k in order),
+ * so a thread's columns of many rows come out as one row at a time would; the panels are read
+ * once per MC rows instead of once per row.
+ */
+export function gemmPackedCols(M: i32, a: usize, lda: i32, bp: usize, K: i32, j0: i32, j1: i32, c: usize, ldc: i32, ws: usize): void {
+  if (M <= 0 || j1 <= j0) return;
+  if (M == 1) {
+    gemvPackedCols(a, bp, K, j0, j1, c, ws);
+    return;
+  }
+  const tmp = (ws + 15) & ~15;
+  const pa = tmp + 256;
+  const b0 = bp + <usize>((j0 / NR) * K * NR) * 4;
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const kc = min(KC, K - k0);
+    for (let i0 = 0; i0 < M; i0 += MC) {
+      const mc = min(MC, M - i0);
+      packA(a, false, lda, i0, mc, k0, kc, pa);
+      macro(pa, mc, kc, b0 + <usize>(k0 * NR) * 4, <usize>(K * NR) * 4, j1 - j0, c + (<usize>i0 * ldc + j0) * 4, ldc, k0 > 0, tmp);
+    }
+  }
+}
+
 /** Dot product of two contiguous float32 vectors of length K. */
 // @ts-ignore: decorator
 @inline function dot(x: usize, y: usize, K: i32): f32 {

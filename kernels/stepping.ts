@@ -3,7 +3,7 @@
 // product ahead, while the caller runs the JavaScript between calls (Rec.PRE).
 //
 // Legend: T steps, I input, H hidden, G gates, GH = G*H.
-import { gemvPackedCols, NR } from './gemm';
+import { gemmPackedCols, gemvPackedCols, NR } from './gemm';
 import { Rec, CellKernel, Ctrl, arg } from './abi';
 import { ld } from './simd';
 import { barrier } from './barrier';
@@ -95,14 +95,15 @@ export function stepUnits(kind: i32, T: i32, I: i32, H: i32, x: usize, wih: usiz
   const cnt = u1 - u0;
   const o = <usize>u0 * 4;
   const bi = bih ? bih + o : 0, bh = bhh ? bhh + o : 0;
-  for (let t = 0; t < T; t++) {
-    const row = gates + <usize>(t * GH) * 4;
-    if (ids) {
+  if (ids) {
+    for (let t = 0; t < T; t++) {
+      const row = gates + <usize>(t * GH) * 4;
       const src = table + <usize>(load<i32>(ids + <usize>t * 4) * GH) * 4;
       for (let g = 0; g < G; g++) memory.copy(row + <usize>(g * H + u0) * 4, src + <usize>(g * H + u0) * 4, <usize>cnt * 4);
-    } else {
-      for (let g = 0; g < G; g++) gemvPackedCols(x + <usize>(t * I) * 4, wih, I, g * H + u0, g * H + u1, row, ws);
     }
+  } else {
+    // every step's projection at once: this thread's panels of wih^T read once per MC steps
+    for (let g = 0; g < G; g++) gemmPackedCols(T, x, I, wih, I, g * H + u0, g * H + u1, gates, GH, ws);
   }
   let hp = h0;
   let cp = c0;

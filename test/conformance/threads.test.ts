@@ -102,6 +102,14 @@ describe('thread count does not change results', { skip: !listBackends().include
         const g = be.recurrentBackward(dims, w, x, h0, null, false, f, rnd(5 * B * 256), null, null);
         outs.push(f.out as Float32Array, g.dx as Float32Array, g.dwih as Float32Array, g.dwhh as Float32Array, g.dh0 as Float32Array);
       }
+      // one row of a long sequence, prepared: every step's input projection in one product per
+      // thread, over more steps than a block of rows (60) and more inputs than a block of k (256)
+      {
+        const dims: RecurrentDims = { kind: 'lstm', T: 67, B: 1, I: 300, H: 40, P: 0 };
+        const w = { wih: rnd(160 * 300), whh: rnd(160 * 40), bih: rnd(160), bhh: rnd(160), whr: null, stamp: { owner: {}, version: 0 } };
+        const f = be.recurrentForward(dims, w, rnd(67 * 300).map((v) => v * 0.06), rnd(40), rnd(40), false, false);
+        outs.push(f.out as Float32Array, f.hN as Float32Array, f.cN as Float32Array);
+      }
       // one row stepped (generation): split by hidden units on several threads, a row split for more rows
       for (const kind of ['lstm', 'gru', 'rnn_tanh'] as const) {
         const H = kind === 'rnn_tanh' ? 520 : 272;

@@ -98,7 +98,7 @@ export function sequenceKernels(ctx: WasmContext): SequenceKernels {
       ? choose(`step:${kind}:units:${bucket(stepWork)}`, threadsFor(T * stepWork))
       : choose(`${kernel}:${kind}:${bucket(stepWork)}:${bucket(T)}`, rowThreads(T, B, stepWork));
     if (meter) meter.work = T * stepWork;
-    if (units && nth > 1) pipelineSlots(slots, pre.pre, pre.hAhead, pre.preOk, pre.tws, H, nth);
+    if (units && nth > 1) pipelineSlots(slots, pre.pre, pre.hAhead, pre.preOk, pre.tws, H, nth, T);
     slots[Rec.WS] = heap.alloc(wsBytes * nth);
     slots[Rec.NTH] = nth;
     slots[Rec.CTRL] = ctrl;

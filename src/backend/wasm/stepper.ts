@@ -205,7 +205,7 @@ export function generationKernels(ctx: WasmContext): GenerationKernels {
           slots[Rec.TABLE] = q.tableP;
         }
         if (ahead && B === 1 && nth > 1) {
-          pipelineSlots(slots, q.preP, q.hAheadP, q.preOkP, q.twsP, H, nth);
+          pipelineSlots(slots, q.preP, q.hAheadP, q.preOkP, q.twsP, H, nth, T);
         }
         if (head) {
           slots[Rec.HEAD] = q.headP;
