@@ -83,9 +83,10 @@ export class LayerStepper {
   /**
    * @internal T steps (default one) from x (T * B * inputSize values), or T * B token ids with
    * an embedding, each layer in one backend call: the top layer's output at the last step
-   * (B * Hout values), the head's logits there (B * O) when there is a head, and the new state.
+   * (B * Hout values), the head's logits there (B * O) when there is a head, and the new state;
+   * with `every`, the output and logits of every step instead (T * B rows).
    */
-  run(inp: FloatArray | Int32Array, B: number, unbatched: boolean, state: StepState | null | undefined, who: string, T = 1): { output: FloatArray; logits: FloatArray | null; state: StepState } {
+  run(inp: FloatArray | Int32Array, B: number, unbatched: boolean, state: StepState | null | undefined, who: string, T = 1, every = false): { output: FloatArray; logits: FloatArray | null; state: StepState } {
     this.checkUsable(who);
     const { h0, c0 } = this.layerStates(state, B, unbatched, who);
     const hN: FloatArray[] = [];
@@ -101,7 +102,7 @@ export class LayerStepper {
     });
     const Hout = this.m.projSize || this.m.hiddenSize;
     // the last step's rows
-    const last = (a: FloatArray, w: number): FloatArray => (T === 1 ? a : a.slice((T - 1) * B * w));
+    const last = (a: FloatArray, w: number): FloatArray => (T === 1 || every ? a : a.slice((T - 1) * B * w));
     const lg = logits as FloatArray | null;
     return { output: last(x as FloatArray, Hout), logits: lg && last(lg, lg.length / (T * B)), state: this.stateFrom(hN, cN, B, unbatched) };
   }
@@ -152,6 +153,11 @@ export class LayerStepper {
 
   private alloc(n: number): FloatArray {
     return this.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+  }
+
+  /** @internal Whether the stepper still runs: not disposed, and the weights it snapshotted unchanged. */
+  usable(): boolean {
+    return !this.disposed && this.versions.every(([p, v]) => p.version === v);
   }
 
   /** Throws once the stepper was disposed or the weights it snapshotted have changed. */
