@@ -46,9 +46,10 @@ export const enum Rec {
    * stepping one row on several threads, pipelined (all persistent, or 0: off): each worker, once
    * its share of the call is done and counted, computes its units' columns of the next step's
    * h_T @ whh^T into PRE, from its own copy of h_T (HAHEAD + tid * H floats), and marks them valid
-   * (PREOK word tid = nth); a next call whose h0 equals that copy starts from them. MAIN: the
-   * calling thread's 8-unit blocks (fewer than an even share: it alone runs the JavaScript between
-   * calls, meanwhile the workers compute ahead); TWS: 256 bytes of workspace per thread for that.
+   * (PREOK word tid = nth | MAIN << 8: the split they are for); a next call with that split whose
+   * h0 equals that copy starts from them. MAIN: the calling thread's 8-unit blocks (0: an even
+   * split; fewer where the workers computed ahead, while it alone ran the JavaScript between
+   * calls); TWS: 256 bytes of workspace per thread for that.
    */
   PRE, HAHEAD, PREOK, TWS, MAIN,
   /**

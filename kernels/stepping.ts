@@ -45,11 +45,21 @@ export const AHEAD_WORD: usize = Ctrl.AHEAD * 4;
 /** The pool's control word counting the workers done with the call. */
 export const DONE_WORD: usize = Ctrl.DONE * 4;
 
-/** Whether PRE holds this thread's columns of h0 @ whh^T (computed ahead from an equal h). */
+/**
+ * What a PREOK word holds once its thread's columns are computed ahead: the split they were
+ * computed for (the thread count and the calling thread's blocks), which a call must share to
+ * use them, as its units are the same only then.
+ */
+// @ts-ignore: decorator
+@inline function splitKey(nth: i32, main: i32): i32 {
+  return nth | (main << 8);
+}
+
+/** Whether PRE holds this thread's columns of h0 @ whh^T (computed ahead from an equal h, for this split). */
 export function precomputed(args: usize, tid: i32, nth: i32, h0: usize, H: i32): bool {
   const pre = <usize>arg(args, Rec.PRE);
   if (!pre || tid == 0 || tid >= AHEAD_THREADS) return false;
-  if (load<i32>(<usize>arg(args, Rec.PREOK) + <usize>tid * 4) != nth) return false;
+  if (load<i32>(<usize>arg(args, Rec.PREOK) + <usize>tid * 4) != splitKey(nth, arg(args, Rec.MAIN))) return false;
   const mine = <usize>arg(args, Rec.HAHEAD) + <usize>(tid * H) * 4;
   let diff = i32x4.splat(0);
   for (let j = 0; j < H; j += 4) diff = v128.or(diff, v128.xor(ld(h0 + <usize>j * 4), ld(mine + <usize>j * 4)));
@@ -76,7 +86,7 @@ export function computeAhead(args: usize, ctrl: usize, tid: i32, nth: i32, hLast
   atomic.add<i32>(ctrl + DONE_WORD, 1);
   atomic.notify(ctrl + DONE_WORD, 1);
   recurrentProduct(mine, wpack, H, G, u0, u1, pre, tws);
-  store<i32>(ok, nth);
+  store<i32>(ok, splitKey(nth, main));
 }
 
 /**

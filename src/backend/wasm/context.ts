@@ -80,34 +80,6 @@ export interface Meter {
   work: number;
 }
 
-/**
- * A pipelined one-step call's share of hidden units for the calling thread, against 1 for each
- * worker: the workers' extra share is computed ahead (the next step's product, see Rec.PRE),
- * while this thread runs the JavaScript between calls.
- */
-const AHEAD_MAIN_SHARE = 0.6;
-
-/**
- * The calling thread's share against 1 for each worker in a pipelined call of T steps: only the
- * first step's product can have been computed ahead, so the longer the call, the closer to an
- * even split (at T = 64, a share of 0.6 left the caller waiting at every step's barrier for a
- * worker with two thirds more units).
- */
-export const mainShare = (T: number): number => (T - 1 + AHEAD_MAIN_SHARE) / T;
-
-/**
- * The argument slots of a pipelined one-row call of T steps over H units on nth threads: where
- * the next step's product is computed ahead (Rec.PRE, HAHEAD, PREOK, TWS), and the calling
- * thread's 8-unit blocks (Rec.MAIN).
- */
-export function pipelineSlots(slots: number[], pre: number, hAhead: number, preOk: number, tws: number, H: number, nth: number, T: number): void {
-  slots[Rec.PRE] = pre;
-  slots[Rec.HAHEAD] = hAhead;
-  slots[Rec.PREOK] = preOk;
-  slots[Rec.TWS] = tws;
-  const share = mainShare(T);
-  slots[Rec.MAIN] = Math.max(1, Math.round(((H / 8) * share) / (share + nth - 1)));
-}
 
 /** Sizes in powers of two: calls of about the same size share their measurements. */
 export const bucket = (x: number): number => Math.round(Math.log2(Math.max(1, x)));

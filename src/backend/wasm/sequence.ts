@@ -14,7 +14,8 @@ import { gateCount } from '../cells.js';
 import type { Block } from './resident.js';
 import { Rec } from './abi.js';
 import { referenceBackend as ref } from '../reference/index.js';
-import { bucket, f32, fused, KIND, pipelineSlots, type WasmContext } from './context.js';
+import { bucket, f32, fused, KIND, type WasmContext } from './context.js';
+import { pipelineSlots, type AheadPlan } from './pipeline.js';
 import { variantKernels, VARIANT_KIND } from './variants.js';
 import { scanKernels } from './scan.js';
 
@@ -62,7 +63,7 @@ export function sequenceKernels(ctx: WasmContext): SequenceKernels {
    * and fills the argument slots both kernels share.
    */
   function common(dims: RecurrentDims, w: RecurrentWeights, x: Float32Array | null, h0: Float32Array | null, c0: Float32Array | null, reverse: boolean,
-    kernel: 'recurrentForward' | 'recurrentBackward', lengths: Int32Array | null) {
+    kernel: 'recurrentForward' | 'recurrentBackward', lengths: Int32Array | null, state: Float32Array | null = h0) {
     const { kind, T, B, I, H, P } = dims;
     const GH = gateCount(kind) * H;
     const Hout = P || H;
@@ -98,12 +99,18 @@ export function sequenceKernels(ctx: WasmContext): SequenceKernels {
       ? choose(`step:${kind}:units:${bucket(stepWork)}`, threadsFor(T * stepWork))
       : choose(`${kernel}:${kind}:${bucket(stepWork)}:${bucket(T)}`, rowThreads(T, B, stepWork));
     if (meter) meter.work = T * stepWork;
-    if (units && nth > 1) pipelineSlots(slots, pre.pre, pre.hAhead, pre.preOk, pre.tws, H, nth, T);
+    // the state the first step reads decides how the call is pipelined (see AheadTracker)
+    const plan: AheadPlan | null = units && nth > 1 && pre.tracker && state ? pre.tracker.plan(state) : null;
+    if (plan) pipelineSlots(slots, pre!.pre, pre!.hAhead, pre!.preOk, pre!.tws, H, nth, T, plan);
     slots[Rec.WS] = heap.alloc(wsBytes * nth);
     slots[Rec.NTH] = nth;
     slots[Rec.CTRL] = ctrl;
     slots[Rec.WSB] = wsBytes;
-    return { slots, GH, Hout, nth, meter };
+    /** After the call: the state its last step left, for the tracker. */
+    const after = (hLast: Float32Array): void => {
+      if (units && pre?.tracker) pre.tracker.done(hLast, plan?.ahead ?? false);
+    };
+    return { slots, GH, Hout, nth, meter, after };
   }
 
   /** minGRU and minLSTM (scan.ts). */
@@ -147,8 +154,8 @@ export function sequenceKernels(ctx: WasmContext): SequenceKernels {
     // blocks not yet owned by a cache go back if anything below fails (or starts over)
     let owned = false;
     try {
-      const { slots, nth, meter } = resident
-        ? common(dims, w, null, null, null, reverse, 'recurrentForward', lengths)
+      const { slots, nth, meter, after } = resident
+        ? common(dims, w, null, null, null, reverse, 'recurrentForward', lengths, h0 as Float32Array)
         : common(dims, w, x as Float32Array, h0 as Float32Array, c0 as Float32Array | null, reverse, 'recurrentForward', lengths);
       if (resident) {
         heap.f32(resident.x, x.length).set(x);
@@ -169,6 +176,7 @@ export function sequenceKernels(ctx: WasmContext): SequenceKernels {
       launch(nth, 'recurrentForward', [args], () => k.recurrentForward(args, 0), meter);
       const out = heap.take(slots[Rec.OUT]!, T * B * Hout);
       const last = reverse ? 0 : T - 1;
+      after(out.subarray(last * B * Hout, (last + 1) * B * Hout));
       let hN: Float32Array, cN: Float32Array | null;
       if (lengths && !reverse) {
         // each row's state after its own last step

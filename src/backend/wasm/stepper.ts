@@ -15,7 +15,8 @@ import { AHEAD_THREADS } from './pool.js';
 import type { PackedEntry } from './resident.js';
 import { Rec, GenLayer } from './abi.js';
 import { referenceBackend as ref } from '../reference/index.js';
-import { bucket, f32, fused, KIND, pipelineSlots, type WasmContext } from './context.js';
+import { bucket, f32, fused, KIND, type WasmContext } from './context.js';
+import { AheadTracker, pipelineSlots, type AheadPlan } from './pipeline.js';
 
 /** The most memory a stepper spends on precomputed input projections of an embedding's rows. */
 const TABLE_MAX_BYTES = 16 * 2 ** 20;
@@ -148,6 +149,7 @@ export function generationKernels(ctx: WasmContext): GenerationKernels {
     });
     const ptrs = (): StepperPtrs => asPtrs(entry.use());
     const slots = new Array<number>(Rec.COUNT).fill(0); // a call's argument slots, reused
+    const tracker = new AheadTracker();
     let live = true;
     const token = {};
     finalizer.register(token, entry, token);
@@ -204,8 +206,10 @@ export function generationKernels(ctx: WasmContext): GenerationKernels {
           slots[Rec.IDS] = heap.putI32(ids.subarray(0, T * B));
           slots[Rec.TABLE] = q.tableP;
         }
+        let plan: AheadPlan | null = null;
         if (ahead && B === 1 && nth > 1) {
-          pipelineSlots(slots, q.preP, q.hAheadP, q.preOkP, q.twsP, H, nth, T);
+          plan = tracker.plan(h0 as Float32Array);
+          pipelineSlots(slots, q.preP, q.hAheadP, q.preOkP, q.twsP, H, nth, T, plan);
         }
         if (head) {
           slots[Rec.HEAD] = q.headP;
@@ -216,6 +220,7 @@ export function generationKernels(ctx: WasmContext): GenerationKernels {
         const args = heap.args(slots);
         launch(nth, 'recurrentForward', [args], () => k.recurrentForward(args, 0), meter);
         const nH = B * Hout;
+        if (ahead && B === 1) tracker.done(heap.f32(slots[Rec.OUT]! + (T - 1) * nH * 4, nH), plan?.ahead ?? false);
         return {
           out: stepResult(heap.f32(slots[Rec.OUT]!, T * nH)),
           hN: stepResult(heap.f32(slots[Rec.OUT]! + (T - 1) * nH * 4, nH)),

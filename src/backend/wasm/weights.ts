@@ -15,6 +15,7 @@ import type { RecurrentDims, RecurrentWeights, WeightStamp } from '../backend.js
 import { gateCount } from '../cells.js';
 import type { PackedEntry } from './resident.js';
 import type { WasmContext } from './context.js';
+import { AheadTracker } from './pipeline.js';
 import { AHEAD_THREADS } from './pool.js';
 
 /** What a kernel call of one direction reads from the prepared blocks (addresses; 0: none). */
@@ -33,6 +34,8 @@ export interface PreparedWeights {
   hAhead: number;
   preOk: number;
   tws: number;
+  /** Whether calls continue from each other's states, for planning the pipelining (null: none). */
+  tracker: AheadTracker | null;
 }
 
 /** Whether one row of these dims splits by 8-unit blocks over threads (kernels/stepping.ts). */
@@ -92,6 +95,7 @@ export function weightPreparer(ctx: WasmContext): {
   }
 
   const matrices = new WeakMap<object, Prepared>();
+  const trackers = new WeakMap<object, AheadTracker>();
 
   return {
     rightOperand(stamp, b, K, N) {
@@ -114,7 +118,14 @@ export function weightPreparer(ctx: WasmContext): {
         if (P && whr) k.pack(heap.put(whr), 1, H, P, ptrs[2]!);
         if (ahead) heap.i32(ptrs[5]!, AHEAD_THREADS).fill(0); // nothing computed ahead yet
       });
-      return p && { wih: p[0]!, whh: p[1]!, whr: p[2]!, pre: p[3]!, hAhead: p[4]!, preOk: p[5]!, tws: p[6]! };
+      if (!p) return null;
+      let tracker: AheadTracker | null = null;
+      if (ahead) {
+        const owner = w.stamp!.owner;
+        tracker = trackers.get(owner) ?? new AheadTracker();
+        trackers.set(owner, tracker);
+      }
+      return { wih: p[0]!, whh: p[1]!, whr: p[2]!, pre: p[3]!, hAhead: p[4]!, preOk: p[5]!, tws: p[6]!, tracker };
     },
     backward(dims, w) {
       const { kind, I, H, P } = dims;
@@ -126,7 +137,7 @@ export function weightPreparer(ctx: WasmContext): {
         k.pack(heap.put(whh), 0, GH, Hout, ptrs[1]!);
         if (P && whr) k.pack(heap.put(whr), 0, P, H, ptrs[2]!);
       });
-      return p && { wih: p[0]!, whh: p[1]!, whr: p[2]!, pre: 0, hAhead: 0, preOk: 0, tws: 0 };
+      return p && { wih: p[0]!, whh: p[1]!, whr: p[2]!, pre: 0, hAhead: 0, preOk: 0, tws: 0, tracker: null };
     },
   };
 }
