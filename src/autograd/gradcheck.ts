@@ -46,11 +46,15 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: readonly 
       const d = t.data;
       for (let k = 0; k < d.length; k++) {
         const orig = d[k]!;
+        // each edit marked, as the storage's contract asks: layers keep prepared copies of weights
         d[k] = orig + eps;
+        t.markModified();
         const fp = fn(...inputs).item();
         d[k] = orig - eps;
+        t.markModified();
         const fm = fn(...inputs).item();
         d[k] = orig;
+        t.markModified();
         const numeric = (fp - fm) / (2 * eps);
         const a = analytic[i]![k]!;
         const err = Math.abs(a - numeric);

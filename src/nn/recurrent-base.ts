@@ -23,7 +23,7 @@ import { recurrentLayer, directionWeights, concat, slice, transpose, unsqueeze, 
 import { Module } from './module.js';
 import { checkKnown, positiveInt, nonNegativeInt, bool, oneOf } from './options.js';
 import { dropout as dropoutFn } from './layers.js';
-import { LayerStepper, type StepperAround } from './stepper.js';
+import { LayerStepper, snapshotForward, type StepperAround } from './stepper.js';
 
 /**
  * Options shared by every recurrent layer. Sizes and counts are positive integers, and the
@@ -222,6 +222,30 @@ export abstract class RecurrentBase extends Module {
     return unbatched ? unsqueeze(s, 1) : s;
   }
 
+  /** The snapshot inferenceRun runs on (made again once the weights change). */
+  private inference: LayerStepper | null = null;
+
+  /**
+   * forward without gradients (under noGrad) on a stepper's snapshot of the weights (packed
+   * once, results in one buffer per call): the same values as the general path, with less work
+   * around the kernels. Null where that path is taken instead (see snapshotForward; also an
+   * unbatched input or one the checks of the general path would refuse).
+   */
+  private inferenceRun(x: Tensor, h0: unknown, c0: unknown): { out: Tensor; hN: Tensor; cN: Tensor | null } | null {
+    if (!(x instanceof Tensor) || x.ndim !== 3 || x.dtype !== this.dtype || x.shape[2] !== this.inputSize) return null;
+    const [T, B] = x.shape as [number, number];
+    if (T < 1 || B < 1 || x.data.length !== T * B * this.inputSize || !snapshotForward(this, B, h0, c0)) return null;
+    if (!this.inference?.usable()) {
+      this.inference?.dispose();
+      this.inference = new LayerStepper(this, this.who);
+    }
+    const state = h0 === undefined || h0 === null ? null : this.rule.cell ? ([h0, c0] as [Tensor, Tensor]) : (h0 as Tensor);
+    const r = this.inference.run(x.data as FloatArray, B, false, state, `${this.who}.forward`, T, true, true);
+    const Hout = this.projSize || this.hiddenSize;
+    const [hN, cN] = Array.isArray(r.state) ? (r.state as [Tensor, Tensor]) : [r.state as Tensor, null];
+    return { out: new Tensor(r.output, [T, B, Hout]), hN, cN };
+  }
+
   /** Checks a state given as a pair [h, c] (cells with c) or h alone. */
   protected splitState(state: unknown): { h: unknown; c: unknown } {
     if (state === undefined || state === null) return { h: undefined, c: undefined };
@@ -262,6 +286,10 @@ export abstract class RecurrentBase extends Module {
     const who = `${this.who}.forward`;
     if (options === null || typeof options !== 'object') throw new Error(`${who}: options must be an object, got ${String(options)}`);
     checkKnown(options, ['lengths'], `${who} options`);
+    if (options.lengths === undefined) {
+      const fast = this.inferenceRun(x, h0In, c0In);
+      if (fast) return fast;
+    }
     const { seq, h0, c0, unbatched } = this.inputs(x, h0In, c0In, who);
     const [T, B] = seq.shape as [number, number, number];
     const D = this.numDirections;

@@ -9,10 +9,11 @@
 import { Tensor } from '../tensor/tensor.js';
 import type { FloatArray } from '../tensor/dtype.js';
 import { formatShape } from '../tensor/shape.js';
-import { mean as meanOp, slice, squeeze, concat, sum as sumOp, isGradEnabled } from '../autograd/index.js';
+import { mean as meanOp, slice, squeeze, concat, sum as sumOp } from '../autograd/index.js';
 import { Module } from './module.js';
 import { Embedding, Linear } from './layers.js';
 import { LAYERS, type LayerStepper, type LayerKind, type AnyRecurrentLayer, type CellState } from './rnn.js';
+import { snapshotForward } from './stepper.js';
 import { checkKnown, oneOf } from './options.js';
 import { checkSampleOptions, type SampleOptions } from '../backend/sample.js';
 import { defaultGenerator, type Generator } from '../tensor/random.js';
@@ -34,12 +35,6 @@ export interface SequenceModelConfig {
    */
   output?: 'sequence' | 'last' | 'mean';
 }
-
-/**
- * The kinds whose stepper sums exactly as their layer's forward does (the fused kernels), which
- * forward under noGrad therefore runs on; the variants' steppers may differ in the last bit.
- */
-const SNAPSHOT_KINDS: ReadonlySet<string> = new Set(['lstm', 'gru', 'rnn_tanh', 'rnn_relu']);
 
 /** The state a SequenceModel carries between calls: the recurrent layer's. */
 export type SequenceState = Tensor | readonly [Tensor, Tensor];
@@ -111,31 +106,23 @@ export class SequenceModel extends Module {
    * embedding, every layer and the head on the snapshot a stepper runs on (the weights packed
    * once, token ids indexing precomputed input projections, the head inside the layer's call),
    * the same values as the layers one after another. Null where the input, the state or the
-   * model takes the general path (which also reports what is wrong with them): gradients
-   * recorded, a kind outside SNAPSHOT_KINDS or Keras's variants, a bidirectional or batch-first
-   * layer, output 'mean', an unbatched input, dropout or zoneout in training.
+   * model takes the general path (which also reports what is wrong with them): see
+   * snapshotForward, and output 'mean' or an unbatched input.
    */
   private inferenceForward(x: Tensor, state: SequenceState | null): [Tensor, SequenceState] | null {
     const rnn = this.rnn;
-    if (isGradEnabled() || !SNAPSHOT_KINDS.has(rnn.kind) || Object.keys(rnn.variant).length > 0) return null;
-    if (rnn.bidirectional || rnn.batchFirst || this.output === 'mean') return null;
-    if (rnn.training && ((rnn.dropout > 0 && rnn.numLayers > 1) || rnn.recurrentDropout > 0 || rnn.zoneout > 0)) return null;
     const dtype = rnn.dtype;
-    if (this.head.weight.dtype !== dtype || (this.embedding && this.embedding.weight.dtype !== dtype)) return null;
+    if (this.output === 'mean' || this.head.weight.dtype !== dtype || (this.embedding && this.embedding.weight.dtype !== dtype)) return null;
     if (x.ndim !== (this.embedding ? 2 : 3)) return null;
     const [T, B] = x.shape as [number, number];
     if (T < 1 || B < 1) return null;
     if (this.embedding) {
       const V = this.embedding.numEmbeddings;
       for (const id of x.data as Int32Array) if (!(id >= 0 && id < V)) return null;
-    } else if (x.dtype !== dtype || x.shape[2] !== rnn.inputSize) return null;
-    if (state !== null) {
-      const L = rnn.numLayers;
-      const H = rnn.hiddenSize;
-      const fits = (t: unknown, w: number): boolean => t instanceof Tensor && t.dtype === dtype && t.ndim === 3 && t.shape[0] === L && t.shape[1] === B && t.shape[2] === w && t.data.length === L * B * w;
-      const pair = Array.isArray(state) && state.length === 2;
-      if (rnn.rule.cell ? !pair || !fits(state[0], rnn.projSize || H) || !fits(state[1], H) : !fits(state, H)) return null;
-    }
+    } else if (x.dtype !== dtype || x.shape[2] !== rnn.inputSize || x.data.length !== T * B * rnn.inputSize) return null;
+    const pair = rnn.rule.cell && Array.isArray(state);
+    if (rnn.rule.cell && state !== null && !(pair && state.length === 2)) return null;
+    if (!snapshotForward(rnn, B, pair ? state[0] : state, pair ? state[1] : null)) return null;
     if (!this.inference?.usable()) {
       this.inference?.dispose();
       this.inference = rnn.stepperAround({
@@ -143,11 +130,10 @@ export class SequenceModel extends Module {
         head: { weight: this.head.weight, bias: this.head.bias },
       });
     }
-    const r = this.inference.run(x.data as FloatArray | Int32Array, B, false, state, 'SequenceModel.forward', T, true);
+    const every = this.output === 'sequence';
+    const r = this.inference.run(x.data as FloatArray | Int32Array, B, false, state, 'SequenceModel.forward', T, every, true);
     const O = this.head.outFeatures;
-    const logits = r.logits!;
-    const y = this.output === 'sequence' ? new Tensor(logits, [T, B, O]) : new Tensor(logits.slice((T - 1) * B * O), [B, O]);
-    return [y, r.state];
+    return [new Tensor(r.logits!, every ? [T, B, O] : [B, O]), r.state];
   }
 
   /**

@@ -12,7 +12,7 @@ import type { FloatArray } from '../tensor/dtype.js';
 import { zoneoutStepper } from '../backend/regularise.js';
 import type { Generator } from '../tensor/random.js';
 import type { DrawOptions } from '../backend/sample.js';
-import type { DirectionParams } from '../autograd/index.js';
+import { isGradEnabled, type DirectionParams } from '../autograd/index.js';
 import type { RecurrentBase } from './recurrent-base.js';
 
 /** A direction's weights as the backend reads them: each role's data (a snapshot's source). */
@@ -22,6 +22,31 @@ export function weightData(p: DirectionParams): RecurrentWeights {
     wih: d(p.wih)!, whh: d(p.whh), bih: d(p.bih), bhh: d(p.bhh), whr: d(p.whr),
     ...(p.extra ? { extra: Object.fromEntries(Object.entries(p.extra).map(([role, t]) => [role, t.data as FloatArray])) } : {}),
   };
+}
+
+/**
+ * The kinds whose steppers sum exactly as their layer's forward does (the fused kernels); the
+ * variants' steppers run other kernels, which may differ in the last bit.
+ */
+const SNAPSHOT_KINDS: ReadonlySet<string> = new Set(['lstm', 'gru', 'rnn_tanh', 'rnn_relu']);
+
+/**
+ * @internal Whether a forward of layer m over a batch of B time-first sequences from state
+ * (h, c) (undefined or null: zeros) may run on a stepper's snapshot of the weights, with the
+ * same values as the general path: no gradients recorded, a kind in SNAPSHOT_KINDS without
+ * Keras's variants, one direction, time-first, no dropout or zoneout in training, and the state
+ * (if any) of the shapes and type the stepper takes. Anything else takes the general path,
+ * which also reports what is wrong with it.
+ */
+export function snapshotForward(m: RecurrentBase, B: number, h: unknown, c: unknown): boolean {
+  if (isGradEnabled() || !SNAPSHOT_KINDS.has(m.kind) || Object.keys(m.variant).length > 0) return false;
+  if (m.bidirectional || m.batchFirst) return false;
+  if (m.training && ((m.dropout > 0 && m.numLayers > 1) || m.recurrentDropout > 0 || m.zoneout > 0)) return false;
+  const L = m.numLayers;
+  const fits = (t: unknown, w: number): boolean => t instanceof Tensor && t.dtype === m.dtype && t.ndim === 3 && t.shape[0] === L && t.shape[1] === B && t.shape[2] === w && t.data.length === L * B * w;
+  const none = (t: unknown): boolean => t === undefined || t === null;
+  if (none(h)) return !m.rule.cell || none(c);
+  return fits(h, m.projSize || m.hiddenSize) && (m.rule.cell ? fits(c, m.hiddenSize) : none(c));
 }
 
 /** The state a stepper carries: h (L, B, Hout), and c (L, B, H) for the LSTM. */
@@ -84,9 +109,12 @@ export class LayerStepper {
    * @internal T steps (default one) from x (T * B * inputSize values), or T * B token ids with
    * an embedding, each layer in one backend call: the top layer's output at the last step
    * (B * Hout values), the head's logits there (B * O) when there is a head, and the new state;
-   * with `every`, the output and logits of every step instead (T * B rows).
+   * with `every`, the output and logits of every step instead (T * B rows). The arrays may be
+   * views of buffers shared with other calls' results (see the backend's steppers); with
+   * `owned`, they are copied into one buffer of their own, shared by this call's results only.
    */
-  run(inp: FloatArray | Int32Array, B: number, unbatched: boolean, state: StepState | null | undefined, who: string, T = 1, every = false): { output: FloatArray; logits: FloatArray | null; state: StepState } {
+  run(inp: FloatArray | Int32Array, B: number, unbatched: boolean, state: StepState | null | undefined, who: string, T = 1, every = false,
+    owned = false): { output: FloatArray; logits: FloatArray | null; state: StepState } {
     this.checkUsable(who);
     const { h0, c0 } = this.layerStates(state, B, unbatched, who);
     const hN: FloatArray[] = [];
@@ -104,7 +132,42 @@ export class LayerStepper {
     // the last step's rows
     const last = (a: FloatArray, w: number): FloatArray => (T === 1 || every ? a : a.slice((T - 1) * B * w));
     const lg = logits as FloatArray | null;
-    return { output: last(x as FloatArray, Hout), logits: lg && last(lg, lg.length / (T * B)), state: this.stateFrom(hN, cN, B, unbatched) };
+    let output = last(x as FloatArray, Hout);
+    let lgOut = lg && last(lg, lg.length / (T * B));
+    let h = this.gather(hN);
+    let c = this.m.rule.cell ? this.gather(cN as FloatArray[]) : null;
+    if (owned) [output, lgOut, h, c] = this.own([output, lgOut, h, c]);
+    return { output, logits: lgOut, state: this.stateTensors(h, c, B, unbatched) };
+  }
+
+  /** Every layer's final state in one array (one layer's: the backend's own). */
+  private gather(parts: FloatArray[]): FloatArray {
+    if (parts.length === 1) return parts[0]!;
+    const all = this.alloc(parts.length * parts[0]!.length);
+    parts.forEach((p, l) => all.set(p, l * p.length));
+    return all;
+  }
+
+  /** Copies of the arrays (nulls kept), all in one new buffer: one allocation instead of one each. */
+  private own<A extends (FloatArray | null)[]>(arrays: A): A {
+    const n = arrays.reduce((sum, a) => sum + (a ? a.length : 0), 0);
+    const all = this.alloc(n);
+    let at = 0;
+    return arrays.map((a) => {
+      if (!a) return null;
+      const v = all.subarray(at, at + a.length);
+      v.set(a);
+      at += a.length;
+      return v;
+    }) as A;
+  }
+
+  /** The state tensors of h (L * [B *] Hout values) and, for a cell state, c. */
+  private stateTensors(h: FloatArray, c: FloatArray | null, B: number, unbatched: boolean): StepState {
+    const L = this.m.numLayers;
+    const shapeOf = (w: number): number[] => (unbatched ? [L, w] : [L, B, w]);
+    const hT = new Tensor(h, shapeOf(this.m.projSize || this.m.hiddenSize));
+    return c ? [hT, new Tensor(c, shapeOf(this.m.hiddenSize))] : hT;
   }
 
   /**
@@ -121,7 +184,8 @@ export class LayerStepper {
     const above = this.steppers.slice(1).map((stepper, i) => ({ stepper, h0: h0(i + 1), c0: c0(i + 1) }));
     const r = this.steppers[0]!.generate(first, n, h0(0), c0(0), sample, uniforms, above);
     const layers = [{ hN: r.hN, cN: r.cN }, ...r.above];
-    return { ids: r.ids, logits: r.logits, state: this.stateFrom(layers.map((x) => x.hN), layers.map((x) => x.cN), 1, true) };
+    const c = this.m.rule.cell ? this.gather(layers.map((x) => x.cN as FloatArray)) : null;
+    return { ids: r.ids, logits: r.logits, state: this.stateTensors(this.gather(layers.map((x) => x.hN)), c, 1, true) };
   }
 
   /** Each layer's state before a call, from the state given (checked; null or omitted: zeros). */
@@ -137,28 +201,17 @@ export class LayerStepper {
     };
   }
 
-  /** The state after a call from each layer's (one layer's: the backend's own fresh arrays). */
-  private stateFrom(hN: FloatArray[], cN: (FloatArray | null)[], B: number, unbatched: boolean): StepState {
-    const L = hN.length;
-    const gather = (parts: FloatArray[]): FloatArray => {
-      if (L === 1) return parts[0]!;
-      const all = this.alloc(L * parts[0]!.length);
-      parts.forEach((p, l) => all.set(p, l * p.length));
-      return all;
-    };
-    const shapeOf = (w: number): number[] => (unbatched ? [L, w] : [L, B, w]);
-    const hT = new Tensor(gather(hN), shapeOf(this.m.projSize || this.m.hiddenSize));
-    return this.m.rule.cell ? [hT, new Tensor(gather(cN as FloatArray[]), shapeOf(this.m.hiddenSize))] : hT;
-  }
-
   private alloc(n: number): FloatArray {
     return this.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
   }
 
   /** @internal Whether the stepper still runs: not disposed, and the weights it snapshotted unchanged. */
   usable(): boolean {
-    return !this.disposed && this.versions.every(([p, v]) => p.version === v);
+    return !this.disposed && this.backend === getBackend() && this.versions.every(([p, v]) => p.version === v);
   }
+
+  /** The backend the snapshot was made on (forward's snapshots are made again on another). */
+  private readonly backend = getBackend();
 
   /** Throws once the stepper was disposed or the weights it snapshotted have changed. */
   private checkUsable(who: string): void {

@@ -7,7 +7,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  SequenceModel, Adam, crossEntropy, randn, randint, manualSeed, listBackends, setBackend, backendInfo, noGrad, tensor,
+  SequenceModel, LSTM, GRU, RNN, Adam, crossEntropy, randn, randint, manualSeed, listBackends, setBackend, backendInfo, noGrad, tensor,
   type SequenceModelConfig, type SequenceState, type Tensor,
 } from 'recurrent';
 
@@ -97,6 +97,69 @@ describe('SequenceModel.forward under noGrad (the inference path)', () => {
         model.embedding!.weight.markModified();
         compare(model, x, null, `${backend}, after an edit of the embedding`);
       }
+    } finally {
+      setBackend(before);
+    }
+  });
+
+  it('a layer\'s forward: the same output and states as with gradients recorded, on every backend', () => {
+    const before = backendInfo().name;
+    try {
+      for (const backend of listBackends()) {
+        setBackend(backend);
+        manualSeed(6);
+        const layers = [
+          new LSTM({ inputSize: 5, hiddenSize: 24, numLayers: 2 }),
+          new LSTM({ inputSize: 3, hiddenSize: 16, projSize: 6 }),
+          new GRU({ inputSize: 7, hiddenSize: 40 }),
+          new RNN({ inputSize: 4, hiddenSize: 9, nonlinearity: 'relu', numLayers: 3 }),
+          // the general path: both directions, batch first
+          new GRU({ inputSize: 4, hiddenSize: 8, bidirectional: true }),
+          new LSTM({ inputSize: 4, hiddenSize: 8, batchFirst: true }),
+        ];
+        for (const m of layers) {
+          m.eval();
+          for (const [T, B] of [[1, 1], [6, 1], [4, 5]] as const) {
+            const x = randn(m.batchFirst ? [B, T, m.inputSize] : [T, B, m.inputSize]);
+            const what = `${backend}, ${m.constructor.name} ${m.hiddenSize}, T=${T} B=${B}`;
+            const [outWant, sWant] = m.forward(x);
+            const [outGot, sGot] = noGrad(() => m.forward(x));
+            assertSame(outGot, outWant, `${what}: output`);
+            states(sGot as SequenceState).forEach((t, i) => assertSame(t, states(sWant as SequenceState)[i]!, `${what}: state ${i}`));
+            // from that state
+            const [out2Want] = m.forward(x, sWant as never);
+            const [out2Got] = noGrad(() => m.forward(x, sGot as never));
+            assertSame(out2Got, out2Want, `${what}: output from a state`);
+          }
+        }
+        // an optimizer step: the next forward reads the new weights
+        const lstm = layers[0] as LSTM;
+        lstm.train();
+        const x = randn([3, 2, 5]);
+        const opt = new Adam(lstm.parameters(), { lr: 0.1 });
+        noGrad(() => lstm.forward(x));
+        lstm.forward(x)[0].sum().backward();
+        opt.step();
+        assertSame(noGrad(() => lstm.forward(x))[0], lstm.forward(x)[0], `${backend}: after a step`);
+      }
+    } finally {
+      setBackend(before);
+    }
+  });
+
+  it('a snapshot follows the backend in use', () => {
+    const before = backendInfo().name;
+    try {
+      const [a, b] = listBackends();
+      if (!b) return;
+      manualSeed(7);
+      const m = new GRU({ inputSize: 3, hiddenSize: 8 });
+      const x = randn([2, 1, 3]);
+      setBackend(a!);
+      noGrad(() => m.forward(x));
+      setBackend(b);
+      const [want] = m.forward(x);
+      assertSame(noGrad(() => m.forward(x))[0], want, `${a} then ${b}`);
     } finally {
       setBackend(before);
     }
