@@ -34,14 +34,15 @@ const SNAPSHOT_KINDS: ReadonlySet<string> = new Set(['lstm', 'gru', 'rnn_tanh', 
  * @internal Whether a forward of layer m over a batch of B time-first sequences from state
  * (h, c) (undefined or null: zeros) may run on a stepper's snapshot of the weights, with the
  * same values as the general path: no gradients recorded, a kind in SNAPSHOT_KINDS without
- * Keras's variants, one direction, time-first, no dropout or zoneout in training, and the state
+ * Keras's variants, one direction, time-first, no zoneout, no dropout in training, and the state
  * (if any) of the shapes and type the stepper takes. Anything else takes the general path,
  * which also reports what is wrong with it.
  */
 export function snapshotForward(m: RecurrentBase, B: number, h: unknown, c: unknown): boolean {
   if (isGradEnabled() || !SNAPSHOT_KINDS.has(m.kind) || Object.keys(m.variant).length > 0) return false;
   if (m.bidirectional || m.batchFirst) return false;
-  if (m.training && ((m.dropout > 0 && m.numLayers > 1) || m.recurrentDropout > 0 || m.zoneout > 0)) return false;
+  // zoneout's stepper blends states by its own composition of ops: the general path, trained or not
+  if (m.zoneout > 0 || (m.training && ((m.dropout > 0 && m.numLayers > 1) || m.recurrentDropout > 0))) return false;
   const L = m.numLayers;
   const fits = (t: unknown, w: number): boolean => t instanceof Tensor && t.dtype === m.dtype && t.ndim === 3 && t.shape[0] === L && t.shape[1] === B && t.shape[2] === w && t.data.length === L * B * w;
   const none = (t: unknown): boolean => t === undefined || t === null;

@@ -116,6 +116,8 @@ describe('SequenceModel.forward under noGrad (the inference path)', () => {
           // the general path: both directions, batch first
           new GRU({ inputSize: 4, hiddenSize: 8, bidirectional: true }),
           new LSTM({ inputSize: 4, hiddenSize: 8, batchFirst: true }),
+          new GRU({ inputSize: 4, hiddenSize: 8, zoneout: 0.3 }),
+          new LSTM({ inputSize: 4, hiddenSize: 16, numLayers: 2, dropout: 0.5, recurrentDropout: 0.2 }),
         ];
         for (const m of layers) {
           m.eval();
