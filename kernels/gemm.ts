@@ -366,49 +366,13 @@ export function gemmPackedCols(M: i32, a: usize, lda: i32, bp: usize, K: i32, j0
   }
 }
 
-/** Dot product of two contiguous float32 vectors of length K. */
-// @ts-ignore: decorator
-@inline function dot(x: usize, y: usize, K: i32): f32 {
-  let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
-  let k = 0;
-  for (; k + 8 <= K; k += 8) {
-    s0 = madd(v128.load(x + <usize>k * 4), v128.load(y + <usize>k * 4), s0);
-    s1 = madd(v128.load(x + <usize>k * 4, 16), v128.load(y + <usize>k * 4, 16), s1);
-  }
-  s0 = f32x4.add(s0, s1);
-  let sum = f32x4.extract_lane(s0, 0) + f32x4.extract_lane(s0, 1) + f32x4.extract_lane(s0, 2) + f32x4.extract_lane(s0, 3);
-  for (; k < K; k++) sum += load<f32>(x + <usize>k * 4) * load<f32>(y + <usize>k * 4);
-  return sum;
-}
-
-/** One row, B unpacked: c (1, N) (+)= a (1, K) @ op(B); dot products (transB) or row updates. */
-function gemv1(a: usize, transB: bool, N: i32, K: i32, b: usize, ldb: i32, c: usize, acc: bool, tmp: usize): void {
-  if (transB) {
-    // c[j] = a . B[j, :], both contiguous
-    for (let j = 0; j < N; j++) {
-      const sum = dot(a, b + <usize>(j * ldb) * 4, K);
-      const dst = c + <usize>j * 4;
-      store<f32>(dst, acc ? load<f32>(dst) + sum : sum);
-    }
-    return;
-  }
-  // c += a[k] * B[k, :], four lanes of c at a time
-  if (!acc) memory.fill(c, 0, <usize>N * 4);
-  for (let k = 0; k < K; k++) {
-    const x = v128.load32_splat(a + <usize>k * 4);
-    const row = b + <usize>(k * ldb) * 4;
-    let j = 0;
-    for (; j + 4 <= N; j += 4) v128.store(c + <usize>j * 4, madd(x, v128.load(row + <usize>j * 4), v128.load(c + <usize>j * 4)));
-    for (; j < N; j++) store<f32>(c + <usize>j * 4, load<f32>(c + <usize>j * 4) + load<f32>(a + <usize>k * 4) * load<f32>(row + <usize>j * 4));
-  }
-}
-
 /**
- * Few columns (N <= 4): an 8-wide tile would waste most of its lanes, so each column is a
- * vector product instead: dot products of A's rows with B's columns, or (transA) row updates
- * over A's stored rows. B's columns and C's transposed columns go through `buf` when strided.
+ * Few columns (N <= 4) of transA products (the weight gradients of narrow layers): an 8-wide tile
+ * would waste most of its lanes, so each column is a vector product instead, row updates over
+ * A's stored rows. B's columns go through `buf` when strided. (Products of A as stored take the
+ * tiles whatever their width: a row's sums must not depend on how many rows come with it.)
  */
-function gemmSkinny(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32,
+function gemmSkinny(transB: bool, M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32,
   c: usize, ldc: i32, accumulate: bool, buf: usize): void {
   // columns of op(B), contiguous: bcol(n)[k]
   let bc = b;
@@ -417,17 +381,6 @@ function gemmSkinny(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usize
     for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) store<f32>(buf + <usize>(n * K + k) * 4, load<f32>(b + <usize>(k * ldb + n) * 4));
     bc = buf;
     bstride = <usize>K * 4;
-  }
-  if (!transA) {
-    for (let i = 0; i < M; i++) {
-      const row = a + <usize>(i * lda) * 4;
-      for (let n = 0; n < N; n++) {
-        const sum = dot(row, bc + <usize>n * bstride, K);
-        const dst = c + <usize>(i * ldc + n) * 4;
-        store<f32>(dst, accumulate ? load<f32>(dst) + sum : sum);
-      }
-    }
-    return;
   }
   // transA: op(A) row i is stored column i; C[:, n] = sum_k A[k, :] * bcol(n)[k], accumulated in
   // buf. Every element, the ragged last lanes too, takes the same fused multiply-add: a thread's
@@ -461,16 +414,17 @@ export function gemmWorkspaceBytes(): i32 {
   return (MC * KC + KC * NC) * 4 + 320;
 }
 
-const GEMV: i32 = 1, SKINNY: i32 = 2;
+const SKINNY: i32 = 2;
 
 /**
- * The special paths a whole product (M, N, K) takes: GEMV for one row, SKINNY for at most four
- * columns. Decided on the whole product and handed to every thread's share, so that a share
- * that happens to be one row (or a few columns) still sums as the one-thread product does.
+ * The special path a whole product (M, N, K) takes: SKINNY for a transA product of at most four
+ * columns (0: the tiles). Decided on the whole product and handed to every thread's share, so
+ * that a share sums as the one-thread product does. Every product of A as stored takes the tiles,
+ * one row included: each element then sums k in order, in blocks of KC, whatever the rows around
+ * it (a batch split differently, one row alone) and as the packed one-row products do.
  */
 export function shortcuts(transA: bool, M: i32, N: i32, K: i32): i32 {
-  if (M == 1 && !transA) return GEMV;
-  if (N <= 4 && <i64>N * K + <i64>N * ((M + 3) & ~3) <= <i64>(MC * KC + KC * NC)) return SKINNY;
+  if (transA && N <= 4 && <i64>N * K + <i64>N * ((M + 3) & ~3) <= <i64>(MC * KC + KC * NC)) return SKINNY;
   return 0;
 }
 
@@ -486,14 +440,9 @@ export function gemmLd(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: us
     return;
   }
   const tmp = (ws + 15) & ~15;
-  if (mode == GEMV) {
-    // one row: C's row stride does not matter
-    gemv1(a, transB, N, K, b, ldb, c, accumulate, tmp);
-    return;
-  }
   const pa = tmp + 256;
   if (mode == SKINNY) {
-    gemmSkinny(transA, transB, M, N, K, a, lda, b, ldb, c, ldc, accumulate, pa);
+    gemmSkinny(transB, M, N, K, a, lda, b, ldb, c, ldc, accumulate, pa);
     return;
   }
   const pb = pa + <usize>(MC * KC) * 4;

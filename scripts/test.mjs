@@ -30,7 +30,7 @@ if (alone.length > 0) {
 }
 // Node runs the relaxed-SIMD kernels (fused multiply-add); browsers without relaxed SIMD run the
 // plain-SIMD build: the kernel conformance files again on that one
-const kernelFiles = files.filter((f) => /conformance[\\/](backends|threads)\.test\.js$/.test(f));
+const kernelFiles = files.filter((f) => /conformance[\\/](backends|threads|batch-split)\.test\.js$/.test(f));
 if (kernelFiles.length > 0) {
   console.log('# the kernel conformance tests again, on the plain-SIMD kernels (RECURRENT_RELAXED_SIMD=0)');
   const p = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...kernelFiles], { stdio: 'inherit', env: { ...process.env, RECURRENT_RELAXED_SIMD: '0' } });

@@ -22,9 +22,10 @@ export function coreKernels(ctx: WasmContext): Pick<CoreKernels, 'gemm' | 'linea
   function gemm(transA: boolean, transB: boolean, M: number, N: number, K: number,
     a: FloatArray, aOff: number, b: FloatArray, bOff: number, c: FloatArray, cOff: number, accumulate: boolean, bStamp?: WeightStamp): void {
     if (!f32(a, b, c)) return ref.gemm(transA, transB, M, N, K, a, aOff, b, bOff, c, cOff, accumulate);
-    // a layer's weight on a product too small for threads (a head over one step): packed once,
-    // kept between calls; by size alone, so the path is the same for any thread count
-    if (bStamp && transB && !transA && bOff === 0 && b.length === N * K && M * N * K < PARALLEL_MIN_WORK) {
+    // a layer's weight on a product too small for threads (a head over one step), or on one
+    // row (a step of generation): packed once, kept between calls; by size alone, so the path
+    // is the same for any thread count (and sums as the tiles do, so as any batch would)
+    if (bStamp && transB && !transA && bOff === 0 && b.length === N * K && (M * N * K < PARALLEL_MIN_WORK || M === 1)) {
       const bp = prepared.rightOperand(bStamp, b as Float32Array, K, N); // first: preparing may use the scratch
       heap.reset();
       const pa = heap.put((a as Float32Array).subarray(aOff, aOff + M * K));
