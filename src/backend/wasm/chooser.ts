@@ -32,6 +32,13 @@ const WHOLE: TrialStep[] = [{ scale: 1, goOn: 1.1 }, { scale: 1 }];
 /** A trial's choice wins before its last step only when it costs less than this share of the other. */
 const DECISIVE = 0.5;
 const WHOLE_WARM: TrialStep[] = [{ scale: 1, warm: true }, ...WHOLE];
+/**
+ * The pool's trial on short calls (below SHORT_CALL): a worker that slept takes a few calls to
+ * come back to speed (on a virtual machine its core wakes slowly and its cache is cold: here
+ * 150-300 us, then 30-60, then 20, against 16 warm), which one warm-up call left in the measure:
+ * the pool lost its trials and stayed unused at a third more per call.
+ */
+const SHORT_WARM: TrialStep[] = [{ scale: 1, warm: true }, { scale: 1, warm: true }, { scale: 1, warm: true }, { scale: 1, warm: true }, ...WHOLE];
 
 /** One kind of call's measurements. */
 interface Arm {
@@ -44,6 +51,8 @@ interface Arm {
   trial: { arm: 0 | 1; steps: TrialStep[]; next: number; seconds: number } | null;
   /** Calls in a row of the choice in use that took more than twice the other's cost. */
   strikes: number;
+  /** Seconds of the last call recorded (short calls warm the pool up longer on a trial). */
+  last: number;
 }
 
 /** Weight of a new sample of the choice in use in its moving average (outliers left out: see strikes). */
@@ -86,17 +95,17 @@ export class ThreadChooser {
       // is tried against it, so a busy machine costs two small calls on the pool; calls it cannot:
       // the pool first (warming up, then measured), and one thread once its trial, a whole call,
       // is a small share of the time (a training step's big calls: seconds later)
-      a = { cost: [NaN, NaN], until: 0, interval: FIRST_INTERVAL, trial: null, strikes: 0 };
+      a = { cost: [NaN, NaN], until: 0, interval: FIRST_INTERVAL, trial: null, strikes: 0, last: Infinity };
       a.trial = scalable ? { arm: 0, next: 0, seconds: 0, steps: SCALED } : { arm: 1, next: 0, seconds: 0, steps: WHOLE_WARM.slice(0, 2) };
       this.arms.set(key, a);
     }
-    if (!a.trial && a.until <= 0) a.trial = this.trialOf(a.cost[0] <= a.cost[1] ? 1 : 0, scalable);
+    if (!a.trial && a.until <= 0) a.trial = this.trialOf(a.cost[0] <= a.cost[1] ? 1 : 0, scalable, a.last < SHORT_CALL);
     const arm = a.trial ? a.trial.arm : a.cost[0] <= a.cost[1] ? 0 : 1;
     return { nth: arm ? nth : 1, scale: a.trial ? a.trial.steps[a.trial.next]!.scale : 1 };
   }
 
-  private trialOf(arm: 0 | 1, scalable: boolean): Arm['trial'] {
-    return { arm, next: 0, seconds: 0, steps: scalable ? SCALED : arm === 1 ? WHOLE_WARM : WHOLE };
+  private trialOf(arm: 0 | 1, scalable: boolean, short = false): Arm['trial'] {
+    return { arm, next: 0, seconds: 0, steps: scalable ? SCALED : arm === 1 ? (short ? SHORT_WARM : WHOLE_WARM) : WHOLE };
   }
 
   /** Records a call of kind `key` on `threads` that took `seconds` for `work` units. */
@@ -106,6 +115,7 @@ export class ThreadChooser {
     const i = threads > 1 ? 1 : 0;
     const other = i ? 0 : 1;
     const c = seconds / work;
+    a.last = seconds;
     const t = a.trial;
     if (t) {
       if (i !== t.arm) return;
@@ -116,7 +126,7 @@ export class ThreadChooser {
       if (Number.isNaN(a.cost[other])) {
         // the first measure of one choice: the other is tried against it, at once on small or
         // short calls (a trial costs next to nothing), later on long ones
-        if (t.steps === SCALED || seconds < SHORT_CALL) a.trial = this.trialOf(other as 0 | 1, t.steps === SCALED);
+        if (t.steps === SCALED || seconds < SHORT_CALL) a.trial = this.trialOf(other as 0 | 1, t.steps === SCALED, seconds < SHORT_CALL);
         else this.restart(a, Math.max(FIRST_INTERVAL, 2 * TRIAL_SHARE_INV * seconds));
         return;
       }
