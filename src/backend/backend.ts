@@ -147,7 +147,7 @@ export interface StepperExtras {
 
 /** What `RecurrentStepper.run` returns: new arrays, none sharing elements with another. */
 export interface StepResult {
-  /** (T, B, Hout) */
+  /** (T, B, Hout); with `lastOnly`, the last step's rows (B, Hout) */
   out: FloatArray;
   /** (B, Hout): the last step's output */
   hN: FloatArray;
@@ -215,9 +215,10 @@ export function generateByRuns(s: RecurrentStepper, first: number, n: number, h0
 export interface RecurrentStepper {
   /**
    * x (T, B, I), or token ids (T, B) with an embedding, from h0 (B, Hout), c0 (B, H): out
-   * (T, B, Hout), hN, cN, and the head's logits.
+   * (T, B, Hout; with `lastOnly` only the last step's rows, when the caller reads no more),
+   * hN, cN, and the head's logits.
    */
-  run(x: FloatArray | Int32Array, T: number, B: number, h0: FloatArray, c0: FloatArray | null): StepResult;
+  run(x: FloatArray | Int32Array, T: number, B: number, h0: FloatArray, c0: FloatArray | null, lastOnly?: boolean): StepResult;
   /**
    * Generation, one sequence (B = 1), for a stepper with an embedding, and a head on it or on
    * the last of the layers `above` (stacked on it, each fed the output of the one below): n

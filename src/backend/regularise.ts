@@ -194,7 +194,7 @@ export function zoneoutStepper(bk: Backend, inner: RecurrentStepper, p: number,
   /** values of x per step and row: the input width, or 1 (a token id) with an embedding */
   inputWidth: number, head?: StepperExtras['head']): RecurrentStepper {
   const s: RecurrentStepper = {
-    run(x, T, B, h0, c0): StepResult {
+    run(x, T, B, h0, c0, lastOnly = false): StepResult {
       const Hout = h0.length / B;
       const per = B * inputWidth;
       let h = h0;
@@ -213,7 +213,7 @@ export function zoneoutStepper(bk: Backend, inner: RecurrentStepper, p: number,
         if (head.bias) for (let r = 0; r < rows; r++) logits.set(head.bias, r * head.O);
         bk.gemm(false, true, rows, head.O, Hout, out, 0, head.weight, 0, logits, 0, head.bias !== null);
       }
-      return { out, hN: h, cN: c, logits };
+      return { out: lastOnly ? h : out, hN: h, cN: c, logits };
     },
     generate: (first, n, h0, c0, sample, uniforms, above) => generateByRuns(s, first, n, h0, c0, sample, uniforms, above),
     dispose: () => inner.dispose(),

@@ -240,7 +240,7 @@ export abstract class RecurrentBase extends Module {
       this.inference = new LayerStepper(this, this.who);
     }
     const state = h0 === undefined || h0 === null ? null : this.rule.cell ? ([h0, c0] as [Tensor, Tensor]) : (h0 as Tensor);
-    const r = this.inference.run(x.data as FloatArray, B, false, state, `${this.who}.forward`, T, true, true);
+    const r = this.inference.run(x.data as FloatArray, B, false, state, `${this.who}.forward`, T, { every: true, owned: true });
     const Hout = this.projSize || this.hiddenSize;
     const [hN, cN] = Array.isArray(r.state) ? (r.state as [Tensor, Tensor]) : [r.state as Tensor, null];
     return { out: new Tensor(r.output, [T, B, Hout]), hN, cN };

@@ -131,7 +131,7 @@ export class SequenceModel extends Module {
       });
     }
     const every = this.output === 'sequence';
-    const r = this.inference.run(x.data as FloatArray | Int32Array, B, false, state, 'SequenceModel.forward', T, every, true);
+    const r = this.inference.run(x.data as FloatArray | Int32Array, B, false, state, 'SequenceModel.forward', T, { every, output: false, owned: true });
     const O = this.head.outFeatures;
     return [new Tensor(r.logits!, every ? [T, B, O] : [B, O]), r.state];
   }

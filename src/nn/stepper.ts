@@ -109,13 +109,17 @@ export class LayerStepper {
   /**
    * @internal T steps (default one) from x (T * B * inputSize values), or T * B token ids with
    * an embedding, each layer in one backend call: the top layer's output at the last step
-   * (B * Hout values), the head's logits there (B * O) when there is a head, and the new state;
-   * with `every`, the output and logits of every step instead (T * B rows). The arrays may be
-   * views of buffers shared with other calls' results (see the backend's steppers); with
-   * `owned`, they are copied into one buffer of their own, shared by this call's results only.
+   * (B * Hout values), the head's logits there (B * O) when there is a head, and the new state.
+   * Options: `every`, the output and logits of every step instead (T * B rows); `output: false`,
+   * the output is not read (only the logits and the state), so the top layer keeps only its last
+   * step's; `owned`, the arrays, which may otherwise be views of buffers shared with other calls'
+   * results (see the backend's steppers), are copied into one buffer of this call's own.
    */
-  run(inp: FloatArray | Int32Array, B: number, unbatched: boolean, state: StepState | null | undefined, who: string, T = 1, every = false,
-    owned = false): { output: FloatArray; logits: FloatArray | null; state: StepState } {
+  run(inp: FloatArray | Int32Array, B: number, unbatched: boolean, state: StepState | null | undefined, who: string, T = 1,
+    options: { every?: boolean; output?: boolean; owned?: boolean } = {}): { output: FloatArray; logits: FloatArray | null; state: StepState } {
+    const { every = false, output: wantOutput = true, owned = false } = options;
+    // the top layer's outputs of every step only where they are returned (each lower layer's feed the next)
+    const lastOnly = T > 1 && (!every || !wantOutput);
     this.checkUsable(who);
     const { h0, c0 } = this.layerStates(state, B, unbatched, who);
     const hN: FloatArray[] = [];
@@ -123,7 +127,7 @@ export class LayerStepper {
     let x: FloatArray | Int32Array = inp;
     let logits: FloatArray | null = null;
     this.steppers.forEach((st, l) => {
-      const r = st.run(x, T, B, h0(l), c0(l));
+      const r = st.run(x, T, B, h0(l), c0(l), lastOnly && l === this.steppers.length - 1);
       hN.push(r.hN);
       cN.push(r.cN);
       x = r.out;
@@ -131,9 +135,9 @@ export class LayerStepper {
     });
     const Hout = this.m.projSize || this.m.hiddenSize;
     // the last step's rows
-    const last = (a: FloatArray, w: number): FloatArray => (T === 1 || every ? a : a.slice((T - 1) * B * w));
+    const last = (a: FloatArray, w: number): FloatArray => (a.length === B * w || every ? a : a.slice((T - 1) * B * w));
     const lg = logits as FloatArray | null;
-    let output = last(x as FloatArray, Hout);
+    let output = wantOutput ? last(x as FloatArray, Hout) : (x as FloatArray).subarray(0, 0);
     let lgOut = lg && last(lg, lg.length / (T * B));
     let h = this.gather(hN);
     let c = this.m.rule.cell ? this.gather(cN as FloatArray[]) : null;
@@ -149,13 +153,17 @@ export class LayerStepper {
     return all;
   }
 
-  /** Copies of the arrays (nulls kept), all in one new buffer: one allocation instead of one each. */
+  /**
+   * The arrays (nulls kept), each alone in its buffer: those that are views of a bigger one are
+   * copied, all into one new buffer (one allocation instead of one each).
+   */
   private own<A extends (FloatArray | null)[]>(arrays: A): A {
-    const n = arrays.reduce((sum, a) => sum + (a ? a.length : 0), 0);
+    const shared = (a: FloatArray | null): a is FloatArray => a !== null && a.byteLength !== a.buffer.byteLength;
+    const n = arrays.reduce((sum, a) => sum + (shared(a) ? a.length : 0), 0);
     const all = this.alloc(n);
     let at = 0;
     return arrays.map((a) => {
-      if (!a) return null;
+      if (!shared(a)) return a;
       const v = all.subarray(at, at + a.length);
       v.set(a);
       at += a.length;

@@ -43,7 +43,7 @@ function recurrentStepper(dims: RecurrentDims, w: RecurrentWeights, extras: Step
   const { I } = dims;
   const Hout = dims.P || dims.H;
   const stepper: RecurrentStepper = {
-    run(x, T, B, h0, c0) {
+    run(x, T, B, h0, c0, lastOnly = false) {
       const xs = emb ? gatherRows(emb.weight, stepperIds(x, T * B, emb.V), T * B, I) : (x as FloatArray);
       const f = recurrentForward({ ...dims, T, B }, copy, xs, h0, c0, false, false);
       let logits: FloatArray | null = null;
@@ -53,7 +53,7 @@ function recurrentStepper(dims: RecurrentDims, w: RecurrentWeights, extras: Step
         if (head.bias) for (let r = 0; r < rows; r++) logits.set(head.bias, r * head.O);
         gemm(false, true, rows, head.O, Hout, f.out, 0, head.weight, 0, logits, 0, head.bias !== null);
       }
-      return { out: f.out, hN: f.hN, cN: f.cN, logits };
+      return { out: lastOnly ? f.hN : f.out, hN: f.hN, cN: f.cN, logits };
     },
     generate(first, n, h0, c0, sample, uniforms, above = []) {
       if (!emb) throw new Error('RecurrentStepper.generate: the stepper needs an embedding');

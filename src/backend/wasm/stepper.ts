@@ -157,7 +157,7 @@ export function generationKernels(ctx: WasmContext): GenerationKernels {
     const mine: StepperLayer = { kind, I, H, P, hasTable: useTable, hasHead: !!head, ptrs, head: head ?? null, live: () => live };
     const stepper: RecurrentStepper & { token: object } = {
       token,
-      run: guarded((xIn: FloatArray | Int32Array, T: number, B: number, h0: FloatArray, c0: FloatArray | null) => {
+      run: guarded((xIn: FloatArray | Int32Array, T: number, B: number, h0: FloatArray, c0: FloatArray | null, lastOnly = false) => {
         if (!live) throw new Error('RecurrentStepper.run: the stepper was disposed');
         let x: FloatArray | null = null;
         let ids: Int32Array | null = null;
@@ -221,9 +221,10 @@ export function generationKernels(ctx: WasmContext): GenerationKernels {
         launch(nth, 'recurrentForward', [args], () => k.recurrentForward(args, 0), meter);
         const nH = B * Hout;
         if (ahead && B === 1) tracker.done(heap.f32(slots[Rec.OUT]! + (T - 1) * nH * 4, nH), plan?.ahead ?? false);
+        const hN = stepResult(heap.f32(slots[Rec.OUT]! + (T - 1) * nH * 4, nH));
         return {
-          out: stepResult(heap.f32(slots[Rec.OUT]!, T * nH)),
-          hN: stepResult(heap.f32(slots[Rec.OUT]! + (T - 1) * nH * 4, nH)),
+          out: lastOnly ? hN : stepResult(heap.f32(slots[Rec.OUT]!, T * nH)),
+          hN,
           cN: lstm ? stepResult(heap.f32(slots[Rec.C]! + (T - 1) * B * H * 4, B * H)) : null,
           logits: head ? stepResult(heap.f32(slots[Rec.LOGITS]!, T * B * O)) : null,
         };
