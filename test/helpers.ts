@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { Tensor, tensor, type DType } from 'recurrent';
+import { Tensor, tensor, backendInfo, listBackends, setBackend, type DType } from 'recurrent';
 
 /** The repository root (tests are compiled to build/test/...). */
 export const ROOT = (() => {
@@ -86,3 +86,15 @@ export function inTmp(f: (dir: string) => void, prefix = 'recurrent-test-'): voi
   }
 }
 
+/** Runs fn on every backend in turn (the backend set), then sets back the one in use before. */
+export function eachBackend(fn: (backend: string) => void): void {
+  const before = backendInfo().name;
+  try {
+    for (const backend of listBackends()) {
+      setBackend(backend);
+      fn(backend);
+    }
+  } finally {
+    setBackend(before);
+  }
+}

@@ -6,10 +6,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  Linear, LSTM, GRU, RNN, SequenceModel, randn, randint, tensor, manualSeed, noGrad, listBackends, setBackend, backendInfo,
-  type Tensor,
-} from 'recurrent';
+import { Linear, LSTM, GRU, RNN, SequenceModel, randn, randint, tensor, manualSeed, noGrad, type Tensor } from 'recurrent';
+import { eachBackend } from '../helpers.js';
 
 /** Rows r0..r1 of a (rows, ...) tensor along dimension `dim` (0 or 1), as a new tensor. */
 function rows(t: Tensor, dim: 0 | 1, r0: number, r1: number): Tensor {
@@ -32,18 +30,6 @@ function assertRows(part: Tensor, whole: Tensor, dim: 0 | 1, r0: number, what: s
 
 /** Splits of B rows: each alone, then two parts. */
 const splits = (B: number): [number, number][] => [...Array.from({ length: B }, (_, b) => [b, b + 1] as [number, number]), [0, 2], [2, B]];
-
-function eachBackend(fn: (backend: string) => void): void {
-  const before = backendInfo().name;
-  try {
-    for (const backend of listBackends()) {
-      setBackend(backend);
-      fn(backend);
-    }
-  } finally {
-    setBackend(before);
-  }
-}
 
 describe('a row\'s results do not depend on the rows around it', () => {
   it('Linear: one row, a few and many; few columns and many; with and without gradients', () => {

@@ -10,6 +10,7 @@ import {
   SequenceModel, LSTM, GRU, RNN, Adam, crossEntropy, randn, randint, manualSeed, listBackends, setBackend, backendInfo, noGrad, tensor,
   type SequenceModelConfig, type SequenceState, type Tensor,
 } from 'recurrent';
+import { eachBackend } from '../helpers.js';
 
 /** Bit for bit: the same values, NaN nowhere. */
 function assertSame(got: Tensor, want: Tensor, what: string): void {
@@ -47,106 +48,88 @@ const CONFIGS: [string, SequenceModelConfig, 'ids' | 'features'][] = [
 
 describe('SequenceModel.forward under noGrad (the inference path)', () => {
   it('gives exactly the general path\'s output and state, on every backend, with and without a state', () => {
-    const before = backendInfo().name;
-    try {
-      for (const backend of listBackends()) {
-        setBackend(backend);
-        for (const [name, config, input] of CONFIGS) {
-          manualSeed(3);
-          const model = new SequenceModel(config);
-          model.eval();
-          for (const [T, B] of [[1, 1], [7, 1], [5, 3]] as const) {
-            const x = input === 'ids' ? randint(0, config.embedding!.numEmbeddings, [T, B]) : randn([T, B, config.rnn.inputSize]);
-            const what = `${backend}, ${name}, T=${T} B=${B}`;
-            const s = compare(model, x, null, what);
-            // carried on: the state of the call before
-            compare(model, x, s, `${what}, from a state`);
-          }
-        }
+    eachBackend((backend) => {
+    for (const [name, config, input] of CONFIGS) {
+      manualSeed(3);
+      const model = new SequenceModel(config);
+      model.eval();
+      for (const [T, B] of [[1, 1], [7, 1], [5, 3]] as const) {
+        const x = input === 'ids' ? randint(0, config.embedding!.numEmbeddings, [T, B]) : randn([T, B, config.rnn.inputSize]);
+        const what = `${backend}, ${name}, T=${T} B=${B}`;
+        const s = compare(model, x, null, what);
+        // carried on: the state of the call before
+        compare(model, x, s, `${what}, from a state`);
       }
-    } finally {
-      setBackend(before);
     }
+    });
   });
 
   it('follows the weights: after an optimizer step, loadStateDict and an edit marked modified', () => {
-    const before = backendInfo().name;
-    try {
-      for (const backend of listBackends()) {
-        setBackend(backend);
-        manualSeed(4);
-        const config: SequenceModelConfig = { embedding: { numEmbeddings: 15, embeddingDim: 8 }, rnn: { kind: 'lstm', inputSize: 8, hiddenSize: 16 }, head: { outFeatures: 15 } };
-        const model = new SequenceModel(config);
-        const x = randint(0, 15, [6, 2]);
-        const y = randint(0, 15, [12]);
-        const opt = new Adam(model.parameters(), { lr: 0.05 });
-        for (let step = 0; step < 3; step++) {
-          compare(model, x, null, `${backend}, before step ${step}`);
-          opt.zeroGrad();
-          crossEntropy(model.forward(x)[0].reshape([12, 15]), y).backward();
-          opt.step();
-        }
-        compare(model, x, null, `${backend}, after the steps`);
-        const other = new SequenceModel(config);
-        model.loadStateDict(other.stateDict());
-        compare(model, x, null, `${backend}, after loadStateDict`);
-        model.head.bias!.data[3] = 7;
-        model.head.bias!.markModified();
-        compare(model, x, null, `${backend}, after an edit of the head`);
-        model.embedding!.weight.data.fill(0.25, 0, 8);
-        model.embedding!.weight.markModified();
-        compare(model, x, null, `${backend}, after an edit of the embedding`);
-      }
-    } finally {
-      setBackend(before);
+    eachBackend((backend) => {
+    manualSeed(4);
+    const config: SequenceModelConfig = { embedding: { numEmbeddings: 15, embeddingDim: 8 }, rnn: { kind: 'lstm', inputSize: 8, hiddenSize: 16 }, head: { outFeatures: 15 } };
+    const model = new SequenceModel(config);
+    const x = randint(0, 15, [6, 2]);
+    const y = randint(0, 15, [12]);
+    const opt = new Adam(model.parameters(), { lr: 0.05 });
+    for (let step = 0; step < 3; step++) {
+      compare(model, x, null, `${backend}, before step ${step}`);
+      opt.zeroGrad();
+      crossEntropy(model.forward(x)[0].reshape([12, 15]), y).backward();
+      opt.step();
     }
+    compare(model, x, null, `${backend}, after the steps`);
+    const other = new SequenceModel(config);
+    model.loadStateDict(other.stateDict());
+    compare(model, x, null, `${backend}, after loadStateDict`);
+    model.head.bias!.data[3] = 7;
+    model.head.bias!.markModified();
+    compare(model, x, null, `${backend}, after an edit of the head`);
+    model.embedding!.weight.data.fill(0.25, 0, 8);
+    model.embedding!.weight.markModified();
+    compare(model, x, null, `${backend}, after an edit of the embedding`);
+    });
   });
 
   it('a layer\'s forward: the same output and states as with gradients recorded, on every backend', () => {
-    const before = backendInfo().name;
-    try {
-      for (const backend of listBackends()) {
-        setBackend(backend);
-        manualSeed(6);
-        const layers = [
-          new LSTM({ inputSize: 5, hiddenSize: 24, numLayers: 2 }),
-          new LSTM({ inputSize: 3, hiddenSize: 16, projSize: 6 }),
-          new GRU({ inputSize: 7, hiddenSize: 40 }),
-          new RNN({ inputSize: 4, hiddenSize: 9, nonlinearity: 'relu', numLayers: 3 }),
-          // the general path: both directions, batch first
-          new GRU({ inputSize: 4, hiddenSize: 8, bidirectional: true }),
-          new LSTM({ inputSize: 4, hiddenSize: 8, batchFirst: true }),
-          new GRU({ inputSize: 4, hiddenSize: 8, zoneout: 0.3 }),
-          new LSTM({ inputSize: 4, hiddenSize: 16, numLayers: 2, dropout: 0.5, recurrentDropout: 0.2 }),
-        ];
-        for (const m of layers) {
-          m.eval();
-          for (const [T, B] of [[1, 1], [6, 1], [4, 5]] as const) {
-            const x = randn(m.batchFirst ? [B, T, m.inputSize] : [T, B, m.inputSize]);
-            const what = `${backend}, ${m.constructor.name} ${m.hiddenSize}, T=${T} B=${B}`;
-            const [outWant, sWant] = m.forward(x);
-            const [outGot, sGot] = noGrad(() => m.forward(x));
-            assertSame(outGot, outWant, `${what}: output`);
-            states(sGot as SequenceState).forEach((t, i) => assertSame(t, states(sWant as SequenceState)[i]!, `${what}: state ${i}`));
-            // from that state
-            const [out2Want] = m.forward(x, sWant as never);
-            const [out2Got] = noGrad(() => m.forward(x, sGot as never));
-            assertSame(out2Got, out2Want, `${what}: output from a state`);
-          }
-        }
-        // an optimizer step: the next forward reads the new weights
-        const lstm = layers[0] as LSTM;
-        lstm.train();
-        const x = randn([3, 2, 5]);
-        const opt = new Adam(lstm.parameters(), { lr: 0.1 });
-        noGrad(() => lstm.forward(x));
-        lstm.forward(x)[0].sum().backward();
-        opt.step();
-        assertSame(noGrad(() => lstm.forward(x))[0], lstm.forward(x)[0], `${backend}: after a step`);
+    eachBackend((backend) => {
+    manualSeed(6);
+    const layers = [
+      new LSTM({ inputSize: 5, hiddenSize: 24, numLayers: 2 }),
+      new LSTM({ inputSize: 3, hiddenSize: 16, projSize: 6 }),
+      new GRU({ inputSize: 7, hiddenSize: 40 }),
+      new RNN({ inputSize: 4, hiddenSize: 9, nonlinearity: 'relu', numLayers: 3 }),
+      // the general path: both directions, batch first
+      new GRU({ inputSize: 4, hiddenSize: 8, bidirectional: true }),
+      new LSTM({ inputSize: 4, hiddenSize: 8, batchFirst: true }),
+      new GRU({ inputSize: 4, hiddenSize: 8, zoneout: 0.3 }),
+      new LSTM({ inputSize: 4, hiddenSize: 16, numLayers: 2, dropout: 0.5, recurrentDropout: 0.2 }),
+    ];
+    for (const m of layers) {
+      m.eval();
+      for (const [T, B] of [[1, 1], [6, 1], [4, 5]] as const) {
+        const x = randn(m.batchFirst ? [B, T, m.inputSize] : [T, B, m.inputSize]);
+        const what = `${backend}, ${m.constructor.name} ${m.hiddenSize}, T=${T} B=${B}`;
+        const [outWant, sWant] = m.forward(x);
+        const [outGot, sGot] = noGrad(() => m.forward(x));
+        assertSame(outGot, outWant, `${what}: output`);
+        states(sGot as SequenceState).forEach((t, i) => assertSame(t, states(sWant as SequenceState)[i]!, `${what}: state ${i}`));
+        // from that state
+        const [out2Want] = m.forward(x, sWant as never);
+        const [out2Got] = noGrad(() => m.forward(x, sGot as never));
+        assertSame(out2Got, out2Want, `${what}: output from a state`);
       }
-    } finally {
-      setBackend(before);
     }
+    // an optimizer step: the next forward reads the new weights
+    const lstm = layers[0] as LSTM;
+    lstm.train();
+    const x = randn([3, 2, 5]);
+    const opt = new Adam(lstm.parameters(), { lr: 0.1 });
+    noGrad(() => lstm.forward(x));
+    lstm.forward(x)[0].sum().backward();
+    opt.step();
+    assertSame(noGrad(() => lstm.forward(x))[0], lstm.forward(x)[0], `${backend}: after a step`);
+    });
   });
 
   it('a snapshot follows the backend in use', () => {
