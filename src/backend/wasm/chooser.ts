@@ -34,9 +34,9 @@ const DECISIVE = 0.5;
 const WHOLE_WARM: TrialStep[] = [{ scale: 1, warm: true }, ...WHOLE];
 /**
  * The pool's trial on short calls (below SHORT_CALL): a worker that slept takes a few calls to
- * come back to speed (on a virtual machine its core wakes slowly and its cache is cold: here
- * 150-300 us, then 30-60, then 20, against 16 warm), which one warm-up call left in the measure:
- * the pool lost its trials and stayed unused at a third more per call.
+ * come back to speed (on a virtual machine its core wakes slowly and its cache is cold), which
+ * one warm-up call left in the measure: the pool lost its trials and stayed unused where, warm,
+ * it was the faster.
  */
 const SHORT_WARM: TrialStep[] = [{ scale: 1, warm: true }, { scale: 1, warm: true }, { scale: 1, warm: true }, { scale: 1, warm: true }, ...WHOLE];
 

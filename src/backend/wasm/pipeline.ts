@@ -14,8 +14,8 @@ const AHEAD_MAIN_SHARE = 0.6;
 /**
  * The calling thread's share against 1 for each worker in a pipelined call of T steps: only the
  * first step's product can have been computed ahead, so the longer the call, the closer to an
- * even split (at T = 64, a share of 0.6 left the caller waiting at every step's barrier for a
- * worker with two thirds more units).
+ * even split (the one-step share on a long call left the caller waiting at every step's barrier
+ * for a worker with more units).
  */
 export const mainShare = (T: number): number => (T - 1 + AHEAD_MAIN_SHARE) / T;
 
