@@ -113,6 +113,13 @@ export const enum Scan {
 export const enum Linear { ROWS, K, O, G, X, W, DX, DW, DB, WS, WSB, ACC, NTH, ADD, COUNT }
 
 /**
+ * The argument block of gemmPrepackedShare (kernels/index.ts): C (M, N) (+)= A (M, K) @ Bp, Bp a
+ * layer's weight packed once (pack()), its rows split between NTH threads; ACC 1: added onto C.
+ * WS: the workspaces, WSB bytes each.
+ */
+export const enum Packed { M, N, K, A, BP, C, ACC, WS, WSB, NTH, COUNT }
+
+/**
  * The argument block of variantForward and variantBackward (kernels/variants.ts): the LSTM
  * variants whose step needs more than the fused kernels' gate math (layer norms over whole rows,
  * peepholes). Sizes: AX (T, B, 4H); OUT, C, TC, NC (T, B, H); GATES, NX, NH, DAX, DAH (T, B, 4H);

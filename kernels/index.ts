@@ -15,9 +15,9 @@ export { ctcLoss, ctcWorkspaceBytes } from './ctc';
 export { additiveScores, additiveScoresBackward } from './attention';
 // the gate math of one batch row, exported for the same reason as the tiles
 export { lstmRowForward, gruRowForward, rnnRowForward, lstmRowBackward, gruRowBackward, rnnRowBackward } from './gates';
-import { gemmShare, gemmWorkspaceBytes, packBShare, gemmPacked } from './gemm';
+import { gemmShare, gemmWorkspaceBytes, packBShare, gemmPacked, MR } from './gemm';
 import { sumRowsRange } from './elementwise';
-import { Linear, arg } from './abi';
+import { Linear, Packed, arg } from './abi';
 
 /**
  * Thread tid of nth: C (M, N) (+)= op(A) op(B), its share of the output (see gemm.ts).
@@ -35,6 +35,20 @@ export function heapBase(): usize {
 /** C (M, N) (+)= A (M, K) @ Bp, Bp a full pack of B (K, N) (pack()), on the calling thread. */
 export function gemmPrepacked(M: i32, N: i32, K: i32, a: usize, bp: usize, c: usize, accumulate: i32, ws: usize): void {
   gemmPacked(false, M, N, K, a, K, bp, c, accumulate != 0, ws);
+}
+
+/**
+ * Thread tid's rows (whole blocks of MR) of gemmPrepacked, from its argument block (Packed,
+ * abi.ts): each row sums as it would alone, so results do not depend on the thread count.
+ */
+export function gemmPrepackedShare(args: usize, tid: i32): void {
+  const M = arg(args, Packed.M), N = arg(args, Packed.N), K = arg(args, Packed.K), nth = arg(args, Packed.NTH);
+  const blocks = (M + MR - 1) / MR;
+  const i0 = ((blocks * tid) / nth) * MR, i1 = min(M, ((blocks * (tid + 1)) / nth) * MR);
+  if (i1 <= i0) return;
+  const a = <usize>arg(args, Packed.A) + <usize>(i0 * K) * 4, c = <usize>arg(args, Packed.C) + <usize>(i0 * N) * 4;
+  const ws = <usize>arg(args, Packed.WS) + <usize>tid * <usize>arg(args, Packed.WSB);
+  gemmPacked(false, i1 - i0, N, K, a, K, <usize>arg(args, Packed.BP), c, arg(args, Packed.ACC) != 0, ws);
 }
 
 /** Packs all of op(B) (K, N) at dst (packedBytes(K, N) bytes) for gemmPacked and prepacked kernels. */

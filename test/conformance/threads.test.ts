@@ -45,6 +45,17 @@ describe('thread count does not change results', { skip: !listBackends().include
         be.gemm(ta, tb, M, N, K, rnd(M * K), 0, rnd(K * N), 0, c, 0, false);
         outs.push(c);
       }
+      // a layer's weight, packed once: its rows split between threads (13 rows: one thread's share
+      // a single row on three), added onto C, then a second call on the same packed weight
+      {
+        const stamp = { owner: {}, version: 0 };
+        const w = rnd(70 * 300);
+        for (const M of [13, 40]) {
+          const c = rnd(M * 70);
+          be.gemm(false, true, M, 70, 300, rnd(M * 300), 0, w, 0, c, 0, true, stamp);
+          outs.push(c);
+        }
+      }
       for (const kind of ['lstm', 'gru', 'rnn_tanh'] as const) {
         const dims: RecurrentDims = { kind, T: 9, B: 37, I: 30, H: 61, P: kind === 'lstm' ? 13 : 0 };
         const G = kind === 'lstm' ? 4 : kind === 'gru' ? 3 : 1;

@@ -8,8 +8,8 @@ import type { FloatArray } from '../../tensor/dtype.js';
 import { shapeEquals, type Shape } from '../../tensor/shape.js';
 import { leadingSumWidth, type BinaryOp, type CoreKernels, type UnaryOp, type WeightStamp } from '../backend.js';
 import { referenceBackend as ref } from '../reference/index.js';
-import { Linear, Rows, block } from './abi.js';
-import { bucket, f32, PARALLEL_MIN_WORK, type WasmContext } from './context.js';
+import { Linear, Packed, Rows, block } from './abi.js';
+import { bucket, f32, type WasmContext } from './context.js';
 
 /** Unary ops with a wasm kernel (others, and small arrays, stay on the reference loops). */
 const WASM_UNARY: Partial<Record<UnaryOp, number>> = { exp: 0, tanh: 1, sigmoid: 2 };
@@ -22,15 +22,22 @@ export function coreKernels(ctx: WasmContext): Pick<CoreKernels, 'gemm' | 'linea
   function gemm(transA: boolean, transB: boolean, M: number, N: number, K: number,
     a: FloatArray, aOff: number, b: FloatArray, bOff: number, c: FloatArray, cOff: number, accumulate: boolean, bStamp?: WeightStamp): void {
     if (!f32(a, b, c)) return ref.gemm(transA, transB, M, N, K, a, aOff, b, bOff, c, cOff, accumulate);
-    // a layer's weight on a product too small for threads (a head over one step), or on one
-    // row (a step of generation): packed once, kept between calls; by size alone, so the path
-    // is the same for any thread count (and sums as the tiles do, so as any batch would)
-    if (bStamp && transB && !transA && bOff === 0 && b.length === N * K && (M * N * K < PARALLEL_MIN_WORK || M === 1)) {
+    // a layer's weight (x @ w^T): packed once and kept between calls until it changes, so the
+    // calls of one version (a decoder's steps, a head's) neither copy nor pack it again; the
+    // rows split between threads where the product pays for them. Every row sums as the tiles
+    // do, so as it would alone, in any batch and on any thread count.
+    if (bStamp && transB && !transA && bOff === 0 && b.length === N * K) {
       const bp = prepared.rightOperand(bStamp, b as Float32Array, K, N); // first: preparing may use the scratch
       heap.reset();
       const pa = heap.put((a as Float32Array).subarray(aOff, aOff + M * K));
       const pc = accumulate ? heap.put((c as Float32Array).subarray(cOff, cOff + M * N)) : heap.alloc(M * N * 4);
-      k.gemmPrepacked(M, N, K, pa, bp, pc, +accumulate, heap.alloc(wsBytes));
+      const { nth, meter } = M > 1 ? choose(`gemmPrepacked:${bucket(M * N * K)}`, threadsFor(M * N * K)) : { nth: 1, meter: undefined };
+      const ws = heap.alloc(wsBytes * nth);
+      if (nth === 1) k.gemmPrepacked(M, N, K, pa, bp, pc, +accumulate, ws);
+      else {
+        const args = heap.args(block(Packed, { M, N, K, A: pa, BP: bp, C: pc, ACC: +accumulate, WS: ws, WSB: wsBytes, NTH: nth }));
+        launch(nth, 'gemmPrepackedShare', [args], () => k.gemmPrepackedShare(args, 0), meter);
+      }
       c.set(heap.f32(pc, M * N), cOff);
       return;
     }
