@@ -32,14 +32,10 @@ export function heapBase(): usize {
   return __heap_base;
 }
 
-/** C (M, N) (+)= A (M, K) @ Bp, Bp a full pack of B (K, N) (pack()), on the calling thread. */
-export function gemmPrepacked(M: i32, N: i32, K: i32, a: usize, bp: usize, c: usize, accumulate: i32, ws: usize): void {
-  gemmPacked(false, M, N, K, a, K, bp, c, accumulate != 0, ws);
-}
-
 /**
- * Thread tid's rows (whole blocks of MR) of gemmPrepacked, from its argument block (Packed,
- * abi.ts): each row sums as it would alone, so results do not depend on the thread count.
+ * Thread tid's rows (whole blocks of MR) of C (M, N) (+)= A (M, K) @ Bp, Bp a full pack of B
+ * (K, N) (pack()), from its argument block (Packed, abi.ts): each row sums as it would alone,
+ * so results do not depend on the thread count.
  */
 export function gemmPrepackedShare(args: usize, tid: i32): void {
   const M = arg(args, Packed.M), N = arg(args, Packed.N), K = arg(args, Packed.K), nth = arg(args, Packed.NTH);

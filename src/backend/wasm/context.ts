@@ -34,7 +34,6 @@ export interface KernelExports {
   softmaxShare(args: number, tid: number): void;
   ctcWorkspaceBytes(T: number, S: number, C: number): number;
   pack(b: number, transB: number, K: number, N: number, dst: number): void;
-  gemmPrepacked(M: number, N: number, K: number, a: number, bp: number, c: number, accumulate: number, ws: number): void;
   gemmPrepackedShare(args: number, tid: number): void;
   softmaxRows(x: number, rows: number, n: number, out: number, log: number): void;
   softmaxRowsBackward(y: number, g: number, rows: number, n: number, out: number, log: number): void;

@@ -31,13 +31,11 @@ export function coreKernels(ctx: WasmContext): Pick<CoreKernels, 'gemm' | 'linea
       heap.reset();
       const pa = heap.put((a as Float32Array).subarray(aOff, aOff + M * K));
       const pc = accumulate ? heap.put((c as Float32Array).subarray(cOff, cOff + M * N)) : heap.alloc(M * N * 4);
+      // (one thread is timed too: the chooser compares the two)
       const { nth, meter } = M > 1 ? choose(`gemmPrepacked:${bucket(M * N * K)}`, threadsFor(M * N * K)) : { nth: 1, meter: undefined };
       const ws = heap.alloc(wsBytes * nth);
-      if (nth === 1) k.gemmPrepacked(M, N, K, pa, bp, pc, +accumulate, ws);
-      else {
-        const args = heap.args(block(Packed, { M, N, K, A: pa, BP: bp, C: pc, ACC: +accumulate, WS: ws, WSB: wsBytes, NTH: nth }));
-        launch(nth, 'gemmPrepackedShare', [args], () => k.gemmPrepackedShare(args, 0), meter);
-      }
+      const args = heap.args(block(Packed, { M, N, K, A: pa, BP: bp, C: pc, ACC: +accumulate, WS: ws, WSB: wsBytes, NTH: nth }));
+      launch(nth, 'gemmPrepackedShare', [args], () => k.gemmPrepackedShare(args, 0), meter);
       c.set(heap.f32(pc, M * N), cOff);
       return;
     }
