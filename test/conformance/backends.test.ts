@@ -541,7 +541,8 @@ describe('weights a backend keeps prepared between calls', () => {
       setBackend(name);
       const be = getBackend();
       const r = randomFrom(new Generator(78));
-      for (const [M, N, K] of [[1, 65, 256], [3, 7, 5], [2, 13, 130], [1, 1, 1]]) {
+      // the last two: products big enough for the pool, their rows split between threads
+      for (const [M, N, K] of [[1, 65, 256], [3, 7, 5], [2, 13, 130], [1, 1, 1], [13, 70, 300], [40, 70, 300]]) {
         const b = r(N * K), stamp = { owner: {}, version: 0 };
         const check = (bb: Float32Array, version: number, what: string): void => {
           for (const accumulate of [false, true]) {
@@ -564,7 +565,10 @@ describe('weights a backend keeps prepared between calls', () => {
       const be = getBackend();
       const g = new Generator(77);
       const r = randomFrom(g);
-      for (const dims of [{ kind: 'lstm', T: 3, B: 2, I: 5, H: 9, P: 4 }, { kind: 'gru', T: 1, B: 1, I: 7, H: 16, P: 0 }, { kind: 'rnn_tanh', T: 4, B: 3, I: 2, H: 6, P: 0 }] as RecurrentDims[]) {
+      // the last: one row of a long sequence split by hidden units, every step's inputs projected
+      // in one product per thread (more steps than a block of rows, more inputs than a block of k)
+      for (const dims of [{ kind: 'lstm', T: 3, B: 2, I: 5, H: 9, P: 4 }, { kind: 'gru', T: 1, B: 1, I: 7, H: 16, P: 0 }, { kind: 'rnn_tanh', T: 4, B: 3, I: 2, H: 6, P: 0 },
+        { kind: 'lstm', T: 67, B: 1, I: 300, H: 40, P: 0 }] as RecurrentDims[]) {
         const { kind, T, B, I, H, P } = dims;
         const Hout = P || H;
         const base = randomWeights(kind, I, H, P, true, (n) => r(n, 0.6));
