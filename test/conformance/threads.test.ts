@@ -308,6 +308,34 @@ describe('a pool on a busy machine (Node: the cores\' idle time)', () => {
   });
 });
 
+describe('the thread chooser', { skip: !listBackends().includes('wasm') || backendInfo().threads < 2 }, () => {
+  it('times both of its choices on the calls it decides (a product, a layer weight\'s product)', () => {
+    const threads = backendInfo().threads;
+    const adaptive = wasmControls()!.setAdaptiveThreads(true);
+    try {
+      setNumThreads(2);
+      setBackend('wasm');
+      const be = getBackend();
+      const r = new Generator(9);
+      const rnd = (n: number): Float32Array => Float32Array.from({ length: n }, () => r.random() * 2 - 1);
+      const stamp = { owner: {}, version: 0 };
+      const w = rnd(70 * 300);
+      // short calls: the chooser tries the pool, then one thread, within a few of them
+      for (let i = 0; i < 40; i++) {
+        be.gemm(false, true, 40, 70, 300, rnd(40 * 300), 0, w, 0, new Float32Array(40 * 70), 0, false, stamp);
+        be.gemm(false, false, 40, 70, 300, rnd(40 * 300), 0, rnd(300 * 70), 0, new Float32Array(40 * 70), 0, false);
+      }
+      const m = wasmControls()!.threadMeasurements();
+      const keys = Object.keys(m).filter((k) => k.startsWith('gemmPrepacked:') || k.startsWith('gemm:'));
+      assert.ok(keys.length >= 2, `the products' kinds: ${keys.join(', ')}`);
+      for (const key of keys) assert.ok(m[key]!.every((v) => Number.isFinite(v)), `${key}: one thread, the pool: ${JSON.stringify(m[key])}`);
+    } finally {
+      setNumThreads(threads);
+      wasmControls()!.setAdaptiveThreads(adaptive);
+    }
+  });
+});
+
 describe('a pool thread that fails in the middle of a job', { skip: !listBackends().includes('wasm') || backendInfo().threads < 2 }, () => {
   // in a child process: were the others to wait for the failed thread, it would hang for good
   it('makes the call throw (the others stop at their barrier, no hang) and the pool goes on', () => {
