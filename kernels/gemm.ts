@@ -353,15 +353,23 @@ export function gemmPackedCols(M: i32, a: usize, lda: i32, bp: usize, K: i32, j0
     gemvPackedCols(a, bp, K, j0, j1, c, ws);
     return;
   }
-  const tmp = (ws + 15) & ~15;
+  packedTiles(false, M, a, lda, bp, K, j0, j1, c, ldc, false, (ws + 15) & ~15);
+}
+
+/**
+ * The tiles of a product against a full-K pack: rows of op(A) (M, K) against columns j0..j1 (j0
+ * a multiple of NR) into C (row stride ldc, indexed by column as in the whole product), K in
+ * blocks of KC, A packed MC rows at a time; with `accumulate`, onto what C holds.
+ */
+function packedTiles(transA: bool, M: i32, a: usize, lda: i32, bp: usize, K: i32, j0: i32, j1: i32, c: usize, ldc: i32, accumulate: bool, tmp: usize): void {
   const pa = tmp + 256;
   const b0 = bp + <usize>((j0 / NR) * K * NR) * 4;
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = min(KC, K - k0);
     for (let i0 = 0; i0 < M; i0 += MC) {
       const mc = min(MC, M - i0);
-      packA(a, false, lda, i0, mc, k0, kc, pa);
-      macro(pa, mc, kc, b0 + <usize>(k0 * NR) * 4, <usize>(K * NR) * 4, j1 - j0, c + (<usize>i0 * ldc + j0) * 4, ldc, k0 > 0, tmp);
+      packA(a, transA, lda, i0, mc, k0, kc, pa);
+      macro(pa, mc, kc, b0 + <usize>(k0 * NR) * 4, <usize>(K * NR) * 4, j1 - j0, c + (<usize>i0 * ldc + j0) * 4, ldc, accumulate || k0 > 0, tmp);
     }
   }
 }
@@ -532,14 +540,5 @@ export function gemmPacked(transA: bool, M: i32, N: i32, K: i32, a: usize, lda: 
     gemv1Packed(a, bp, K, N, c, accumulate, tmp);
     return;
   }
-  const pa = tmp + 256;
-  for (let k0 = 0; k0 < K; k0 += KC) {
-    const kc = min(KC, K - k0);
-    const acc = accumulate || k0 > 0;
-    for (let i0 = 0; i0 < M; i0 += MC) {
-      const mc = min(MC, M - i0);
-      packA(a, transA, lda, i0, mc, k0, kc, pa);
-      macro(pa, mc, kc, bp + <usize>(k0 * NR) * 4, <usize>(K * NR) * 4, N, c + <usize>i0 * N * 4, N, acc, tmp);
-    }
-  }
+  packedTiles(transA, M, a, lda, bp, K, 0, N, c, N, accumulate, tmp);
 }

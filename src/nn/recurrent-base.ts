@@ -235,10 +235,7 @@ export abstract class RecurrentBase extends Module {
     if (!(x instanceof Tensor) || x.ndim !== 3 || x.dtype !== this.dtype || x.shape[2] !== this.inputSize) return null;
     const [T, B] = x.shape as [number, number];
     if (T < 1 || B < 1 || x.data.length !== T * B * this.inputSize || !snapshotForward(this, B, h0, c0)) return null;
-    if (!this.inference?.usable()) {
-      this.inference?.dispose();
-      this.inference = new LayerStepper(this, this.who);
-    }
+    this.inference = LayerStepper.current(this.inference, () => new LayerStepper(this, this.who));
     const state = h0 === undefined || h0 === null ? null : this.rule.cell ? ([h0, c0] as [Tensor, Tensor]) : (h0 as Tensor);
     const r = this.inference.run(x.data as FloatArray, B, false, state, `${this.who}.forward`, T, { every: true, owned: true });
     const Hout = this.projSize || this.hiddenSize;

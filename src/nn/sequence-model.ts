@@ -12,8 +12,8 @@ import { formatShape } from '../tensor/shape.js';
 import { mean as meanOp, slice, squeeze, concat, sum as sumOp } from '../autograd/index.js';
 import { Module } from './module.js';
 import { Embedding, Linear } from './layers.js';
-import { LAYERS, type LayerStepper, type LayerKind, type AnyRecurrentLayer, type CellState } from './rnn.js';
-import { snapshotForward } from './stepper.js';
+import { LAYERS, type LayerKind, type AnyRecurrentLayer, type CellState } from './rnn.js';
+import { LayerStepper, snapshotForward } from './stepper.js';
 import { checkKnown, oneOf } from './options.js';
 import { checkSampleOptions, type SampleOptions } from '../backend/sample.js';
 import { defaultGenerator, type Generator } from '../tensor/random.js';
@@ -123,13 +123,10 @@ export class SequenceModel extends Module {
     const pair = rnn.rule.cell && Array.isArray(state);
     if (rnn.rule.cell && state !== null && !(pair && state.length === 2)) return null;
     if (!snapshotForward(rnn, B, pair ? state[0] : state, pair ? state[1] : null)) return null;
-    if (!this.inference?.usable()) {
-      this.inference?.dispose();
-      this.inference = rnn.stepperAround({
-        ...(this.embedding ? { embedding: this.embedding.weight } : {}),
-        head: { weight: this.head.weight, bias: this.head.bias },
-      });
-    }
+    this.inference = LayerStepper.current(this.inference, () => rnn.stepperAround({
+      ...(this.embedding ? { embedding: this.embedding.weight } : {}),
+      head: { weight: this.head.weight, bias: this.head.bias },
+    }));
     const every = this.output === 'sequence';
     const r = this.inference.run(x.data as FloatArray | Int32Array, B, false, state, 'SequenceModel.forward', T, { every, output: false, owned: true });
     const O = this.head.outFeatures;

@@ -25,21 +25,15 @@ export function weightData(p: DirectionParams): RecurrentWeights {
 }
 
 /**
- * The kinds whose steppers sum exactly as their layer's forward does (the fused kernels); the
- * variants' steppers run other kernels, which may differ in the last bit.
- */
-const SNAPSHOT_KINDS: ReadonlySet<string> = new Set(['lstm', 'gru', 'rnn_tanh', 'rnn_relu']);
-
-/**
  * @internal Whether a forward of layer m over a batch of B time-first sequences from state
  * (h, c) (undefined or null: zeros) may run on a stepper's snapshot of the weights, with the
- * same values as the general path: no gradients recorded, a kind in SNAPSHOT_KINDS without
- * Keras's variants, one direction, time-first, no zoneout, no dropout in training, and the state
+ * same values as the general path: no gradients recorded, a kind whose rule allows it
+ * (CellRule.snapshot) without Keras's variants, one direction, time-first, no zoneout, no dropout in training, and the state
  * (if any) of the shapes and type the stepper takes. Anything else takes the general path,
  * which also reports what is wrong with it.
  */
 export function snapshotForward(m: RecurrentBase, B: number, h: unknown, c: unknown): boolean {
-  if (isGradEnabled() || !SNAPSHOT_KINDS.has(m.kind) || Object.keys(m.variant).length > 0) return false;
+  if (isGradEnabled() || !m.rule.snapshot || Object.keys(m.variant).length > 0) return false;
   if (m.bidirectional || m.batchFirst) return false;
   // zoneout's stepper blends states by its own composition of ops: the general path, trained or not
   if (m.zoneout > 0 || (m.training && ((m.dropout > 0 && m.numLayers > 1) || m.recurrentDropout > 0))) return false;
@@ -212,6 +206,16 @@ export class LayerStepper {
 
   private alloc(n: number): FloatArray {
     return this.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+  }
+
+  /**
+   * @internal The snapshot a forward without gradients runs on: `current` while it still runs
+   * (see usable), else a new one from `make` (the old one freed).
+   */
+  static current(current: LayerStepper | null, make: () => LayerStepper): LayerStepper {
+    if (current?.usable()) return current;
+    current?.dispose();
+    return make();
   }
 
   /** @internal Whether the stepper still runs: not disposed, and the weights it snapshotted unchanged. */

@@ -320,13 +320,17 @@ describe('the thread chooser', { skip: !listBackends().includes('wasm') || backe
       const rnd = (n: number): Float32Array => Float32Array.from({ length: n }, () => r.random() * 2 - 1);
       const stamp = { owner: {}, version: 0 };
       const w = rnd(70 * 300);
-      // short calls: the chooser tries the pool, then one thread, within a few of them
-      for (let i = 0; i < 40; i++) {
+      // short calls: the chooser tries the pool, then one thread, within a few of them (later,
+      // within a fraction of a second of calls, where a busy machine made the first ones long)
+      const ours = (m: Record<string, [number, number]>): string[] => Object.keys(m).filter((k) => k.startsWith('gemmPrepacked:') || k.startsWith('gemm:'));
+      const timed = (m: Record<string, [number, number]>): boolean => ours(m).length >= 2 && ours(m).every((k) => m[k]!.every((v) => Number.isFinite(v)));
+      const t0 = performance.now();
+      do {
         be.gemm(false, true, 40, 70, 300, rnd(40 * 300), 0, w, 0, new Float32Array(40 * 70), 0, false, stamp);
         be.gemm(false, false, 40, 70, 300, rnd(40 * 300), 0, rnd(300 * 70), 0, new Float32Array(40 * 70), 0, false);
-      }
+      } while (!timed(wasmControls()!.threadMeasurements()) && performance.now() - t0 < 5000);
       const m = wasmControls()!.threadMeasurements();
-      const keys = Object.keys(m).filter((k) => k.startsWith('gemmPrepacked:') || k.startsWith('gemm:'));
+      const keys = ours(m);
       assert.ok(keys.length >= 2, `the products' kinds: ${keys.join(', ')}`);
       for (const key of keys) assert.ok(m[key]!.every((v) => Number.isFinite(v)), `${key}: one thread, the pool: ${JSON.stringify(m[key])}`);
     } finally {

@@ -17,7 +17,7 @@ const AHEAD_MAIN_SHARE = 0.6;
  * even split (the one-step share on a long call left the caller waiting at every step's barrier
  * for a worker with more units).
  */
-export const mainShare = (T: number): number => (T - 1 + AHEAD_MAIN_SHARE) / T;
+const mainShare = (T: number): number => (T - 1 + AHEAD_MAIN_SHARE) / T;
 
 /**
  * The argument slots of a pipelined one-row call of T steps over H units on nth threads, as its
