@@ -120,6 +120,14 @@ export const enum Linear { ROWS, K, O, G, X, W, DX, DW, DB, WS, WSB, ACC, NTH, A
 export const enum Packed { M, N, K, A, BP, C, ACC, WS, WSB, NTH, COUNT }
 
 /**
+ * The argument block of gemmBatched (kernels/index.ts): BATCH contiguous products
+ * C_i (M, N) = op(A_i) op(B_i), A_i stored (M, K) or (K, M) when TA is 1, B_i (K, N) or (N, K)
+ * when TB is 1, one after another in A, B and C; whole products split between NTH threads.
+ * WS: the workspaces, WSB bytes each.
+ */
+export const enum Batched { BATCH, TA, TB, M, N, K, A, B, C, WS, WSB, NTH, COUNT }
+
+/**
  * The argument block of variantForward and variantBackward (kernels/variants.ts): the LSTM
  * variants whose step needs more than the fused kernels' gate math (layer norms over whole rows,
  * peepholes). Sizes: AX (T, B, 4H); OUT, C, TC, NC (T, B, H); GATES, NX, NH, DAX, DAH (T, B, 4H);
@@ -206,6 +214,14 @@ export const enum Attn {
   G, DQ, DK, DV, DVROWS,
   /** threads: how many, the pool's control words (for the barrier before dv's sum) */
   NTH, CTRL,
+  /**
+   * additiveAttention: the values (N, S, H) the weights average, a pointer to the scores' bias (one
+   * float32), the mask (N, S int32, 1 = not attended; 0 for none); out: the weights (N, S) and the
+   * context (N, H). Backward reads q, K, V, VALUES and WEIGHTS, and the gradients of the context
+   * (N, H) and of the weights (N, S, or 0); writes DQ, DK, DVALUES (N, S, H) or 0, DV or 0; DSCORES
+   * (N, S) the scores' gradient, DBROWS (N) each row's share of the bias's gradient.
+   */
+  VALUES, BIAS, MASK, WEIGHTS, CONTEXT, DCONTEXT, DWEIGHTS, DVALUES, DSCORES, DBROWS,
   COUNT,
 }
 

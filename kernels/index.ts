@@ -12,12 +12,12 @@ export { setMayWait } from './barrier';
 export { minScanForward, minScanBackward } from './minscan';
 export { variantForward, variantBackward, variantAccFloats } from './variants';
 export { ctcLoss, ctcWorkspaceBytes } from './ctc';
-export { additiveScores, additiveScoresBackward } from './attention';
+export { additiveScores, additiveScoresBackward, additiveAttention, additiveAttentionBackward } from './attention';
 // the gate math of one batch row, exported for the same reason as the tiles
 export { lstmRowForward, gruRowForward, rnnRowForward, lstmRowBackward, gruRowBackward, rnnRowBackward } from './gates';
-import { gemmShare, gemmWorkspaceBytes, packBShare, gemmPacked, MR } from './gemm';
+import { gemm as gemmWhole, gemmShare, gemmWorkspaceBytes, packBShare, gemmPacked, MR } from './gemm';
 import { sumRowsRange } from './elementwise';
-import { Linear, Packed, arg } from './abi';
+import { Linear, Packed, Batched, arg } from './abi';
 
 /**
  * Thread tid of nth: C (M, N) (+)= op(A) op(B), its share of the output (see gemm.ts).
@@ -45,6 +45,22 @@ export function gemmPrepackedShare(args: usize, tid: i32): void {
   const a = <usize>arg(args, Packed.A) + <usize>(i0 * K) * 4, c = <usize>arg(args, Packed.C) + <usize>(i0 * N) * 4;
   const ws = <usize>arg(args, Packed.WS) + <usize>tid * <usize>arg(args, Packed.WSB);
   gemmPacked(false, i1 - i0, N, K, a, K, <usize>arg(args, Packed.BP), c, arg(args, Packed.ACC) != 0, ws);
+}
+
+/**
+ * Thread tid's share of a batch of products (Batched, abi.ts): whole products, each computed as
+ * one gemm of its own would compute it, so results depend neither on the thread count nor on the
+ * products beside it.
+ */
+export function gemmBatched(args: usize, tid: i32): void {
+  const nb = <i64>arg(args, Batched.BATCH), nth = <i64>arg(args, Batched.NTH);
+  const i0 = <i32>((nb * tid) / nth), i1 = <i32>((nb * (tid + 1)) / nth);
+  const M = arg(args, Batched.M), N = arg(args, Batched.N), K = arg(args, Batched.K);
+  const ta = arg(args, Batched.TA) != 0, tb = arg(args, Batched.TB) != 0;
+  const a = <usize>arg(args, Batched.A), b = <usize>arg(args, Batched.B), c = <usize>arg(args, Batched.C);
+  const ws = <usize>arg(args, Batched.WS) + <usize>tid * <usize>arg(args, Batched.WSB);
+  const sa = <usize>M * <usize>K * 4, sb = <usize>K * <usize>N * 4, sc = <usize>M * <usize>N * 4;
+  for (let i = i0; i < i1; i++) gemmWhole(ta, tb, M, N, K, a + <usize>i * sa, b + <usize>i * sb, c + <usize>i * sc, false, ws);
 }
 
 /** Packs all of op(B) (K, N) at dst (packedBytes(K, N) bytes) for gemmPacked and prepacked kernels. */

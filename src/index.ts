@@ -18,7 +18,7 @@ export type {
   RecurrentForwardResult, RecurrentGrads, CellKind, CtcKernels, CtcBatch, AttentionKernels,
 } from './backend/index.js';
 export {
-  noGrad, isGradEnabled, gradcheck, concat, stack, linear, matmul, softmax, logSoftmax, maskedFill, additiveScores,
+  noGrad, isGradEnabled, gradcheck, concat, stack, linear, matmul, softmax, logSoftmax, maskedFill, additiveScores, additiveAttention,
 } from './autograd/index.js';
 export type { GradcheckOptions, GradcheckResult } from './autograd/index.js';
 export * from './nn/index.js';

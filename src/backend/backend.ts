@@ -397,6 +397,27 @@ export interface AttentionKernels {
    */
   additiveScoresBackward(act: FloatArray, v: FloatArray, g: FloatArray, N: number, S: number, H: number,
     dq: FloatArray, dk: FloatArray | null, dv: FloatArray | null): void;
+  /**
+   * A whole additive-attention step: scores[n, s] = sum_h v[h] tanh(q[n, h] + k[n, s, h]) + bias,
+   * -Infinity where mask[n, s] is 1 (every row keeps a key), softmax over s into `weights` (N, S),
+   * and `context` (N, H) = sum_s weights[n, s] values[n, s]. q (N, H); k and values (N, S, H).
+   */
+  additiveAttention(q: FloatArray, k: FloatArray, values: FloatArray, v: FloatArray, bias: number, mask: Int32Array | null,
+    N: number, S: number, H: number, weights: FloatArray, context: FloatArray): void;
+  /**
+   * Its backward from the weights forward wrote and the gradients of the context (N, H) and of the
+   * weights (N, S; null for none): dq (N, H), and where given dk and dValues (N, S, H) and dv (H),
+   * written (not accumulated). Returns the bias's gradient.
+   */
+  additiveAttentionBackward(q: FloatArray, k: FloatArray, values: FloatArray, v: FloatArray, weights: FloatArray,
+    dContext: FloatArray, dWeights: FloatArray | null, N: number, S: number, H: number,
+    dq: FloatArray, dk: FloatArray | null, dValues: FloatArray | null, dv: FloatArray | null): number;
+  /**
+   * Attention's batched products (`matmul` over leading dimensions): `batch` contiguous products
+   * C_i (M, N) = op(A_i) op(B_i), laid out one after another in a, b and c, each as `gemm` would
+   * compute it alone (written, not accumulated).
+   */
+  gemmBatched(transA: boolean, transB: boolean, batch: number, M: number, N: number, K: number, a: FloatArray, b: FloatArray, c: FloatArray): void;
 }
 
 /** The optional extensions a backend may implement; the reference's kernels stand in for the rest. */
@@ -433,6 +454,9 @@ export interface Backend extends CoreKernels {
   ctc: CtcKernels['ctc'];
   additiveScores: AttentionKernels['additiveScores'];
   additiveScoresBackward: AttentionKernels['additiveScoresBackward'];
+  gemmBatched: AttentionKernels['gemmBatched'];
+  additiveAttention: AttentionKernels['additiveAttention'];
+  additiveAttentionBackward: AttentionKernels['additiveAttentionBackward'];
   /** The extensions this backend runs itself. */
   readonly extensions: readonly (keyof BackendExtensions)[];
 }
@@ -484,6 +508,15 @@ export function resolveBackend<B extends BackendImplementation>(impl: B, referen
     additiveScoresBackward: (act, v, g, N, S, H, dq, dk, dv) => (att && att.supports(dtypeOf(act))
       ? att.additiveScoresBackward(act, v, g, N, S, H, dq, dk, dv)
       : fallback('attention').additiveScoresBackward(act, v, g, N, S, H, dq, dk, dv)),
+    gemmBatched: (ta, tb, batch, M, N, K, a, b, c) => (att && att.supports(dtypeOf(a))
+      ? att.gemmBatched(ta, tb, batch, M, N, K, a, b, c)
+      : fallback('attention').gemmBatched(ta, tb, batch, M, N, K, a, b, c)),
+    additiveAttention: (q, k, values, v, bias, mask, N, S, H, weights, context) => (att && att.supports(dtypeOf(q))
+      ? att.additiveAttention(q, k, values, v, bias, mask, N, S, H, weights, context)
+      : fallback('attention').additiveAttention(q, k, values, v, bias, mask, N, S, H, weights, context)),
+    additiveAttentionBackward: (q, k, values, v, weights, dc, dw, N, S, H, dq, dk, dvals, dv) => (att && att.supports(dtypeOf(q))
+      ? att.additiveAttentionBackward(q, k, values, v, weights, dc, dw, N, S, H, dq, dk, dvals, dv)
+      : fallback('attention').additiveAttentionBackward(q, k, values, v, weights, dc, dw, N, S, H, dq, dk, dvals, dv)),
   } as Backend & Omit<B, keyof BackendExtensions>;
 }
 

@@ -2,7 +2,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { uniform, zeros } from '../tensor/create.js';
 import { formatShape } from '../tensor/shape.js';
 import { checkMemory } from '../tensor/memory.js';
-import { additiveScores, linear, maskedFill, softmax } from '../autograd/index.js';
+import { additiveAttention, linear, maskedFill, softmax } from '../autograd/index.js';
 import { Module } from './module.js';
 import { Linear, dropout } from './layers.js';
 import { checkKnown, positiveInt, bool, probability } from './options.js';
@@ -216,14 +216,10 @@ export class BahdanauAttention extends Module {
       checkMask(mask, [[N, S]], 'mask', who);
       checkSomeKey(N, S, (n, s) => mask.data[n * S + s] === 1, (n) => `sample ${n}`, who);
     }
-    // Va(tanh(Wa(query) + Ua(keys))) in one op; Va's bias shifts every score alike
+    // Va(tanh(Wa(query) + Ua(keys))), the mask, the softmax and the weights' average of the keys in one op
     const q = this.Wa.forward(query.reshape([N, H]));
-    let scores = additiveScores(q, projectedKeys ?? this.Ua.forward(keys), this.Va.weight.reshape([H]));
-    if (this.Va.bias) scores = scores.add(this.Va.bias);
-    scores = scores.reshape([N, 1, S]);
-    if (mask) scores = maskedFill(scores, mask.reshape([N, 1, S]), -Infinity);
-    const weights = softmax(scores, 2);
-    return [weights.matmul(keys), weights];
+    const [context, weights] = additiveAttention(q, projectedKeys ?? this.Ua.forward(keys), keys, this.Va.weight.reshape([H]), this.Va.bias, mask);
+    return [context.reshape([N, 1, H]), weights.reshape([N, 1, S])];
   }
 
   private checkKeys(keys: Tensor, who: string): void {

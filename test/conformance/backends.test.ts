@@ -114,6 +114,64 @@ for (const name of listBackends().filter((b) => b !== 'reference')) {
       }
     });
 
+    it('a whole additive-attention step and its gradients over odd sizes, masks, keys that are the values', () => {
+      setBackend(name);
+      const be = getBackend();
+      for (const [N, S, H] of [[1, 1, 1], [3, 5, 7], [2, 1, 9], [7, 13, 4], [64, 12, 256], [5, 3, 130], [33, 17, 61]]) {
+        for (const variant of ['plain', 'masked', 'shared'] as const) {
+          const q = rand(N * H), k = rand(N * S * H, 2), v = rand(H);
+          const values = variant === 'shared' ? k : rand(N * S * H);
+          const bias = variant === 'masked' ? 0.3 : 0;
+          let mask: Int32Array | null = null;
+          if (variant === 'masked') {
+            // every row keeps its first key; the others masked at random
+            mask = Int32Array.from({ length: N * S }, (_, i) => (i % S !== 0 && rng.random() < 0.4 ? 1 : 0));
+          }
+          const label = `N=${N} S=${S} H=${H} ${variant}`;
+          const wr = new Float32Array(N * S), cr = new Float32Array(N * H);
+          const wb = new Float32Array(N * S).fill(NaN), cb = new Float32Array(N * H).fill(NaN);
+          referenceBackend.additiveAttention(q, k, values, v, bias, mask, N, S, H, wr, cr);
+          be.additiveAttention(q, k, values, v, bias, mask, N, S, H, wb, cb);
+          assertClose(wb, wr, `${label} weights`, 1e-6, 1e-5);
+          assertClose(cb, cr, `${label} context`, 1e-5, 1e-5);
+          if (mask) for (let i = 0; i < N * S; i++) if (mask[i]) assert.equal(wb[i], 0, `${label}: a masked key's weight is 0`);
+          const dc = rand(N * H), dw = variant === 'plain' ? null : rand(N * S);
+          const want = { dq: new Float32Array(N * H), dk: new Float32Array(N * S * H), dvals: new Float32Array(N * S * H), dv: new Float32Array(H) };
+          const got = { dq: new Float32Array(N * H).fill(NaN), dk: new Float32Array(N * S * H).fill(NaN), dvals: new Float32Array(N * S * H).fill(NaN), dv: new Float32Array(H).fill(NaN) };
+          const dbr = referenceBackend.additiveAttentionBackward(q, k, values, v, wr, dc, dw, N, S, H, want.dq, want.dk, want.dvals, want.dv);
+          const dbb = be.additiveAttentionBackward(q, k, values, v, wr, dc, dw, N, S, H, got.dq, got.dk, got.dvals, got.dv);
+          for (const key of ['dq', 'dk', 'dvals', 'dv'] as const) assertClose(got[key], want[key], `${label} ${key}`, 1e-5, 1e-4);
+          assertClose(Float32Array.of(dbb), Float32Array.of(dbr), `${label} the bias's gradient`, 1e-5, 1e-4);
+          // the optional gradients left out: dq alone, the same
+          const dqOnly = new Float32Array(N * H);
+          be.additiveAttentionBackward(q, k, values, v, wr, dc, dw, N, S, H, dqOnly, null, null, null);
+          assertClose(dqOnly, got.dq, `${label} dq alone`, 0, 0);
+        }
+      }
+    });
+
+    it('batched products over transposes and odd sizes, each as one gemm', () => {
+      setBackend(name);
+      const be = getBackend();
+      const sizes = [1, 2, 3, 5, 7, 12, 13, 31, 67];
+      for (let c = 0; c < 60; c++) {
+        const [ta, tb] = [rng.random() < 0.5, rng.random() < 0.5];
+        const batch = c < 2 ? [1, 64][c]! : pick([1, 2, 3, 5, 9, 17]);
+        const M = pick(sizes), N = pick(sizes), K = c === 2 ? 0 : pick(sizes);
+        const a = rand(batch * M * K), b = rand(batch * K * N);
+        const want = new Float32Array(batch * M * N), got = new Float32Array(batch * M * N).fill(NaN);
+        referenceBackend.gemmBatched(ta, tb, batch, M, N, K, a, b, want);
+        be.gemmBatched(ta, tb, batch, M, N, K, a, b, got);
+        assertClose(got, want, `gemmBatched ta=${ta} tb=${tb} batch=${batch} M=${M} N=${N} K=${K}`, 1e-5, 1e-4);
+        // each product as the backend's own gemm computes it alone
+        for (let i = 0; i < batch; i++) {
+          const one = new Float32Array(M * N);
+          be.gemm(ta, tb, M, N, K, a, i * M * K, b, i * K * N, one, 0, false);
+          assertClose(got.subarray(i * M * N, (i + 1) * M * N), one, `gemmBatched product ${i} of ${batch} against gemm (M=${M} N=${N} K=${K})`, 0, 0);
+        }
+      }
+    });
+
     it('softmax and log-softmax, forward and backward, over odd row lengths', () => {
       setBackend(name);
       const be = getBackend();

@@ -89,6 +89,19 @@ describe('thread count does not change results', { skip: !listBackends().include
         be.additiveScoresBackward(act, v, g, N, S, H, dq, dk, dv);
         outs.push(scores, act, dq, dk, dv);
       }
+      // a whole attention step (masked, its bias's gradient summed in row order) and a batch of products
+      {
+        const N = 67, S = 12, H = 130;
+        const q = rnd(N * H), k = rnd(N * S * H), values = rnd(N * S * H), v = rnd(H);
+        const mask = Int32Array.from({ length: N * S }, (_, i) => (i % 5 === 3 ? 1 : 0));
+        const w = new Float32Array(N * S), c = new Float32Array(N * H);
+        be.additiveAttention(q, k, values, v, 0.25, mask, N, S, H, w, c);
+        const dq = new Float32Array(N * H), dk = new Float32Array(N * S * H), dvals = new Float32Array(N * S * H), dv = new Float32Array(H);
+        const db = be.additiveAttentionBackward(q, k, values, v, w, rnd(N * H), rnd(N * S), N, S, H, dq, dk, dvals, dv);
+        const prod = new Float32Array(N * H);
+        be.gemmBatched(false, false, N, 1, H, S, w, values, prod);
+        outs.push(w, c, dq, dk, dvals, dv, Float32Array.of(db), prod);
+      }
       // a padded batch (row lengths in the kernel), both directions, the gradients added onto targets
       for (const kind of ['lstm', 'gru'] as const) {
         const G = kind === 'lstm' ? 4 : 3;

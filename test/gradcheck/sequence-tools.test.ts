@@ -1,7 +1,7 @@
 /** Float64 finite-difference checks of CTC, the attentions and a small Seq2Seq, on every backend. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tensor, tensor, randn, gradcheck, manualSeed, ctcLoss, listBackends, setBackend, MultiheadAttention, BahdanauAttention, maskedFill, Seq2Seq, crossEntropy, additiveScores } from 'recurrent';
+import { Tensor, tensor, randn, gradcheck, manualSeed, ctcLoss, listBackends, setBackend, MultiheadAttention, BahdanauAttention, maskedFill, Seq2Seq, crossEntropy, additiveScores, additiveAttention } from 'recurrent';
 
 const ints = (values: number[], shape: number[]): Tensor => tensor(Int32Array.from(values), shape);
 const f64 = (shape: number[]): Tensor => randn(shape, { dtype: 'float64', requiresGrad: true });
@@ -36,6 +36,15 @@ const cases: [string, () => [(...xs: Tensor[]) => Tensor, Tensor[]]][] = [
   ['additiveScores: q, keys and v, weighted scores', () => {
     const r = randn([3, 5], { dtype: 'float64' });
     return [(q, k, v) => additiveScores(q, k, v).mul(r).sum(), [f64([3, 7]), f64([3, 5, 7]), f64([7])]];
+  }],
+  ['additiveAttention: q, keys, values, v and bias, with a mask, through the context and the weights', () => {
+    const mask = ints([0, 1, 0, 0, 0, 0, 0, 1, 1, 0], [2, 5]);
+    const r1 = randn([2, 3], { dtype: 'float64' });
+    const r2 = randn([2, 5], { dtype: 'float64' });
+    return [(q, k, vals, v, b) => {
+      const [ctx, w] = additiveAttention(q, k, vals, v, b, mask);
+      return ctx.mul(r1).sum().add(w.mul(r2).sum());
+    }, [f64([2, 3]), f64([2, 5, 3]), f64([2, 5, 3]), f64([3]), f64([1])]];
   }],
   ['BahdanauAttention: every parameter, query and keys, with a mask', () => {
     const m = new BahdanauAttention({ hiddenSize: 4 }).to('float64');

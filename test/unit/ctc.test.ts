@@ -168,6 +168,19 @@ describe('attention: bad input', () => {
     assertThrowsMatching(() => b.forward(randn([2, 1, 4]), randn([2, 3, 4]), ints([1, 1, 1, 0, 0, 0], [2, 3])), /leave sample 0 no key/);
   });
 
+  it('additiveAttention names the argument that does not fit, and a mask that leaves a row nothing', async () => {
+    const { additiveAttention } = await import('recurrent');
+    const q = randn([2, 4]), k = randn([2, 3, 4]), v = randn([4]);
+    const [ctx, w] = additiveAttention(q, k, k, v);
+    assert.deepEqual([ctx.shape, w.shape], [[2, 4], [2, 3]]);
+    assertThrowsMatching(() => additiveAttention(q, k, randn([2, 2, 4]), v), /keys and values must have one length, got \[2, 3, 4\] and \[2, 2, 4\]/);
+    assertThrowsMatching(() => additiveAttention(q, randn([2, 3, 5]), k, v), /keys must be a floating-point Tensor \(N, S, H\) = \[2, S >= 1, 4\], got float32 \[2, 3, 5\]/);
+    assertThrowsMatching(() => additiveAttention(q, k, k, v, randn([2])), /bias must be a floating-point Tensor of one element or null, got float32 \[2\]/);
+    assertThrowsMatching(() => additiveAttention(q, k, k, v, null, ints([0, 0, 0], [1, 3])), /mask must be a Tensor \(N, S\) = \[2, 3\] of 0 and 1, got \[1, 3\]/);
+    assertThrowsMatching(() => additiveAttention(q, k, k, v, null, ints([0, 2, 0, 0, 0, 0], [2, 3])), /mask must hold 0 \(attend\) and 1 \(not\), got 2 at \[0, 1\]/);
+    assertThrowsMatching(() => additiveAttention(q, k, k, v, null, ints([0, 0, 0, 1, 1, 1], [2, 3])), /mask leaves row 1 no key to attend to/);
+  });
+
   it('additiveScores names the argument whose shape or dtype does not fit', async () => {
     const { additiveScores } = await import('recurrent');
     const q = randn([2, 4]), k = randn([2, 3, 4]), v = randn([4]);

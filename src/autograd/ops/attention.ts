@@ -40,3 +40,68 @@ export function additiveScores(q: Tensor, keys: Tensor, v: Tensor): Tensor {
   });
   return out;
 }
+
+/**
+ * A whole additive-attention step as one node: scores = `additiveScores(q, keys, v)` + bias,
+ * -Infinity where `mask` (N, S) is 1, softmax over the S keys into weights (N, S), and
+ * context (N, H) = weights @ values per row. Returns [context, weights]. The same values as that
+ * chain of ops (within float rounding), in one pass over the keys a step and nothing kept for
+ * backward but the weights. Every row must keep at least one key.
+ */
+export function additiveAttention(q: Tensor, keys: Tensor, values: Tensor, v: Tensor, bias: Tensor | null = null, mask: Tensor | null = null): [Tensor, Tensor] {
+  const who = 'additiveAttention';
+  if (!(q instanceof Tensor) || q.ndim !== 2 || q.dtype === 'int32') throw new Error(`${who}: q must be a floating-point Tensor (N, H), got ${q instanceof Tensor ? `${q.dtype} ${formatShape(q.shape)}` : typeof q}`);
+  const [N, H] = q.shape as [number, number];
+  for (const [t, name] of [[keys, 'keys'], [values, 'values']] as const) {
+    if (!(t instanceof Tensor) || t.ndim !== 3 || t.shape[0] !== N || t.shape[2] !== H || t.dtype === 'int32' || t.shape[1]! < 1) {
+      throw new Error(`${who}: ${name} must be a floating-point Tensor (N, S, H) = [${N}, S >= 1, ${H}], got ${t instanceof Tensor ? `${t.dtype} ${formatShape(t.shape)}` : typeof t}`);
+    }
+  }
+  const S = keys.shape[1]!;
+  if (values.shape[1] !== S) throw new Error(`${who}: keys and values must have one length, got ${formatShape(keys.shape)} and ${formatShape(values.shape)}`);
+  if (!(v instanceof Tensor) || v.ndim !== 1 || v.shape[0] !== H || v.dtype === 'int32') {
+    throw new Error(`${who}: v must be a floating-point Tensor (H) = [${H}], got ${v instanceof Tensor ? `${v.dtype} ${formatShape(v.shape)}` : typeof v}`);
+  }
+  if (bias !== null && (!(bias instanceof Tensor) || bias.size !== 1 || bias.dtype === 'int32')) throw new Error(`${who}: bias must be a floating-point Tensor of one element or null, got ${bias instanceof Tensor ? `${bias.dtype} ${formatShape(bias.shape)}` : typeof bias}`);
+  for (const t of [keys, values, v, bias]) if (t && t.dtype !== q.dtype) throw new Error(`${who}: q, keys, values, v and bias must share one dtype, got ${q.dtype} and ${t.dtype}`);
+  let m: Int32Array | null = null;
+  if (mask !== null) {
+    if (!(mask instanceof Tensor) || mask.ndim !== 2 || mask.shape[0] !== N || mask.shape[1] !== S) throw new Error(`${who}: mask must be a Tensor (N, S) = [${N}, ${S}] of 0 and 1, got ${mask instanceof Tensor ? formatShape(mask.shape) : typeof mask}`);
+    m = new Int32Array(N * S);
+    for (let i = 0; i < N * S; i++) {
+      const x = mask.data[i]!;
+      if (x !== 0 && x !== 1) throw new Error(`${who}: mask must hold 0 (attend) and 1 (not), got ${x} at [${Math.floor(i / S)}, ${i % S}]`);
+      m[i] = x;
+    }
+    for (let n = 0; n < N; n++) {
+      let open = false;
+      for (let s = 0; s < S && !open; s++) open = m[n * S + s] === 0;
+      if (!open) throw new Error(`${who}: mask leaves row ${n} no key to attend to`);
+    }
+  }
+  const dtype = floatType(q);
+  const qd = floatData(q), kd = floatData(keys), vals = floatData(values), vd = floatData(v);
+  const weights = alloc(dtype, [N, S]);
+  const context = alloc(dtype, [N, H]);
+  be().additiveAttention(qd, kd, vals, vd, bias ? bias.data[0]! : 0, m, N, S, H, weights, context);
+  const outs: [Tensor, Tensor] = [new Tensor(context, [N, H]), new Tensor(weights, [N, S])];
+  const inputs = bias ? [q, keys, values, v, bias] : [q, keys, values, v];
+  if (!needsGrad(...inputs)) return outs;
+  record(who, inputs, outs, ([gc, gw]) => {
+    if (!gc && !gw) return inputs.map(() => null);
+    const dq = alloc(dtype, [N, H]);
+    const dk = keys.requiresGrad ? alloc(dtype, [N, S, H]) : null;
+    const dvals = values.requiresGrad ? alloc(dtype, [N, S, H]) : null;
+    const dv = v.requiresGrad ? alloc(dtype, [H]) : null;
+    const dc = gc ? floatData(gc, dtype) : alloc(dtype, [N, H]);
+    const db = be().additiveAttentionBackward(qd, kd, vals, vd, weights, dc, gw ? floatData(gw, dtype) : null, N, S, H, dq, dk, dvals, dv);
+    const grads: (Tensor | null)[] = [q.requiresGrad ? new Tensor(dq, [N, H]) : null, dk && new Tensor(dk, [N, S, H]), dvals && new Tensor(dvals, [N, S, H]), dv && new Tensor(dv, [H])];
+    if (bias) {
+      const d = alloc(dtype, bias.shape);
+      d[0] = db;
+      grads.push(bias.requiresGrad ? new Tensor(d, bias.shape) : null);
+    }
+    return grads;
+  });
+  return outs;
+}

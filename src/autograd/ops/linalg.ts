@@ -65,19 +65,20 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const bE = expandData(bd, b.shape, bFull);
   const shape = [...batch, n, m];
   const out = alloc(dtype, shape);
-  for (let i = 0; i < nb; i++) bk.gemm(false, false, n, m, k, ae, i * n * k, bE, i * k * m, out, i * n * m, false);
+  // the batch's products in one backend call
+  bk.gemmBatched(false, false, nb, n, m, k, ae, bE, out);
   return result(who, out, shape, [a, b], (g) => {
     const gd = floatData(g, dtype);
     let da: Tensor | null = null;
     let db: Tensor | null = null;
     if (a.requiresGrad) {
       const d = alloc(dtype, aFull);
-      for (let i = 0; i < nb; i++) bk.gemm(false, true, n, k, m, gd, i * n * m, bE, i * k * m, d, i * n * k, false);
+      bk.gemmBatched(false, true, nb, n, k, m, gd, bE, d);
       da = reduceTo(new Tensor(d, aFull), a.shape, a.dtype);
     }
     if (b.requiresGrad) {
       const d = alloc(dtype, bFull);
-      for (let i = 0; i < nb; i++) bk.gemm(true, false, k, m, n, ae, i * n * k, gd, i * n * m, d, i * k * m, false);
+      bk.gemmBatched(true, false, nb, k, m, n, ae, gd, d);
       db = reduceTo(new Tensor(d, bFull), b.shape, b.dtype);
     }
     return [da, db];

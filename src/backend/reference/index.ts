@@ -7,7 +7,7 @@ import { CELL_RULES } from '../cells.js';
 import { ALL_RECURRENT_GRADS, type RecurrentForwardResult, type RecurrentGrads, type RecurrentNeeds } from '../backend.js';
 import { adamStep } from './optim.js';
 import { ctc } from './ctc.js';
-import { additiveScores, additiveScoresBackward } from './attention.js';
+import { additiveScores, additiveScoresBackward, gemmBatched, additiveAttention, additiveAttentionBackward } from './attention.js';
 
 /** A zeroed array of n elements of a's type. */
 const like = (a: FloatArray, n: number): FloatArray => (a instanceof Float64Array ? new Float64Array(n) : new Float32Array(n));
@@ -96,5 +96,5 @@ export const referenceBackend = resolveBackend({
   optimizer: { adamStep },
   generation: { supports: () => true, recurrentStepper },
   ctc: { supports: () => true, ctc },
-  attention: { supports: () => true, additiveScores, additiveScoresBackward },
+  attention: { supports: () => true, additiveScores, additiveScoresBackward, gemmBatched, additiveAttention, additiveAttentionBackward },
 }, null);

@@ -35,6 +35,9 @@ export interface KernelExports {
   ctcWorkspaceBytes(T: number, S: number, C: number): number;
   pack(b: number, transB: number, K: number, N: number, dst: number): void;
   gemmPrepackedShare(args: number, tid: number): void;
+  gemmBatched(args: number, tid: number): void;
+  additiveAttention(args: number, tid: number): void;
+  additiveAttentionBackward(args: number, tid: number): void;
   softmaxRows(x: number, rows: number, n: number, out: number, log: number): void;
   softmaxRowsBackward(y: number, g: number, rows: number, n: number, out: number, log: number): void;
   unaryF32(op: number, x: number, out: number, n: number, tmp: number): void;
