@@ -245,6 +245,12 @@ export class Seq2Seq extends Module {
    * the attention weights (N, S) (null without attention).
    */
   step(prev: Tensor, state: DecoderState, enc: { keys: Tensor; mask: Tensor | null; projected: Tensor | null }): [Tensor, DecoderState, Tensor | null] {
+    const [features, next, weights] = this.features(prev, state, enc);
+    return [this.out.forward(features), next, weights];
+  }
+
+  /** A decoder step up to what the output layer reads: [its input (N, Hd or Hd + C), the new state, the attention weights (N, S) or null]. */
+  private features(prev: Tensor, state: DecoderState, enc: { keys: Tensor; mask: Tensor | null; projected: Tensor | null }): [Tensor, DecoderState, Tensor | null] {
     const N = prev.shape[0]!;
     const emb = this.targetEmbedding.forward(prev); // (N, E)
     let context: Tensor | null = null;
@@ -261,8 +267,7 @@ export class Seq2Seq extends Module {
     const dec = this.decoder as { forward(x: Tensor, s?: unknown): [Tensor, Tensor | CellState] };
     const [out, next] = dec.forward(input.reshape([1, N, input.shape[1]!]), state);
     const h = out.reshape([N, this.decoder.hiddenSize]);
-    const logits = this.out.forward(this.outputContext && ctx2 ? concat([h, ctx2], 1) : h);
-    return [logits, next, weights ? weights.reshape([N, weights.shape[weights.ndim - 1]!]) : null];
+    return [this.outputContext && ctx2 ? concat([h, ctx2], 1) : h, next, weights ? weights.reshape([N, weights.shape[weights.ndim - 1]!]) : null];
   }
 
   /**
@@ -289,6 +294,18 @@ export class Seq2Seq extends Module {
     let state = enc.state;
     const logits: Tensor[] = [];
     let prev = targetIn.slice(0, 0, 1).reshape([N]);
+    if (ratio === 1) {
+      // every step reads the truth: the output layer runs once over all steps (each row's
+      // logits are what a step's own call gives, whatever the rows beside it)
+      const features: Tensor[] = [];
+      for (let t = 0; t < T; t++) {
+        const [f, next] = this.features(prev, state, enc);
+        features.push(f);
+        state = next;
+        if (t + 1 < T) prev = targetIn.slice(0, t + 1, t + 2).reshape([N]);
+      }
+      return this.out.forward(concat(features, 0)).reshape([T, N, Vt]);
+    }
     for (let t = 0; t < T; t++) {
       const [l, next] = this.step(prev, state, enc);
       logits.push(l.reshape([1, N, Vt]));
