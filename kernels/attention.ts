@@ -96,10 +96,102 @@ export function additiveScoresBackward(args: usize, tid: i32): void {
 }
 
 /**
- * Thread tid's rows of a whole attention step (see the slots of Attn): the scores plus the bias,
- * masked, softmax over the keys into the weights, and the context, the weights' average of the
- * values. Nothing else is kept: backward computes the tanh values again from q and K, which
- * costs less than writing them out and reading them back.
+ * One row of a whole attention step: the scores of query row qr over the S keys of kRow plus the
+ * bias, masked (maskRow: S int32, or 0), softmax into wr (S), and the context cr (H), the
+ * weights' average of the S values of valsRow.
+ */
+export function attendRow(qr: usize, kRow: usize, valsRow: usize, v: usize, bias: f32, maskRow: usize, S: i32, H: i32, wr: usize, cr: usize): void {
+  let m: f32 = -Infinity;
+  for (let s = 0; s < S; s++) {
+    if (maskRow && load<i32>(maskRow + <usize>s * 4) != 0) {
+      store<f32>(wr + <usize>s * 4, -Infinity);
+      continue;
+    }
+    const x = score(qr, kRow + <usize>(s * H) * 4, v, H) + bias;
+    store<f32>(wr + <usize>s * 4, x);
+    m = max(m, x);
+  }
+  let total: f32 = 0;
+  for (let s = 0; s < S; s++) {
+    const x = load<f32>(wr + <usize>s * 4);
+    const e: f32 = x == -Infinity ? 0 : f32x4.extract_lane(vexp(f32x4.splat(x - m)), 0);
+    store<f32>(wr + <usize>s * 4, e);
+    total += e;
+  }
+  const inv: f32 = 1 / total;
+  memory.fill(cr, 0, <usize>H * 4);
+  for (let s = 0; s < S; s++) {
+    const ws = load<f32>(wr + <usize>s * 4) * inv;
+    store<f32>(wr + <usize>s * 4, ws);
+    if (ws == 0) continue;
+    const wv = f32x4.splat(ws);
+    const vr = valsRow + <usize>(s * H) * 4;
+    for (let h = 0; h < H; h += 4) {
+      const o = <usize>h * 4;
+      st(cr + o, f32x4.add(ld(cr + o), f32x4.mul(wv, ld(vr + o))), min(4, H - h));
+    }
+  }
+}
+
+/**
+ * attendRow's backward: from its weights wr, the context's gradient dcr and the weights' (dwr, or
+ * 0), the scores' gradient into dsr (S), dq into dqr (written), dk and dValues rows (kRow's and
+ * valsRow's shapes; 0 for none) written, or added onto with `add`, and dv's share added onto
+ * dvRow (0 for none). Returns the bias's share of this row.
+ */
+export function attendRowBackward(qr: usize, kRow: usize, valsRow: usize, v: usize, wr: usize, dcr: usize, dwr: usize, S: i32, H: i32,
+  dsr: usize, dqr: usize, dkRow: usize, dvalsRow: usize, dvRow: usize, add: bool): f32 {
+  const one = f32x4.splat(1);
+  // the weights' gradient, and its average under the weights
+  let dot: f32 = 0;
+  for (let s = 0; s < S; s++) {
+    const vr = valsRow + <usize>(s * H) * 4;
+    let acc = f32x4.splat(0);
+    for (let h = 0; h < H; h += 4) {
+      const o = <usize>h * 4;
+      const live = i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(H - h));
+      acc = f32x4.add(acc, v128.and(f32x4.mul(ld(dcr + o), ld(vr + o)), live));
+    }
+    let g = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+    if (dwr) g += load<f32>(dwr + <usize>s * 4);
+    store<f32>(dsr + <usize>s * 4, g);
+    dot += load<f32>(wr + <usize>s * 4) * g;
+  }
+  let rowSum: f32 = 0;
+  for (let s = 0; s < S; s++) {
+    const g = load<f32>(wr + <usize>s * 4) * (load<f32>(dsr + <usize>s * 4) - dot);
+    store<f32>(dsr + <usize>s * 4, g);
+    rowSum += g;
+  }
+  memory.fill(dqr, 0, <usize>H * 4);
+  for (let s = 0; s < S; s++) {
+    const r = <usize>(s * H) * 4;
+    if (dvalsRow) {
+      const wv = f32x4.splat(load<f32>(wr + <usize>s * 4));
+      for (let h = 0; h < H; h += 4) {
+        const o = r + <usize>h * 4;
+        const d = f32x4.mul(wv, ld(dcr + <usize>h * 4));
+        st(dvalsRow + o, add ? f32x4.add(ld(dvalsRow + o), d) : d, min(4, H - h));
+      }
+    }
+    const gs = f32x4.splat(load<f32>(dsr + <usize>s * 4));
+    for (let h = 0; h < H; h += 4) {
+      const o = <usize>h * 4;
+      const m = min(4, H - h);
+      const a = vtanh(f32x4.add(ld(qr + o), ld(kRow + r + o)));
+      const d = f32x4.mul(f32x4.mul(gs, ld(v + o)), f32x4.sub(one, f32x4.mul(a, a)));
+      if (dkRow) st(dkRow + r + o, add ? f32x4.add(ld(dkRow + r + o), d) : d, m);
+      st(dqr + o, f32x4.add(ld(dqr + o), d), m);
+      if (dvRow) st(dvRow + o, f32x4.add(ld(dvRow + o), f32x4.mul(gs, a)), m);
+    }
+  }
+  return rowSum;
+}
+
+/**
+ * Thread tid's rows of a whole attention step (see the slots of Attn and attendRow). Nothing
+ * else is kept: backward computes the tanh values again from q and K, which costs less than
+ * writing them out and reading them back.
  */
 export function additiveAttention(args: usize, tid: i32): void {
   const N = arg(args, Attn.N), S = arg(args, Attn.S), H = arg(args, Attn.H), nth = arg(args, Attn.NTH);
@@ -108,45 +200,14 @@ export function additiveAttention(args: usize, tid: i32): void {
   const w = <usize>arg(args, Attn.WEIGHTS), ctx = <usize>arg(args, Attn.CONTEXT);
   const n0 = (N * tid) / nth, n1 = (N * (tid + 1)) / nth;
   for (let n = n0; n < n1; n++) {
-    const qr = q + <usize>(n * H) * 4, wr = w + <usize>(n * S) * 4;
-    let m: f32 = -Infinity;
-    for (let s = 0; s < S; s++) {
-      if (mask && load<i32>(mask + <usize>(n * S + s) * 4) != 0) {
-        store<f32>(wr + <usize>s * 4, -Infinity);
-        continue;
-      }
-      const x = score(qr, k + <usize>((n * S + s) * H) * 4, v, H) + bias;
-      store<f32>(wr + <usize>s * 4, x);
-      m = max(m, x);
-    }
-    let total: f32 = 0;
-    for (let s = 0; s < S; s++) {
-      const x = load<f32>(wr + <usize>s * 4);
-      const e: f32 = x == -Infinity ? 0 : f32x4.extract_lane(vexp(f32x4.splat(x - m)), 0);
-      store<f32>(wr + <usize>s * 4, e);
-      total += e;
-    }
-    const inv: f32 = 1 / total;
-    const cr = ctx + <usize>(n * H) * 4;
-    memory.fill(cr, 0, <usize>H * 4);
-    for (let s = 0; s < S; s++) {
-      const ws = load<f32>(wr + <usize>s * 4) * inv;
-      store<f32>(wr + <usize>s * 4, ws);
-      if (ws == 0) continue;
-      const wv = f32x4.splat(ws);
-      const vr = vals + <usize>((n * S + s) * H) * 4;
-      for (let h = 0; h < H; h += 4) {
-        const o = <usize>h * 4;
-        st(cr + o, f32x4.add(ld(cr + o), f32x4.mul(wv, ld(vr + o))), min(4, H - h));
-      }
-    }
+    const kv = <usize>(n * S * H) * 4;
+    attendRow(q + <usize>(n * H) * 4, k + kv, vals + kv, v, bias, mask ? mask + <usize>(n * S) * 4 : 0, S, H, w + <usize>(n * S) * 4, ctx + <usize>(n * H) * 4);
   }
 }
 
 /**
- * Thread tid's rows of additiveAttention's backward (see the slots of Attn): through the context
- * and the softmax to the scores' gradient, then as additiveScoresBackward with the tanh values
- * computed again; dv sums the rows' shares in row order after a barrier.
+ * Thread tid's rows of additiveAttention's backward (see the slots of Attn and
+ * attendRowBackward); dv sums the rows' shares in row order after a barrier.
  */
 export function additiveAttentionBackward(args: usize, tid: i32): void {
   const N = arg(args, Attn.N), S = arg(args, Attn.S), H = arg(args, Attn.H), nth = arg(args, Attn.NTH);
@@ -155,51 +216,13 @@ export function additiveAttentionBackward(args: usize, tid: i32): void {
   const dq = <usize>arg(args, Attn.DQ), dk = <usize>arg(args, Attn.DK), dvals = <usize>arg(args, Attn.DVALUES);
   const dv = <usize>arg(args, Attn.DV), dvRows = <usize>arg(args, Attn.DVROWS), ds = <usize>arg(args, Attn.DSCORES), dbRows = <usize>arg(args, Attn.DBROWS);
   const n0 = (N * tid) / nth, n1 = (N * (tid + 1)) / nth;
-  const one = f32x4.splat(1);
   for (let n = n0; n < n1; n++) {
-    const cr = dctx + <usize>(n * H) * 4, wr = w + <usize>(n * S) * 4, dr = ds + <usize>(n * S) * 4;
-    // the weights' gradient, and its average under the weights
-    let dot: f32 = 0;
-    for (let s = 0; s < S; s++) {
-      const vr = vals + <usize>((n * S + s) * H) * 4;
-      let acc = f32x4.splat(0);
-      for (let h = 0; h < H; h += 4) {
-        const o = <usize>h * 4;
-        const live = i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(H - h));
-        acc = f32x4.add(acc, v128.and(f32x4.mul(ld(cr + o), ld(vr + o)), live));
-      }
-      let g = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
-      if (dw) g += load<f32>(dw + <usize>(n * S + s) * 4);
-      store<f32>(dr + <usize>s * 4, g);
-      dot += load<f32>(wr + <usize>s * 4) * g;
-    }
-    let rowSum: f32 = 0;
-    for (let s = 0; s < S; s++) {
-      const g = load<f32>(wr + <usize>s * 4) * (load<f32>(dr + <usize>s * 4) - dot);
-      store<f32>(dr + <usize>s * 4, g);
-      rowSum += g;
-    }
-    store<f32>(dbRows + <usize>n * 4, rowSum);
-    const qr = q + <usize>(n * H) * 4, qd = dq + <usize>(n * H) * 4, vd = dvRows + <usize>(n * H) * 4;
-    memory.fill(qd, 0, <usize>H * 4);
-    if (dv) memory.fill(vd, 0, <usize>H * 4);
-    for (let s = 0; s < S; s++) {
-      const r = <usize>((n * S + s) * H) * 4;
-      if (dvals) {
-        const wv = f32x4.splat(load<f32>(wr + <usize>s * 4));
-        for (let h = 0; h < H; h += 4) st(dvals + r + <usize>h * 4, f32x4.mul(wv, ld(cr + <usize>h * 4)), min(4, H - h));
-      }
-      const gs = f32x4.splat(load<f32>(dr + <usize>s * 4));
-      for (let h = 0; h < H; h += 4) {
-        const o = <usize>h * 4;
-        const m = min(4, H - h);
-        const a = vtanh(f32x4.add(ld(qr + o), ld(k + r + o)));
-        const d = f32x4.mul(f32x4.mul(gs, ld(v + o)), f32x4.sub(one, f32x4.mul(a, a)));
-        if (dk) st(dk + r + o, d, m);
-        st(qd + o, f32x4.add(ld(qd + o), d), m);
-        if (dv) st(vd + o, f32x4.add(ld(vd + o), f32x4.mul(gs, a)), m);
-      }
-    }
+    const kv = <usize>(n * S * H) * 4;
+    const vd = dv ? dvRows + <usize>(n * H) * 4 : 0;
+    if (vd) memory.fill(vd, 0, <usize>H * 4);
+    const b = attendRowBackward(q + <usize>(n * H) * 4, k + kv, vals + kv, v, w + <usize>(n * S) * 4, dctx + <usize>(n * H) * 4, dw ? dw + <usize>(n * S) * 4 : 0, S, H,
+      ds + <usize>(n * S) * 4, dq + <usize>(n * H) * 4, dk ? dk + kv : 0, dvals ? dvals + kv : 0, vd, false);
+    store<f32>(dbRows + <usize>n * 4, b);
   }
   if (!dv) return;
   if (nth > 1) barrier(<usize>arg(args, Attn.CTRL), nth);
