@@ -225,6 +225,39 @@ export const enum Attn {
   COUNT,
 }
 
+/**
+ * The argument block of decoderForward and decoderBackward (decoder.ts): a recurrent decoder with
+ * additive attention and input feeding over T steps of N rows (src/backend/reference/decoder.ts is
+ * the specification). Legend: E a step's input width, H hidden (the keys' and context's width),
+ * S keys a row, GH = G * H. The weights come packed as the products read them: Wx and Wc are
+ * W_ih's columns of the input and of the context.
+ */
+export const enum Dec {
+  /** the kind of cell (CellKernel), the sizes */
+  KIND, T, N, E, H, S,
+  /** x (T, N, E), h0 and c0 (N, H; c0 0 unless LSTM), the keys and their projection (N, S, H), the mask (N, S int32) or 0 */
+  X, H0, C0, KEYS, PK, MASK,
+  /** forward: Wx^T, Wc^T, Whh^T and Wa^T packed; the biases (0: none), Va's weights (H) and a pointer to its bias (one float32) */
+  WXP, WCP, WHP, WAP, BIH, BHH, BA, VA, VB,
+  /** forward writes, backward reads: h (T, N, H), the activated gates (T, N, GH), LSTM c and tanh(c), GRU's hn (T, N, H), the queries (T, N, H), the weights (T, N, S) and contexts (T, N, H) */
+  OUT, GATES, C, TC, HN, Q, WTS, CTX,
+  /** forward scratch: one step's h @ Whh^T (N, GH) */
+  HH,
+  /** backward in: the gradients of out and of the contexts (T, N, H) and of the weights (T, N, S), each or 0; DH dhN in, dh0 out (N, H); DC likewise (LSTM) */
+  DOUT, DCTXIN, DWTS, DH, DC,
+  /** backward: Whh, Wc and Wa packed as the right operands of dA @ Whh, dAx @ Wc and dq @ Wa; Wx (GH, E) as stored */
+  WHB, WCB, WAB, WX,
+  /** backward scratch: the gate gradients (T, N, GH; GRU's recurrent side apart), the queries' gradients (T, N, H), a step's context gradient (N, H), its scores' (N, S), h_{t-1} of every step (T, N, H) */
+  DAX, DAH, DQ, DCS, DSC, HPREV,
+  /** per row sums over the steps: of the gate gradients (N, GH, both sides), of dq (N, H), of Va's gradient (N, H), of its bias's (N) */
+  ACCX, ACCH, ACCQ, DVAR, DVBR,
+  /** backward out: dx (T, N, E), the keys' and the projected keys' gradients (N, S, H), dWx (GH, E), dWc (GH, H), dWhh (GH, H), dWa (H, H), the biases' (or 0), dVa (H), dVb (one float32) */
+  DX, DKEYS, DPK, DWX, DWC, DWHH, DWA, DBIH, DBHH, DBA, DVA, DVB,
+  /** threads: how many, the pool's control words, the workspaces (WSB bytes each) */
+  NTH, CTRL, WS, WSB,
+  COUNT,
+}
+
 /** Slot i of an argument block (or field i of a record), as the kernels read it. */
 // @ts-ignore: decorator
 @inline export function arg(block: usize, i: i32): i32 {

@@ -13,6 +13,7 @@ export { minScanForward, minScanBackward } from './minscan';
 export { variantForward, variantBackward, variantAccFloats } from './variants';
 export { ctcLoss, ctcWorkspaceBytes } from './ctc';
 export { additiveScores, additiveScoresBackward, additiveAttention, additiveAttentionBackward } from './attention';
+export { decoderForward, decoderBackward } from './decoder';
 // the gate math of one batch row, exported for the same reason as the tiles
 export { lstmRowForward, gruRowForward, rnnRowForward, lstmRowBackward, gruRowBackward, rnnRowBackward } from './gates';
 import { gemm as gemmWhole, gemmShare, gemmWorkspaceBytes, packBShare, gemmPacked, MR } from './gemm';

@@ -22,4 +22,5 @@ export { softmax, logSoftmax } from './ops/activation.js';
 export { additiveScores, additiveAttention } from './ops/attention.js';
 export { nllLossOp, crossEntropyOp, bceWithLogitsOp, checkReduction, type Reduction } from './ops/loss.js';
 export { recurrentLayer, directionWeights, type DirectionParams } from './recurrent.js';
+export { attentionDecoder, type DecoderParams, type DecoderOutputs } from './decoder.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './gradcheck.js';

@@ -383,6 +383,66 @@ export interface CtcKernels {
 }
 
 /**
+ * The sizes of an attention decoder (AttentionKernels.decoderForward): T steps of N rows, each
+ * step's input E wide beside the context, hidden and context H (the keys' width), S keys a row.
+ */
+export interface AttentionDecoderDims {
+  kind: RecurrentKind;
+  T: number;
+  N: number;
+  E: number;
+  H: number;
+  S: number;
+}
+
+/** An attention decoder's weights, as PyTorch lays them out (a bias: null when absent). */
+export interface AttentionDecoderWeights {
+  /** the cell's (G*H, E + H): its input is [x_t, context_t] */
+  wih: FloatArray;
+  /** (G*H, H) */
+  whh: FloatArray;
+  bih: FloatArray | null;
+  bhh: FloatArray | null;
+  /** the query's projection (H, H), and its bias (H) */
+  wa: FloatArray;
+  ba: FloatArray | null;
+  /** the scores' weights (H) and bias */
+  va: FloatArray;
+  vb: number;
+}
+
+/** What an attention decoder's forward gives (all (T, N, ...) step-major). */
+export interface AttentionDecoderResult {
+  /** h of every step (T, N, H) */
+  out: FloatArray;
+  hN: FloatArray;
+  /** LSTM only */
+  cN: FloatArray | null;
+  /** the attention weights of every step (T, N, S) */
+  weights: FloatArray;
+  /** the context of every step (T, N, H) */
+  context: FloatArray;
+  cache: RecurrentCache | null;
+}
+
+/** An attention decoder's gradients (everything it read that may need one). */
+export interface AttentionDecoderGrads {
+  dx: FloatArray;
+  dh0: FloatArray;
+  dc0: FloatArray | null;
+  dkeys: FloatArray;
+  dpk: FloatArray;
+  dwih: FloatArray;
+  dwhh: FloatArray;
+  dbih: FloatArray | null;
+  dbhh: FloatArray | null;
+  dwa: FloatArray;
+  dba: FloatArray | null;
+  dva: FloatArray;
+  dvb: number;
+}
+
+/**
  * Additive (Bahdanau) attention's scores for N queries over S keys each, H features:
  * scores[n, s] = sum_h v[h] tanh(q[n, h] + k[n, s, h]).
  */
@@ -412,6 +472,24 @@ export interface AttentionKernels {
   additiveAttentionBackward(q: FloatArray, k: FloatArray, values: FloatArray, v: FloatArray, weights: FloatArray,
     dContext: FloatArray, dWeights: FloatArray | null, N: number, S: number, H: number,
     dq: FloatArray, dk: FloatArray | null, dValues: FloatArray | null, dv: FloatArray | null): number;
+  /**
+   * A recurrent decoder with additive attention and input feeding, all T steps: from h_{t-1}
+   * (h0 first), q = h_{t-1} wa^T + ba, the attention step of q over the projected keys pk and the
+   * keys (N, S, H) as `additiveAttention` (values = keys, mask as there), then one step of the
+   * cell on [x_t, context_t] from h_{t-1} (and c). x (T, N, E); h0, c0 (N, H). The same values
+   * as those ops step by step.
+   */
+  decoderForward(d: AttentionDecoderDims, w: AttentionDecoderWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
+    keys: FloatArray, pk: FloatArray, mask: Int32Array | null, keepCache: boolean): AttentionDecoderResult;
+  /**
+   * Its backward from a forward that kept its cache, given the gradients of out, of the contexts
+   * and of the weights (each (T, N, ...) or null) and of the final state.
+   */
+  decoderBackward(d: AttentionDecoderDims, w: AttentionDecoderWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
+    keys: FloatArray, pk: FloatArray, mask: Int32Array | null, fwd: AttentionDecoderResult,
+    dOut: FloatArray | null, dContext: FloatArray | null, dWeights: FloatArray | null, dhN: FloatArray | null, dcN: FloatArray | null): AttentionDecoderGrads;
+  /** Whether decoderForward runs these sizes (where not, the reference's loops do). */
+  supportsDecoder?(d: AttentionDecoderDims, dtype: FloatDType): boolean;
   /**
    * Attention's batched products (`matmul` over leading dimensions): `batch` contiguous products
    * C_i (M, N) = op(A_i) op(B_i), laid out one after another in a, b and c, each as `gemm` would
@@ -457,6 +535,8 @@ export interface Backend extends CoreKernels {
   gemmBatched: AttentionKernels['gemmBatched'];
   additiveAttention: AttentionKernels['additiveAttention'];
   additiveAttentionBackward: AttentionKernels['additiveAttentionBackward'];
+  decoderForward: AttentionKernels['decoderForward'];
+  decoderBackward: AttentionKernels['decoderBackward'];
   /** The extensions this backend runs itself. */
   readonly extensions: readonly (keyof BackendExtensions)[];
 }
@@ -517,6 +597,12 @@ export function resolveBackend<B extends BackendImplementation>(impl: B, referen
     additiveAttentionBackward: (q, k, values, v, weights, dc, dw, N, S, H, dq, dk, dvals, dv) => (att && att.supports(dtypeOf(q))
       ? att.additiveAttentionBackward(q, k, values, v, weights, dc, dw, N, S, H, dq, dk, dvals, dv)
       : fallback('attention').additiveAttentionBackward(q, k, values, v, weights, dc, dw, N, S, H, dq, dk, dvals, dv)),
+    decoderForward: (d, w, x, h0, c0, keys, pk, mask, keepCache) => (att && att.supports(dtypeOf(x)) && (att.supportsDecoder?.(d, dtypeOf(x)) ?? true)
+      ? att.decoderForward(d, w, x, h0, c0, keys, pk, mask, keepCache)
+      : fallback('attention').decoderForward(d, w, x, h0, c0, keys, pk, mask, keepCache)),
+    decoderBackward: (d, w, x, h0, c0, keys, pk, mask, fwd, dOut, dContext, dWeights, dhN, dcN) => (att && fwd.cache?.backend === impl.name
+      ? att.decoderBackward(d, w, x, h0, c0, keys, pk, mask, fwd, dOut, dContext, dWeights, dhN, dcN)
+      : fallback('attention').decoderBackward(d, w, x, h0, c0, keys, pk, mask, fwd, dOut, dContext, dWeights, dhN, dcN)),
   } as Backend & Omit<B, keyof BackendExtensions>;
 }
 

@@ -97,6 +97,11 @@ export interface CellRule {
    * both), so that forward without gradients may run on a stepper's snapshot of the weights.
    */
   snapshot: boolean;
+  /**
+   * Whether a Seq2Seq decoder of this kind (one layer) may run all its steps as one attention
+   * decoder (the backends' decoderForward): its parameters are PyTorch's W_ih, W_hh and biases alone.
+   */
+  attentionDecoder: boolean;
   params: readonly ParamSpec[];
   /** The reference sequence kernels: one direction of one layer over a whole sequence. */
   forward: SequenceForward;
@@ -120,7 +125,7 @@ const PYTORCH_PARAMS: readonly ParamSpec[] = [
 ];
 const norm = (role: string, name: string, width: (s: ParamSizes) => number, init: 'ones' | 'zeros'): ParamSpec => ({ role, name, shape: (s) => [width(s)], init });
 
-const PYTORCH = { forward: pytorchForward, backward: pytorchBackward, activations: pytorchActivations, cell: false, recurrent: true, projection: false, biasOption: true, snapshot: true, params: PYTORCH_PARAMS };
+const PYTORCH = { forward: pytorchForward, backward: pytorchBackward, activations: pytorchActivations, cell: false, recurrent: true, projection: false, biasOption: true, snapshot: true, attentionDecoder: true, params: PYTORCH_PARAMS };
 
 /** Every cell's rule: the compiler checks that each kind has one, and that each is complete. */
 export const CELL_RULES = {
@@ -136,7 +141,7 @@ export const CELL_RULES = {
   rnn_tanh: { ...PYTORCH, model: 'rnn', layer: 'RNN', gates: ['h'], onnx: { op: 'RNN', order: [0], activation: 'Tanh' }, keras: { className: 'SimpleRNN', order: [0] } },
   rnn_relu: { ...PYTORCH, model: 'rnn', layer: 'RNN', gates: ['h'], onnx: { op: 'RNN', order: [0], activation: 'Relu' }, keras: { className: 'SimpleRNN', order: [0] } },
   layernorm_lstm: {
-    model: 'layernorm_lstm', layer: 'LayerNormLSTM', gates: ['i', 'f', 'g', 'o'], cell: true, recurrent: true, projection: false, biasOption: false, snapshot: false,
+    model: 'layernorm_lstm', layer: 'LayerNormLSTM', gates: ['i', 'f', 'g', 'o'], cell: true, recurrent: true, projection: false, biasOption: false, snapshot: false, attentionDecoder: false,
     params: [
       weight('wih', 'weight_ih', (s) => [s.G * s.H, s.I]),
       weight('whh', 'weight_hh', (s) => [s.G * s.H, s.H]),
@@ -149,21 +154,21 @@ export const CELL_RULES = {
     keras: { refused: 'Keras has no layer-normalised LSTM layer' },
   },
   peephole_lstm: {
-    ...PYTORCH, model: 'peephole_lstm', layer: 'PeepholeLSTM', gates: ['i', 'f', 'g', 'o'], cell: true, snapshot: false,
+    ...PYTORCH, model: 'peephole_lstm', layer: 'PeepholeLSTM', gates: ['i', 'f', 'g', 'o'], cell: true, snapshot: false, attentionDecoder: false,
     params: [...PYTORCH_PARAMS, weight('wci', 'weight_ci', (s) => [s.H]), weight('wcf', 'weight_cf', (s) => [s.H]), weight('wco', 'weight_co', (s) => [s.H])],
     forward: peepholeForward, backward: peepholeBackward,
     onnx: { op: 'LSTM', order: [0, 3, 1, 2], peepholes: ['wci', 'wco', 'wcf'] },
     keras: { refused: 'Keras has no peephole LSTM layer (TensorFlow Addons had one)' },
   },
   mingru: {
-    model: 'mingru', layer: 'MinGRU', gates: ['k', 'z'], cell: false, recurrent: false, projection: false, biasOption: true, snapshot: false,
+    model: 'mingru', layer: 'MinGRU', gates: ['k', 'z'], cell: false, recurrent: false, projection: false, biasOption: true, snapshot: false, attentionDecoder: false,
     params: [weight('wih', 'weight_ih', (s) => [s.G * s.H, s.I]), weight('bih', 'bias_ih', (s) => [s.G * s.H], 'bias')],
     forward: minForward, backward: minBackward,
     onnx: { refused: 'ONNX has no minGRU operator' },
     keras: { refused: 'Keras has no minGRU layer' },
   },
   minlstm: {
-    model: 'minlstm', layer: 'MinLSTM', gates: ['k', 'f', 'i'], cell: false, recurrent: false, projection: false, biasOption: true, snapshot: false,
+    model: 'minlstm', layer: 'MinLSTM', gates: ['k', 'f', 'i'], cell: false, recurrent: false, projection: false, biasOption: true, snapshot: false, attentionDecoder: false,
     params: [weight('wih', 'weight_ih', (s) => [s.G * s.H, s.I]), weight('bih', 'bias_ih', (s) => [s.G * s.H], 'bias')],
     forward: minForward, backward: minBackward,
     onnx: { refused: 'ONNX has no minLSTM operator' },

@@ -18,7 +18,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { tensor } from '../tensor/create.js';
 import { formatShape } from '../tensor/shape.js';
 import { defaultGenerator, type Generator } from '../tensor/random.js';
-import { concat, noGrad } from '../autograd/index.js';
+import { attentionDecoder, concat, noGrad } from '../autograd/index.js';
 import { Module } from './module.js';
 import { Embedding, Linear } from './layers.js';
 import { LAYERS, type LayerKind, type AnyRecurrentLayer, type CellState } from './rnn.js';
@@ -271,6 +271,28 @@ export class Seq2Seq extends Module {
   }
 
   /**
+   * Every teacher-forced step of the decoder in one node (attentionDecoder), where the decoder
+   * is one layer of a kind whose rule allows it, with Bahdanau attention: what the output layer
+   * reads, (T, N, Hd or Hd + C). Null where the steps run one by one.
+   */
+  private decodeAll(targetIn: Tensor, enc: { keys: Tensor; mask: Tensor | null; projected: Tensor | null; state: DecoderState }): Tensor | null {
+    const dec = this.decoder;
+    const att = this.attention;
+    if (!(att instanceof BahdanauAttention) || !enc.projected || dec.numLayers !== 1 || !dec.rule.attentionDecoder || Object.keys(dec.variant).length > 0) return null;
+    if (dec.projSize > 0 || dec.zoneout > 0 || (dec.training && dec.recurrentDropout > 0)) return null;
+    const N = targetIn.shape[1]!;
+    const H = dec.hiddenSize;
+    const p = dec.layerWeights(0);
+    if (!p.whh) return null;
+    const [h, c] = Array.isArray(enc.state) ? (enc.state as CellState) : [enc.state as Tensor, null];
+    const mask = enc.mask ? Int32Array.from(enc.mask.data) : null;
+    const r = attentionDecoder(dec.kind, this.targetEmbedding.forward(targetIn), {
+      wih: p.wih, whh: p.whh, bih: p.bih, bhh: p.bhh, wa: att.Wa.weight, ba: att.Wa.bias, va: att.Va.weight, vb: att.Va.bias,
+    }, h.reshape([N, H]), c ? c.reshape([N, H]) : null, enc.keys, enc.projected, mask);
+    return this.outputContext ? concat([r.out, r.context], 2) : r.out;
+  }
+
+  /**
    * Teacher-forced training pass: source (S, N) and the decoder's input targetIn (T, N) (bos,
    * then the target tokens; pad after each target's end) -> logits (T, N, Vt), to compare with
    * the targets shifted by one (the tokens, then eos) under crossEntropy with ignoreIndex = pad.
@@ -297,6 +319,8 @@ export class Seq2Seq extends Module {
     if (ratio === 1) {
       // every step reads the truth: the output layer runs once over all steps (each row's
       // logits are what a step's own call gives, whatever the rows beside it)
+      const fused = this.decodeAll(targetIn, enc);
+      if (fused) return this.out.forward(fused).reshape([T, N, Vt]);
       const features: Tensor[] = [];
       for (let t = 0; t < T; t++) {
         const [f, next] = this.features(prev, state, enc);

@@ -150,6 +150,46 @@ for (const name of listBackends().filter((b) => b !== 'reference')) {
       }
     });
 
+    it('the attention decoder, forward and backward, over every fused kind, odd sizes, masks and optional inputs', () => {
+      setBackend(name);
+      const be = getBackend();
+      const cases: [RecurrentKind, number, number, number, number, number][] = [
+        ['gru', 1, 1, 1, 1, 1], ['lstm', 3, 5, 7, 9, 4], ['rnn_tanh', 4, 7, 3, 6, 5], ['rnn_relu', 2, 3, 5, 11, 2], ['gru', 12, 64, 64, 256, 12], ['lstm', 5, 33, 17, 13, 7],
+      ];
+      for (const [kind, T, N, E, H, S] of cases) {
+        for (const variant of ['plain', 'masked'] as const) {
+          const G = kind === 'lstm' ? 4 : kind === 'gru' ? 3 : 1;
+          const GH = G * H;
+          const full = variant === 'masked';
+          // PyTorch's scale of initial weights: a network far from chaos, where float32's rounding stays small over the steps
+          const a = 1 / Math.sqrt(H);
+          const w = {
+            wih: rand(GH * (E + H), a), whh: rand(GH * H, a), bih: full ? rand(GH, a) : null, bhh: rand(GH, a),
+            wa: rand(H * H, a), ba: full ? rand(H, a) : null, va: rand(H, a), vb: full ? 0.2 : 0,
+          };
+          const d = { kind, T, N, E, H, S };
+          const x = rand(T * N * E), h0 = rand(N * H), c0 = kind === 'lstm' ? rand(N * H) : null;
+          const keys = rand(N * S * H), pk = rand(N * S * H, 2);
+          const mask = full ? Int32Array.from({ length: N * S }, (_, i) => (i % S !== 0 && rng.random() < 0.4 ? 1 : 0)) : null;
+          const label = `${kind} T=${T} N=${N} E=${E} H=${H} S=${S} ${variant}`;
+          const fr = referenceBackend.decoderForward(d, w, x, h0, c0, keys, pk, mask, true);
+          const fb = be.decoderForward(d, w, x, h0, c0, keys, pk, mask, true);
+          for (const key of ['out', 'hN', 'weights', 'context'] as const) assertClose(fb[key] as Float32Array, fr[key] as Float32Array, `${label} ${key}`, 1e-5, 1e-4);
+          if (c0) assertClose(fb.cN as Float32Array, fr.cN as Float32Array, `${label} cN`, 1e-5, 1e-4);
+          const dOut = rand(T * N * H), dCtx = full ? rand(T * N * H) : null, dW = full ? rand(T * N * S) : null, dhN = full ? rand(N * H) : null;
+          const dcN = c0 && full ? rand(N * H) : null;
+          const gr = referenceBackend.decoderBackward(d, w, x, h0, c0, keys, pk, mask, fr, dOut, dCtx, dW, dhN, dcN);
+          const gb = be.decoderBackward(d, w, x, h0, c0, keys, pk, mask, fb, dOut, dCtx, dW, dhN, dcN);
+          for (const key of ['dx', 'dh0', 'dkeys', 'dpk', 'dwih', 'dwhh', 'dbhh', 'dwa', 'dva'] as const) assertClose(gb[key] as Float32Array, gr[key] as Float32Array, `${label} ${key}`, 1e-4, 1e-3);
+          for (const key of ['dbih', 'dba', 'dc0'] as const) {
+            assert.equal(gb[key] === null, gr[key] === null, `${label} ${key} given where the reference gives it`);
+            if (gr[key]) assertClose(gb[key] as Float32Array, gr[key] as Float32Array, `${label} ${key}`, 1e-4, 1e-3);
+          }
+          assertClose(Float32Array.of(gb.dvb), Float32Array.of(gr.dvb), `${label} dvb`, 1e-4, 1e-3);
+        }
+      }
+    });
+
     it('batched products over transposes and odd sizes, each as one gemm', () => {
       setBackend(name);
       const be = getBackend();

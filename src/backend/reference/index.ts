@@ -8,6 +8,7 @@ import { ALL_RECURRENT_GRADS, type RecurrentForwardResult, type RecurrentGrads, 
 import { adamStep } from './optim.js';
 import { ctc } from './ctc.js';
 import { additiveScores, additiveScoresBackward, gemmBatched, additiveAttention, additiveAttentionBackward } from './attention.js';
+import { decoderForward, decoderBackward } from './decoder.js';
 
 /** A zeroed array of n elements of a's type. */
 const like = (a: FloatArray, n: number): FloatArray => (a instanceof Float64Array ? new Float64Array(n) : new Float32Array(n));
@@ -96,5 +97,5 @@ export const referenceBackend = resolveBackend({
   optimizer: { adamStep },
   generation: { supports: () => true, recurrentStepper },
   ctc: { supports: () => true, ctc },
-  attention: { supports: () => true, additiveScores, additiveScoresBackward, gemmBatched, additiveAttention, additiveAttentionBackward },
+  attention: { supports: () => true, additiveScores, additiveScoresBackward, gemmBatched, additiveAttention, additiveAttentionBackward, decoderForward, decoderBackward },
 }, null);

@@ -6,9 +6,10 @@ import type { FloatArray } from '../../tensor/dtype.js';
 import type { AttentionKernels } from '../backend.js';
 import { Attn, Batched, block } from './abi.js';
 import { bucket, type WasmContext } from './context.js';
+import { decoderKernels } from './decoder.js';
 
 /** The attention extension of the wasm backend. */
-export function attentionKernels(ctx: WasmContext): AttentionKernels {
+export function attentionKernels(ctx: WasmContext, name: string): AttentionKernels {
   const { k, heap, choose, launch, guarded, threadsFor, ctrl, wsBytes } = ctx;
 
   /** The keys and values in the kernels' memory (once where they are one array). */
@@ -114,5 +115,8 @@ export function attentionKernels(ctx: WasmContext): AttentionKernels {
     c.set(heap.f32(pc, batch * M * N));
   });
 
-  return { supports: (dtype) => dtype === 'float32', additiveScores, additiveScoresBackward, gemmBatched, additiveAttention, additiveAttentionBackward };
+  return {
+    supports: (dtype) => dtype === 'float32', additiveScores, additiveScoresBackward, gemmBatched, additiveAttention, additiveAttentionBackward,
+    ...decoderKernels(ctx, name),
+  };
 }

@@ -63,7 +63,7 @@ export function createWasmBackend(k: KernelExports, memory: WebAssembly.Memory, 
     optimizer: optimizerKernels(ctx),
     generation: generationKernels(ctx),
     ctc,
-    attention: attentionKernels(ctx),
+    attention: attentionKernels(ctx, name),
   }, ref);
   return {
     ...backend,

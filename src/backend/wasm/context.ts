@@ -38,6 +38,8 @@ export interface KernelExports {
   gemmBatched(args: number, tid: number): void;
   additiveAttention(args: number, tid: number): void;
   additiveAttentionBackward(args: number, tid: number): void;
+  decoderForward(args: number, tid: number): void;
+  decoderBackward(args: number, tid: number): void;
   softmaxRows(x: number, rows: number, n: number, out: number, log: number): void;
   softmaxRowsBackward(y: number, g: number, rows: number, n: number, out: number, log: number): void;
   unaryF32(op: number, x: number, out: number, n: number, tmp: number): void;

@@ -29,7 +29,7 @@ const INJECT = Ctrl.INJECT;
 const JOB_SPIN_MS = 0.2;
 /** How long the first threaded job waits for the workers to start before running on one thread. */
 const START_TIMEOUT_MS = 30000;
-export const KERNELS = ['gemm', 'recurrentForward', 'recurrentBackward', 'recurrentGenerate', 'linearBackward', 'gemmPrepackedShare', 'minScanForward', 'minScanBackward', 'variantForward', 'variantBackward', 'ctcLoss', 'softmaxShare', 'additiveScores', 'additiveScoresBackward', 'gemmBatched', 'additiveAttention', 'additiveAttentionBackward', 'exit'] as const;
+export const KERNELS = ['gemm', 'recurrentForward', 'recurrentBackward', 'recurrentGenerate', 'linearBackward', 'gemmPrepackedShare', 'minScanForward', 'minScanBackward', 'variantForward', 'variantBackward', 'ctcLoss', 'softmaxShare', 'additiveScores', 'additiveScoresBackward', 'gemmBatched', 'additiveAttention', 'additiveAttentionBackward', 'decoderForward', 'decoderBackward', 'exit'] as const;
 export type KernelName = (typeof KERNELS)[number];
 
 /** The job loop every worker runs once it has its module, memory, id and control words. */
