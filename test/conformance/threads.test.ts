@@ -102,6 +102,19 @@ describe('thread count does not change results', { skip: !listBackends().include
         be.gemmBatched(false, false, N, 1, H, S, w, values, prod);
         outs.push(w, c, dq, dk, dvals, dv, Float32Array.of(db), prod);
       }
+      // the attention decoder: rows split between threads, the weight gradients' products and row sums after
+      for (const kind of ['gru', 'lstm'] as const) {
+        const T = 7, N = 37, E = 19, H = 48, S = 9, GH = (kind === 'lstm' ? 4 : 3) * H;
+        const w = { wih: rnd(GH * (E + H)), whh: rnd(GH * H), bih: rnd(GH), bhh: rnd(GH), wa: rnd(H * H), ba: rnd(H), va: rnd(H), vb: 0.1 };
+        const x = rnd(T * N * E), h0 = rnd(N * H), c0 = kind === 'lstm' ? rnd(N * H) : null, keys = rnd(N * S * H), pk = rnd(N * S * H);
+        const mask = Int32Array.from({ length: N * S }, (_, i) => (i % S > 6 ? 1 : 0));
+        const d = { kind, T, N, E, H, S };
+        const f = be.decoderForward(d, w, x, h0, c0, keys, pk, mask, true);
+        const g = be.decoderBackward(d, w, x, h0, c0, keys, pk, mask, f, rnd(T * N * H), rnd(T * N * H), rnd(T * N * S), rnd(N * H), c0 ? rnd(N * H) : null);
+        outs.push(f.out as Float32Array, f.weights as Float32Array, f.context as Float32Array);
+        for (const a of [g.dx, g.dh0, g.dkeys, g.dpk, g.dwih, g.dwhh, g.dbih, g.dbhh, g.dwa, g.dba, g.dva]) outs.push(a as Float32Array);
+        outs.push(Float32Array.of(g.dvb));
+      }
       // a padded batch (row lengths in the kernel), both directions, the gradients added onto targets
       for (const kind of ['lstm', 'gru'] as const) {
         const G = kind === 'lstm' ? 4 : 3;

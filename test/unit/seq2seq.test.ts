@@ -1,8 +1,8 @@
 /** Seq2Seq: padding never changes a result, training learns a task, greedy and beam decoding, errors. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Seq2Seq, Tensor, tensor, manualSeed, crossEntropy, Adam, Generator, type Seq2SeqConfig } from 'recurrent';
-import { assertClose, assertThrowsMatching } from '../helpers.js';
+import { Seq2Seq, Tensor, tensor, manualSeed, crossEntropy, Adam, Generator, concat, type Seq2SeqConfig } from 'recurrent';
+import { assertClose, assertThrowsMatching, eachBackend } from '../helpers.js';
 
 const ids = (rows: number[][], T: number, pad: number): Tensor => {
   // rows of ids -> (T, N) time-major, padded
@@ -46,6 +46,42 @@ describe('Seq2Seq', () => {
       total!.backward();
       for (const [name, g] of batchGrads) assertClose(m.namedParameters().find(([n]) => n === name)![1].grad!.data, g, `${label}: grad ${name}`, 1e-12, 1e-9);
     });
+  }
+
+  // the teacher-forced forward runs the decoder's steps as one node (attentionDecoder): the same
+  // values and gradients as the public step, one op at a time
+  for (const [label, cfg, dtype] of [
+    ['GRU decoder, float64', base(), 'float64'],
+    ['LSTM decoder without biases, the context beside the output, float32', base({ encoder: { kind: 'lstm', hiddenSize: 3, bidirectional: true }, decoder: { kind: 'lstm', hiddenSize: 6 }, outputContext: true }), 'float32'],
+    ['RNN decoder, float32', base({ decoder: { kind: 'rnn', hiddenSize: 6 }, outputContext: false }), 'float32'],
+    ['GRU decoder, wide (the kernels\' row split), float32', base({ encoder: { kind: 'gru', hiddenSize: 20, bidirectional: true }, decoder: { kind: 'gru', hiddenSize: 40 } }), 'float32'],
+  ] as const) {
+    it(`${label}: the teacher-forced forward gives what step() gives step by step, gradients included, on every backend`, () => eachBackend((backend) => {
+      manualSeed(3);
+      const m = new Seq2Seq(cfg).to(dtype);
+      const srcs = [[3, 4, 5, 6], [5, 3], [6, 6, 4], [4], [5, 5, 5, 5], [3, 6]];
+      const tgts = [[0, 3, 4, 5, 6], [0, 7], [0, 8, 3, 3], [0, 4, 4], [0, 5, 6, 7, 8], [0, 3]];
+      const src = ids(srcs, 4, 0), tin = ids(tgts, 5, 2);
+      const lengths = srcs.map((x) => x.length);
+      const w = (shape: readonly number[]): Tensor => tensor(Float64Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)), [...shape]).to(dtype);
+      const whole = m.forward(src, tin, { sourceLengths: lengths });
+      whole.mul(w(whole.shape)).sum().backward();
+      const grads = m.namedParameters().map(([n, p]) => [n, Float64Array.from(p.grad!.data)] as const);
+      m.zeroGrad();
+      const enc = m.encode(src, lengths);
+      let state = enc.state;
+      const steps: Tensor[] = [];
+      for (let t = 0; t < 5; t++) {
+        const [logits, next] = m.step(tin.slice(0, t, t + 1).reshape([6]), state, enc);
+        steps.push(logits.reshape([1, 6, 9]));
+        state = next;
+      }
+      const stepped = concat(steps, 0);
+      const tol = dtype === 'float64' ? [1e-12, 1e-10] : [2e-6, 2e-5];
+      assertClose(whole.data, stepped.data, `${label} [${backend}]: logits`, tol[0], tol[1]);
+      stepped.mul(w(stepped.shape)).sum().backward();
+      for (const [n, g] of grads) assertClose(g, m.namedParameters().find(([k]) => k === n)![1].grad!.data, `${label} [${backend}]: ${n}'s gradient`, tol[0]! * 10, tol[1]! * 10);
+    }));
   }
 
   it('loss: the cross-entropy of every target token, the padding left out', () => {
