@@ -235,7 +235,7 @@ export const enum Attn {
 export const enum Dec {
   /** the kind of cell (CellKernel), the sizes */
   KIND, T, N, E, H, S,
-  /** x (T, N, E), h0 and c0 (N, H; c0 0 unless LSTM), the keys and their projection (N, S, H), the mask (N, S int32) or 0 */
+  /** x (T, N, E), h0 and c0 (N, H; c0 0 unless LSTM), the keys and their projection time-major (S, N, H), the mask (N, S int32) or 0 */
   X, H0, C0, KEYS, PK, MASK,
   /** forward: Wx^T, Wc^T, Whh^T and Wa^T packed; the biases (0: none), Va's weights (H) and a pointer to its bias (one float32) */
   WXP, WCP, WHP, WAP, BIH, BHH, BA, VA, VB,
@@ -251,7 +251,7 @@ export const enum Dec {
   DAX, DAH, DQ, DCS, DSC, HPREV,
   /** per row sums over the steps: of the gate gradients (N, GH, both sides), of dq (N, H), of Va's gradient (N, H), of its bias's (N) */
   ACCX, ACCH, ACCQ, DVAR, DVBR,
-  /** backward out: dx (T, N, E), the keys' and the projected keys' gradients (N, S, H), dWx (GH, E), dWc (GH, H), dWhh (GH, H), dWa (H, H), the biases' (or 0), dVa (H), dVb (one float32) */
+  /** backward out: dx (T, N, E), the keys' and the projected keys' gradients (S, N, H), dWx (GH, E), dWc (GH, H), dWhh (GH, H), dWa (H, H), the biases' (or 0), dVa (H), dVb (one float32) */
   DX, DKEYS, DPK, DWX, DWC, DWHH, DWA, DBIH, DBHH, DBA, DVA, DVB,
   /** threads: how many, the pool's control words, the workspaces (WSB bytes each) */
   NTH, CTRL, WS, WSB,

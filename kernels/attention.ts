@@ -98,16 +98,17 @@ export function additiveScoresBackward(args: usize, tid: i32): void {
 /**
  * One row of a whole attention step: the scores of query row qr over the S keys of kRow plus the
  * bias, masked (maskRow: S int32, or 0), softmax into wr (S), and the context cr (H), the
- * weights' average of the S values of valsRow.
+ * weights' average of the S values of valsRow. A row's keys (and values) lie kStride floats
+ * apart: H where each row's keys are together, N * H where they are time-major.
  */
-export function attendRow(qr: usize, kRow: usize, valsRow: usize, v: usize, bias: f32, maskRow: usize, S: i32, H: i32, wr: usize, cr: usize): void {
+export function attendRow(qr: usize, kRow: usize, valsRow: usize, kStride: i32, v: usize, bias: f32, maskRow: usize, S: i32, H: i32, wr: usize, cr: usize): void {
   let m: f32 = -Infinity;
   for (let s = 0; s < S; s++) {
     if (maskRow && load<i32>(maskRow + <usize>s * 4) != 0) {
       store<f32>(wr + <usize>s * 4, -Infinity);
       continue;
     }
-    const x = score(qr, kRow + <usize>(s * H) * 4, v, H) + bias;
+    const x = score(qr, kRow + <usize>s * <usize>kStride * 4, v, H) + bias;
     store<f32>(wr + <usize>s * 4, x);
     m = max(m, x);
   }
@@ -125,7 +126,7 @@ export function attendRow(qr: usize, kRow: usize, valsRow: usize, v: usize, bias
     store<f32>(wr + <usize>s * 4, ws);
     if (ws == 0) continue;
     const wv = f32x4.splat(ws);
-    const vr = valsRow + <usize>(s * H) * 4;
+    const vr = valsRow + <usize>s * <usize>kStride * 4;
     for (let h = 0; h < H; h += 4) {
       const o = <usize>h * 4;
       st(cr + o, f32x4.add(ld(cr + o), f32x4.mul(wv, ld(vr + o))), min(4, H - h));
@@ -135,17 +136,17 @@ export function attendRow(qr: usize, kRow: usize, valsRow: usize, v: usize, bias
 
 /**
  * attendRow's backward: from its weights wr, the context's gradient dcr and the weights' (dwr, or
- * 0), the scores' gradient into dsr (S), dq into dqr (written), dk and dValues rows (kRow's and
- * valsRow's shapes; 0 for none) written, or added onto with `add`, and dv's share added onto
+ * 0), the scores' gradient into dsr (S), dq into dqr (written), dk and dValues rows (laid out as
+ * kRow and valsRow; 0 for none) written, or added onto with `add`, and dv's share added onto
  * dvRow (0 for none). Returns the bias's share of this row.
  */
-export function attendRowBackward(qr: usize, kRow: usize, valsRow: usize, v: usize, wr: usize, dcr: usize, dwr: usize, S: i32, H: i32,
+export function attendRowBackward(qr: usize, kRow: usize, valsRow: usize, kStride: i32, v: usize, wr: usize, dcr: usize, dwr: usize, S: i32, H: i32,
   dsr: usize, dqr: usize, dkRow: usize, dvalsRow: usize, dvRow: usize, add: bool): f32 {
   const one = f32x4.splat(1);
   // the weights' gradient, and its average under the weights
   let dot: f32 = 0;
   for (let s = 0; s < S; s++) {
-    const vr = valsRow + <usize>(s * H) * 4;
+    const vr = valsRow + <usize>s * <usize>kStride * 4;
     let acc = f32x4.splat(0);
     for (let h = 0; h < H; h += 4) {
       const o = <usize>h * 4;
@@ -165,7 +166,7 @@ export function attendRowBackward(qr: usize, kRow: usize, valsRow: usize, v: usi
   }
   memory.fill(dqr, 0, <usize>H * 4);
   for (let s = 0; s < S; s++) {
-    const r = <usize>(s * H) * 4;
+    const r = <usize>s * <usize>kStride * 4;
     if (dvalsRow) {
       const wv = f32x4.splat(load<f32>(wr + <usize>s * 4));
       for (let h = 0; h < H; h += 4) {
@@ -201,7 +202,7 @@ export function additiveAttention(args: usize, tid: i32): void {
   const n0 = (N * tid) / nth, n1 = (N * (tid + 1)) / nth;
   for (let n = n0; n < n1; n++) {
     const kv = <usize>(n * S * H) * 4;
-    attendRow(q + <usize>(n * H) * 4, k + kv, vals + kv, v, bias, mask ? mask + <usize>(n * S) * 4 : 0, S, H, w + <usize>(n * S) * 4, ctx + <usize>(n * H) * 4);
+    attendRow(q + <usize>(n * H) * 4, k + kv, vals + kv, H, v, bias, mask ? mask + <usize>(n * S) * 4 : 0, S, H, w + <usize>(n * S) * 4, ctx + <usize>(n * H) * 4);
   }
 }
 
@@ -220,7 +221,7 @@ export function additiveAttentionBackward(args: usize, tid: i32): void {
     const kv = <usize>(n * S * H) * 4;
     const vd = dv ? dvRows + <usize>(n * H) * 4 : 0;
     if (vd) memory.fill(vd, 0, <usize>H * 4);
-    const b = attendRowBackward(q + <usize>(n * H) * 4, k + kv, vals + kv, v, w + <usize>(n * S) * 4, dctx + <usize>(n * H) * 4, dw ? dw + <usize>(n * S) * 4 : 0, S, H,
+    const b = attendRowBackward(q + <usize>(n * H) * 4, k + kv, vals + kv, H, v, w + <usize>(n * S) * 4, dctx + <usize>(n * H) * 4, dw ? dw + <usize>(n * S) * 4 : 0, S, H,
       ds + <usize>(n * S) * 4, dq + <usize>(n * H) * 4, dk ? dk + kv : 0, dvals ? dvals + kv : 0, vd, false);
     store<f32>(dbRows + <usize>n * 4, b);
   }

@@ -41,8 +41,8 @@ export function decoderForward(args: usize, tid: i32): void {
     if (ba) for (let n = 0; n < R; n++) memory.copy(qr + <usize>(n * H) * 4, ba, <usize>H * 4);
     gemmPacked(false, R, H, H, hp + <usize>(n0 * H) * 4, H, wap, qr, ba != 0, ws);
     for (let n = n0; n < n1; n++) {
-      const kv = <usize>(n * S * H) * 4;
-      attendRow(qAll + <usize>((t * N + n) * H) * 4, pk + kv, keys + kv, va, vb, mask ? mask + <usize>(n * S) * 4 : 0, S, H,
+      const kv = <usize>(n * H) * 4;
+      attendRow(qAll + <usize>((t * N + n) * H) * 4, pk + kv, keys + kv, N * H, va, vb, mask ? mask + <usize>(n * S) * 4 : 0, S, H,
         wts + <usize>((t * N + n) * S) * 4, ctx + <usize>((t * N + n) * H) * 4);
     }
     // the context's share of the gates, then h_{t-1} @ Whh^T, then the cell
@@ -83,8 +83,10 @@ export function decoderBackward(args: usize, tid: i32): void {
   const R = n1 - n0;
   if (R > 0) {
     // this thread's rows of the sums over the steps
-    memory.fill(dkeys + <usize>(n0 * S * H) * 4, 0, <usize>(R * S * H) * 4);
-    memory.fill(dpk + <usize>(n0 * S * H) * 4, 0, <usize>(R * S * H) * 4);
+    for (let s = 0; s < S; s++) {
+      memory.fill(dkeys + <usize>((s * N + n0) * H) * 4, 0, <usize>(R * H) * 4);
+      memory.fill(dpk + <usize>((s * N + n0) * H) * 4, 0, <usize>(R * H) * 4);
+    }
     memory.fill(accX + <usize>(n0 * GH) * 4, 0, <usize>(R * GH) * 4);
     if (gru) memory.fill(accH + <usize>(n0 * GH) * 4, 0, <usize>(R * GH) * 4);
     memory.fill(accQ + <usize>(n0 * H) * 4, 0, <usize>(R * H) * 4);
@@ -108,8 +110,8 @@ export function decoderBackward(args: usize, tid: i32): void {
       if (dCtxIn) memory.copy(dcr, dCtxIn + <usize>((t * N + n0) * H) * 4, <usize>(R * H) * 4);
       gemmPacked(false, R, H, GH, dAx + <usize>((t * N + n0) * GH) * 4, GH, wcb, dcr, dCtxIn != 0, ws);
       for (let n = n0; n < n1; n++) {
-        const kv = <usize>(n * S * H) * 4, qo = <usize>((t * N + n) * H) * 4;
-        const b = attendRowBackward(qAll + qo, pk + kv, keys + kv, va, wts + <usize>((t * N + n) * S) * 4, dcs + <usize>(n * H) * 4,
+        const kv = <usize>(n * H) * 4, qo = <usize>((t * N + n) * H) * 4;
+        const b = attendRowBackward(qAll + qo, pk + kv, keys + kv, N * H, va, wts + <usize>((t * N + n) * S) * 4, dcs + <usize>(n * H) * 4,
           dWts ? dWts + <usize>((t * N + n) * S) * 4 : 0, S, H, dsc + <usize>(n * S) * 4, dqAll + qo, dpk + kv, dkeys + kv, dvaRows + <usize>(n * H) * 4, true);
         store<f32>(dvbRows + <usize>n * 4, (t == T - 1 ? <f32>0 : load<f32>(dvbRows + <usize>n * 4)) + b);
         addInto(accQ + <usize>(n * H) * 4, dqAll + qo, H);

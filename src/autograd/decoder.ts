@@ -34,13 +34,13 @@ export interface DecoderOutputs {
 
 /**
  * Runs the decoder over x (T, N, E) from h0 (and c0 for an LSTM) (N, H), attending over keys
- * (N, S, H) through their projection pk (N, S, H); mask (N, S): 1 where a key is padding. The
- * caller checks the shapes (Seq2Seq).
+ * time-major (S, N, H), as an encoder writes them, through their projection pk (S, N, H); mask
+ * (N, S): 1 where a key is padding. The caller checks the shapes (Seq2Seq).
  */
 export function attentionDecoder(kind: RecurrentKind, x: Tensor, p: DecoderParams, h0: Tensor, c0: Tensor | null,
   keys: Tensor, pk: Tensor, mask: Int32Array | null): DecoderOutputs {
   const [T, N, E] = x.shape as [number, number, number];
-  const H = h0.shape[1]!, S = keys.shape[1]!;
+  const H = h0.shape[1]!, S = keys.shape[0]!;
   const dtype = floatType(x);
   const d: AttentionDecoderDims = { kind, T, N, E, H, S };
   const w: AttentionDecoderWeights = {

@@ -425,7 +425,7 @@ export interface AttentionDecoderResult {
   cache: RecurrentCache | null;
 }
 
-/** An attention decoder's gradients (everything it read that may need one). */
+/** An attention decoder's gradients (everything it read that may need one; dkeys and dpk time-major as the keys). */
 export interface AttentionDecoderGrads {
   dx: FloatArray;
   dh0: FloatArray;
@@ -475,9 +475,9 @@ export interface AttentionKernels {
   /**
    * A recurrent decoder with additive attention and input feeding, all T steps: from h_{t-1}
    * (h0 first), q = h_{t-1} wa^T + ba, the attention step of q over the projected keys pk and the
-   * keys (N, S, H) as `additiveAttention` (values = keys, mask as there), then one step of the
-   * cell on [x_t, context_t] from h_{t-1} (and c). x (T, N, E); h0, c0 (N, H). The same values
-   * as those ops step by step.
+   * keys as `additiveAttention` (values = keys, mask (N, S) as there), then one step of the cell
+   * on [x_t, context_t] from h_{t-1} (and c). x (T, N, E); h0, c0 (N, H); keys and pk time-major
+   * (S, N, H), as an encoder writes them. The same values as those ops step by step.
    */
   decoderForward(d: AttentionDecoderDims, w: AttentionDecoderWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
     keys: FloatArray, pk: FloatArray, mask: Int32Array | null, keepCache: boolean): AttentionDecoderResult;

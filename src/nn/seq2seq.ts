@@ -198,21 +198,26 @@ export class Seq2Seq extends Module {
    * (N, S; null when nothing is padded), the attention's projected keys, and the decoder's first state.
    */
   encode(source: Tensor, sourceLengths?: readonly number[]): { keys: Tensor; mask: Tensor | null; projected: Tensor | null; state: DecoderState; lengths: number[] } {
-    const who = 'Seq2Seq.encode';
+    const { outputs, mask, state, lengths } = this.encodeSteps(source, sourceLengths, 'Seq2Seq.encode');
+    const keys = outputs.transpose(0, 1); // (N, S, We)
+    const projected = this.attention instanceof BahdanauAttention ? this.attention.projectKeys(keys) : null;
+    return { keys, mask, projected, state, lengths };
+  }
+
+  /** The encoder's outputs time-major (S, N, We), the mask of padded source steps (N, S; null when nothing is padded), the decoder's first state. */
+  private encodeSteps(source: Tensor, sourceLengths: readonly number[] | undefined, who: string): { outputs: Tensor; mask: Tensor | null; state: DecoderState; lengths: number[] } {
     const lengths = this.checkSource(source, sourceLengths, who);
     const [S, N] = source.shape as [number, number];
     const padded = lengths.some((l) => l < S);
     const enc = this.encoder as { forward(x: Tensor, s?: unknown, o?: unknown): [Tensor, Tensor | CellState] };
     const [outputs, final] = enc.forward(this.sourceEmbedding.forward(source), null, padded ? { lengths } : {});
-    const keys = outputs.transpose(0, 1); // (N, S, We)
     let mask: Tensor | null = null;
     if (padded) {
       const m = new Int32Array(N * S);
       for (let n = 0; n < N; n++) for (let s = lengths[n]!; s < S; s++) m[n * S + s] = 1;
       mask = tensor(m, [N, S]);
     }
-    const projected = this.attention instanceof BahdanauAttention ? this.attention.projectKeys(keys) : null;
-    return { keys, mask, projected, state: this.bridgeState(final, N), lengths };
+    return { outputs, mask, state: this.bridgeState(final, N), lengths };
   }
 
   /** The encoder's final state (its top layer, both directions side by side) as the decoder's first, in every decoder layer. */
@@ -275,20 +280,22 @@ export class Seq2Seq extends Module {
    * is one layer of a kind whose rule allows it, with Bahdanau attention: what the output layer
    * reads, (T, N, Hd or Hd + C). Null where the steps run one by one.
    */
-  private decodeAll(targetIn: Tensor, enc: { keys: Tensor; mask: Tensor | null; projected: Tensor | null; state: DecoderState }): Tensor | null {
+  private decodeAll(source: Tensor, sourceLengths: readonly number[] | undefined, targetIn: Tensor, who: string): Tensor | null {
     const dec = this.decoder;
     const att = this.attention;
-    if (!(att instanceof BahdanauAttention) || !enc.projected || dec.numLayers !== 1 || !dec.rule.attentionDecoder || Object.keys(dec.variant).length > 0) return null;
+    if (!(att instanceof BahdanauAttention) || dec.numLayers !== 1 || !dec.rule.attentionDecoder || Object.keys(dec.variant).length > 0) return null;
     if (dec.projSize > 0 || dec.zoneout > 0 || (dec.training && dec.recurrentDropout > 0)) return null;
-    const N = targetIn.shape[1]!;
-    const H = dec.hiddenSize;
     const p = dec.layerWeights(0);
     if (!p.whh) return null;
+    const N = targetIn.shape[1]!;
+    const H = dec.hiddenSize;
+    // the keys as the encoder writes them (time-major): no transpose either way
+    const enc = this.encodeSteps(source, sourceLengths, who);
     const [h, c] = Array.isArray(enc.state) ? (enc.state as CellState) : [enc.state as Tensor, null];
     const mask = enc.mask ? Int32Array.from(enc.mask.data) : null;
     const r = attentionDecoder(dec.kind, this.targetEmbedding.forward(targetIn), {
       wih: p.wih, whh: p.whh, bih: p.bih, bhh: p.bhh, wa: att.Wa.weight, ba: att.Wa.bias, va: att.Va.weight, vb: att.Va.bias,
-    }, h.reshape([N, H]), c ? c.reshape([N, H]) : null, enc.keys, enc.projected, mask);
+    }, h.reshape([N, H]), c ? c.reshape([N, H]) : null, enc.outputs, att.Ua.forward(enc.outputs), mask);
     return this.outputContext ? concat([r.out, r.context], 2) : r.out;
   }
 
@@ -312,15 +319,15 @@ export class Seq2Seq extends Module {
       const v = targetIn.data[i]!;
       if (v < 0 || v >= Vt) throw new Error(`${who}: targetIn holds token id ${v} at step ${Math.floor(i / N)} of sequence ${i % N}, outside the target vocabulary [0, ${Vt})`);
     }
+    // every step reads the truth: the output layer runs once over all steps (each row's logits
+    // are what a step's own call gives, whatever the rows beside it)
+    const fused = ratio === 1 ? this.decodeAll(source, options.sourceLengths, targetIn, who) : null;
+    if (fused) return this.out.forward(fused).reshape([T, N, Vt]);
     const enc = this.encode(source, options.sourceLengths);
     let state = enc.state;
     const logits: Tensor[] = [];
     let prev = targetIn.slice(0, 0, 1).reshape([N]);
     if (ratio === 1) {
-      // every step reads the truth: the output layer runs once over all steps (each row's
-      // logits are what a step's own call gives, whatever the rows beside it)
-      const fused = this.decodeAll(targetIn, enc);
-      if (fused) return this.out.forward(fused).reshape([T, N, Vt]);
       const features: Tensor[] = [];
       for (let t = 0; t < T; t++) {
         const [f, next] = this.features(prev, state, enc);

@@ -24,10 +24,18 @@ interface DecoderCache extends RecurrentCache {
 const cellDims = (d: AttentionDecoderDims): RecurrentDims => ({ kind: d.kind, T: 1, B: d.N, I: d.E + d.H, H: d.H, P: 0 });
 const cellWeights = (w: AttentionDecoderWeights): RecurrentWeights => ({ wih: w.wih, whh: w.whh, bih: w.bih, bhh: w.bhh, whr: null });
 
+/** (A, B, H) -> (B, A, H): time-major keys to each row's together, and back. */
+function swap(a: FloatArray, A: number, B: number, H: number): FloatArray {
+  const out = allocLike(a, a.length);
+  for (let i = 0; i < A; i++) for (let j = 0; j < B; j++) out.set(a.subarray((i * B + j) * H, (i * B + j + 1) * H), (j * A + i) * H);
+  return out;
+}
+
 /** See AttentionKernels.decoderForward. */
 export function decoderForward(d: AttentionDecoderDims, w: AttentionDecoderWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
-  keys: FloatArray, pk: FloatArray, mask: Int32Array | null, keepCache: boolean): AttentionDecoderResult {
+  timeKeys: FloatArray, timePk: FloatArray, mask: Int32Array | null, keepCache: boolean): AttentionDecoderResult {
   const { T, N, E, H, S } = d;
+  const keys = swap(timeKeys, S, N, H), pk = swap(timePk, S, N, H);
   const I = E + H;
   const out = allocLike(x, T * N * H), weights = allocLike(x, T * N * S), context = allocLike(x, T * N * H);
   const q = allocLike(x, T * N * H), xin = allocLike(x, T * N * I);
@@ -57,12 +65,13 @@ export function decoderForward(d: AttentionDecoderDims, w: AttentionDecoderWeigh
 
 /** See AttentionKernels.decoderBackward. */
 export function decoderBackward(d: AttentionDecoderDims, w: AttentionDecoderWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
-  keys: FloatArray, pk: FloatArray, mask: Int32Array | null, fwd: AttentionDecoderResult,
+  timeKeys: FloatArray, timePk: FloatArray, mask: Int32Array | null, fwd: AttentionDecoderResult,
   dOut: FloatArray | null, dContext: FloatArray | null, dWeights: FloatArray | null, dhN: FloatArray | null, dcN: FloatArray | null): AttentionDecoderGrads {
   void mask;
   const cache = fwd.cache as DecoderCache | null;
   if (!cache || cache.backend !== 'reference' || !('steps' in cache)) throw new Error('decoderBackward: the forward pass kept no reference cache');
   const { kind, T, N, E, H, S } = d;
+  const keys = swap(timeKeys, S, N, H), pk = swap(timePk, S, N, H);
   const I = E + H, GH = gateCount(kind) * H;
   const lstm = kind === 'lstm';
   const dims = cellDims(d), cw = cellWeights(w);
@@ -105,5 +114,5 @@ export function decoderBackward(d: AttentionDecoderDims, w: AttentionDecoderWeig
     if (g.dba) for (let n = 0; n < N; n++) for (let h = 0; h < H; h++) g.dba[h] = g.dba[h]! + dq[n * H + h]!;
     dc = s.dc0;
   }
-  return { ...g, dh0: dh, dc0: dc };
+  return { ...g, dkeys: swap(g.dkeys, N, S, H), dpk: swap(g.dpk, N, S, H), dh0: dh, dc0: dc };
 }
