@@ -237,16 +237,18 @@ export const enum Dec {
   KIND, T, N, E, H, S,
   /** x (T, N, E), h0 and c0 (N, H; c0 0 unless LSTM), the keys and their projection time-major (S, N, H), the mask (N, S int32) or 0 */
   X, H0, C0, KEYS, PK, MASK,
-  /** forward: Wx^T, Wc^T, Whh^T and Wa^T packed; the biases (0: none), Va's weights (H) and a pointer to its bias (one float32) */
-  WXP, WCP, WHP, WAP, BIH, BHH, BA, VA, VB,
+  /** the weights as stored: W_ih (GH, E + H), W_hh (GH, H), Wa (H, H); the biases (0: none), Va's weights (H) and a pointer to its bias (one float32) */
+  WIH, WHH, WA, BIH, BHH, BA, VA, VB,
+  /** forward: room for Wx^T, Wc^T, Whh^T and Wa^T packed (the threads pack them first) */
+  WXP, WCP, WHP, WAP,
   /** forward writes, backward reads: h (T, N, H), the activated gates (T, N, GH), LSTM c and tanh(c), GRU's hn (T, N, H), the queries (T, N, H), the weights (T, N, S) and contexts (T, N, H) */
   OUT, GATES, C, TC, HN, Q, WTS, CTX,
   /** forward scratch: one step's h @ Whh^T (N, GH) */
   HH,
   /** backward in: the gradients of out and of the contexts (T, N, H) and of the weights (T, N, S), each or 0; DH dhN in, dh0 out (N, H); DC likewise (LSTM) */
   DOUT, DCTXIN, DWTS, DH, DC,
-  /** backward: Whh, Wc and Wa packed as the right operands of dA @ Whh, dAx @ Wc and dq @ Wa; Wx (GH, E) as stored */
-  WHB, WCB, WAB, WX,
+  /** backward: room for Whh, Wc, Wa and Wx packed as the right operands of dA @ Whh, dAx @ Wc, dq @ Wa and dAx @ Wx */
+  WHB, WCB, WAB, WXB,
   /** backward scratch: the gate gradients (T, N, GH; GRU's recurrent side apart), the queries' gradients (T, N, H), a step's context gradient (N, H), its scores' (N, S), h_{t-1} of every step (T, N, H) */
   DAX, DAH, DQ, DCS, DSC, HPREV,
   /** per row sums over the steps: of the gate gradients (N, GH, both sides), of dq (N, H), of Va's gradient (N, H), of its bias's (N) */

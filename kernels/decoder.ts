@@ -9,7 +9,7 @@
 // runs it (the packed products sum each row as it would alone). Backward's weight gradients are
 // products over every step and row after one barrier, split by whole output elements; the
 // per-row sums are summed in row order. Results are therefore identical for any thread count.
-import { gemmShare, gemmPacked } from './gemm';
+import { gemmShare, gemmPacked, packBShareLd } from './gemm';
 import { Dec, CellKernel, arg } from './abi';
 import { barrier } from './barrier';
 import { colSum, share4, addInto } from './simd';
@@ -22,13 +22,20 @@ export function decoderForward(args: usize, tid: i32): void {
   const x = <usize>arg(args, Dec.X), h0 = <usize>arg(args, Dec.H0), c0 = <usize>arg(args, Dec.C0);
   const keys = <usize>arg(args, Dec.KEYS), pk = <usize>arg(args, Dec.PK), mask = <usize>arg(args, Dec.MASK);
   const wxp = <usize>arg(args, Dec.WXP), wcp = <usize>arg(args, Dec.WCP), whp = <usize>arg(args, Dec.WHP), wap = <usize>arg(args, Dec.WAP);
+  const wih = <usize>arg(args, Dec.WIH), whh = <usize>arg(args, Dec.WHH), wa = <usize>arg(args, Dec.WA);
   const bih = <usize>arg(args, Dec.BIH), bhh = <usize>arg(args, Dec.BHH), ba = <usize>arg(args, Dec.BA), va = <usize>arg(args, Dec.VA);
   const vb = load<f32>(<usize>arg(args, Dec.VB));
   const out = <usize>arg(args, Dec.OUT), gates = <usize>arg(args, Dec.GATES), cAll = <usize>arg(args, Dec.C), tcAll = <usize>arg(args, Dec.TC), hnAll = <usize>arg(args, Dec.HN);
   const qAll = <usize>arg(args, Dec.Q), wts = <usize>arg(args, Dec.WTS), ctx = <usize>arg(args, Dec.CTX), hh = <usize>arg(args, Dec.HH);
-  const nth = arg(args, Dec.NTH);
+  const nth = arg(args, Dec.NTH), ctrl = <usize>arg(args, Dec.CTRL);
   const ws = <usize>arg(args, Dec.WS) + <usize>tid * <usize>arg(args, Dec.WSB);
   const GH = gatesOf(kind) * H;
+  // the products' right operands, packed by every thread's share of panels: Wx^T and Wc^T are W_ih's column blocks
+  packBShareLd(wih, true, E + H, E, GH, wxp, tid, nth);
+  packBShareLd(wih + <usize>E * 4, true, E + H, H, GH, wcp, tid, nth);
+  packBShareLd(whh, true, H, H, GH, whp, tid, nth);
+  packBShareLd(wa, true, H, H, H, wap, tid, nth);
+  if (nth > 1) barrier(ctrl, nth);
   const n0 = (N * tid) / nth, n1 = (N * (tid + 1)) / nth;
   const R = n1 - n0;
   if (R <= 0) return;
@@ -68,7 +75,8 @@ export function decoderBackward(args: usize, tid: i32): void {
   const qAll = <usize>arg(args, Dec.Q), wts = <usize>arg(args, Dec.WTS), ctx = <usize>arg(args, Dec.CTX);
   const dOut = <usize>arg(args, Dec.DOUT), dCtxIn = <usize>arg(args, Dec.DCTXIN), dWts = <usize>arg(args, Dec.DWTS);
   const dh = <usize>arg(args, Dec.DH), dc = <usize>arg(args, Dec.DC);
-  const whb = <usize>arg(args, Dec.WHB), wcb = <usize>arg(args, Dec.WCB), wab = <usize>arg(args, Dec.WAB), wx = <usize>arg(args, Dec.WX);
+  const whb = <usize>arg(args, Dec.WHB), wcb = <usize>arg(args, Dec.WCB), wab = <usize>arg(args, Dec.WAB), wxb = <usize>arg(args, Dec.WXB);
+  const wih = <usize>arg(args, Dec.WIH), whh = <usize>arg(args, Dec.WHH), wa = <usize>arg(args, Dec.WA);
   const dAx = <usize>arg(args, Dec.DAX), dAh = <usize>arg(args, Dec.DAH), dqAll = <usize>arg(args, Dec.DQ), dcs = <usize>arg(args, Dec.DCS), dsc = <usize>arg(args, Dec.DSC);
   const hPrev = <usize>arg(args, Dec.HPREV);
   const accX = <usize>arg(args, Dec.ACCX), accH = <usize>arg(args, Dec.ACCH), accQ = <usize>arg(args, Dec.ACCQ), dvaRows = <usize>arg(args, Dec.DVAR), dvbRows = <usize>arg(args, Dec.DVBR);
@@ -79,6 +87,12 @@ export function decoderBackward(args: usize, tid: i32): void {
   const ws = <usize>arg(args, Dec.WS) + <usize>tid * <usize>arg(args, Dec.WSB);
   const GH = gatesOf(kind) * H;
   const gru = kind == CellKernel.GRU;
+  // the right operands of dA @ Whh, dAx @ Wc, dq @ Wa and dAx @ Wx, packed by every thread's share
+  packBShareLd(whh, false, H, GH, H, whb, tid, nth);
+  packBShareLd(wih + <usize>E * 4, false, E + H, GH, H, wcb, tid, nth);
+  packBShareLd(wa, false, H, H, H, wab, tid, nth);
+  packBShareLd(wih, false, E + H, GH, E, wxb, tid, nth);
+  if (nth > 1) barrier(ctrl, nth);
   const n0 = (N * tid) / nth, n1 = (N * (tid + 1)) / nth;
   const R = n1 - n0;
   if (R > 0) {
@@ -126,7 +140,9 @@ export function decoderBackward(args: usize, tid: i32): void {
   }
   if (nth > 1) barrier(ctrl, nth);
   const TN = T * N;
-  gemmShare(false, false, TN, E, GH, dAx, wx, dx, false, ws, tid, nth);
+  // dx: this thread's rows of every step
+  const r0 = (TN * tid) / nth, r1 = (TN * (tid + 1)) / nth;
+  gemmPacked(false, r1 - r0, E, GH, dAx + <usize>(r0 * GH) * 4, GH, wxb, dx + <usize>(r0 * E) * 4, false, ws);
   gemmShare(true, false, GH, E, TN, dAx, x, dwx, false, ws, tid, nth);
   gemmShare(true, false, GH, H, TN, dAx, ctx, dwc, false, ws, tid, nth);
   gemmShare(true, false, GH, H, TN, gru ? dAh : dAx, hPrev, dwhh, false, ws, tid, nth);

@@ -520,12 +520,17 @@ export function packedBytes(K: i32, N: i32): usize {
 
 /** Packs this thread's share of the column panels of op(B) (K, N), for repeated products against it. */
 export function packBShare(b: usize, transB: bool, K: i32, N: i32, dst: usize, tid: i32, nth: i32): void {
+  packBShareLd(b, transB, transB ? K : N, K, N, dst, tid, nth);
+}
+
+/** packBShare of a B whose rows lie ldb floats apart (a block of columns of a wider matrix). */
+export function packBShareLd(b: usize, transB: bool, ldb: i32, K: i32, N: i32, dst: usize, tid: i32, nth: i32): void {
   const panels = (N + NR - 1) / NR;
   const p0 = (panels * tid) / nth, p1 = (panels * (tid + 1)) / nth;
   if (p1 <= p0) return;
   const j0 = p0 * NR;
   // a full-K pack puts panel p at p * K * NR floats: pack the share's panels in place
-  packB(b, transB, transB ? K : N, 0, K, j0, min(N, p1 * NR) - j0, dst + <usize>(j0 * K) * 4);
+  packB(b, transB, ldb, 0, K, j0, min(N, p1 * NR) - j0, dst + <usize>(j0 * K) * 4);
 }
 
 /** C (M, N) (+)= op(A) @ Bp (ldc = N), with Bp a full-K pack of op(B) (K, N); ws: this thread's scratch. */

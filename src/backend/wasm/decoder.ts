@@ -18,16 +18,6 @@ interface DecoderCacheData {
   q: Float32Array;
 }
 
-/** W_ih's columns of the step input (GH, E) and of the context (GH, H), each contiguous. */
-function splitInput(wih: Float32Array, GH: number, E: number, H: number): [Float32Array, Float32Array] {
-  const wx = new Float32Array(GH * E), wc = new Float32Array(GH * H);
-  for (let r = 0; r < GH; r++) {
-    wx.set(wih.subarray(r * (E + H), r * (E + H) + E), r * E);
-    wc.set(wih.subarray(r * (E + H) + E, (r + 1) * (E + H)), r * H);
-  }
-  return [wx, wc];
-}
-
 /** The decoder part of the wasm backend's attention extension. */
 export function decoderKernels(ctx: WasmContext, name: string): Pick<AttentionKernels, 'decoderForward' | 'decoderBackward' | 'supportsDecoder'> {
   const { k, heap, choose, launch, guarded, threadsFor, ctrl, wsBytes } = ctx;
@@ -47,17 +37,12 @@ export function decoderKernels(ctx: WasmContext, name: string): Pick<AttentionKe
     const { kind, T, N, E, H, S } = d;
     const GH = gateCount(kind) * H;
     const lstm = kind === 'lstm', gru = kind === 'gru';
-    const [wx, wc] = splitInput(w.wih as Float32Array, GH, E, H);
     heap.reset();
-    const packed = (b: Float32Array, K: number, Nn: number): number => {
-      const p = heap.alloc(k.packedBytes(K, Nn));
-      k.pack(heap.put(b), 1, K, Nn, p);
-      return p;
-    };
     const slots = {
       KIND: KIND[kind]!, T, N, E, H, S,
       X: put(x), H0: put(h0), C0: lstm ? put(c0) : 0, KEYS: put(keys), PK: put(pk), MASK: mask ? heap.putI32(mask.subarray(0, N * S)) : 0,
-      WXP: packed(wx, E, GH), WCP: packed(wc, H, GH), WHP: packed(w.whh as Float32Array, H, GH), WAP: packed(w.wa as Float32Array, H, H),
+      WIH: put(w.wih), WHH: put(w.whh), WA: put(w.wa),
+      WXP: heap.alloc(k.packedBytes(E, GH)), WCP: heap.alloc(k.packedBytes(H, GH)), WHP: heap.alloc(k.packedBytes(H, GH)), WAP: heap.alloc(k.packedBytes(H, H)),
       BIH: put(w.bih), BHH: put(w.bhh), BA: put(w.ba), VA: put(w.va), VB: heap.put(Float32Array.of(w.vb)),
       OUT: heap.alloc(T * N * H * 4), GATES: heap.alloc(T * N * GH * 4), C: lstm ? heap.alloc(T * N * H * 4) : 0, TC: lstm ? heap.alloc(T * N * H * 4) : 0,
       HN: gru ? heap.alloc(T * N * H * 4) : 0, Q: heap.alloc(T * N * H * 4), WTS: heap.alloc(T * N * S * 4), CTX: heap.alloc(T * N * H * 4), HH: heap.alloc(N * GH * 4),
@@ -87,13 +72,7 @@ export function decoderKernels(ctx: WasmContext, name: string): Pick<AttentionKe
     const { kind, T, N, E, H, S } = d;
     const GH = gateCount(kind) * H;
     const lstm = kind === 'lstm', gru = kind === 'gru';
-    const [wx, wc] = splitInput(w.wih as Float32Array, GH, E, H);
     heap.reset();
-    const packed = (b: Float32Array, K: number, Nn: number): number => {
-      const p = heap.alloc(k.packedBytes(K, Nn));
-      k.pack(heap.put(b), 0, K, Nn, p);
-      return p;
-    };
     const TN = T * N;
     const slots = {
       KIND: KIND[kind]!, T, N, E, H, S,
@@ -101,7 +80,8 @@ export function decoderKernels(ctx: WasmContext, name: string): Pick<AttentionKe
       OUT: put(fwd.out), GATES: put(data.gates), C: put(data.c), TC: put(data.tc), HN: put(data.hn), Q: put(data.q), WTS: put(fwd.weights), CTX: put(fwd.context),
       DOUT: put(dOut), DCTXIN: put(dContext), DWTS: put(dWeights),
       DH: dhN ? put(dhN) : heap.zeros(N * H), DC: lstm ? (dcN ? put(dcN) : heap.zeros(N * H)) : 0,
-      WHB: packed(w.whh as Float32Array, GH, H), WCB: packed(wc, GH, H), WAB: packed(w.wa as Float32Array, H, H), WX: heap.put(wx),
+      WIH: put(w.wih), WHH: put(w.whh), WA: put(w.wa),
+      WHB: heap.alloc(k.packedBytes(GH, H)), WCB: heap.alloc(k.packedBytes(GH, H)), WAB: heap.alloc(k.packedBytes(H, H)), WXB: heap.alloc(k.packedBytes(GH, E)),
       DAX: heap.alloc(TN * GH * 4), DAH: gru ? heap.alloc(TN * GH * 4) : 0, DQ: heap.alloc(TN * H * 4), DCS: heap.alloc(N * H * 4), DSC: heap.alloc(N * S * 4),
       HPREV: heap.alloc(TN * H * 4), ACCX: heap.alloc(N * GH * 4), ACCH: gru ? heap.alloc(N * GH * 4) : 0, ACCQ: heap.alloc(N * H * 4),
       DVAR: heap.alloc(N * H * 4), DVBR: heap.alloc(N * 4),
