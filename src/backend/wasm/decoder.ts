@@ -4,23 +4,33 @@
  * kinds of cell the kernels do not fuse, take the reference's loops.
  */
 import type { FloatArray } from '../../tensor/dtype.js';
-import type { AttentionDecoderDims, AttentionDecoderGrads, AttentionDecoderResult, AttentionDecoderWeights, AttentionKernels } from '../backend.js';
+import type { AttentionDecoderDims, AttentionDecoderGrads, AttentionDecoderResult, AttentionDecoderWeights, AttentionKernels, RecurrentCache } from '../backend.js';
+import type { Block } from './resident.js';
 import { gateCount } from '../cells.js';
 import { Dec, block } from './abi.js';
 import { KIND, bucket, type WasmContext } from './context.js';
 
-/** What forward keeps for backward, besides the arrays it returns. */
+/** The arrays backward reads that forward does not return (or that it reads from the kernels' memory). */
+const KEPT = ['x', 'h0', 'c0', 'keys', 'pk', 'out', 'gates', 'c', 'tc', 'hn', 'q', 'wts', 'ctx'] as const;
+type Kept = (typeof KEPT)[number];
+
+/**
+ * What forward keeps for backward: the blocks of the kernels' memory its arrays stay in (within
+ * the resident caches' budget), or, where they did not fit or were spilled, its own copies of
+ * what backward cannot find in its arguments and the forward's results.
+ */
 interface DecoderCacheData {
-  gates: Float32Array;
+  resident: Record<Kept, number> | null;
+  gates: Float32Array | null;
   c: Float32Array | null;
   tc: Float32Array | null;
   hn: Float32Array | null;
-  q: Float32Array;
+  q: Float32Array | null;
 }
 
 /** The decoder part of the wasm backend's attention extension. */
 export function decoderKernels(ctx: WasmContext, name: string): Pick<AttentionKernels, 'decoderForward' | 'decoderBackward' | 'supportsDecoder'> {
-  const { k, heap, choose, launch, guarded, threadsFor, ctrl, wsBytes } = ctx;
+  const { k, heap, choose, launch, guarded, threadsFor, ctrl, wsBytes, caches } = ctx;
 
   const threads = (kind: string, d: AttentionDecoderDims): { nth: number; meter: ReturnType<WasmContext['choose']>['meter'] } => {
     const { T, N, E, H, S } = d;
@@ -37,47 +47,108 @@ export function decoderKernels(ctx: WasmContext, name: string): Pick<AttentionKe
     const { kind, T, N, E, H, S } = d;
     const GH = gateCount(kind) * H;
     const lstm = kind === 'lstm', gru = kind === 'gru';
-    heap.reset();
-    const slots = {
-      KIND: KIND[kind]!, T, N, E, H, S,
-      X: put(x), H0: put(h0), C0: lstm ? put(c0) : 0, KEYS: put(keys), PK: put(pk), MASK: mask ? heap.putI32(mask.subarray(0, N * S)) : 0,
-      WIH: put(w.wih), WHH: put(w.whh), WA: put(w.wa),
-      WXP: heap.alloc(k.packedBytes(E, GH)), WCP: heap.alloc(k.packedBytes(H, GH)), WHP: heap.alloc(k.packedBytes(H, GH)), WAP: heap.alloc(k.packedBytes(H, H)),
-      BIH: put(w.bih), BHH: put(w.bhh), BA: put(w.ba), VA: put(w.va), VB: heap.put(Float32Array.of(w.vb)),
-      OUT: heap.alloc(T * N * H * 4), GATES: heap.alloc(T * N * GH * 4), C: lstm ? heap.alloc(T * N * H * 4) : 0, TC: lstm ? heap.alloc(T * N * H * 4) : 0,
-      HN: gru ? heap.alloc(T * N * H * 4) : 0, Q: heap.alloc(T * N * H * 4), WTS: heap.alloc(T * N * S * 4), CTX: heap.alloc(T * N * H * 4), HH: heap.alloc(N * GH * 4),
+    const TNH = T * N * H;
+    const sizes: Record<Kept, number> = {
+      x: T * N * E, h0: N * H, c0: lstm ? N * H : 0, keys: S * N * H, pk: S * N * H,
+      out: TNH, gates: T * N * GH, c: lstm ? TNH : 0, tc: lstm ? TNH : 0, hn: gru ? TNH : 0, q: TNH, wts: T * N * S, ctx: TNH,
     };
-    const { nth, meter } = threads('decoderForward', d);
-    const args = heap.args(block(Dec, { ...slots, NTH: nth, CTRL: ctrl, WS: heap.alloc(wsBytes * nth), WSB: wsBytes }));
-    launch(nth, 'decoderForward', [args], () => k.decoderForward(args, 0), meter);
-    const out = heap.take(slots.OUT, T * N * H);
-    const cN = lstm ? heap.take(slots.C + (T - 1) * N * H * 4, N * H) : null;
-    const data: DecoderCacheData | null = keepCache ? {
-      gates: heap.take(slots.GATES, T * N * GH), q: heap.take(slots.Q, T * N * H),
-      c: lstm ? heap.take(slots.C, T * N * H) : null, tc: lstm ? heap.take(slots.TC, T * N * H) : null, hn: gru ? heap.take(slots.HN, T * N * H) : null,
-    } : null;
-    return {
-      out, hN: out.slice((T - 1) * N * H), cN, weights: heap.take(slots.WTS, T * N * S), context: heap.take(slots.CTX, T * N * H),
-      cache: data && ({ backend: name, data } as { backend: string; data: DecoderCacheData }),
-    };
+    // what backward reads stays in wasm memory when the budget allows (allocated before the scratch)
+    const total = keepCache ? KEPT.reduce((a, key) => a + (sizes[key] ? sizes[key] * 4 + 32 : 0), 0) : 0;
+    let resident: Record<Kept, number> | null = null;
+    const blocks: Block[] = [];
+    if (keepCache && caches.admit(total)) {
+      const r = {} as Record<Kept, number>;
+      try {
+        for (const key of KEPT) {
+          r[key] = sizes[key] ? heap.persistent(sizes[key] * 4) : 0;
+          if (sizes[key]) blocks.push({ p: r[key], bytes: sizes[key] * 4 });
+        }
+      } catch (e) {
+        for (const b of blocks) heap.release(b.p, b.bytes);
+        throw e;
+      }
+      resident = r;
+    }
+    let owned = false;
+    try {
+      heap.reset();
+      const into = (key: Kept, a: FloatArray | null): number => {
+        if (!a) return 0;
+        if (!resident) return put(a);
+        heap.f32(resident[key], sizes[key]).set(a);
+        return resident[key];
+      };
+      const room = (key: Kept): number => (!sizes[key] ? 0 : resident ? resident[key] : heap.alloc(sizes[key] * 4));
+      const slots = {
+        KIND: KIND[kind]!, T, N, E, H, S,
+        X: into('x', x), H0: into('h0', h0), C0: lstm ? into('c0', c0) : 0, KEYS: into('keys', keys), PK: into('pk', pk), MASK: mask ? heap.putI32(mask.subarray(0, N * S)) : 0,
+        WIH: put(w.wih), WHH: put(w.whh), WA: put(w.wa),
+        WXP: heap.alloc(k.packedBytes(E, GH)), WCP: heap.alloc(k.packedBytes(H, GH)), WHP: heap.alloc(k.packedBytes(H, GH)), WAP: heap.alloc(k.packedBytes(H, H)),
+        BIH: put(w.bih), BHH: put(w.bhh), BA: put(w.ba), VA: put(w.va), VB: heap.put(Float32Array.of(w.vb)),
+        OUT: room('out'), GATES: room('gates'), C: room('c'), TC: room('tc'), HN: room('hn'), Q: room('q'), WTS: room('wts'), CTX: room('ctx'), HH: heap.alloc(N * GH * 4),
+      };
+      const { nth, meter } = threads('decoderForward', d);
+      const args = heap.args(block(Dec, { ...slots, NTH: nth, CTRL: ctrl, WS: heap.alloc(wsBytes * nth), WSB: wsBytes }));
+      launch(nth, 'decoderForward', [args], () => k.decoderForward(args, 0), meter);
+      const out = heap.take(slots.OUT, TNH);
+      const cN = lstm ? heap.take(slots.C + (T - 1) * N * H * 4, N * H) : null;
+      const result: AttentionDecoderResult = { out, hN: out.slice((T - 1) * N * H), cN, weights: heap.take(slots.WTS, T * N * S), context: heap.take(slots.CTX, TNH), cache: null };
+      if (!keepCache) return result;
+      caches.forwardKept();
+      const data: DecoderCacheData = { resident, gates: null, c: null, tc: null, hn: null, q: null };
+      // past the budget (or without room): backward then copies these in
+      const takeOwn = (): void => {
+        data.gates = heap.take(slots.GATES, T * N * GH);
+        data.q = heap.take(slots.Q, TNH);
+        data.c = lstm ? heap.take(slots.C, TNH) : null;
+        data.tc = lstm ? heap.take(slots.TC, TNH) : null;
+        data.hn = gru ? heap.take(slots.HN, TNH) : null;
+        data.resident = null;
+      };
+      if (!resident) {
+        takeOwn();
+        result.cache = { backend: name, data, bytes: total } as RecurrentCache;
+        return result;
+      }
+      const key = caches.add({ blocks, spill: takeOwn });
+      owned = true;
+      const cache = {
+        backend: name, data, bytes: total,
+        release: () => {
+          caches.free(key);
+          for (const k of KEPT) resident![k] = 0;
+        },
+      };
+      caches.watch(cache, key);
+      result.cache = cache;
+      return result;
+    } finally {
+      if (!owned) for (const b of blocks) heap.release(b.p, b.bytes);
+    }
   });
 
   const decoderBackward = guarded((d: AttentionDecoderDims, w: AttentionDecoderWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
     keys: FloatArray, pk: FloatArray, mask: Int32Array | null, fwd: AttentionDecoderResult,
     dOut: FloatArray | null, dContext: FloatArray | null, dWeights: FloatArray | null, dhN: FloatArray | null, dcN: FloatArray | null): AttentionDecoderGrads => {
     void mask;
-    const cache = fwd.cache as { backend: string; data?: DecoderCacheData } | null;
+    const cache = fwd.cache as { backend: string; data?: DecoderCacheData; bytes?: number } | null;
     if (!cache || cache.backend !== name || !cache.data) throw new Error('decoderBackward: the forward pass kept no cache of this backend');
     const data = cache.data;
+    const res = data.resident;
+    if (res && res.out === 0) throw new Error('decoderBackward: the cache was already released');
+    caches.consumed(cache.bytes ?? 0);
     const { kind, T, N, E, H, S } = d;
     const GH = gateCount(kind) * H;
     const lstm = kind === 'lstm', gru = kind === 'gru';
     heap.reset();
     const TN = T * N;
+    // resident arrays need no copy
+    const from = (key: Kept, a: FloatArray | null): number => (!a ? 0 : res ? res[key] : put(a));
     const slots = {
       KIND: KIND[kind]!, T, N, E, H, S,
-      X: put(x), H0: put(h0), C0: lstm ? put(c0) : 0, KEYS: put(keys), PK: put(pk), MASK: 0, VA: put(w.va),
-      OUT: put(fwd.out), GATES: put(data.gates), C: put(data.c), TC: put(data.tc), HN: put(data.hn), Q: put(data.q), WTS: put(fwd.weights), CTX: put(fwd.context),
+      X: from('x', x), H0: from('h0', h0), C0: lstm ? from('c0', c0) : 0, KEYS: from('keys', keys), PK: from('pk', pk), MASK: 0, VA: put(w.va),
+      OUT: from('out', fwd.out), GATES: res ? res.gates : put(data.gates), C: res ? res.c : put(data.c), TC: res ? res.tc : put(data.tc), HN: res ? res.hn : put(data.hn),
+      Q: res ? res.q : put(data.q), WTS: from('wts', fwd.weights), CTX: from('ctx', fwd.context),
       DOUT: put(dOut), DCTXIN: put(dContext), DWTS: put(dWeights),
       DH: dhN ? put(dhN) : heap.zeros(N * H), DC: lstm ? (dcN ? put(dcN) : heap.zeros(N * H)) : 0,
       WIH: put(w.wih), WHH: put(w.whh), WA: put(w.wa),
