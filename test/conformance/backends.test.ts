@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  referenceBackend, getBackend, setBackend, listBackends, Generator, setWasmPoison, wasmControls, LSTM, GRU, RNN, randn, crossEntropy, Linear, randint, drawToken, tensor, manualSeed,
+  referenceBackend, getBackend, setBackend, listBackends, Generator, setWasmPoison, wasmControls, LSTM, GRU, RNN, randn, crossEntropy, Linear, randint, drawToken, tensor, manualSeed, Seq2Seq,
   CELL_RULES, cellRule, paramSpecs,
   type RecurrentDims, type RecurrentKind, type RecurrentWeights, type Tensor,
 } from 'recurrent/internal';
@@ -158,6 +158,8 @@ for (const name of listBackends().filter((b) => b !== 'reference')) {
       ];
       for (const [kind, T, N, E, H, S] of cases) {
         for (const variant of ['plain', 'masked'] as const) {
+          // the masked cases copy their caches out instead of keeping them in wasm memory
+          wasmControls()?.setResidentBudget(variant === 'masked' ? 0 : 1 << 30);
           const G = kind === 'lstm' ? 4 : kind === 'gru' ? 3 : 1;
           const GH = G * H;
           const full = variant === 'masked';
@@ -186,8 +188,12 @@ for (const name of listBackends().filter((b) => b !== 'reference')) {
             if (gr[key]) assertClose(gb[key] as Float32Array, gr[key] as Float32Array, `${label} ${key}`, 1e-4, 1e-3);
           }
           assertClose(Float32Array.of(gb.dvb), Float32Array.of(gr.dvb), `${label} dvb`, 1e-4, 1e-3);
+          // a released cache serves no second backward
+          fb.cache?.release?.();
+          if (variant === 'plain' && name === 'wasm') assert.throws(() => be.decoderBackward(d, w, x, h0, c0, keys, pk, mask, fb, dOut, dCtx, dW, dhN, dcN), /decoderBackward: the cache was already released/);
         }
       }
+      wasmControls()?.setResidentBudget(1 << 30);
     });
 
     it('batched products over transposes and odd sizes, each as one gemm', () => {
@@ -578,6 +584,14 @@ describe('wasm resident caches', { skip: !listBackends().includes('wasm') }, () 
       if (c.residentBytes() <= before) throw new Error('the forward kept no resident cache');
       crossEntropy(head.forward(out).reshape([12, 4]), randint(0, 4, [12])).backward();
       if (c.residentBytes() !== before) throw new Error(`${c.residentBytes() - before} bytes still resident after backward`);
+    }
+    // a Seq2Seq's decoder (all its steps in one node) too
+    const s2s = new Seq2Seq({ sourceVocab: 6, sourceEmbedding: 3, targetVocab: 7, targetEmbedding: 3, encoder: { kind: 'gru', hiddenSize: 4, bidirectional: true }, decoder: { kind: 'gru', hiddenSize: 8 }, bos: 1, eos: 2, pad: 0 });
+    for (let i = 0; i < 2; i++) {
+      const logits = s2s.forward(randint(3, 6, [5, 4]), randint(3, 7, [4, 4]));
+      if (c.residentBytes() <= before) throw new Error('the Seq2Seq forward kept no resident cache');
+      logits.sum().backward();
+      if (c.residentBytes() !== before) throw new Error(`${c.residentBytes() - before} bytes still resident after the Seq2Seq's backward`);
     }
     const [out] = new LSTM({ inputSize: 2, hiddenSize: 3 }).forward(randn([4, 1, 2]));
     const loss = out.sum();
