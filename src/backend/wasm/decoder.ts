@@ -5,7 +5,7 @@
  */
 import type { FloatArray } from '../../tensor/dtype.js';
 import type { AttentionDecoderDims, AttentionDecoderGrads, AttentionDecoderResult, AttentionDecoderWeights, AttentionKernels, RecurrentCache } from '../backend.js';
-import type { Block } from './resident.js';
+import { persistentBlocks, type Block } from './resident.js';
 import { gateCount } from '../cells.js';
 import { Dec, block } from './abi.js';
 import { KIND, bucket, type WasmContext } from './context.js';
@@ -55,20 +55,8 @@ export function decoderKernels(ctx: WasmContext, name: string): Pick<AttentionKe
     // what backward reads stays in wasm memory when the budget allows (allocated before the scratch)
     const total = keepCache ? KEPT.reduce((a, key) => a + (sizes[key] ? sizes[key] * 4 + 32 : 0), 0) : 0;
     let resident: Record<Kept, number> | null = null;
-    const blocks: Block[] = [];
-    if (keepCache && caches.admit(total)) {
-      const r = {} as Record<Kept, number>;
-      try {
-        for (const key of KEPT) {
-          r[key] = sizes[key] ? heap.persistent(sizes[key] * 4) : 0;
-          if (sizes[key]) blocks.push({ p: r[key], bytes: sizes[key] * 4 });
-        }
-      } catch (e) {
-        for (const b of blocks) heap.release(b.p, b.bytes);
-        throw e;
-      }
-      resident = r;
-    }
+    let blocks: Block[] = [];
+    if (keepCache && caches.admit(total)) ({ at: resident, blocks } = persistentBlocks(heap, sizes));
     let owned = false;
     try {
       heap.reset();

@@ -18,6 +18,26 @@ export interface Block {
   bytes: number;
 }
 
+/**
+ * Persistent blocks of sizes[key] float32s each (0: none, address 0), all or none: if one cannot
+ * be had, those already taken go back before the error passes on.
+ */
+export function persistentBlocks<K extends string>(heap: WasmHeap, sizes: Record<K, number>): { at: Record<K, number>; blocks: Block[] } {
+  const at = {} as Record<K, number>;
+  const blocks: Block[] = [];
+  try {
+    for (const key of Object.keys(sizes) as K[]) {
+      const n = sizes[key];
+      at[key] = n ? heap.persistent(n * 4) : 0;
+      if (n) blocks.push({ p: at[key], bytes: n * 4 });
+    }
+  } catch (e) {
+    for (const b of blocks) heap.release(b.p, b.bytes);
+    throw e;
+  }
+  return { at, blocks };
+}
+
 /** Blocks that can be rebuilt: packed weights. */
 export interface PackedEntry {
   /** The blocks' addresses, allocated and filled first if they are not resident; pinned for the call under way. */

@@ -11,7 +11,7 @@ import {
   type RecurrentNeeds, type RecurrentWeights, type SequenceKernels, type RecurrentGradTargets,
 } from '../backend.js';
 import { gateCount } from '../cells.js';
-import type { Block } from './resident.js';
+import { persistentBlocks, type Block } from './resident.js';
 import { Rec } from './abi.js';
 import { referenceBackend as ref } from '../reference/index.js';
 import { bucket, f32, fused, KIND, type WasmContext } from './context.js';
@@ -137,20 +137,8 @@ export function sequenceKernels(ctx: WasmContext): SequenceKernels {
     };
     const total = keepCache ? Object.values(sizes).reduce((a, b) => a + (b ? b * 4 + 32 : 0), 0) : 0;
     let resident: NonNullable<CacheData['resident']> | null = null;
-    const blocks: Block[] = [];
-    if (keepCache && caches.admit(total)) {
-      const r = {} as Record<keyof typeof sizes, number>;
-      try {
-        for (const [key, n] of Object.entries(sizes) as [keyof typeof sizes, number][]) {
-          r[key] = n ? heap.persistent(n * 4) : 0;
-          if (n) blocks.push({ p: r[key], bytes: n * 4 });
-        }
-      } catch (e) {
-        for (const b of blocks) heap.release(b.p, b.bytes);
-        throw e;
-      }
-      resident = r;
-    }
+    let blocks: Block[] = [];
+    if (keepCache && caches.admit(total)) ({ at: resident, blocks } = persistentBlocks(heap, sizes));
     // blocks not yet owned by a cache go back if anything below fails (or starts over)
     let owned = false;
     try {
