@@ -52,7 +52,7 @@ describe('Seq2Seq', () => {
   // values and gradients as the public step, one op at a time
   for (const [label, cfg, dtype] of [
     ['GRU decoder, float64', base(), 'float64'],
-    ['LSTM decoder without biases, the context beside the output, float32', base({ encoder: { kind: 'lstm', hiddenSize: 3, bidirectional: true }, decoder: { kind: 'lstm', hiddenSize: 6 }, outputContext: true }), 'float32'],
+    ['LSTM decoder, the context beside the output, float32', base({ encoder: { kind: 'lstm', hiddenSize: 3, bidirectional: true }, decoder: { kind: 'lstm', hiddenSize: 6 }, outputContext: true }), 'float32'],
     ['RNN decoder, float32', base({ decoder: { kind: 'rnn', hiddenSize: 6 }, outputContext: false }), 'float32'],
     ['GRU decoder, wide (the kernels\' row split), float32', base({ encoder: { kind: 'gru', hiddenSize: 20, bidirectional: true }, decoder: { kind: 'gru', hiddenSize: 40 } }), 'float32'],
   ] as const) {
