@@ -16,6 +16,7 @@ export type {
   Backend, BackendImplementation, BackendExtensions, CoreKernels, SequenceKernels, OptimizerKernels, GenerationKernels, FloatDType, AdamScalars, RecurrentNeeds,
   RecurrentStepper, StepperExtras, StepResult, GenerateResult, LayerAbove, UnaryOp, BinaryOp, RecurrentKind, RecurrentDims, RecurrentWeights, WeightStamp, RecurrentCache,
   RecurrentForwardResult, RecurrentGrads, CellKind, CtcKernels, CtcBatch, AttentionKernels,
+  AttentionDecoderDims, AttentionDecoderWeights, AttentionDecoderResult, AttentionDecoderGrads,
 } from './backend/index.js';
 export {
   noGrad, isGradEnabled, gradcheck, concat, stack, linear, matmul, softmax, logSoftmax, maskedFill, additiveScores, additiveAttention,

@@ -17,7 +17,7 @@ export { drawToken } from './sample.js';
 export type {
   Backend, BackendImplementation, BackendExtensions, CoreKernels, SequenceKernels, OptimizerKernels, GenerationKernels, CtcKernels, CtcBatch, AttentionKernels, FloatDType, AdamScalars, RecurrentNeeds,
   RecurrentStepper, StepperExtras, StepResult, GenerateResult, LayerAbove, UnaryOp, BinaryOp, RecurrentKind, RecurrentDims, RecurrentWeights, WeightStamp, RecurrentCache,
-  RecurrentForwardResult, RecurrentGrads,
+  RecurrentForwardResult, RecurrentGrads, AttentionDecoderDims, AttentionDecoderWeights, AttentionDecoderResult, AttentionDecoderGrads,
 } from './backend.js';
 export { referenceBackend } from './reference/index.js';
 export { ready, backendInfo, setNumThreads, setAdaptiveThreads, setWasmPoison, wasmControls, createWasmTestBackend, type BackendInfo, type WasmVariant } from './wasm/index.js';
