@@ -62,7 +62,7 @@ export function attentionDecoder(kind: RecurrentKind, x: Tensor, p: DecoderParam
   record(`${kind}AttentionDecoder`, inputs, outputs, (gs) => {
     const [gOut, ghN, gcN, gW, gC] = outs.cN ? gs : [gs[0], gs[1], null, gs[2], gs[3]];
     const data = (g: Tensor | null | undefined): Float32Array | Float64Array | null => (g ? floatData(g, dtype) : null);
-    const g = be.decoderBackward(d, w, xd, h0d, c0d, kd, pkd, mask, f, data(gOut), data(gC), data(gW), data(ghN), data(gcN));
+    const g = be.decoderBackward(d, w, xd, h0d, c0d, kd, pkd, f, data(gOut), data(gC), data(gW), data(ghN), data(gcN));
     const byInput = new Map<Tensor | null, Tensor | null>();
     const put = (t: Tensor | null, a: Float32Array | Float64Array | number | null): void => {
       if (!t || !t.requiresGrad || a === null) return;

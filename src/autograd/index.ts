@@ -19,7 +19,7 @@ export { matmul, linear } from './ops/linalg.js';
 export { sum, mean, max, argmax } from './ops/reduce.js';
 export { reshape, transpose, permute, squeeze, unsqueeze, expand, slice, concat, stack, gather, indexSelect, embeddingLookup } from './ops/shape.js';
 export { softmax, logSoftmax } from './ops/activation.js';
-export { additiveScores, additiveAttention } from './ops/attention.js';
+export { additiveScores, additiveAttention, checkMask, checkSomeKey } from './ops/attention.js';
 export { nllLossOp, crossEntropyOp, bceWithLogitsOp, checkReduction, type Reduction } from './ops/loss.js';
 export { recurrentLayer, directionWeights, type DirectionParams } from './recurrent.js';
 export { attentionDecoder, type DecoderParams, type DecoderOutputs } from './decoder.js';

@@ -483,10 +483,11 @@ export interface AttentionKernels {
     keys: FloatArray, pk: FloatArray, mask: Int32Array | null, keepCache: boolean): AttentionDecoderResult;
   /**
    * Its backward from a forward that kept its cache, given the gradients of out, of the contexts
-   * and of the weights (each (T, N, ...) or null) and of the final state.
+   * and of the weights (each (T, N, ...) or null) and of the final state. (No mask: a masked
+   * key's weight is 0, and so is every gradient through it.)
    */
   decoderBackward(d: AttentionDecoderDims, w: AttentionDecoderWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
-    keys: FloatArray, pk: FloatArray, mask: Int32Array | null, fwd: AttentionDecoderResult,
+    keys: FloatArray, pk: FloatArray, fwd: AttentionDecoderResult,
     dOut: FloatArray | null, dContext: FloatArray | null, dWeights: FloatArray | null, dhN: FloatArray | null, dcN: FloatArray | null): AttentionDecoderGrads;
   /** Whether decoderForward runs these sizes (where not, the reference's loops do). */
   supportsDecoder?(d: AttentionDecoderDims, dtype: FloatDType): boolean;
@@ -600,9 +601,9 @@ export function resolveBackend<B extends BackendImplementation>(impl: B, referen
     decoderForward: (d, w, x, h0, c0, keys, pk, mask, keepCache) => (att && att.supports(dtypeOf(x)) && (att.supportsDecoder?.(d, dtypeOf(x)) ?? true)
       ? att.decoderForward(d, w, x, h0, c0, keys, pk, mask, keepCache)
       : fallback('attention').decoderForward(d, w, x, h0, c0, keys, pk, mask, keepCache)),
-    decoderBackward: (d, w, x, h0, c0, keys, pk, mask, fwd, dOut, dContext, dWeights, dhN, dcN) => (att && fwd.cache?.backend === impl.name
-      ? att.decoderBackward(d, w, x, h0, c0, keys, pk, mask, fwd, dOut, dContext, dWeights, dhN, dcN)
-      : fallback('attention').decoderBackward(d, w, x, h0, c0, keys, pk, mask, fwd, dOut, dContext, dWeights, dhN, dcN)),
+    decoderBackward: (d, w, x, h0, c0, keys, pk, fwd, dOut, dContext, dWeights, dhN, dcN) => (att && fwd.cache?.backend === impl.name
+      ? att.decoderBackward(d, w, x, h0, c0, keys, pk, fwd, dOut, dContext, dWeights, dhN, dcN)
+      : fallback('attention').decoderBackward(d, w, x, h0, c0, keys, pk, fwd, dOut, dContext, dWeights, dhN, dcN)),
   } as Backend & Omit<B, keyof BackendExtensions>;
 }
 

@@ -2,7 +2,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { uniform, zeros } from '../tensor/create.js';
 import { formatShape } from '../tensor/shape.js';
 import { checkMemory } from '../tensor/memory.js';
-import { additiveAttention, linear, maskedFill, softmax } from '../autograd/index.js';
+import { additiveAttention, checkMask, checkSomeKey, linear, maskedFill, softmax } from '../autograd/index.js';
 import { Module } from './module.js';
 import { Linear, dropout } from './layers.js';
 import { checkKnown, positiveInt, bool, probability } from './options.js';
@@ -39,30 +39,6 @@ export interface MultiheadAttentionForwardOptions {
 
 /** Xavier (Glorot) uniform for a (out, in) weight. */
 const xavier = (out: number, inp: number): Tensor => uniform([out, inp], Math.sqrt(6 / (out + inp)));
-
-/** A 0/1 mask tensor checked against the shapes it may have. */
-function checkMask(m: Tensor, shapes: readonly (readonly number[])[], name: string, who: string): void {
-  if (!(m instanceof Tensor)) throw new Error(`${who}: ${name} must be a Tensor of 0/1 values (1 = may not attend)`);
-  if (!shapes.some((s) => s.length === m.ndim && s.every((d, i) => d === m.shape[i]))) {
-    throw new Error(`${who}: ${name} must have shape ${shapes.map((s) => formatShape(s)).join(' or ')}, got ${formatShape(m.shape)}`);
-  }
-  for (let i = 0; i < m.size; i++) {
-    const v = m.data[i]!;
-    if (v !== 0 && v !== 1) throw new Error(`${who}: ${name} must hold only 0 and 1 (1 = may not attend), got ${v} at element ${i}`);
-  }
-}
-
-/**
- * Refuses masks that leave a query nothing to attend to (PyTorch returns NaN there): `blocked`
- * gives whether query row r (of `rows`) may not attend key s.
- */
-function checkSomeKey(rows: number, S: number, blocked: (r: number, s: number) => boolean, describe: (r: number) => string, who: string): void {
-  for (let r = 0; r < rows; r++) {
-    let open = false;
-    for (let s = 0; s < S && !open; s++) if (!blocked(r, s)) open = true;
-    if (!open) throw new Error(`${who}: the masks leave ${describe(r)} no key to attend to (every key masked); unmask at least one`);
-  }
-}
 
 /**
  * Multi-head attention exactly as PyTorch's `nn.MultiheadAttention`: queries, keys and values

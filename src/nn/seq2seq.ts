@@ -23,6 +23,7 @@ import { Module } from './module.js';
 import { Embedding, Linear } from './layers.js';
 import { LAYERS, type LayerKind, type AnyRecurrentLayer, type CellState } from './rnn.js';
 import { BahdanauAttention, MultiheadAttention } from './attention.js';
+import { plainSteps } from './stepper.js';
 import { crossEntropy } from './losses.js';
 import { checkKnown, oneOf, positiveInt, bool, nonNegativeInt, probability, finiteNumber } from './options.js';
 
@@ -283,8 +284,7 @@ export class Seq2Seq extends Module {
   private decodeAll(source: Tensor, sourceLengths: readonly number[] | undefined, targetIn: Tensor, who: string): Tensor | null {
     const dec = this.decoder;
     const att = this.attention;
-    if (!(att instanceof BahdanauAttention) || dec.numLayers !== 1 || !dec.rule.attentionDecoder || Object.keys(dec.variant).length > 0) return null;
-    if (dec.projSize > 0 || dec.zoneout > 0 || (dec.training && dec.recurrentDropout > 0)) return null;
+    if (!(att instanceof BahdanauAttention) || dec.numLayers !== 1 || !dec.rule.attentionDecoder || !plainSteps(dec) || dec.projSize > 0) return null;
     const p = dec.layerWeights(0);
     if (!p.whh) return null;
     const N = targetIn.shape[1]!;

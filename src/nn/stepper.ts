@@ -28,20 +28,27 @@ export function weightData(p: DirectionParams): RecurrentWeights {
  * @internal Whether a forward of layer m over a batch of B time-first sequences from state
  * (h, c) (undefined or null: zeros) may run on a stepper's snapshot of the weights, with the
  * same values as the general path: no gradients recorded, a kind whose rule allows it
- * (CellRule.snapshot) without Keras's variants, one direction, time-first, no zoneout, no dropout in training, and the state
+ * (CellRule.snapshot) whose steps are plain (plainSteps), one direction, time-first, and the state
  * (if any) of the shapes and type the stepper takes. Anything else takes the general path,
  * which also reports what is wrong with it.
  */
 export function snapshotForward(m: RecurrentBase, B: number, h: unknown, c: unknown): boolean {
-  if (isGradEnabled() || !m.rule.snapshot || Object.keys(m.variant).length > 0) return false;
-  if (m.bidirectional || m.batchFirst) return false;
-  // zoneout's stepper blends states by its own composition of ops: the general path, trained or not
-  if (m.zoneout > 0 || (m.training && ((m.dropout > 0 && m.numLayers > 1) || m.recurrentDropout > 0))) return false;
+  if (isGradEnabled() || !m.rule.snapshot || !plainSteps(m) || m.bidirectional || m.batchFirst) return false;
   const L = m.numLayers;
   const fits = (t: unknown, w: number): boolean => t instanceof Tensor && t.dtype === m.dtype && t.ndim === 3 && t.shape[0] === L && t.shape[1] === B && t.shape[2] === w && t.data.length === L * B * w;
   const none = (t: unknown): boolean => t === undefined || t === null;
   if (none(h)) return !m.rule.cell || none(c);
   return fits(h, m.projSize || m.hiddenSize) && (m.rule.cell ? fits(c, m.hiddenSize) : none(c));
+}
+
+/**
+ * @internal Whether each step of the layer is its cell's equations alone, as the fused paths compute them
+ * (a stepper's snapshot, a Seq2Seq decoder's steps in one node): PyTorch's gate functions (no
+ * Keras variant), no zoneout (its stepper blends states by its own composition of ops, trained
+ * or not), and no dropout while training.
+ */
+export function plainSteps(m: RecurrentBase): boolean {
+  return Object.keys(m.variant).length === 0 && m.zoneout === 0 && !(m.training && ((m.dropout > 0 && m.numLayers > 1) || m.recurrentDropout > 0));
 }
 
 /** The state a stepper carries: h (L, B, Hout), and c (L, B, H) for the LSTM. */

@@ -180,8 +180,8 @@ for (const name of listBackends().filter((b) => b !== 'reference')) {
           if (c0) assertClose(fb.cN as Float32Array, fr.cN as Float32Array, `${label} cN`, 1e-5, 1e-4);
           const dOut = rand(T * N * H), dCtx = full ? rand(T * N * H) : null, dW = full ? rand(T * N * S) : null, dhN = full ? rand(N * H) : null;
           const dcN = c0 && full ? rand(N * H) : null;
-          const gr = referenceBackend.decoderBackward(d, w, x, h0, c0, keys, pk, mask, fr, dOut, dCtx, dW, dhN, dcN);
-          const gb = be.decoderBackward(d, w, x, h0, c0, keys, pk, mask, fb, dOut, dCtx, dW, dhN, dcN);
+          const gr = referenceBackend.decoderBackward(d, w, x, h0, c0, keys, pk, fr, dOut, dCtx, dW, dhN, dcN);
+          const gb = be.decoderBackward(d, w, x, h0, c0, keys, pk, fb, dOut, dCtx, dW, dhN, dcN);
           for (const key of ['dx', 'dh0', 'dkeys', 'dpk', 'dwih', 'dwhh', 'dbhh', 'dwa', 'dva'] as const) assertClose(gb[key] as Float32Array, gr[key] as Float32Array, `${label} ${key}`, 1e-4, 1e-3);
           for (const key of ['dbih', 'dba', 'dc0'] as const) {
             assert.equal(gb[key] === null, gr[key] === null, `${label} ${key} given where the reference gives it`);
@@ -190,7 +190,7 @@ for (const name of listBackends().filter((b) => b !== 'reference')) {
           assertClose(Float32Array.of(gb.dvb), Float32Array.of(gr.dvb), `${label} dvb`, 1e-4, 1e-3);
           // a released cache serves no second backward
           fb.cache?.release?.();
-          if (variant === 'plain' && name === 'wasm') assert.throws(() => be.decoderBackward(d, w, x, h0, c0, keys, pk, mask, fb, dOut, dCtx, dW, dhN, dcN), /decoderBackward: the cache was already released/);
+          if (variant === 'plain' && name === 'wasm') assert.throws(() => be.decoderBackward(d, w, x, h0, c0, keys, pk, fb, dOut, dCtx, dW, dhN, dcN), /decoderBackward: the cache was already released/);
         }
       }
       wasmControls()?.setResidentBudget(1 << 30);

@@ -110,7 +110,7 @@ describe('thread count does not change results', { skip: !listBackends().include
         const mask = Int32Array.from({ length: N * S }, (_, i) => (i % S > 6 ? 1 : 0));
         const d = { kind, T, N, E, H, S };
         const f = be.decoderForward(d, w, x, h0, c0, keys, pk, mask, true);
-        const g = be.decoderBackward(d, w, x, h0, c0, keys, pk, mask, f, rnd(T * N * H), rnd(T * N * H), rnd(T * N * S), rnd(N * H), c0 ? rnd(N * H) : null);
+        const g = be.decoderBackward(d, w, x, h0, c0, keys, pk, f, rnd(T * N * H), rnd(T * N * H), rnd(T * N * S), rnd(N * H), c0 ? rnd(N * H) : null);
         outs.push(f.out as Float32Array, f.weights as Float32Array, f.context as Float32Array);
         for (const a of [g.dx, g.dh0, g.dkeys, g.dpk, g.dwih, g.dwhh, g.dbih, g.dbhh, g.dwa, g.dba, g.dva]) outs.push(a as Float32Array);
         outs.push(Float32Array.of(g.dvb));

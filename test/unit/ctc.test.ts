@@ -176,9 +176,9 @@ describe('attention: bad input', () => {
     assertThrowsMatching(() => additiveAttention(q, k, randn([2, 2, 4]), v), /keys and values must have one length, got \[2, 3, 4\] and \[2, 2, 4\]/);
     assertThrowsMatching(() => additiveAttention(q, randn([2, 3, 5]), k, v), /keys must be a floating-point Tensor \(N, S, H\) = \[2, S >= 1, 4\], got float32 \[2, 3, 5\]/);
     assertThrowsMatching(() => additiveAttention(q, k, k, v, randn([2])), /bias must be a floating-point Tensor of one element or null, got float32 \[2\]/);
-    assertThrowsMatching(() => additiveAttention(q, k, k, v, null, ints([0, 0, 0], [1, 3])), /mask must be a Tensor \(N, S\) = \[2, 3\] of 0 and 1, got \[1, 3\]/);
-    assertThrowsMatching(() => additiveAttention(q, k, k, v, null, ints([0, 2, 0, 0, 0, 0], [2, 3])), /mask must hold 0 \(attend\) and 1 \(not\), got 2 at \[0, 1\]/);
-    assertThrowsMatching(() => additiveAttention(q, k, k, v, null, ints([0, 0, 0, 1, 1, 1], [2, 3])), /mask leaves row 1 no key to attend to/);
+    assertThrowsMatching(() => additiveAttention(q, k, k, v, null, ints([0, 0, 0], [1, 3])), /additiveAttention: mask must have shape \[2, 3\], got \[1, 3\]/);
+    assertThrowsMatching(() => additiveAttention(q, k, k, v, null, ints([0, 2, 0, 0, 0, 0], [2, 3])), /additiveAttention: mask must hold only 0 and 1 \(1 = may not attend\), got 2 at element 1/);
+    assertThrowsMatching(() => additiveAttention(q, k, k, v, null, ints([0, 0, 0, 1, 1, 1], [2, 3])), /additiveAttention: the masks leave row 1 no key to attend to/);
   });
 
   it('additiveScores names the argument whose shape or dtype does not fit', async () => {

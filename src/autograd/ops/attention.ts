@@ -66,18 +66,9 @@ export function additiveAttention(q: Tensor, keys: Tensor, values: Tensor, v: Te
   for (const t of [keys, values, v, bias]) if (t && t.dtype !== q.dtype) throw new Error(`${who}: q, keys, values, v and bias must share one dtype, got ${q.dtype} and ${t.dtype}`);
   let m: Int32Array | null = null;
   if (mask !== null) {
-    if (!(mask instanceof Tensor) || mask.ndim !== 2 || mask.shape[0] !== N || mask.shape[1] !== S) throw new Error(`${who}: mask must be a Tensor (N, S) = [${N}, ${S}] of 0 and 1, got ${mask instanceof Tensor ? formatShape(mask.shape) : typeof mask}`);
-    m = new Int32Array(N * S);
-    for (let i = 0; i < N * S; i++) {
-      const x = mask.data[i]!;
-      if (x !== 0 && x !== 1) throw new Error(`${who}: mask must hold 0 (attend) and 1 (not), got ${x} at [${Math.floor(i / S)}, ${i % S}]`);
-      m[i] = x;
-    }
-    for (let n = 0; n < N; n++) {
-      let open = false;
-      for (let s = 0; s < S && !open; s++) open = m[n * S + s] === 0;
-      if (!open) throw new Error(`${who}: mask leaves row ${n} no key to attend to`);
-    }
+    checkMask(mask, [[N, S]], 'mask', who);
+    checkSomeKey(N, S, (n, s) => mask.data[n * S + s] === 1, (n) => `row ${n}`, who);
+    m = Int32Array.from(mask.data);
   }
   const dtype = floatType(q);
   const qd = floatData(q), kd = floatData(keys), vals = floatData(values), vd = floatData(v);
@@ -104,4 +95,28 @@ export function additiveAttention(q: Tensor, keys: Tensor, values: Tensor, v: Te
     return grads;
   });
   return outs;
+}
+
+/** A 0/1 mask tensor checked against the shapes it may have. */
+export function checkMask(m: Tensor, shapes: readonly (readonly number[])[], name: string, who: string): void {
+  if (!(m instanceof Tensor)) throw new Error(`${who}: ${name} must be a Tensor of 0/1 values (1 = may not attend)`);
+  if (!shapes.some((s) => s.length === m.ndim && s.every((d, i) => d === m.shape[i]))) {
+    throw new Error(`${who}: ${name} must have shape ${shapes.map((s) => formatShape(s)).join(' or ')}, got ${formatShape(m.shape)}`);
+  }
+  for (let i = 0; i < m.size; i++) {
+    const v = m.data[i]!;
+    if (v !== 0 && v !== 1) throw new Error(`${who}: ${name} must hold only 0 and 1 (1 = may not attend), got ${v} at element ${i}`);
+  }
+}
+
+/**
+ * Refuses masks that leave a query nothing to attend to (PyTorch returns NaN there): `blocked`
+ * gives whether query row r (of `rows`) may not attend key s.
+ */
+export function checkSomeKey(rows: number, S: number, blocked: (r: number, s: number) => boolean, describe: (r: number) => string, who: string): void {
+  for (let r = 0; r < rows; r++) {
+    let open = false;
+    for (let s = 0; s < S && !open; s++) if (!blocked(r, s)) open = true;
+    if (!open) throw new Error(`${who}: the masks leave ${describe(r)} no key to attend to (every key masked); unmask at least one`);
+  }
 }

@@ -65,9 +65,8 @@ export function decoderForward(d: AttentionDecoderDims, w: AttentionDecoderWeigh
 
 /** See AttentionKernels.decoderBackward. */
 export function decoderBackward(d: AttentionDecoderDims, w: AttentionDecoderWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
-  timeKeys: FloatArray, timePk: FloatArray, mask: Int32Array | null, fwd: AttentionDecoderResult,
+  timeKeys: FloatArray, timePk: FloatArray, fwd: AttentionDecoderResult,
   dOut: FloatArray | null, dContext: FloatArray | null, dWeights: FloatArray | null, dhN: FloatArray | null, dcN: FloatArray | null): AttentionDecoderGrads {
-  void mask;
   const cache = fwd.cache as DecoderCache | null;
   if (!cache || cache.backend !== 'reference' || !('steps' in cache)) throw new Error('decoderBackward: the forward pass kept no reference cache');
   const { kind, T, N, E, H, S } = d;

@@ -116,9 +116,8 @@ export function decoderKernels(ctx: WasmContext, name: string): Pick<AttentionKe
   });
 
   const decoderBackward = guarded((d: AttentionDecoderDims, w: AttentionDecoderWeights, x: FloatArray, h0: FloatArray, c0: FloatArray | null,
-    keys: FloatArray, pk: FloatArray, mask: Int32Array | null, fwd: AttentionDecoderResult,
+    keys: FloatArray, pk: FloatArray, fwd: AttentionDecoderResult,
     dOut: FloatArray | null, dContext: FloatArray | null, dWeights: FloatArray | null, dhN: FloatArray | null, dcN: FloatArray | null): AttentionDecoderGrads => {
-    void mask;
     const cache = fwd.cache as { backend: string; data?: DecoderCacheData; bytes?: number } | null;
     if (!cache || cache.backend !== name || !cache.data) throw new Error('decoderBackward: the forward pass kept no cache of this backend');
     const data = cache.data;
