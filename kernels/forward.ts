@@ -9,7 +9,7 @@
 // The recurrence splits by batch rows (rows never interact, so each row's arithmetic is the same
 // whatever thread runs it); the matrix products split by whole output elements (gemmShare).
 // Results are therefore identical for any thread count.
-import { gemmShare, gemmPacked, packBShare, gemvPackedCols, shortcuts, NR } from './gemm';
+import { gemmShare, gemmPacked, gemmPackedCols, packBShare, shortcuts, NR } from './gemm';
 import { Rec, CellKernel, arg } from './abi';
 import { barrier } from './barrier';
 import { gatesOf, rowForward } from './gates';
@@ -119,10 +119,9 @@ export function recurrentForward(args: usize, tid: i32): void {
 export function headRows(args: usize, r0: i32, r1: i32, Hout: i32, out: usize, j0: i32, j1: i32, ws: usize): void {
   const O = arg(args, Rec.O);
   const head = <usize>arg(args, Rec.HEAD), hb = <usize>arg(args, Rec.HEADB), logits = <usize>arg(args, Rec.LOGITS);
-  if (j1 <= j0) return;
-  for (let r = r0; r < r1; r++) {
-    const row = logits + <usize>(r * O) * 4;
-    if (hb) memory.copy(row + <usize>j0 * 4, hb + <usize>j0 * 4, <usize>(j1 - j0) * 4);
-    gemvPackedCols(out + <usize>(r * Hout) * 4, head, Hout, j0, j1, row, ws, hb != 0);
-  }
+  if (j1 <= j0 || r1 <= r0) return;
+  if (hb) for (let r = r0; r < r1; r++) memory.copy(logits + <usize>(r * O + j0) * 4, hb + <usize>j0 * 4, <usize>(j1 - j0) * 4);
+  // all the rows in tiles, the head's panels read once per tile row instead of once per row;
+  // each row sums as it would alone (gemmPackedCols)
+  gemmPackedCols(r1 - r0, out + <usize>(r0 * Hout) * 4, Hout, head, Hout, j0, j1, logits + <usize>(r0 * O) * 4, O, ws, hb != 0);
 }

@@ -41,11 +41,24 @@ export function packB(b: usize, transB: bool, ldb: i32, k0: i32, kc: i32, j0: i3
   }
 }
 
-/** Packs rows i0..i0+mc and columns k0..k0+kc of op(A) into MR-high panels at dst ([panel][k][MR]). */
+/**
+ * The rows of the tile that starts at row ip of an mc-row block: MR, except that the last eight
+ * rows of a block of 6n + 2 are two tiles of four (a two-row tile costs what a four-row one does,
+ * so 6 + 2 would compute ten rows for eight). Each row sums the same in any tile.
+ */
+// @ts-ignore: decorator
+@inline function tileRows(mc: i32, ip: i32): i32 {
+  return mc - ip == 8 ? 4 : min(MR, mc - ip);
+}
+
+/**
+ * Packs rows i0..i0+mc and columns k0..k0+kc of op(A) into MR-high panels at dst ([panel][k][MR]),
+ * one panel per tile (tileRows), the rows past a tile's zero.
+ */
 function packA(a: usize, transA: bool, lda: i32, i0: i32, mc: i32, k0: i32, kc: i32, dst: usize): void {
-  for (let ip = 0; ip < mc; ip += MR) {
-    const h = min(MR, mc - ip);
-    const panel = dst + <usize>(ip * kc) * 4;
+  let panel = dst;
+  for (let ip = 0, h = 0; ip < mc; ip += h, panel += <usize>(MR * kc) * 4) {
+    h = tileRows(mc, ip);
     if (transA) {
       for (let k = 0; k < kc; k++) {
         const src = a + (<usize>(k0 + k) * lda + i0 + ip) * 4;
@@ -53,6 +66,9 @@ function packA(a: usize, transA: bool, lda: i32, i0: i32, mc: i32, k0: i32, kc: 
         if (h == MR) {
           v128.store(d, v128.load(src));
           store<u64>(d + 16, load<u64>(src + 16));
+        } else if (h == 4) {
+          v128.store(d, v128.load(src));
+          store<u64>(d + 16, 0);
         } else for (let ii = 0; ii < MR; ii++) store<f32>(d + ii * 4, ii < h ? load<f32>(src + ii * 4) : 0);
       }
     } else {
@@ -77,6 +93,25 @@ function packA(a: usize, transA: bool, lda: i32, i0: i32, mc: i32, k0: i32, kc: 
           store<u64>(d + 64, i64x2.extract_lane(p23, 0));
           v128.store(d + 72, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
           store<u64>(d + 88, i64x2.extract_lane(p23, 1));
+        }
+      } else if (h == 4) {
+        // four rows by four k at a time, transposed in registers; rows 4-5 of the panel zero
+        const s0 = a + (<usize>(i0 + ip) * lda + k0) * 4;
+        const rs = <usize>lda * 4;
+        for (; k0v + 4 <= kc; k0v += 4) {
+          const o = s0 + <usize>k0v * 4;
+          const r0 = v128.load(o), r1 = v128.load(o + rs), r2 = v128.load(o + 2 * rs), r3 = v128.load(o + 3 * rs);
+          const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+          const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+          const d = panel + <usize>(k0v * MR) * 4;
+          v128.store(d, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+          store<u64>(d + 16, 0);
+          v128.store(d + 24, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+          store<u64>(d + 40, 0);
+          v128.store(d + 48, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
+          store<u64>(d + 64, 0);
+          v128.store(d + 72, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
+          store<u64>(d + 88, 0);
         }
       }
       for (let ii = 0; ii < MR; ii++) {
@@ -218,8 +253,10 @@ function kernel(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, mr: i32, nr: 
 function macro(pa: usize, mc: i32, kc: i32, bp0: usize, panelStride: usize, nc: i32, c: usize, ldc: i32, acc: bool, tmp: usize): void {
   for (let jp = 0; jp < nc; jp += NR) {
     const bp = bp0 + <usize>(jp / NR) * panelStride;
-    for (let ip = 0; ip < mc; ip += MR) {
-      kernel(pa + <usize>(ip * kc) * 4, bp, kc, c + (<usize>ip * ldc + jp) * 4, ldc, min(MR, mc - ip), min(NR, nc - jp), acc, tmp);
+    let ap = pa;
+    for (let ip = 0, h = 0; ip < mc; ip += h, ap += <usize>(MR * kc) * 4) {
+      h = tileRows(mc, ip);
+      kernel(ap, bp, kc, c + (<usize>ip * ldc + jp) * 4, ldc, h, min(NR, nc - jp), acc, tmp);
     }
   }
 }
@@ -342,18 +379,18 @@ export function gemvPackedCols(a: usize, bp: usize, K: i32, j0: i32, j1: i32, c:
 
 /**
  * Rows of A against columns j0..j1 of a full-K pack (j0 a multiple of NR): C[:, j0..j1) = A (M, K)
- * @ Bp[:, j0..j1), A's rows lda apart and C's ldc apart (both in elements), indexed by column as in
- * the whole product. Sums as gemvPackedCols does row by row (K in blocks of KC, each k in order),
+ * @ Bp[:, j0..j1) (with `accumulate`, added to what C holds), A's rows lda apart and C's ldc apart
+ * (both in elements), indexed by column as in the whole product. Sums as gemvPackedCols does row by row (K in blocks of KC, each k in order),
  * so a thread's columns of many rows come out as one row at a time would; the panels are read
  * once per MC rows instead of once per row.
  */
-export function gemmPackedCols(M: i32, a: usize, lda: i32, bp: usize, K: i32, j0: i32, j1: i32, c: usize, ldc: i32, ws: usize): void {
+export function gemmPackedCols(M: i32, a: usize, lda: i32, bp: usize, K: i32, j0: i32, j1: i32, c: usize, ldc: i32, ws: usize, accumulate: bool = false): void {
   if (M <= 0 || j1 <= j0) return;
   if (M == 1) {
-    gemvPackedCols(a, bp, K, j0, j1, c, ws);
+    gemvPackedCols(a, bp, K, j0, j1, c, ws, accumulate);
     return;
   }
-  packedTiles(false, M, a, lda, bp, K, j0, j1, c, ldc, false, (ws + 15) & ~15);
+  packedTiles(false, M, a, lda, bp, K, j0, j1, c, ldc, accumulate, (ws + 15) & ~15);
 }
 
 /**
