@@ -121,7 +121,7 @@ export function headRows(args: usize, r0: i32, r1: i32, Hout: i32, out: usize, j
   const head = <usize>arg(args, Rec.HEAD), hb = <usize>arg(args, Rec.HEADB), logits = <usize>arg(args, Rec.LOGITS);
   if (j1 <= j0 || r1 <= r0) return;
   if (hb) for (let r = r0; r < r1; r++) memory.copy(logits + <usize>(r * O + j0) * 4, hb + <usize>j0 * 4, <usize>(j1 - j0) * 4);
-  // all the rows in tiles, the head's panels read once per tile row instead of once per row;
+  // all the rows in tiles, the head's panels read once per tile of rows instead of once a row;
   // each row sums as it would alone (gemmPackedCols)
   gemmPackedCols(r1 - r0, out + <usize>(r0 * Hout) * 4, Hout, head, Hout, j0, j1, logits + <usize>(r0 * O) * 4, O, ws, hb != 0);
 }

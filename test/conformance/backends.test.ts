@@ -566,6 +566,8 @@ for (const name of listBackends()) {
         if (want.cN) assertClose(whole.cN!, want.cN, 'cN');
         assertClose(whole.logits!, wantLogits, 'logits');
         assertClose(logits, wantLogits, 'stepped logits');
+        // a row's logits are the same bits whether its call had one row or many (the head's tiles)
+        assert.deepEqual(Array.from(whole.logits!), logits, 'logits of one call against single steps');
       });
     }
   });
