@@ -2,8 +2,9 @@
 //   C (M, N) (+)= op(A) (M, K) @ op(B) (K, N), row-major, byte pointers.
 // A is stored (M, K), or (K, M) when transA; B is (K, N), or (N, K) when transB.
 // B is packed into panels of NR = 8 columns ([panel][k][8]), A into panels of MR = 6 rows
-// ([panel][k][6]); a 6x8 register tile (12 accumulators) runs over each K block. Ragged edges
-// are zero-padded in the packs and clipped when stored.
+// ([panel][k][6]; see tileRows for the few that hold four); a 6x8 register tile (12
+// accumulators) runs over each K block. Ragged edges are zero-padded in the packs and clipped
+// when stored.
 import { madd } from './vmath';
 
 export const MR: i32 = 6;
@@ -380,9 +381,9 @@ export function gemvPackedCols(a: usize, bp: usize, K: i32, j0: i32, j1: i32, c:
 /**
  * Rows of A against columns j0..j1 of a full-K pack (j0 a multiple of NR): C[:, j0..j1) = A (M, K)
  * @ Bp[:, j0..j1) (with `accumulate`, added to what C holds), A's rows lda apart and C's ldc apart
- * (both in elements), indexed by column as in the whole product. Sums as gemvPackedCols does row by row (K in blocks of KC, each k in order),
- * so a thread's columns of many rows come out as one row at a time would; the panels are read
- * once per MC rows instead of once per row.
+ * (both in elements), indexed by column as in the whole product. Sums as gemvPackedCols does row
+ * by row (K in blocks of KC, each k in order), so a thread's columns of many rows come out as one
+ * row at a time would; the panels are read once per MC rows instead of once per row.
  */
 export function gemmPackedCols(M: i32, a: usize, lda: i32, bp: usize, K: i32, j0: i32, j1: i32, c: usize, ldc: i32, ws: usize, accumulate: bool = false): void {
   if (M <= 0 || j1 <= j0) return;
