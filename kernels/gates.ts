@@ -15,39 +15,40 @@ import { ld, st, accum } from './simd';
 export function lstmRowForward(row: usize, hrow: usize, bih: usize, bhh: usize, cprev: usize, c: usize, tc: usize, h: usize, H: i32, cnt: i32): void {
   const H4 = <usize>H * 4;
   const end = <usize>(cnt & ~3) * 4;
-  // whole groups of four units, then the ragged rest (the same code with fewer lanes stored)
-  for (let o: usize = 0; o < end; o += 16) lstmUnits(row, hrow, bih, bhh, cprev, c, tc, h, H4, o, 4);
-  if (cnt & 3) lstmUnits(row, hrow, bih, bhh, cprev, c, tc, h, H4, end, cnt & 3);
+  const n = cnt & 3;
+  // first each gate's activations over the units, one gate at a time (one rational in the loop:
+  // its constants stay in registers; four gates at once spill them), then the cell
+  for (let g: usize = 0; g < 4; g++) {
+    const q = g * H4;
+    const bi = bih ? bih + q : 0, bh = bhh ? bhh + q : 0;
+    if (g == 2) {
+      for (let o: usize = 0; o < end; o += 16) st(row + q + o, vtanhGate(gateSum(row + q, hrow + q, bi, bh, o)), 4);
+      if (n) st(row + q + end, vtanhGate(gateSum(row + q, hrow + q, bi, bh, end)), n);
+    } else {
+      for (let o: usize = 0; o < end; o += 16) st(row + q + o, vsigmoidGate(gateSum(row + q, hrow + q, bi, bh, o)), 4);
+      if (n) st(row + q + end, vsigmoidGate(gateSum(row + q, hrow + q, bi, bh, end)), n);
+    }
+  }
+  for (let o: usize = 0; o < end; o += 16) lstmCell(row, cprev, c, tc, h, H4, o, 4);
+  if (n) lstmCell(row, cprev, c, tc, h, H4, end, n);
 }
 
-/** Four units of lstmRowForward from byte offset o, storing n lanes. */
+/** A gate's pre-activation at byte offset o: the input projection plus its bias, then h @ whh^T, then its bias (as the reference). */
 // @ts-ignore: decorator
-@inline export function lstmUnits(row: usize, hrow: usize, bih: usize, bhh: usize, cprev: usize, c: usize, tc: usize, h: usize, H4: usize, o: usize, n: i32): void {
-  // the input projection plus its bias first, then h @ whh^T, then its bias (as the reference)
-  let ai = ld(row + o), af = ld(row + H4 + o), ag = ld(row + 2 * H4 + o), ao = ld(row + 3 * H4 + o);
-  if (bih) {
-    ai = f32x4.add(ai, ld(bih + o));
-    af = f32x4.add(af, ld(bih + H4 + o));
-    ag = f32x4.add(ag, ld(bih + 2 * H4 + o));
-    ao = f32x4.add(ao, ld(bih + 3 * H4 + o));
-  }
-  ai = f32x4.add(ai, ld(hrow + o));
-  af = f32x4.add(af, ld(hrow + H4 + o));
-  ag = f32x4.add(ag, ld(hrow + 2 * H4 + o));
-  ao = f32x4.add(ao, ld(hrow + 3 * H4 + o));
-  if (bhh) {
-    ai = f32x4.add(ai, ld(bhh + o));
-    af = f32x4.add(af, ld(bhh + H4 + o));
-    ag = f32x4.add(ag, ld(bhh + 2 * H4 + o));
-    ao = f32x4.add(ao, ld(bhh + 3 * H4 + o));
-  }
-  const ig = vsigmoidGate(ai), fg = vsigmoidGate(af), gg = vtanhGate(ag), og = vsigmoidGate(ao);
+@inline function gateSum(x: usize, hrow: usize, bih: usize, bhh: usize, o: usize): v128 {
+  let a = ld(x + o);
+  if (bih) a = f32x4.add(a, ld(bih + o));
+  a = f32x4.add(a, ld(hrow + o));
+  if (bhh) a = f32x4.add(a, ld(bhh + o));
+  return a;
+}
+
+/** Four units' cell from their activated gates: c = f c' + i g, h = o tanh(c). */
+// @ts-ignore: decorator
+@inline function lstmCell(row: usize, cprev: usize, c: usize, tc: usize, h: usize, H4: usize, o: usize, n: i32): void {
+  const ig = ld(row + o), fg = ld(row + H4 + o), gg = ld(row + 2 * H4 + o), og = ld(row + 3 * H4 + o);
   const cv = madd(fg, ld(cprev + o), f32x4.mul(ig, gg));
   const tcv = vtanhGate(cv);
-  st(row + o, ig, n);
-  st(row + H4 + o, fg, n);
-  st(row + 2 * H4 + o, gg, n);
-  st(row + 3 * H4 + o, og, n);
   st(c + o, cv, n);
   st(tc + o, tcv, n);
   st(h + o, f32x4.mul(og, tcv), n);
@@ -57,30 +58,35 @@ export function lstmRowForward(row: usize, hrow: usize, bih: usize, bhh: usize, 
 export function gruRowForward(row: usize, hrow: usize, bih: usize, bhh: usize, hprev: usize, hnOut: usize, h: usize, H: i32, cnt: i32): void {
   const H4 = <usize>H * 4;
   const end = <usize>(cnt & ~3) * 4;
-  for (let o: usize = 0; o < end; o += 16) gruUnits(row, hrow, bih, bhh, hprev, hnOut, h, H4, o, 4);
-  if (cnt & 3) gruUnits(row, hrow, bih, bhh, hprev, hnOut, h, H4, end, cnt & 3);
+  const n = cnt & 3;
+  // r and z first, one gate at a time (as lstmRowForward), then n and h
+  for (let g: usize = 0; g < 2; g++) {
+    const q = g * H4;
+    const bi = bih ? bih + q : 0, bh = bhh ? bhh + q : 0;
+    for (let o: usize = 0; o < end; o += 16) st(row + q + o, vsigmoidGate(gruGateSum(row + q, hrow + q, bi, bh, o)), 4);
+    if (n) st(row + q + end, vsigmoidGate(gruGateSum(row + q, hrow + q, bi, bh, end)), n);
+  }
+  for (let o: usize = 0; o < end; o += 16) gruCell(row, hrow, bih, bhh, hprev, hnOut, h, H4, o, 4);
+  if (n) gruCell(row, hrow, bih, bhh, hprev, hnOut, h, H4, end, n);
 }
 
-/** Four units of gruRowForward from byte offset o, storing n lanes. */
+/** A GRU gate's pre-activation at byte offset o: (x + its bias) + (h @ whh^T + its bias), as the reference. */
 // @ts-ignore: decorator
-@inline export function gruUnits(row: usize, hrow: usize, bih: usize, bhh: usize, hprev: usize, hnOut: usize, h: usize, H4: usize, o: usize, n: i32): void {
-  let xr = ld(row + o), xz = ld(row + H4 + o), xn = ld(row + 2 * H4 + o);
-  if (bih) {
-    xr = f32x4.add(xr, ld(bih + o));
-    xz = f32x4.add(xz, ld(bih + H4 + o));
-    xn = f32x4.add(xn, ld(bih + 2 * H4 + o));
-  }
-  let hr = ld(hrow + o), hz = ld(hrow + H4 + o), hn = ld(hrow + 2 * H4 + o);
-  if (bhh) {
-    hr = f32x4.add(hr, ld(bhh + o));
-    hz = f32x4.add(hz, ld(bhh + H4 + o));
-    hn = f32x4.add(hn, ld(bhh + 2 * H4 + o));
-  }
-  const r = vsigmoidGate(f32x4.add(xr, hr));
-  const z = vsigmoidGate(f32x4.add(xz, hz));
+@inline function gruGateSum(x: usize, hrow: usize, bih: usize, bhh: usize, o: usize): v128 {
+  let a = ld(x + o), b = ld(hrow + o);
+  if (bih) a = f32x4.add(a, ld(bih + o));
+  if (bhh) b = f32x4.add(b, ld(bhh + o));
+  return f32x4.add(a, b);
+}
+
+/** Four units' n and h from their activated r and z: n = tanh(xn + r (hn + bhn)), h = (1 - z) n + z h'. */
+// @ts-ignore: decorator
+@inline function gruCell(row: usize, hrow: usize, bih: usize, bhh: usize, hprev: usize, hnOut: usize, h: usize, H4: usize, o: usize, n: i32): void {
+  let xn = ld(row + 2 * H4 + o), hn = ld(hrow + 2 * H4 + o);
+  if (bih) xn = f32x4.add(xn, ld(bih + 2 * H4 + o));
+  if (bhh) hn = f32x4.add(hn, ld(bhh + 2 * H4 + o));
+  const r = ld(row + o), z = ld(row + H4 + o);
   const nn = vtanhGate(madd(r, hn, xn));
-  st(row + o, r, n);
-  st(row + H4 + o, z, n);
   st(row + 2 * H4 + o, nn, n);
   st(hnOut + o, hn, n);
   st(h + o, madd(z, f32x4.sub(ld(hprev + o), nn), nn), n); // (1 - z) n + z h
