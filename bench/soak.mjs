@@ -7,7 +7,7 @@
 // full collection at the end of the warm-up and at the end (heapGrowthMB): what a leak keeps.
 //
 //   node bench/soak.mjs [TRAIN_STEPS (20000)] [FORWARDS (100000)] [WARM (0.1)]
-import { LSTM, Linear, Adam, mseLoss, randn, manualSeed, noGrad } from '../dist/index.js';
+import { LSTM, Linear, Adam, mseLoss, randn, manualSeed, noGrad, setNumThreads, backendInfo } from '../dist/index.js';
 
 const steps = Number(process.argv[2] ?? 20000);
 const forwards = Number(process.argv[3] ?? 100000);
@@ -17,6 +17,10 @@ if (!(Number.isInteger(steps) && steps >= 10 && Number.isInteger(forwards) && fo
   process.exit(2);
 }
 manualSeed(0);
+// the pool's workers started before anything is measured: the pool otherwise starts them once a
+// call is big enough and a core is seen free, at a moment that varies from run to run, and a
+// worker adds its own memory once (10-15 MB), which is no leak but read as drift after the warm-up
+setNumThreads(backendInfo().threads || 1);
 const MB = 2 ** 20;
 const rss = () => process.memoryUsage().rss / MB;
 

@@ -20,24 +20,38 @@ export function lstmRowForward(row: usize, hrow: usize, bih: usize, bhh: usize, 
   // its constants stay in registers; four gates at once spill them), then the cell
   for (let g: usize = 0; g < 4; g++) {
     const q = g * H4;
-    const bi = bih ? bih + q : 0, bh = bhh ? bhh + q : 0;
-    if (g == 2) {
-      for (let o: usize = 0; o < end; o += 16) st(row + q + o, vtanhGate(gateSum(row + q, hrow + q, bi, bh, o)), 4);
-      if (n) st(row + q + end, vtanhGate(gateSum(row + q, hrow + q, bi, bh, end)), n);
-    } else {
-      for (let o: usize = 0; o < end; o += 16) st(row + q + o, vsigmoidGate(gateSum(row + q, hrow + q, bi, bh, o)), 4);
-      if (n) st(row + q + end, vsigmoidGate(gateSum(row + q, hrow + q, bi, bh, end)), n);
-    }
+    activateGate(row + q, hrow + q, bih ? bih + q : 0, bhh ? bhh + q : 0, end, n, g == 2, false);
   }
   for (let o: usize = 0; o < end; o += 16) lstmCell(row, cprev, c, tc, h, H4, o, 4);
   if (n) lstmCell(row, cprev, c, tc, h, H4, end, n);
 }
 
-/** A gate's pre-activation at byte offset o: the input projection plus its bias, then h @ whh^T, then its bias (as the reference). */
+/**
+ * One gate's activations over a row's units, in place at x (bytes 0..end, then n ragged lanes):
+ * tanh or the sigmoid, chosen outside the loops. The pre-activation sums as the reference's: the
+ * LSTM's ((x + b_ih) + hh) + b_hh, the GRU's (x + b_ih) + (hh + b_hh).
+ */
 // @ts-ignore: decorator
-@inline function gateSum(x: usize, hrow: usize, bih: usize, bhh: usize, o: usize): v128 {
+@inline function activateGate(x: usize, hrow: usize, bih: usize, bhh: usize, end: usize, n: i32, tanh: bool, gru: bool): void {
+  if (tanh) {
+    for (let o: usize = 0; o < end; o += 16) st(x + o, vtanhGate(preActivation(x, hrow, bih, bhh, o, gru)), 4);
+    if (n) st(x + end, vtanhGate(preActivation(x, hrow, bih, bhh, end, gru)), n);
+  } else {
+    for (let o: usize = 0; o < end; o += 16) st(x + o, vsigmoidGate(preActivation(x, hrow, bih, bhh, o, gru)), 4);
+    if (n) st(x + end, vsigmoidGate(preActivation(x, hrow, bih, bhh, end, gru)), n);
+  }
+}
+
+/** A gate's pre-activation at byte offset o, summed as activateGate says. */
+// @ts-ignore: decorator
+@inline function preActivation(x: usize, hrow: usize, bih: usize, bhh: usize, o: usize, gru: bool): v128 {
   let a = ld(x + o);
   if (bih) a = f32x4.add(a, ld(bih + o));
+  if (gru) {
+    let b = ld(hrow + o);
+    if (bhh) b = f32x4.add(b, ld(bhh + o));
+    return f32x4.add(a, b);
+  }
   a = f32x4.add(a, ld(hrow + o));
   if (bhh) a = f32x4.add(a, ld(bhh + o));
   return a;
@@ -62,21 +76,10 @@ export function gruRowForward(row: usize, hrow: usize, bih: usize, bhh: usize, h
   // r and z first, one gate at a time (as lstmRowForward), then n and h
   for (let g: usize = 0; g < 2; g++) {
     const q = g * H4;
-    const bi = bih ? bih + q : 0, bh = bhh ? bhh + q : 0;
-    for (let o: usize = 0; o < end; o += 16) st(row + q + o, vsigmoidGate(gruGateSum(row + q, hrow + q, bi, bh, o)), 4);
-    if (n) st(row + q + end, vsigmoidGate(gruGateSum(row + q, hrow + q, bi, bh, end)), n);
+    activateGate(row + q, hrow + q, bih ? bih + q : 0, bhh ? bhh + q : 0, end, n, false, true);
   }
   for (let o: usize = 0; o < end; o += 16) gruCell(row, hrow, bih, bhh, hprev, hnOut, h, H4, o, 4);
   if (n) gruCell(row, hrow, bih, bhh, hprev, hnOut, h, H4, end, n);
-}
-
-/** A GRU gate's pre-activation at byte offset o: (x + its bias) + (h @ whh^T + its bias), as the reference. */
-// @ts-ignore: decorator
-@inline function gruGateSum(x: usize, hrow: usize, bih: usize, bhh: usize, o: usize): v128 {
-  let a = ld(x + o), b = ld(hrow + o);
-  if (bih) a = f32x4.add(a, ld(bih + o));
-  if (bhh) b = f32x4.add(b, ld(bhh + o));
-  return f32x4.add(a, b);
 }
 
 /** Four units' n and h from their activated r and z: n = tanh(xn + r (hn + bhn)), h = (1 - z) n + z h'. */

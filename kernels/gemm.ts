@@ -74,17 +74,22 @@ function packA(a: usize, transA: bool, lda: i32, i0: i32, mc: i32, k0: i32, kc: 
       }
     } else {
       let k0v = 0;
-      if (h == MR) {
-        // six rows by four k at a time: rows 0-3 transposed in registers, rows 4-5 interleaved
+      if (h == MR || h == 4) {
+        // four k at a time: rows 0-3 transposed in registers, rows 4-5 interleaved (zeros in a
+        // 4-row panel)
         const s0 = a + (<usize>(i0 + ip) * lda + k0) * 4;
         const rs = <usize>lda * 4;
         for (; k0v + 4 <= kc; k0v += 4) {
           const o = s0 + <usize>k0v * 4;
           const r0 = v128.load(o), r1 = v128.load(o + rs), r2 = v128.load(o + 2 * rs), r3 = v128.load(o + 3 * rs);
-          const r4 = v128.load(o + 4 * rs), r5 = v128.load(o + 5 * rs);
           const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
           const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-          const p01 = v128.shuffle<f32>(r4, r5, 0, 4, 1, 5), p23 = v128.shuffle<f32>(r4, r5, 2, 6, 3, 7);
+          let p01 = i64x2.splat(0), p23 = i64x2.splat(0);
+          if (h == MR) {
+            const r4 = v128.load(o + 4 * rs), r5 = v128.load(o + 5 * rs);
+            p01 = v128.shuffle<f32>(r4, r5, 0, 4, 1, 5);
+            p23 = v128.shuffle<f32>(r4, r5, 2, 6, 3, 7);
+          }
           const d = panel + <usize>(k0v * MR) * 4;
           v128.store(d, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
           store<u64>(d + 16, i64x2.extract_lane(p01, 0));
@@ -94,25 +99,6 @@ function packA(a: usize, transA: bool, lda: i32, i0: i32, mc: i32, k0: i32, kc: 
           store<u64>(d + 64, i64x2.extract_lane(p23, 0));
           v128.store(d + 72, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
           store<u64>(d + 88, i64x2.extract_lane(p23, 1));
-        }
-      } else if (h == 4) {
-        // four rows by four k at a time, transposed in registers; rows 4-5 of the panel zero
-        const s0 = a + (<usize>(i0 + ip) * lda + k0) * 4;
-        const rs = <usize>lda * 4;
-        for (; k0v + 4 <= kc; k0v += 4) {
-          const o = s0 + <usize>k0v * 4;
-          const r0 = v128.load(o), r1 = v128.load(o + rs), r2 = v128.load(o + 2 * rs), r3 = v128.load(o + 3 * rs);
-          const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
-          const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-          const d = panel + <usize>(k0v * MR) * 4;
-          v128.store(d, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
-          store<u64>(d + 16, 0);
-          v128.store(d + 24, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
-          store<u64>(d + 40, 0);
-          v128.store(d + 48, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
-          store<u64>(d + 64, 0);
-          v128.store(d + 72, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
-          store<u64>(d + 88, 0);
         }
       }
       for (let ii = 0; ii < MR; ii++) {
